@@ -1,0 +1,135 @@
+"""Context gathering: market data and account state for one decision, stored as its snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.exchanges.base import AccountView, Exchange
+from activities.market.feed import MarketFeed
+from db.models import Account, DecisionRecord
+from domain.contracts import Activity, ContextSummary, GatherContextInput
+from domain.market import Interval
+from domain.risk import RiskLimits
+
+SNAPSHOT_INTERVALS = (Interval("1m"), Interval("5m"), Interval("15m"), Interval("1h"))
+SNAPSHOT_CANDLES = 100
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def market_snapshot(
+    feed: MarketFeed, symbols: list[str], at_ms: int
+) -> tuple[dict[str, Decimal], dict[str, dict[str, list[list[float]]]]]:
+    prices = dict(
+        zip(
+            symbols, await asyncio.gather(*(feed.get_price(s, at_ms) for s in symbols)), strict=True
+        )
+    )
+    klines: dict[str, dict[str, list[list[float]]]] = {}
+    for sym in symbols:
+        klines[sym] = {}
+        for iv in SNAPSHOT_INTERVALS:
+            candles = await feed.get_klines(sym, iv, SNAPSHOT_CANDLES, at_ms)
+            klines[sym][iv.value] = [
+                [
+                    c.open_time_ms,
+                    float(c.open),
+                    float(c.high),
+                    float(c.low),
+                    float(c.close),
+                    float(c.volume),
+                ]
+                for c in candles
+            ]
+    return prices, klines
+
+
+def snapshot_dict(
+    symbols: list[str],
+    at_ms: int,
+    prices: dict[str, Decimal],
+    klines: dict[str, Any],
+    view: AccountView,
+    trigger: dict[str, Any],
+) -> dict[str, Any]:
+    """The exact input a strategy sees (the contract documented in sandbox/)."""
+    return {
+        "symbols": symbols,
+        "now": datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(),
+        "default_interval": "1h",
+        "prices": {s: str(p) for s, p in prices.items()},
+        "klines": klines,
+        "positions": [p.model_dump(mode="json") for p in view.positions],
+        "balance": {
+            "available": str(view.available_usd),
+            "equity": str(view.equity_usd),
+            "cash": str(view.cash_usd),
+        },
+        "trigger": trigger,
+    }
+
+
+class ContextActivities:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], feed: MarketFeed, exchange: Exchange
+    ) -> None:
+        self.sessions = sessions
+        self.feed = feed
+        self.exchange = exchange
+
+    @activity.defn(name=Activity.GATHER_CONTEXT)
+    async def gather_context(self, req: GatherContextInput) -> ContextSummary:
+        async with self.sessions() as s, s.begin():
+            acct = await s.get(Account, req.account_id)
+            if acct is None:
+                return ContextSummary(
+                    decision_id=req.decision_id, ok=False, error="account not found"
+                )
+            rec = await s.get(DecisionRecord, req.decision_id)
+            if rec is None:  # first attempt; a retry reuses the row
+                s.add(
+                    DecisionRecord(
+                        id=req.decision_id,
+                        account_id=req.account_id,
+                        seq=req.seq,
+                        binding_id=req.binding_id,
+                        trigger_type=req.trigger_type,
+                        trigger_context=req.trigger_context,
+                        workflow_id=req.workflow_id,
+                        run_id=req.run_id,
+                    )
+                )
+            symbols = list(acct.symbols)
+            limits = RiskLimits(
+                max_leverage=acct.max_leverage,
+                max_position_notional_usd=acct.max_position_notional_usd,
+                max_concurrent_positions=acct.max_concurrent_positions,
+            )
+        at = now_ms()
+        prices, klines = await market_snapshot(self.feed, symbols, at)
+        view = await self.exchange.sync(req.account_id, prices)
+        trigger = {"type": req.trigger_type, **req.trigger_context}
+        snap = snapshot_dict(symbols, at, prices, klines, view, trigger)
+        async with self.sessions() as s, s.begin():
+            rec = await s.get(DecisionRecord, req.decision_id)
+            assert rec is not None
+            rec.input_snapshot = snap
+        return ContextSummary(
+            decision_id=req.decision_id,
+            ok=True,
+            symbols=symbols,
+            prices=prices,
+            positions=view.positions,
+            available_usd=view.available_usd,
+            equity_usd=view.equity_usd,
+            limits=limits,
+        )

@@ -1,0 +1,155 @@
+"""The built-in paper exchange: one perpetuals account per trader, stored in the database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.exchanges.base import AccountView
+from db.models import Account, OrderRecord, PaperAccountRecord, TradeRecord
+from domain import paper
+from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from domain.risk import PositionView
+
+
+class PaperExchange:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cfg: paper.PaperConfig) -> None:
+        self.sessions = sessions
+        self.cfg = cfg
+
+    async def _load(
+        self, s: AsyncSession, account_id: int, lock: bool
+    ) -> tuple[PaperAccountRecord, paper.PaperAccount]:
+        stmt = select(PaperAccountRecord).where(PaperAccountRecord.account_id == account_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        rec = (await s.execute(stmt)).scalar_one_or_none()
+        if rec is None:
+            acct = await s.get(Account, account_id)
+            if acct is None:
+                raise LookupError(f"account {account_id} not found")
+            state = paper.PaperAccount(cash=acct.initial_capital)
+            rec = PaperAccountRecord(account_id=account_id, state=paper.account_to_dict(state))
+            s.add(rec)
+            await s.flush()
+            return rec, state
+        return rec, paper.account_from_dict(rec.state)
+
+    @staticmethod
+    def _view(state: paper.PaperAccount, marks: dict[str, Decimal]) -> AccountView:
+        positions = [
+            PositionView(
+                symbol=p.symbol,
+                side=p.side,
+                size=p.size,
+                entry_price=p.entry_price,
+                mark_price=marks.get(p.symbol, p.entry_price),
+                leverage=p.leverage,
+                unrealized_pnl=p.unrealized_pnl(marks.get(p.symbol, p.entry_price)),
+            )
+            for p in state.positions.values()
+        ]
+        equity = state.equity(marks)
+        return AccountView(
+            cash_usd=state.cash,
+            equity_usd=equity,
+            available_usd=state.available(marks),
+            used_margin_usd=state.used_margin(),
+            realized_pnl_usd=state.realized_pnl,
+            fees_paid_usd=state.fees_paid,
+            unrealized_pnl_usd=equity - state.cash,
+            positions=positions,
+        )
+
+    async def view(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
+        async with self.sessions() as s:
+            _, state = await self._load(s, account_id, lock=False)
+            return self._view(state, marks)
+
+    async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
+        """Fire TP/SL triggers the marks have crossed; trigger fills are recorded once."""
+        async with self.sessions() as s, s.begin():
+            rec, state = await self._load(s, account_id, lock=True)
+            state, fills = paper.check_triggers(state, marks, self.cfg)
+            for fill in fills:
+                await _record_fill(s, account_id, fill)
+            if fills:
+                rec.state = paper.account_to_dict(state)
+                rec.version += 1
+            return self._view(state, marks)
+
+    async def place_order(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
+        async with self.sessions() as s, s.begin():
+            order = await s.get(OrderRecord, intent.client_order_id, with_for_update=True)
+            if order is not None and order.status in (OrderStatus.FILLED, OrderStatus.REJECTED):
+                return outcome_of(order)  # already executed: never twice
+            rec, state = await self._load(s, intent.account_id, lock=True)
+            result = paper.execute_market_order(
+                state,
+                paper.PaperOrder(
+                    client_order_id=intent.client_order_id,
+                    symbol=intent.symbol,
+                    side="buy" if intent.side == "buy" else "sell",
+                    size_usd=intent.size_usd,
+                    reduce_only=intent.reduce_only,
+                    leverage=intent.leverage,
+                    take_profit_pct=intent.take_profit_pct,
+                    stop_loss_pct=intent.stop_loss_pct,
+                ),
+                mark,
+                self.cfg,
+            )
+            if order is None:
+                raise LookupError(f"order intent {intent.client_order_id} was not recorded")
+            order.exchange_order_id = f"paper-{intent.client_order_id}"
+            if result.fill is None:
+                order.status = OrderStatus.REJECTED
+                order.reject_reason = str(result.reject_reason)
+            else:
+                await _record_fill(s, intent.account_id, result.fill)
+                rec.state = paper.account_to_dict(result.account)
+                rec.version += 1
+                order.status = OrderStatus.FILLED
+                order.filled_size = result.fill.size
+                order.avg_price = result.fill.price
+                order.fee = result.fill.fee
+            return outcome_of(order)
+
+
+async def _record_fill(s: AsyncSession, account_id: int, fill: paper.PaperFill) -> None:
+    exists = await s.scalar(
+        select(TradeRecord.id).where(
+            TradeRecord.account_id == account_id, TradeRecord.trade_id == fill.trade_id
+        )
+    )
+    if exists is None:
+        s.add(
+            TradeRecord(
+                account_id=account_id,
+                trade_id=fill.trade_id,
+                client_order_id=fill.client_order_id or None,
+                symbol=fill.symbol,
+                side=fill.side,
+                size=fill.size,
+                price=fill.price,
+                fee=fill.fee,
+                realized_pnl=fill.realized_pnl,
+                trigger=fill.is_liquidation_or_trigger,
+            )
+        )
+
+
+def outcome_of(order: OrderRecord) -> OrderOutcome:
+    return OrderOutcome(
+        client_order_id=order.client_order_id,
+        status=OrderStatus(order.status),
+        symbol=order.symbol,
+        side=order.side,
+        exchange_order_id=order.exchange_order_id,
+        filled_size=order.filled_size,
+        avg_price=order.avg_price,
+        fee=order.fee,
+        reject_reason=order.reject_reason,
+    )

@@ -1,0 +1,162 @@
+"""Trader configuration and decision-log writes. Every write is idempotent by its natural id."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from db.base import utcnow
+from db.models import Account, Binding, DecisionRecord, OrderRecord
+from domain.contracts import (
+    Activity,
+    BindingConfig,
+    DecisionOutcome,
+    FinishDecisionInput,
+    LoadConfigInput,
+    RecordIntentsInput,
+    RecordIntentsResult,
+    RecordNoteInput,
+    RecordStatusInput,
+    TraderConfig,
+)
+from domain.orders import OrderStatus
+
+
+class RecordActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    @activity.defn(name=Activity.LOAD_CONFIG)
+    async def load_trader_config(self, req: LoadConfigInput) -> TraderConfig:
+        async with self.sessions() as s:
+            acct = await s.get(Account, req.account_id)
+            if acct is None:
+                return TraderConfig(account_id=req.account_id, found=False)
+            rows = (
+                await s.scalars(
+                    select(Binding)
+                    .where(Binding.account_id == req.account_id, Binding.enabled.is_(True))
+                    .order_by(Binding.id)
+                )
+            ).all()
+            last_seq = await s.scalar(
+                select(func.max(DecisionRecord.seq)).where(
+                    DecisionRecord.account_id == req.account_id
+                )
+            )
+            return TraderConfig(
+                account_id=req.account_id,
+                found=True,
+                deleted=acct.is_deleted,
+                bindings=[
+                    BindingConfig(
+                        id=b.id,
+                        program_id=b.program_id,
+                        schedule_interval_seconds=b.schedule_interval_seconds,
+                        signal_pool_ids=list(b.signal_pool_ids or []),
+                    )
+                    for b in rows
+                ],
+                last_seq=last_seq or 0,
+            )
+
+    @activity.defn(name=Activity.RECORD_STATUS)
+    async def record_trader_status(self, req: RecordStatusInput) -> None:
+        async with self.sessions() as s, s.begin():
+            await s.execute(
+                update(Account)
+                .where(Account.id == req.account_id, Account.is_deleted.is_(False))
+                .values(
+                    status=req.status,
+                    status_reason=req.reason,
+                    trading_enabled=req.status != "Paused",
+                )
+            )
+
+    @activity.defn(name=Activity.RECORD_NOTE)
+    async def record_note(self, req: RecordNoteInput) -> None:
+        async with self.sessions() as s, s.begin():
+            if await s.get(DecisionRecord, req.decision_id) is not None:
+                return
+            s.add(
+                DecisionRecord(
+                    id=req.decision_id,
+                    account_id=req.account_id,
+                    seq=req.seq,
+                    trigger_type=req.trigger_type,
+                    trigger_context=req.context,
+                    status=req.status,
+                    error_code=req.status.upper(),
+                    error=req.error,
+                    workflow_id=req.workflow_id,
+                    run_id=req.run_id,
+                    completed_at=utcnow(),
+                )
+            )
+
+    @activity.defn(name=Activity.RECORD_INTENTS)
+    async def record_order_intents(self, req: RecordIntentsInput) -> RecordIntentsResult:
+        async with self.sessions() as s, s.begin():
+            for intent in req.intents:
+                if await s.get(OrderRecord, intent.client_order_id) is not None:
+                    continue
+                s.add(
+                    OrderRecord(
+                        client_order_id=intent.client_order_id,
+                        decision_id=req.decision_id,
+                        account_id=intent.account_id,
+                        leg=intent.leg,
+                        symbol=intent.symbol,
+                        side=intent.side,
+                        reduce_only=intent.reduce_only,
+                        size_usd=intent.size_usd,
+                        leverage=intent.leverage,
+                        take_profit_pct=intent.take_profit_pct,
+                        stop_loss_pct=intent.stop_loss_pct,
+                        status=OrderStatus.INTENT,
+                    )
+                )
+        return RecordIntentsResult(recorded=len(req.intents))
+
+    @activity.defn(name=Activity.FINISH_DECISION)
+    async def finish_decision(self, req: FinishDecisionInput) -> DecisionOutcome:
+        async with self.sessions() as s, s.begin():
+            rec = await s.get(DecisionRecord, req.decision_id)
+            if rec is None:  # context gathering never got to create it
+                rec = DecisionRecord(
+                    id=req.decision_id,
+                    account_id=req.account_id,
+                    seq=req.seq,
+                    binding_id=req.binding_id,
+                    trigger_type=req.trigger_type,
+                    trigger_context=req.trigger_context,
+                )
+                s.add(rec)
+            rec.status = req.status
+            rec.risk_verdict = (
+                req.risk_verdict.model_dump(mode="json") if req.risk_verdict else None
+            )
+            if req.error_code or req.error:
+                rec.error_code = req.error_code
+                rec.error = req.error
+            if rec.completed_at is None:
+                rec.completed_at = utcnow()
+                if rec.created_at is not None:
+                    created = rec.created_at
+                    if created.tzinfo is None:
+                        created = created.replace(tzinfo=rec.completed_at.tzinfo)
+                    rec.duration_ms = int((rec.completed_at - created).total_seconds() * 1000)
+            await s.execute(
+                update(Account)
+                .where(Account.id == req.account_id, Account.is_deleted.is_(False))
+                .values(status=req.trader_status, status_reason=req.trader_status_reason)
+            )
+        return DecisionOutcome(
+            decision_id=req.decision_id,
+            status=req.status,
+            risk_verdict=req.risk_verdict,
+            error_code=req.error_code,
+            error=req.error,
+            orders=req.orders,
+        )

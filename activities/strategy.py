@@ -1,0 +1,70 @@
+"""Running a trader's program in the sandbox. User-code failures are results, never retries."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from db.models import Binding, DecisionRecord, Program
+from domain.contracts import Activity, RunProgramInput, StrategyOutput
+from domain.decision import Decision
+from sandbox.runner import SandboxLimits, run_program
+
+
+class StrategyActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], limits: SandboxLimits) -> None:
+        self.sessions = sessions
+        self.limits = limits
+
+    @activity.defn(name=Activity.RUN_PROGRAM)
+    async def run_program(self, req: RunProgramInput) -> StrategyOutput:
+        async with self.sessions() as s:
+            rec = await s.get(DecisionRecord, req.decision_id)
+            binding = await s.get(Binding, req.binding_id)
+            program = (
+                await s.get(Program, binding.program_id) if binding and binding.program_id else None
+            )
+            if rec is None or rec.input_snapshot is None:
+                raise LookupError(f"decision {req.decision_id} has no input snapshot")
+            snapshot = rec.input_snapshot
+        if program is None:
+            out = StrategyOutput(
+                ok=False,
+                error_code="NO_STRATEGY_BOUND",
+                error=f"binding {req.binding_id} has no program",
+            )
+            await self._record(req.decision_id, out, logs="")
+            return out
+        result = await run_program(program.code, snapshot, self.limits)
+        if result.ok and result.decision is not None:
+            out = StrategyOutput(ok=True, decision=Decision.model_validate(result.decision))
+        else:
+            out = StrategyOutput(ok=False, error_code=result.error_code, error=result.error)
+        await self._record(
+            req.decision_id,
+            out,
+            logs=result.logs,
+            program_id=program.id,
+            duration_ms=result.duration_ms,
+        )
+        return out
+
+    async def _record(
+        self,
+        decision_id: str,
+        out: StrategyOutput,
+        logs: str,
+        program_id: int | None = None,
+        duration_ms: int | None = None,
+    ) -> None:
+        async with self.sessions() as s, s.begin():
+            rec = await s.get(DecisionRecord, decision_id)
+            assert rec is not None
+            rec.output = {
+                "program_id": program_id,
+                "decision": out.decision.model_dump(mode="json") if out.decision else None,
+                "run_ms": duration_ms,
+            }
+            rec.logs = logs or None
+            if not out.ok:
+                rec.error_code, rec.error = out.error_code, out.error

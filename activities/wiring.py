@@ -1,0 +1,67 @@
+"""Wires activities to their clients; worker.py and tests share it so registration never drifts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.context import ContextActivities
+from activities.exchanges.base import Exchange
+from activities.exchanges.paper import PaperExchange
+from activities.market.feed import MarketFeed
+from activities.market.simulated import SimulatedFeed
+from activities.orders import OrderActivities
+from activities.records import RecordActivities
+from activities.risk import check_risk
+from activities.strategy import StrategyActivities
+from domain.paper import PaperConfig
+from sandbox.runner import SandboxLimits
+from settings import Settings
+
+
+@dataclass
+class Deps:
+    sessions: async_sessionmaker[AsyncSession]
+    feed: MarketFeed
+    exchange: Exchange
+    sandbox_limits: SandboxLimits
+
+
+def default_deps(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Deps:
+    feed = SimulatedFeed(seed=settings.market_seed)
+    cfg = PaperConfig(
+        taker_fee_bps=Decimal(settings.paper_taker_fee_bps),
+        slippage_bps=Decimal(settings.paper_slippage_bps),
+    )
+    return Deps(
+        sessions=sessions,
+        feed=feed,
+        exchange=PaperExchange(sessions, cfg),
+        sandbox_limits=SandboxLimits(
+            wall_seconds=settings.sandbox_wall_seconds,
+            cpu_seconds=settings.sandbox_cpu_seconds,
+            memory_mb=settings.sandbox_memory_mb,
+        ),
+    )
+
+
+def build_activities(deps: Deps) -> list[Callable[..., Any]]:
+    records = RecordActivities(deps.sessions)
+    context = ContextActivities(deps.sessions, deps.feed, deps.exchange)
+    strategy = StrategyActivities(deps.sessions, deps.sandbox_limits)
+    orders = OrderActivities(deps.exchange, deps.feed)
+    return [
+        records.load_trader_config,
+        records.record_trader_status,
+        records.record_note,
+        records.record_order_intents,
+        records.finish_decision,
+        context.gather_context,
+        strategy.run_program,
+        orders.place_order,
+        check_risk,
+    ]

@@ -1,0 +1,66 @@
+"""The FastAPI control plane: thin routes over the database and the trader workflows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from activities.wiring import default_deps
+from api import errors
+from api.routes import accounts, bindings, history, programs
+from api.traders import TraderControl
+from db.models import Account
+from db.session import make_engine, make_sessionmaker
+from settings import Settings, get_settings
+from temporal_client import connect
+
+
+async def _ensure_traders_running(app: FastAPI) -> None:
+    """Every live trader has its workflow (e.g. after the Temporal data was reset)."""
+    async with app.state.sessions() as s:
+        rows = (
+            await s.execute(
+                select(Account.id, Account.trading_enabled).where(Account.is_deleted.is_(False))
+            )
+        ).all()
+    for account_id, enabled in rows:
+        await app.state.control.ensure_started(account_id, paused=not enabled)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        app.state.sessions = make_sessionmaker(engine)
+        deps = default_deps(settings, app.state.sessions)
+        app.state.feed, app.state.exchange = deps.feed, deps.exchange
+        app.state.sandbox_limits = deps.sandbox_limits
+        app.state.temporal = await connect(settings)
+        app.state.control = TraderControl(
+            app.state.temporal, settings.task_queue, settings.continue_as_new_events
+        )
+        await _ensure_traders_running(app)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="hyperoru",
+        version="0.1.0",
+        description="Durable AI traders on Temporal: control plane API.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+
+    @app.get("/api/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        """Liveness: no token needed."""
+        return {"status": "healthy"}
+
+    for module in (accounts, bindings, history, programs):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,98 @@
+"""Loading rows for the API, with the 404s and 409s every route needs."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ApiError, not_found
+from api.schemas import AccountOut, DecisionOut
+from db.models import Account, DecisionRecord, OrderRecord
+
+
+async def get_account(s: AsyncSession, account_id: int, *, live: bool = False) -> Account:
+    acct = await s.get(Account, account_id)
+    if acct is None:
+        raise not_found("account", account_id)
+    if live and acct.is_deleted:
+        raise ApiError(409, "ACCOUNT_DELETED", f"Account {account_id} is deleted")
+    return acct
+
+
+def account_out(a: Account) -> AccountOut:
+    return AccountOut(
+        id=a.id,
+        account_id=a.id,
+        name=a.name,
+        description=a.description,
+        account_type=a.account_type,
+        exchange=a.exchange,
+        initial_capital=a.initial_capital,
+        max_leverage=a.max_leverage,
+        max_position_notional_usd=a.max_position_notional_usd,
+        max_concurrent_positions=a.max_concurrent_positions,
+        symbols=list(a.symbols),
+        show_on_dashboard=a.show_on_dashboard,
+        trading_enabled=a.trading_enabled and not a.is_deleted,
+        status="Deleted" if a.is_deleted else a.status,
+        status_reason=a.status_reason,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+    )
+
+
+def order_dict(o: OrderRecord) -> dict[str, object]:
+    return {
+        "client_order_id": o.client_order_id,
+        "decision_id": o.decision_id,
+        "leg": o.leg,
+        "symbol": o.symbol,
+        "side": o.side,
+        "reduce_only": o.reduce_only,
+        "size_usd": None if o.size_usd is None else str(o.size_usd),
+        "leverage": str(o.leverage),
+        "take_profit_pct": None if o.take_profit_pct is None else str(o.take_profit_pct),
+        "stop_loss_pct": None if o.stop_loss_pct is None else str(o.stop_loss_pct),
+        "status": o.status,
+        "exchange_order_id": o.exchange_order_id,
+        "filled_size": None if o.filled_size is None else str(o.filled_size),
+        "avg_price": None if o.avg_price is None else str(o.avg_price),
+        "fee": None if o.fee is None else str(o.fee),
+        "reject_reason": o.reject_reason,
+        "created_at": o.created_at.isoformat(),
+        "updated_at": o.updated_at.isoformat(),
+    }
+
+
+async def decisions_out(
+    s: AsyncSession, rows: list[DecisionRecord], include_snapshot: bool = True
+) -> list[DecisionOut]:
+    ids = [r.id for r in rows]
+    orders: dict[str, list[dict[str, object]]] = {i: [] for i in ids}
+    if ids:
+        for o in await s.scalars(select(OrderRecord).where(OrderRecord.decision_id.in_(ids))):
+            orders[o.decision_id].append(order_dict(o))
+    return [
+        DecisionOut(
+            id=r.id,
+            account_id=r.account_id,
+            seq=r.seq,
+            binding_id=r.binding_id,
+            trigger_type=r.trigger_type,
+            trigger_context=r.trigger_context or {},
+            status=r.status,
+            input_snapshot=r.input_snapshot if include_snapshot else None,
+            output=r.output,
+            error_code=r.error_code,
+            error=r.error,
+            logs=r.logs,
+            risk_verdict=r.risk_verdict,
+            orders=orders[r.id],
+            workflow_id=r.workflow_id,
+            run_id=r.run_id,
+            duration_ms=r.duration_ms,
+            created_at=r.created_at,
+            completed_at=r.completed_at,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,182 @@
+"""/api/account: traders and their lifecycle."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from sqlalchemy import select
+
+from api.deps import ControlDep, SessionDep
+from api.errors import ApiError
+from api.queries import account_out, decisions_out, get_account
+from api.schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountUpdate,
+    ExchangeName,
+    PauseBody,
+    TriggerBody,
+    TriggerOut,
+)
+from db.base import utcnow
+from db.models import Account, Binding, DecisionRecord
+from domain.trader import TriggerRequest
+
+router = APIRouter(prefix="/api/account", tags=["accounts"])
+
+
+@router.post("/", status_code=201, response_model=AccountOut)
+async def create_account(
+    body: AccountCreate, s: SessionDep, control: ControlDep, request: Request
+) -> AccountOut:
+    """Create a trader (its workflow starts paused unless trading_enabled)."""
+    if body.exchange is not ExchangeName.PAPER:
+        raise ApiError(
+            422,
+            "EXCHANGE_NOT_SUPPORTED",
+            f"Exchange {body.exchange.value} is not supported yet; use paper",
+        )
+    known = set(request.app.state.feed.symbols())
+    unknown = [sym for sym in body.symbols if sym not in known]
+    if unknown:
+        raise ApiError(422, "SYMBOL_NOT_SUPPORTED", f"Unknown symbols: {', '.join(unknown)}")
+    acct = Account(
+        **body.model_dump(exclude={"account_type", "exchange"}),
+        account_type=body.account_type.value,
+        exchange=body.exchange.value,
+        status="Active" if body.trading_enabled else "Paused",
+    )
+    s.add(acct)
+    await s.commit()
+    try:
+        await control.ensure_started(acct.id, paused=not body.trading_enabled)
+    except ApiError:
+        await s.delete(acct)  # no half-created trader without its workflow
+        await s.commit()
+        raise
+    return account_out(acct)
+
+
+@router.get("/list", response_model=list[AccountOut])
+async def list_accounts(s: SessionDep, include_hidden: bool = False) -> list[AccountOut]:
+    """List traders; deleted and hidden ones only with include_hidden."""
+    stmt = select(Account).order_by(Account.id)
+    if not include_hidden:
+        stmt = stmt.where(Account.is_deleted.is_(False), Account.show_on_dashboard.is_(True))
+    return [account_out(a) for a in await s.scalars(stmt)]
+
+
+@router.get("/{account_id}", response_model=AccountOut)
+async def read_account(account_id: int, s: SessionDep) -> AccountOut:
+    """One trader with its status."""
+    return account_out(await get_account(s, account_id))
+
+
+@router.put("/{account_id}", response_model=AccountOut)
+async def update_account(
+    account_id: int, body: AccountUpdate, s: SessionDep, control: ControlDep
+) -> AccountOut:
+    """Change a trader; trading_enabled starts or pauses it."""
+    acct = await get_account(s, account_id, live=True)
+    changes = body.model_dump(exclude_unset=True, exclude={"trading_enabled"})
+    for field, value in changes.items():
+        if value is None:
+            raise ApiError(422, "VALIDATION_ERROR", f"{field} may not be null")
+        setattr(acct, field, value)
+    await s.commit()
+    if body.trading_enabled is True:
+        await _start(acct, s, control)
+    elif body.trading_enabled is False:
+        await _pause(acct, s, control, "")
+    return account_out(acct)
+
+
+@router.delete("/{account_id}", response_model=AccountOut)
+async def delete_account(account_id: int, s: SessionDep, control: ControlDep) -> AccountOut:
+    """Soft delete: execution stops, history stays."""
+    acct = await get_account(s, account_id)
+    if not acct.is_deleted:
+        acct.is_deleted, acct.deleted_at = True, utcnow()
+        acct.trading_enabled, acct.status = False, "Deleted"
+        await s.commit()
+    await control.stop(account_id)
+    return account_out(acct)
+
+
+async def _start(acct: Account, s: SessionDep, control: ControlDep) -> None:
+    await control.ensure_started(acct.id, paused=False)
+    await control.resume(acct.id)
+    if acct.status == "Paused":
+        acct.status, acct.status_reason = "Active", None
+    acct.trading_enabled = True
+    await s.commit()
+
+
+async def _pause(acct: Account, s: SessionDep, control: ControlDep, reason: str) -> None:
+    await control.ensure_started(acct.id, paused=True)
+    await control.pause(acct.id, reason)
+    acct.trading_enabled, acct.status, acct.status_reason = False, "Paused", reason or None
+    await s.commit()
+
+
+@router.post("/{account_id}/start", response_model=AccountOut)
+async def start(account_id: int, s: SessionDep, control: ControlDep) -> AccountOut:
+    """Start trading (same as resume)."""
+    acct = await get_account(s, account_id, live=True)
+    await _start(acct, s, control)
+    return account_out(acct)
+
+
+@router.post("/{account_id}/resume", response_model=AccountOut)
+async def resume(account_id: int, s: SessionDep, control: ControlDep) -> AccountOut:
+    """Resume a paused trader."""
+    return await start(account_id, s, control)
+
+
+@router.post("/{account_id}/pause", response_model=AccountOut)
+async def pause(
+    account_id: int, s: SessionDep, control: ControlDep, body: PauseBody | None = None
+) -> AccountOut:
+    """Pause: no new orders from now on; open positions stay open."""
+    acct = await get_account(s, account_id, live=True)
+    await _pause(acct, s, control, body.reason if body else "")
+    return account_out(acct)
+
+
+@router.post("/{account_id}/trigger", response_model=TriggerOut)
+async def trigger(
+    account_id: int,
+    s: SessionDep,
+    control: ControlDep,
+    body: TriggerBody | None = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> TriggerOut:
+    """Run one decision now and return it with its risk verdict and orders."""
+    body = body or TriggerBody()
+    acct = await get_account(s, account_id, live=True)
+    if not acct.trading_enabled:
+        raise ApiError(409, "TRADER_PAUSED", "Trader is paused: start or resume it first")
+    bindings = list(await s.scalars(select(Binding.id).where(Binding.account_id == account_id)))
+    if not bindings:
+        raise ApiError(409, "NO_STRATEGY_BOUND", "Bind a program to this trader first")
+    if body.binding_id is not None and body.binding_id not in bindings:
+        raise ApiError(404, "BINDING_NOT_FOUND", f"Binding {body.binding_id} not found")
+    outcome = await control.trigger(
+        account_id,
+        TriggerRequest(binding_id=body.binding_id, context=body.context),
+        idempotency_key,
+    )
+    await s.rollback()  # end the read transaction so the worker's writes are visible
+    rec = await s.get(DecisionRecord, outcome.decision_id) if outcome.decision_id else None
+    record = (await decisions_out(s, [rec]))[0] if rec else None
+    return TriggerOut(
+        decision_id=outcome.decision_id,
+        status=outcome.status,
+        decision=outcome.decision.model_dump(mode="json") if outcome.decision else None,
+        risk_verdict=outcome.risk_verdict,
+        error_code=outcome.error_code,
+        error=outcome.error,
+        orders=outcome.orders,
+        record=record,
+    )

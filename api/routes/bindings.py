@@ -1,0 +1,71 @@
+"""/api/account/{id}/bindings: which strategy a trader runs, and when."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from api.deps import ControlDep, SessionDep
+from api.errors import ApiError, not_found
+from api.queries import get_account
+from api.schemas import BindingCreate, BindingOut
+from db.models import Binding, Program
+
+router = APIRouter(prefix="/api/account/{account_id}/bindings", tags=["bindings"])
+
+
+def _out(b: Binding) -> BindingOut:
+    return BindingOut.model_validate(b, from_attributes=True)
+
+
+@router.post("", status_code=201, response_model=BindingOut)
+async def create_binding(
+    account_id: int, body: BindingCreate, s: SessionDep, control: ControlDep
+) -> BindingOut:
+    """Attach a program to a trader, with an optional schedule."""
+    acct = await get_account(s, account_id, live=True)
+    if acct.account_type != "program":
+        raise ApiError(422, "BINDING_TYPE_MISMATCH", "Only program traders take program bindings")
+    if await s.get(Program, body.program_id) is None:
+        raise not_found("program", body.program_id)
+    if body.signal_pool_ids:
+        raise ApiError(422, "SIGNAL_POOL_NOT_FOUND", "Signal pools are not available yet")
+    b = Binding(account_id=account_id, **body.model_dump())
+    s.add(b)
+    await s.commit()
+    await control.config_changed(account_id)
+    return _out(b)
+
+
+@router.get("", response_model=list[BindingOut])
+async def list_bindings(account_id: int, s: SessionDep) -> list[BindingOut]:
+    """A trader's bindings."""
+    await get_account(s, account_id)
+    rows = await s.scalars(
+        select(Binding).where(Binding.account_id == account_id).order_by(Binding.id)
+    )
+    return [_out(b) for b in rows]
+
+
+@router.get("/{binding_id}", response_model=BindingOut)
+async def read_binding(account_id: int, binding_id: int, s: SessionDep) -> BindingOut:
+    """One binding."""
+    b = await s.get(Binding, binding_id)
+    if b is None or b.account_id != account_id:
+        raise not_found("binding", binding_id)
+    return _out(b)
+
+
+@router.delete("/{binding_id}", status_code=204)
+async def delete_binding(
+    account_id: int, binding_id: int, s: SessionDep, control: ControlDep
+) -> None:
+    """Detach a strategy; its schedule stops."""
+    b = await s.get(Binding, binding_id)
+    if b is None or b.account_id != account_id:
+        raise not_found("binding", binding_id)
+    await s.delete(b)
+    await s.commit()
+    acct = await get_account(s, account_id)
+    if not acct.is_deleted:
+        await control.config_changed(account_id)

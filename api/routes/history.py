@@ -1,0 +1,158 @@
+"""A trader's history and state: decisions, orders, trades, positions, overview."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import func, select
+
+from activities.context import now_ms
+from api.deps import SessionDep
+from api.errors import not_found
+from api.queries import decisions_out, get_account, order_dict
+from api.schemas import DecisionOut, OverviewOut, Page, PositionsOut
+from db.models import DecisionRecord, OrderRecord, TradeRecord
+
+router = APIRouter(prefix="/api/account/{account_id}", tags=["history"])
+
+PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
+PerPage = Annotated[int, Query(ge=1, le=200)]
+
+
+async def _page(s: SessionDep, stmt, count_stmt, page: int, per_page: int):  # type: ignore[no-untyped-def]
+    total = await s.scalar(count_stmt) or 0
+    rows = list(await s.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+    return rows, total
+
+
+@router.get("/decisions", response_model=Page)
+async def decisions(
+    account_id: int,
+    s: SessionDep,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+    include_snapshot: bool = True,
+) -> Page:
+    """Decision log, newest first: trigger, input snapshot, output or error, verdict, orders."""
+    await get_account(s, account_id)
+    where = DecisionRecord.account_id == account_id
+    rows, total = await _page(
+        s,
+        select(DecisionRecord).where(where).order_by(DecisionRecord.seq.desc()),
+        select(func.count()).select_from(DecisionRecord).where(where),
+        page,
+        per_page,
+    )
+    items = await decisions_out(s, rows, include_snapshot)
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+@router.get("/decisions/{decision_id}", response_model=DecisionOut)
+async def decision(account_id: int, decision_id: str, s: SessionDep) -> DecisionOut:
+    """One decision with everything recorded about it."""
+    rec = await s.get(DecisionRecord, decision_id)
+    if rec is None or rec.account_id != account_id:
+        raise not_found("decision", decision_id)
+    return (await decisions_out(s, [rec]))[0]
+
+
+@router.get("/orders", response_model=Page)
+async def orders(account_id: int, s: SessionDep, page: PageNo = 1, per_page: PerPage = 50) -> Page:
+    """Orders, newest first, each with its client order id and outcome."""
+    await get_account(s, account_id)
+    where = OrderRecord.account_id == account_id
+    rows, total = await _page(
+        s,
+        select(OrderRecord).where(where).order_by(OrderRecord.created_at.desc()),
+        select(func.count()).select_from(OrderRecord).where(where),
+        page,
+        per_page,
+    )
+    return Page(items=[order_dict(o) for o in rows], page=page, per_page=per_page, total=total)
+
+
+@router.get("/trades", response_model=Page)
+async def trades(account_id: int, s: SessionDep, page: PageNo = 1, per_page: PerPage = 50) -> Page:
+    """Fills, newest first."""
+    await get_account(s, account_id)
+    where = TradeRecord.account_id == account_id
+    rows, total = await _page(
+        s,
+        select(TradeRecord).where(where).order_by(TradeRecord.id.desc()),
+        select(func.count()).select_from(TradeRecord).where(where),
+        page,
+        per_page,
+    )
+    items = [
+        {
+            "trade_id": t.trade_id,
+            "client_order_id": t.client_order_id,
+            "symbol": t.symbol,
+            "side": t.side,
+            "size": str(t.size),
+            "price": str(t.price),
+            "fee": str(t.fee),
+            "realized_pnl": str(t.realized_pnl),
+            "trigger": t.trigger,
+            "created_at": t.created_at.isoformat(),
+        }
+        for t in rows
+    ]
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+async def _view(request: Request, account_id: int, symbols: list[str]):  # type: ignore[no-untyped-def]
+    feed, exchange = request.app.state.feed, request.app.state.exchange
+    at = now_ms()
+    marks = {sym: await feed.get_price(sym, at) for sym in symbols}
+    return await exchange.view(account_id, marks)
+
+
+@router.get("/positions", response_model=PositionsOut)
+async def positions(account_id: int, s: SessionDep, request: Request) -> PositionsOut:
+    """Open positions at current marks."""
+    acct = await get_account(s, account_id)
+    view = await _view(request, account_id, list(acct.symbols))
+    return PositionsOut(
+        account_id=account_id,
+        positions=view.positions,
+        total_count=len(view.positions),
+        total_unrealized_pnl=sum((p.unrealized_pnl for p in view.positions), Decimal(0)),
+    )
+
+
+@router.get("/overview", response_model=OverviewOut)
+async def overview(account_id: int, s: SessionDep, request: Request) -> OverviewOut:
+    """Equity, PnL, trade count and status."""
+    acct = await get_account(s, account_id)
+    view = await _view(request, account_id, list(acct.symbols))
+    n_trades = await s.scalar(
+        select(func.count()).select_from(TradeRecord).where(TradeRecord.account_id == account_id)
+    )
+    n_decisions = await s.scalar(
+        select(func.count())
+        .select_from(DecisionRecord)
+        .where(DecisionRecord.account_id == account_id)
+    )
+    return OverviewOut(
+        id=acct.id,
+        name=acct.name,
+        status="Deleted" if acct.is_deleted else acct.status,
+        status_reason=acct.status_reason,
+        trading_enabled=acct.trading_enabled and not acct.is_deleted,
+        exchange=acct.exchange,
+        initial_capital=acct.initial_capital,
+        equity=view.equity_usd,
+        cash=view.cash_usd,
+        available=view.available_usd,
+        used_margin=view.used_margin_usd,
+        realized_pnl=view.realized_pnl_usd,
+        unrealized_pnl=view.unrealized_pnl_usd,
+        fees_paid=view.fees_paid_usd,
+        total_pnl=view.equity_usd - acct.initial_capital,
+        total_trades=n_trades or 0,
+        total_decisions=n_decisions or 0,
+        open_positions=len(view.positions),
+    )

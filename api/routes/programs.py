@@ -1,0 +1,140 @@
+"""/api/programs: program strategies, validation and dry runs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+
+from activities.context import market_snapshot, now_ms, snapshot_dict
+from api.deps import SessionDep
+from api.errors import ApiError, not_found
+from api.queries import get_account
+from api.schemas import (
+    ProgramCreate,
+    ProgramOut,
+    ProgramUpdate,
+    TestRunBody,
+    TestRunOut,
+    ValidateBody,
+    ValidateOut,
+)
+from db.models import Binding, Program
+from domain.decision import Decision
+from domain.risk import RiskCheckInput, RiskLimits, evaluate
+from sandbox.runner import run_program, validate_program
+
+router = APIRouter(prefix="/api/programs", tags=["programs"])
+
+
+def _out(p: Program) -> ProgramOut:
+    return ProgramOut.model_validate(p, from_attributes=True)
+
+
+def _check_code(code: str) -> None:
+    errors = validate_program(code)
+    if errors:
+        raise ApiError(422, "INVALID_PROGRAM", "; ".join(errors))
+
+
+async def _get(s: SessionDep, program_id: int) -> Program:
+    p = await s.get(Program, program_id)
+    if p is None:
+        raise not_found("program", program_id)
+    return p
+
+
+@router.get("/", response_model=list[ProgramOut])
+async def list_programs(s: SessionDep) -> list[ProgramOut]:
+    """List programs."""
+    return [_out(p) for p in await s.scalars(select(Program).order_by(Program.id))]
+
+
+@router.post("/", status_code=201, response_model=ProgramOut)
+async def create_program(body: ProgramCreate, s: SessionDep) -> ProgramOut:
+    """Create a program (its code is validated first)."""
+    _check_code(body.code)
+    p = Program(**body.model_dump())
+    s.add(p)
+    await s.commit()
+    return _out(p)
+
+
+@router.post("/validate", response_model=ValidateOut)
+async def validate(body: ValidateBody) -> ValidateOut:
+    """Check a program's code without running it."""
+    errors = validate_program(body.code)
+    return ValidateOut(valid=not errors, errors=errors)
+
+
+@router.post("/test-run", response_model=TestRunOut)
+async def test_run(body: TestRunBody, s: SessionDep, request: Request) -> TestRunOut:
+    """Dry run for a trader on live data: returns the decision and its verdict, places nothing."""
+    if (body.program_id is None) == (body.code is None):
+        raise ApiError(422, "VALIDATION_ERROR", "Give exactly one of program_id or code")
+    code = body.code if body.code is not None else (await _get(s, body.program_id or 0)).code
+    _check_code(code)
+    acct = await get_account(s, body.account_id)
+    feed, exchange = request.app.state.feed, request.app.state.exchange
+    at = now_ms()
+    prices, klines = await market_snapshot(feed, list(acct.symbols), at)
+    view = await exchange.view(acct.id, prices)
+    snap = snapshot_dict(
+        list(acct.symbols), at, prices, klines, view, {"type": "test_run", **body.context}
+    )
+    result = await run_program(code, snap, request.app.state.sandbox_limits)
+    verdict = None
+    if result.ok and result.decision is not None:
+        verdict = evaluate(
+            RiskCheckInput(
+                decision=Decision.model_validate(result.decision),
+                limits=RiskLimits(
+                    max_leverage=acct.max_leverage,
+                    max_position_notional_usd=acct.max_position_notional_usd,
+                    max_concurrent_positions=acct.max_concurrent_positions,
+                ),
+                symbols=list(acct.symbols),
+                positions=view.positions,
+                prices=prices,
+                available_usd=view.available_usd,
+            )
+        )
+    return TestRunOut(
+        status="ok" if result.ok else "failed",
+        decision=result.decision,
+        error_code=result.error_code,
+        error=result.error,
+        logs=result.logs,
+        duration_ms=result.duration_ms,
+        risk_verdict=verdict,
+    )
+
+
+@router.get("/{program_id}", response_model=ProgramOut)
+async def read_program(program_id: int, s: SessionDep) -> ProgramOut:
+    """One program with its code."""
+    return _out(await _get(s, program_id))
+
+
+@router.put("/{program_id}", response_model=ProgramOut)
+async def update_program(program_id: int, body: ProgramUpdate, s: SessionDep) -> ProgramOut:
+    """Change a program; bound traders use the new code from their next decision."""
+    p = await _get(s, program_id)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("code") is not None:
+        _check_code(changes["code"])
+    for field, value in changes.items():
+        if value is None:
+            raise ApiError(422, "VALIDATION_ERROR", f"{field} may not be null")
+        setattr(p, field, value)
+    await s.commit()
+    return _out(p)
+
+
+@router.delete("/{program_id}", status_code=204)
+async def delete_program(program_id: int, s: SessionDep) -> None:
+    """Delete a program that no trader is bound to."""
+    p = await _get(s, program_id)
+    if await s.scalar(select(Binding.id).where(Binding.program_id == program_id).limit(1)):
+        raise ApiError(409, "PROGRAM_IN_USE", "Program is bound to a trader; remove the binding")
+    await s.delete(p)
+    await s.commit()

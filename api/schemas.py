@@ -1,0 +1,239 @@
+"""Request and response bodies. Strict: unknown fields are refused, money is Decimal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain.orders import OrderOutcome
+from domain.risk import PositionView, RiskVerdict
+
+DEFAULT_SYMBOLS = ["BTC", "ETH", "SOL"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountType(StrEnum):
+    PROGRAM = "program"
+    PROMPT = "prompt"
+
+
+class ExchangeName(StrEnum):
+    PAPER = "paper"
+    HYPERLIQUID = "hyperliquid"
+    BINANCE = "binance"
+
+
+Money = Decimal
+
+
+class AccountCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    account_type: AccountType = AccountType.PROGRAM
+    exchange: ExchangeName = ExchangeName.PAPER
+    initial_capital: Money = Field(default=Decimal("10000"), gt=0, le=Decimal("1e12"))
+    max_leverage: Money = Field(default=Decimal("5"), ge=1, le=100)
+    max_position_notional_usd: Money = Field(default=Decimal("1000"), gt=0, le=Decimal("1e12"))
+    max_concurrent_positions: int = Field(default=3, ge=1, le=100)
+    symbols: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SYMBOLS), min_length=1, max_length=50
+    )
+    show_on_dashboard: bool = True
+    trading_enabled: bool = False
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, v: list[str]) -> list[str]:
+        out = []
+        for s in v:
+            s = s.strip().upper()
+            if not s or len(s) > 32 or not s.replace("-", "").isalnum():
+                raise ValueError(f"invalid symbol {s!r}")
+            if s not in out:
+                out.append(s)
+        return out
+
+
+class AccountUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    initial_capital: Money | None = Field(default=None, gt=0, le=Decimal("1e12"))
+    max_leverage: Money | None = Field(default=None, ge=1, le=100)
+    max_position_notional_usd: Money | None = Field(default=None, gt=0, le=Decimal("1e12"))
+    max_concurrent_positions: int | None = Field(default=None, ge=1, le=100)
+    symbols: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    show_on_dashboard: bool | None = None
+    trading_enabled: bool | None = None
+
+    _symbols = field_validator("symbols")(lambda cls, v: AccountCreate._symbols(v) if v else v)
+
+
+class AccountOut(BaseModel):
+    id: int
+    account_id: int
+    name: str
+    description: str
+    account_type: str
+    exchange: str
+    initial_capital: Money
+    max_leverage: Money
+    max_position_notional_usd: Money
+    max_concurrent_positions: int
+    symbols: list[str]
+    show_on_dashboard: bool
+    trading_enabled: bool
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PauseBody(Strict):
+    reason: str = Field(default="", max_length=500)
+
+
+class TriggerBody(Strict):
+    binding_id: int | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProgramCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=200_000)
+    description: str = Field(default="", max_length=2000)
+    enabled: bool = True
+
+
+class ProgramUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    code: str | None = Field(default=None, min_length=1, max_length=200_000)
+    description: str | None = Field(default=None, max_length=2000)
+    enabled: bool | None = None
+
+
+class ProgramOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    code: str
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ValidateBody(Strict):
+    code: str = Field(max_length=200_000)
+
+
+class ValidateOut(BaseModel):
+    valid: bool
+    errors: list[str]
+
+
+class TestRunBody(Strict):
+    account_id: int
+    program_id: int | None = None
+    code: str | None = Field(default=None, max_length=200_000)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class TestRunOut(BaseModel):
+    status: str  # ok | failed
+    decision: dict[str, Any] | None
+    error_code: str | None
+    error: str | None
+    logs: str
+    duration_ms: int
+    risk_verdict: RiskVerdict | None
+    orders_placed: int = 0
+
+
+class BindingCreate(Strict):
+    program_id: int
+    schedule_interval_seconds: int | None = Field(default=None, ge=5, le=86_400 * 7)
+    signal_pool_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class BindingOut(BaseModel):
+    id: int
+    account_id: int
+    program_id: int | None
+    schedule_interval_seconds: int | None
+    signal_pool_ids: list[int]
+    enabled: bool
+    created_at: datetime
+
+
+class DecisionOut(BaseModel):
+    id: str
+    account_id: int
+    seq: int
+    binding_id: int | None
+    trigger_type: str
+    trigger_context: dict[str, Any]
+    status: str
+    input_snapshot: dict[str, Any] | None
+    output: dict[str, Any] | None
+    error_code: str | None
+    error: str | None
+    logs: str | None
+    risk_verdict: dict[str, Any] | None
+    orders: list[dict[str, Any]]
+    workflow_id: str | None
+    run_id: str | None
+    duration_ms: int | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class TriggerOut(BaseModel):
+    decision_id: str
+    status: str
+    decision: dict[str, Any] | None
+    risk_verdict: RiskVerdict | None
+    error_code: str | None
+    error: str | None
+    orders: list[OrderOutcome]
+    record: DecisionOut | None
+
+
+class Page(BaseModel):
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+
+class PositionsOut(BaseModel):
+    account_id: int
+    positions: list[PositionView]
+    total_count: int
+    total_unrealized_pnl: Money
+
+
+class OverviewOut(BaseModel):
+    id: int
+    name: str
+    status: str
+    status_reason: str | None
+    trading_enabled: bool
+    exchange: str
+    initial_capital: Money
+    equity: Money
+    cash: Money
+    available: Money
+    used_margin: Money
+    realized_pnl: Money
+    unrealized_pnl: Money
+    fees_paid: Money
+    total_pnl: Money
+    total_trades: int
+    total_decisions: int
+    open_positions: int

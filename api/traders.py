@@ -1,0 +1,92 @@
+"""The API's only way to act on traders: messages to the workflow `trader-<account_id>`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError
+from domain.contracts import DecisionOutcome
+from domain.trader import PauseRequest, TraderInput, TraderStatusView, TriggerRequest
+from temporal_client import trader_workflow_id
+
+T = TypeVar("T")
+
+
+async def _guard(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause.cause if err.cause and err.cause.cause else err.cause
+        raise ApiError(409, "TRADER_REJECTED", str(cause or err)) from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(
+                409, "TRADER_NOT_RUNNING", "The trader's workflow is not running"
+            ) from err
+        raise ApiError(503, "TEMPORAL_UNAVAILABLE", "Temporal is unavailable, try again") from err
+
+
+class TraderControl:
+    def __init__(self, client: Client, task_queue: str, continue_as_new_events: int) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.cas_events = continue_as_new_events
+
+    async def ensure_started(self, account_id: int, paused: bool) -> None:
+        """Start the trader's workflow, or leave the running one alone."""
+        await _guard(
+            self.client.start_workflow(
+                "TraderWorkflow",
+                TraderInput(
+                    account_id=account_id,
+                    start_paused=paused,
+                    continue_as_new_events=self.cas_events,
+                ),
+                id=trader_workflow_id(account_id),
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            )
+        )
+
+    def _handle(self, account_id: int):  # type: ignore[no-untyped-def]
+        return self.client.get_workflow_handle(trader_workflow_id(account_id))
+
+    async def pause(self, account_id: int, reason: str = "") -> None:
+        await _guard(self._handle(account_id).signal("pause", PauseRequest(reason=reason)))
+
+    async def resume(self, account_id: int) -> None:
+        await _guard(self._handle(account_id).signal("resume"))
+
+    async def config_changed(self, account_id: int) -> None:
+        await _guard(self._handle(account_id).signal("config_changed"))
+
+    async def stop(self, account_id: int) -> None:
+        try:
+            await self._handle(account_id).signal("stop")
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:  # already gone is fine
+                raise ApiError(503, "TEMPORAL_UNAVAILABLE", "Temporal is unavailable") from err
+
+    async def trigger(
+        self, account_id: int, req: TriggerRequest, idempotency_key: str | None
+    ) -> DecisionOutcome:
+        # Why an update id from the client's key: a retried request is answered with the
+        # first request's decision instead of running a second one (within one workflow run).
+        return await _guard(
+            self._handle(account_id).execute_update(
+                "trigger",
+                req,
+                id=idempotency_key or f"api-{uuid.uuid4()}",
+                result_type=DecisionOutcome,
+            )
+        )
+
+    async def status(self, account_id: int) -> TraderStatusView:
+        return await _guard(self._handle(account_id).query("status", result_type=TraderStatusView))

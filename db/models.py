@@ -1,0 +1,152 @@
+"""Tables. Money columns are Numeric; every activity write is keyed by a natural id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+
+
+class Account(Base):
+    """An AI trader: one isolated trading account."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    account_type: Mapped[str] = mapped_column(String(16))
+    exchange: Mapped[str] = mapped_column(String(32), default="paper")
+    initial_capital: Mapped[Decimal]
+    max_leverage: Mapped[Decimal]
+    max_position_notional_usd: Mapped[Decimal]
+    max_concurrent_positions: Mapped[int]
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    show_on_dashboard: Mapped[bool] = mapped_column(default=True)
+    # What the user asked for; the workflow is the authority on what is happening.
+    trading_enabled: Mapped[bool] = mapped_column(default=False)
+    # Last status the trader workflow recorded: Active | Paused | Error | Deleted.
+    status: Mapped[str] = mapped_column(String(16), default="Paused")
+    status_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    is_deleted: Mapped[bool] = mapped_column(default=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Program(Base):
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    code: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Binding(Base):
+    """Attaches a strategy to a trader, with its triggers."""
+
+    __tablename__ = "bindings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"), default=None)
+    schedule_interval_seconds: Mapped[int | None] = mapped_column(default=None)
+    signal_pool_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DecisionRecord(Base):
+    """One strategy run: trigger, input snapshot, output or error, risk verdict, orders."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # minted by the workflow
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    binding_id: Mapped[int | None] = mapped_column(default=None)
+    seq: Mapped[int] = mapped_column(default=0)
+    trigger_type: Mapped[str] = mapped_column(String(32))
+    trigger_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # pending | hold | executed | denied | failed | rejected_input | ignored
+    status: Mapped[str] = mapped_column(String(24), default="pending")
+    input_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    logs: Mapped[str | None] = mapped_column(Text, default=None)
+    risk_verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    workflow_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    run_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    duration_ms: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_decisions_account_created", "account_id", "created_at"),)
+
+
+class OrderRecord(Base):
+    """An order intent, written before the order is sent, then its outcome."""
+
+    __tablename__ = "orders"
+
+    client_order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    leg: Mapped[str] = mapped_column(String(16))  # entry | close
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(8))  # buy | sell
+    reduce_only: Mapped[bool] = mapped_column(default=False)
+    size_usd: Mapped[Decimal | None] = mapped_column(default=None)
+    leverage: Mapped[Decimal]
+    take_profit_pct: Mapped[Decimal | None] = mapped_column(default=None)
+    stop_loss_pct: Mapped[Decimal | None] = mapped_column(default=None)
+    # intent | submitted | filled | rejected | unknown | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="intent")
+    exchange_order_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    filled_size: Mapped[Decimal | None] = mapped_column(default=None)
+    avg_price: Mapped[Decimal | None] = mapped_column(default=None)
+    fee: Mapped[Decimal | None] = mapped_column(default=None)
+    reject_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TradeRecord(Base):
+    """A fill, deduplicated by the exchange's trade id."""
+
+    __tablename__ = "trades"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    trade_id: Mapped[str] = mapped_column(String(128))
+    client_order_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(8))
+    size: Mapped[Decimal]
+    price: Mapped[Decimal]
+    fee: Mapped[Decimal]
+    realized_pnl: Mapped[Decimal]
+    trigger: Mapped[str | None] = mapped_column(String(32), default=None)  # take_profit | stop_loss
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("account_id", "trade_id", name="uq_trades_account_trade"),)
+
+
+class PaperAccountRecord(Base):
+    """The paper exchange's own state for one trader (cash, positions as JSON)."""
+
+    __tablename__ = "paper_accounts"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,140 @@
+"""Activity names and their single-model inputs/outputs, shared by workflows and activities."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from domain.decision import Decision
+from domain.orders import OrderIntent, OrderOutcome
+from domain.risk import PositionView, RiskLimits, RiskVerdict
+
+
+class Activity(StrEnum):
+    LOAD_CONFIG = "load_trader_config"
+    RECORD_STATUS = "record_trader_status"
+    RECORD_NOTE = "record_note"
+    GATHER_CONTEXT = "gather_context"
+    RUN_PROGRAM = "run_program"
+    CHECK_RISK = "check_risk"
+    RECORD_INTENTS = "record_order_intents"
+    PLACE_ORDER = "place_order"
+    FINISH_DECISION = "finish_decision"
+
+
+class LoadConfigInput(BaseModel):
+    account_id: int
+
+
+class BindingConfig(BaseModel):
+    id: int
+    program_id: int | None
+    schedule_interval_seconds: int | None
+    signal_pool_ids: list[int] = Field(default_factory=list)
+
+
+class TraderConfig(BaseModel):
+    account_id: int
+    found: bool
+    deleted: bool = False
+    bindings: list[BindingConfig] = Field(default_factory=list)
+    last_seq: int = 0
+
+
+class RecordStatusInput(BaseModel):
+    account_id: int
+    status: str
+    reason: str | None = None
+
+
+class RecordNoteInput(BaseModel):
+    account_id: int
+    decision_id: str
+    seq: int
+    status: str
+    trigger_type: str
+    context: dict[str, Any] = Field(default_factory=dict)
+    error: str = ""
+    workflow_id: str = ""
+    run_id: str = ""
+
+
+class GatherContextInput(BaseModel):
+    account_id: int
+    decision_id: str
+    seq: int
+    binding_id: int | None
+    trigger_type: str
+    trigger_context: dict[str, Any] = Field(default_factory=dict)
+    workflow_id: str = ""
+    run_id: str = ""
+
+
+class ContextSummary(BaseModel):
+    """Small by design: the full snapshot stays in the database, not in workflow history."""
+
+    decision_id: str
+    ok: bool
+    error: str | None = None
+    symbols: list[str] = Field(default_factory=list)
+    prices: dict[str, Decimal] = Field(default_factory=dict)
+    positions: list[PositionView] = Field(default_factory=list)
+    available_usd: Decimal = Decimal(0)
+    equity_usd: Decimal = Decimal(0)
+    limits: RiskLimits | None = None
+
+
+class RunProgramInput(BaseModel):
+    decision_id: str
+    binding_id: int
+
+
+class StrategyOutput(BaseModel):
+    ok: bool
+    decision: Decision | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+
+class RecordIntentsInput(BaseModel):
+    decision_id: str
+    intents: list[OrderIntent]
+
+
+class RecordIntentsResult(BaseModel):
+    recorded: int
+
+
+class FinishDecisionInput(BaseModel):
+    account_id: int
+    decision_id: str
+    seq: int
+    binding_id: int | None = None
+    trigger_type: str
+    trigger_context: dict[str, Any] = Field(default_factory=dict)
+    status: str  # hold | executed | denied | failed
+    risk_verdict: RiskVerdict | None = None
+    error_code: str | None = None
+    error: str | None = None
+    orders: list[OrderOutcome] = Field(default_factory=list)
+    trader_status: str
+    trader_status_reason: str | None = None
+
+
+class DecisionOutcome(BaseModel):
+    """What the `trigger` update returns: the recorded decision, its verdict and its orders."""
+
+    decision_id: str
+    status: str
+    decision: Decision | None = None
+    risk_verdict: RiskVerdict | None = None
+    error_code: str | None = None
+    error: str | None = None
+    orders: list[OrderOutcome] = Field(default_factory=list)
+
+
+# Re-exported so activity modules import contracts from one place.
+__all__ = ["OrderIntent", "OrderOutcome", "RiskVerdict", "Decision"]

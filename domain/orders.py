@@ -1,0 +1,111 @@
+"""Order intents minted from approved decisions, and the order state table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from domain.decision import Decision, Operation
+from domain.risk import PositionView
+
+
+class OrderStatus(StrEnum):
+    INTENT = "intent"  # recorded, not yet sent
+    SUBMITTED = "submitted"  # sent, no answer yet
+    UNKNOWN = "unknown"  # sent, answer lost: resolved only by lookup, never by resending
+    FILLED = "filled"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+# (from, to) pairs that may happen; anything else is a bug or a venue surprise to record.
+TRANSITIONS: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset(
+    {
+        (OrderStatus.INTENT, OrderStatus.SUBMITTED),
+        (OrderStatus.INTENT, OrderStatus.FILLED),
+        (OrderStatus.INTENT, OrderStatus.REJECTED),
+        (OrderStatus.SUBMITTED, OrderStatus.FILLED),
+        (OrderStatus.SUBMITTED, OrderStatus.REJECTED),
+        (OrderStatus.SUBMITTED, OrderStatus.UNKNOWN),
+        (OrderStatus.UNKNOWN, OrderStatus.FILLED),
+        (OrderStatus.UNKNOWN, OrderStatus.REJECTED),
+        (OrderStatus.SUBMITTED, OrderStatus.CANCELLED),
+        (OrderStatus.CANCELLED, OrderStatus.FILLED),  # real world: fill raced the cancel
+    }
+)
+
+
+def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
+    return current == new or (current, new) in TRANSITIONS
+
+
+class OrderIntent(BaseModel):
+    client_order_id: str
+    account_id: int
+    decision_id: str
+    leg: str  # entry | close
+    symbol: str
+    side: str  # buy | sell
+    reduce_only: bool
+    size_usd: Decimal | None  # None with reduce_only: close the whole position
+    leverage: Decimal
+    take_profit_pct: Decimal | None = None
+    stop_loss_pct: Decimal | None = None
+
+
+class OrderOutcome(BaseModel):
+    client_order_id: str
+    status: OrderStatus
+    symbol: str = ""
+    side: str = ""
+    exchange_order_id: str | None = None
+    filled_size: Decimal | None = None
+    avg_price: Decimal | None = None
+    fee: Decimal | None = None
+    reject_reason: str | None = None
+
+
+def client_order_id(account_id: int, seq: int, leg: str) -> str:
+    """Deterministic, unique per trader decision and leg; fits Binance's 36-char id rule."""
+    return f"ho-{account_id}-{seq}-{leg}"
+
+
+def intents_for(
+    decision: Decision, account_id: int, decision_id: str, seq: int, positions: list[PositionView]
+) -> list[OrderIntent]:
+    if decision.operation is Operation.HOLD or decision.symbol is None:
+        return []
+    if decision.operation is Operation.CLOSE:
+        held = next((p for p in positions if p.symbol == decision.symbol), None)
+        if held is None:
+            return []
+        return [
+            OrderIntent(
+                client_order_id=client_order_id(account_id, seq, "close"),
+                account_id=account_id,
+                decision_id=decision_id,
+                leg="close",
+                symbol=decision.symbol,
+                side="sell" if held.side == "long" else "buy",
+                reduce_only=True,
+                size_usd=None,
+                leverage=held.leverage,
+            )
+        ]
+    return [
+        OrderIntent(
+            client_order_id=client_order_id(account_id, seq, "entry"),
+            account_id=account_id,
+            decision_id=decision_id,
+            leg="entry",
+            symbol=decision.symbol,
+            side="buy" if decision.operation is Operation.LONG else "sell",
+            reduce_only=False,
+            size_usd=decision.size_usd,
+            leverage=decision.effective_leverage,
+            take_profit_pct=decision.take_profit_pct,
+            stop_loss_pct=decision.stop_loss_pct,
+        )
+    ]

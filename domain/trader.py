@@ -1,0 +1,102 @@
+"""Messages and state of the trader workflow (carried across continue-as-new)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+MAX_RECENT_FIRE_IDS = 500
+
+
+class TraderStatus(StrEnum):
+    ACTIVE = "Active"
+    PAUSED = "Paused"
+    ERROR = "Error"
+    DELETED = "Deleted"
+
+
+class TriggerType(StrEnum):
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+    SIGNAL = "signal"
+
+
+class SignalFired(BaseModel):
+    """Payload of the `signal_fired` signal (from a signal pool, the API or the CLI)."""
+
+    fire_id: str = Field(min_length=1, max_length=128)
+    pool_id: int | None = None
+    symbol: str | None = Field(default=None, max_length=32)
+    binding_id: int | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class PauseRequest(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class TriggerRequest(BaseModel):
+    """Argument of the `trigger` update: run one decision now and return it."""
+
+    binding_id: int | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class PendingTrigger(BaseModel):
+    key: str
+    type: TriggerType
+    binding_id: int | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    fire_id: str | None = None
+
+
+class ScheduleState(BaseModel):
+    binding_id: int
+    interval_seconds: int
+    next_due: datetime
+
+
+class Note(BaseModel):
+    """Something the trader must write to its decision log that is not a decision run."""
+
+    status: str  # rejected_input | ignored
+    trigger_type: str
+    context: dict[str, Any] = Field(default_factory=dict)
+    error: str = ""
+
+
+class TraderState(BaseModel):
+    paused: bool = True
+    pause_reason: str = ""
+    status: TraderStatus = TraderStatus.PAUSED
+    last_error: str | None = None
+    next_seq: int | None = None  # None until loaded from the database on a fresh start
+    pending: list[PendingTrigger] = Field(default_factory=list)
+    recent_fire_ids: list[str] = Field(default_factory=list)
+    schedules: list[ScheduleState] = Field(default_factory=list)
+    decisions_made: int = 0
+
+
+class TraderInput(BaseModel):
+    account_id: int
+    start_paused: bool = True
+    state: TraderState | None = None
+    continue_as_new_events: int = 2000
+
+
+class TraderStatusView(BaseModel):
+    """Result of the `status` query."""
+
+    account_id: int
+    status: TraderStatus
+    paused: bool
+    pause_reason: str
+    last_error: str | None
+    pending_triggers: int
+    decisions_made: int
+    next_seq: int | None
+    schedules: list[ScheduleState]
+    history_length: int

@@ -1,0 +1,125 @@
+"""Parent side: start the jailed child, feed it, read capped output, always kill and reap it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.protocol import child_env
+
+logger = logging.getLogger(__name__)
+
+BOOT_SCRIPT = Path(__file__).resolve().with_name("boot.py")
+STDERR_KEEP_BYTES = 16_000
+_READ_CHUNK = 64 * 1024
+_REAP_TIMEOUT = 5.0
+
+
+@dataclass
+class ChildRun:
+    stdout: bytes = b""
+    stderr: bytes = b""
+    returncode: int | None = None
+    timed_out: bool = False
+    output_overflow: bool = False
+
+
+def child_command() -> list[str]:
+    # -I: ignore PYTHON* variables and user site-packages, keep the script dir off sys.path. The
+    # venv's site-packages (numpy, talib) still load, as they come from pyvenv.cfg.
+    return [sys.executable, "-I", str(BOOT_SCRIPT)]
+
+
+async def run_child(request: bytes, wall_seconds: float, max_output_bytes: int) -> ChildRun:
+    run = ChildRun()
+    proc = await asyncio.create_subprocess_exec(
+        *child_command(),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(),
+        cwd="/",
+        close_fds=True,
+        start_new_session=True,  # own process group: killpg reaches anything it could start
+    )
+    try:
+        async with asyncio.timeout(wall_seconds):
+            assert proc.stdout is not None and proc.stderr is not None
+            _, (run.stdout, run.output_overflow), (run.stderr, _) = await asyncio.gather(
+                _feed(proc, request),
+                _read_capped(proc.stdout, max_output_bytes, lambda: _kill_group(proc)),
+                _read_capped(proc.stderr, STDERR_KEEP_BYTES, None),
+            )
+            await proc.wait()
+    except TimeoutError:
+        run.timed_out = True
+    finally:
+        # Also on cancellation by the caller: never leave a child behind.
+        _kill_group(proc)
+        await _reap(proc)
+    run.returncode = proc.returncode
+    return run
+
+
+async def _feed(proc: asyncio.subprocess.Process, request: bytes) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(request)
+        await proc.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the child died early; its exit status tells the story
+    finally:
+        proc.stdin.close()
+
+
+async def _read_capped(
+    stream: asyncio.StreamReader,
+    cap: int,
+    on_overflow: Callable[[], None] | None,
+) -> tuple[bytes, bool]:
+    """Read until EOF, keeping at most `cap` bytes. With `on_overflow`, call it and stop at the
+    cap (stdout: the run has failed anyway); without, keep draining so the child never blocks."""
+    chunks: list[bytes] = []
+    size = 0
+    overflow = False
+    while True:
+        chunk = await stream.read(_READ_CHUNK)
+        if not chunk:
+            break
+        if size + len(chunk) > cap:
+            overflow = True
+            chunks.append(chunk[: max(0, cap - size)])
+            size = cap
+            if on_overflow is not None:
+                on_overflow()
+                break
+            continue
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), overflow
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is not None:
+        return  # already reaped: its pid (and group id) may belong to someone else by now
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    except PermissionError:  # should not happen (we are root or the same uid); be thorough
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    try:
+        await asyncio.wait_for(asyncio.shield(proc.wait()), _REAP_TIMEOUT)
+    except TimeoutError:
+        logger.error("sandbox child %s did not exit after SIGKILL", proc.pid)

@@ -1,0 +1,82 @@
+"""Constants shared by the parent runner and the sandboxed child.
+
+Kept free of third-party imports: the child imports this before anything else.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Stable error codes reported in SandboxResult.error_code.
+PROGRAM_ERROR: Final = "PROGRAM_ERROR"
+TIMEOUT: Final = "TIMEOUT"
+CPU_LIMIT: Final = "CPU_LIMIT"
+MEMORY_LIMIT: Final = "MEMORY_LIMIT"
+INVALID_DECISION: Final = "INVALID_DECISION"
+OUTPUT_TOO_LARGE: Final = "OUTPUT_TOO_LARGE"
+SANDBOX_FAILURE: Final = "SANDBOX_FAILURE"
+INVALID_PROGRAM: Final = "INVALID_PROGRAM"
+
+ERROR_CODES: Final = frozenset(
+    {
+        PROGRAM_ERROR,
+        TIMEOUT,
+        CPU_LIMIT,
+        MEMORY_LIMIT,
+        INVALID_DECISION,
+        OUTPUT_TOO_LARGE,
+        SANDBOX_FAILURE,
+        INVALID_PROGRAM,
+    }
+)
+# Codes the child may report itself; anything else from the child is treated as a forgery/bug.
+CHILD_ERROR_CODES: Final = frozenset(
+    {
+        PROGRAM_ERROR,
+        MEMORY_LIMIT,
+        INVALID_DECISION,
+        OUTPUT_TOO_LARGE,
+        INVALID_PROGRAM,
+        SANDBOX_FAILURE,
+    }
+)
+
+DECISION_FIELDS: Final = (
+    "operation",
+    "symbol",
+    "size_usd",
+    "leverage",
+    "take_profit_pct",
+    "stop_loss_pct",
+    "reasoning",
+)
+NUMERIC_DECISION_FIELDS: Final = frozenset(
+    {"size_usd", "leverage", "take_profit_pct", "stop_loss_pct"}
+)
+
+# How much of the program's printed output is kept in SandboxResult.logs.
+LOG_KEEP_CHARS: Final = 8_000
+# Upper bound on error texts (tracebacks) carried back to the caller.
+ERROR_KEEP_CHARS: Final = 8_000
+# Programs larger than this are rejected before any process is started.
+MAX_CODE_CHARS: Final = 200_000
+
+# Thread pools in numpy/OpenBLAS/OpenMP would need clone(); the child forbids new threads.
+THREAD_ENV: Final = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+}
+
+
+def child_env() -> dict[str, str]:
+    """The whole environment of the child: nothing from the parent (secrets, DB URLs) leaks."""
+    return {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "TZ": "UTC", **THREAD_ENV}
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... [truncated {len(text) - limit} chars]"

@@ -1,0 +1,194 @@
+"""Run an untrusted user program ("program strategy") in an isolated child process.
+
+Public API: SandboxLimits, SandboxResult, run_program(), validate_program().
+User code never runs in this process; everything the child reports is treated as untrusted and
+re-validated here (the decision against domain.decision.Decision).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import time
+from dataclasses import asdict, dataclass
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from domain.decision import Decision
+from sandbox import protocol as p
+from sandbox.process import ChildRun, run_child
+from sandbox.validate import validate_program
+
+__all__ = ["SandboxLimits", "SandboxResult", "run_program", "validate_program"]
+
+logger = logging.getLogger(__name__)
+
+_SIZE_QUANTUM = Decimal("1e-10")  # domain Decision.size_usd allows 10 decimal places
+_degraded_warned = False
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    wall_seconds: float = 5.0  # wall clock from process start; the parent kills the group
+    cpu_seconds: int = 3  # RLIMIT_CPU, counts interpreter start-up (~0.2 s) too
+    memory_mb: int = 512  # RLIMIT_AS; python + numpy + talib take ~150 MB of address space
+    max_output_bytes: int = 256_000  # result line and total printed chars; more => too large
+
+    def __post_init__(self) -> None:
+        if self.wall_seconds <= 0 or self.cpu_seconds < 1:
+            raise ValueError("wall_seconds must be > 0 and cpu_seconds >= 1")
+        if self.memory_mb < 256:
+            raise ValueError("memory_mb must be >= 256 (numpy and talib alone need ~150 MB)")
+        if self.max_output_bytes < 16_000:
+            raise ValueError("max_output_bytes must be >= 16000")
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    ok: bool
+    decision: dict | None  # validated domain Decision, JSON-able (decimals as strings)
+    error_code: str | None  # one of sandbox.protocol.ERROR_CODES
+    error: str | None  # human readable; the program's own traceback for PROGRAM_ERROR
+    logs: str  # what the program printed, truncated
+    duration_ms: int
+
+
+async def run_program(
+    code: str, snapshot: dict, limits: SandboxLimits = SandboxLimits()
+) -> SandboxResult:
+    """Run `Strategy().should_trade(data)` of `code` in a sandbox. Never raises for anything the
+    program does: every outcome is a SandboxResult."""
+    started = time.monotonic()
+    problems = validate_program(code)
+    if problems:
+        return _failure(p.INVALID_PROGRAM, "\n".join(problems), started)
+    try:
+        request = json.dumps(
+            {"code": code, "snapshot": snapshot, "limits": asdict(limits)}
+        ).encode()
+    except (TypeError, ValueError) as exc:
+        return _failure(p.SANDBOX_FAILURE, f"snapshot is not JSON-serialisable: {exc}", started)
+    try:
+        run = await run_child(request, limits.wall_seconds, limits.max_output_bytes)
+    except Exception as exc:  # e.g. fork failure (EAGAIN/ENOMEM): a platform fault
+        logger.exception("could not run the program sandbox")
+        return _failure(p.SANDBOX_FAILURE, f"could not start the sandbox: {exc!r}", started)
+    return _interpret(run, limits, started)
+
+
+def _interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxResult:
+    if run.timed_out:
+        msg = f"program exceeded the wall-clock limit of {limits.wall_seconds:g} s"
+        return _failure(p.TIMEOUT, msg, started)
+    if run.output_overflow:
+        msg = f"program output exceeded {limits.max_output_bytes} bytes"
+        return _failure(p.OUTPUT_TOO_LARGE, msg, started)
+    payload = _parse_result_line(run.stdout)
+    if payload is not None:
+        return _from_payload(payload, started)
+    rc = run.returncode
+    # SIGXCPU at the soft RLIMIT_CPU, SIGKILL at the hard one. (We only SIGKILL on timeout or
+    # overflow, both handled above; the OOM killer is unlikely with RLIMIT_AS in place.)
+    if rc in (-signal.SIGXCPU, -signal.SIGKILL):
+        msg = f"program exceeded the CPU limit of {limits.cpu_seconds} s"
+        return _failure(p.CPU_LIMIT, msg, started)
+    stderr = run.stderr.decode("utf-8", "replace")
+    if "MemoryError" in stderr:
+        msg = f"program exceeded the memory limit ({limits.memory_mb} MB)"
+        return _failure(p.MEMORY_LIMIT, msg, started)
+    logger.warning("sandbox child exited %s without a result: %s", rc, stderr[-2000:])
+    return _failure(
+        p.SANDBOX_FAILURE,
+        f"sandbox exited with {_describe_exit(rc)} and no result\n{stderr[-2000:]}".rstrip(),
+        started,
+    )
+
+
+def _parse_result_line(stdout: bytes) -> dict[str, Any] | None:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        payload = json.loads(lines[-1])
+    except (ValueError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) and isinstance(payload.get("ok"), bool) else None
+
+
+def _from_payload(payload: dict[str, Any], started: float) -> SandboxResult:
+    logs = payload.get("logs")
+    logs = p.truncate(logs, p.LOG_KEEP_CHARS + 100) if isinstance(logs, str) else ""
+    _warn_if_degraded(payload.get("isolation"))
+    if payload["ok"]:
+        decision, problem = validate_decision(payload.get("decision"))
+        if decision is None:
+            return _failure(p.INVALID_DECISION, problem, started, logs)
+        return SandboxResult(True, decision, None, None, logs, _elapsed_ms(started))
+    code = payload.get("error_code")
+    if code not in p.CHILD_ERROR_CODES:
+        return _failure(p.SANDBOX_FAILURE, f"unexpected error code {code!r}", started, logs)
+    error = payload.get("error")
+    error = p.truncate(error, p.ERROR_KEEP_CHARS + 100) if isinstance(error, str) else str(code)
+    return _failure(code, error, started, logs)
+
+
+def validate_decision(raw: object) -> tuple[dict | None, str]:
+    """Validate the child's decision dict; returns (decision JSON dict, "") or (None, problem).
+
+    size_usd with more than 10 decimal places (float arithmetic like 1000 * 0.1) is rounded
+    down to 10 places instead of being rejected.
+    """
+    if not isinstance(raw, dict):
+        return None, "sandbox returned no decision"
+    fields = {k: v for k, v in raw.items() if v is not None}
+    size = fields.get("size_usd")
+    if isinstance(size, str):
+        try:
+            amount = Decimal(size)
+            if amount.is_finite() and amount.as_tuple().exponent < -10:  # type: ignore[operator]
+                fields["size_usd"] = str(amount.quantize(_SIZE_QUANTUM, rounding=ROUND_DOWN))
+        except (InvalidOperation, ValueError):
+            pass  # pydantic reports it
+    try:
+        model = Decision.model_validate(fields)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(x) for x in err['loc']) or 'decision'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        return None, "invalid decision: " + "; ".join(problems)
+    return model.model_dump(mode="json"), ""
+
+
+def _warn_if_degraded(isolation: object) -> None:
+    global _degraded_warned
+    if _degraded_warned or not isinstance(isolation, dict):
+        return
+    if not (isolation.get("namespaces") and isolation.get("uid_dropped")):
+        _degraded_warned = True
+        logger.warning(
+            "program sandbox runs with reduced isolation (rlimits + seccomp only): %s",
+            isolation.get("notes") or isolation,
+        )
+
+
+def _describe_exit(rc: int | None) -> str:
+    if rc is None:
+        return "unknown status"
+    if rc < 0:
+        try:
+            return f"signal {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"signal {-rc}"
+    return f"exit code {rc}"
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _failure(code: str, error: str, started: float, logs: str = "") -> SandboxResult:
+    return SandboxResult(False, None, code, error, logs, _elapsed_ms(started))

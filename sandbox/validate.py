@@ -1,0 +1,79 @@
+"""Static checks of a program's source. Parses and compiles only; never executes anything."""
+
+from __future__ import annotations
+
+import ast
+
+from sandbox.protocol import MAX_CODE_CHARS
+
+PROGRAM_FILENAME = "<program>"
+
+
+def validate_program(code: str) -> list[str]:
+    """Return human-readable problems with `code`; an empty list means it looks runnable.
+
+    Checks: size, syntax (with line numbers), a top-level `class Strategy` that defines a plain
+    (not async, not static/class) method `should_trade(self, data)`.
+    """
+    if not isinstance(code, str):
+        return [f"program must be a string, got {type(code).__name__}"]
+    if not code.strip():
+        return ["program is empty"]
+    if len(code) > MAX_CODE_CHARS:
+        return [f"program is too large ({len(code)} chars, limit {MAX_CODE_CHARS})"]
+    try:
+        tree = ast.parse(code, filename=PROGRAM_FILENAME)
+        # compile() of the tree catches what the parser lets through ('return' outside
+        # function, bad nonlocal, ...). It builds a code object but does not run it.
+        compile(tree, PROGRAM_FILENAME, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" if exc.lineno else "unknown line"
+        if exc.lineno and exc.offset:
+            where += f", column {exc.offset}"
+        return [f"syntax error at {where}: {exc.msg}"]
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
+        return [f"program cannot be parsed: {type(exc).__name__}: {exc}"]
+    return _check_strategy(tree)
+
+
+def _check_strategy(tree: ast.Module) -> list[str]:
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Strategy"]
+    if not classes:
+        return ["program must define a top-level `class Strategy`"]
+    strategy = classes[-1]  # the last definition is the one that wins at runtime
+    methods = [
+        n
+        for n in strategy.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == "should_trade"
+    ]
+    if not methods:
+        return [
+            f"line {strategy.lineno}: class Strategy must define a method "
+            "`should_trade(self, data)`"
+        ]
+    method = methods[-1]
+    problems: list[str] = []
+    if isinstance(method, ast.AsyncFunctionDef):
+        problems.append(f"line {method.lineno}: should_trade must be `def`, not `async def`")
+    for deco in method.decorator_list:
+        if isinstance(deco, ast.Name) and deco.id in ("staticmethod", "classmethod"):
+            problems.append(f"line {method.lineno}: should_trade must be a plain method")
+    if not _accepts_self_and_data(method.args):
+        problems.append(
+            f"line {method.lineno}: should_trade must take exactly (self, data) "
+            "(extra parameters need default values)"
+        )
+    return problems
+
+
+def _accepts_self_and_data(args: ast.arguments) -> bool:
+    positional = [*args.posonlyargs, *args.args]
+    required_kwonly = [d for d in args.kw_defaults if d is None]
+    if required_kwonly:
+        return False
+    if args.vararg is not None:
+        return True
+    if len(positional) < 2:
+        return False
+    required = len(positional) - len(args.defaults)
+    return required <= 2

@@ -1,0 +1,72 @@
+"""Runtime configuration from HYPERORU_* environment variables (documented in .env.example)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TASK_QUEUE = "hyperoru-traders"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HYPERORU_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path(".data")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    # When set, use this Temporal cluster and start no dev server.
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    task_queue: str = TASK_QUEUE
+    database_url: str | None = None
+    # Paper exchange and simulated market feed.
+    paper_slippage_bps: str = "5"
+    paper_taker_fee_bps: str = "4.5"
+    market_seed: int = 7
+    # Program sandbox limits.
+    sandbox_wall_seconds: float = 5.0
+    sandbox_cpu_seconds: int = 3
+    sandbox_memory_mb: int = 512
+    # A trader continues-as-new once its history passes this many events
+    # (Temporal suggests 4,096 and terminates at 51,200).
+    continue_as_new_events: int = Field(default=2000, ge=50)
+    worker_max_concurrent_activities: int = 64
+    worker_max_cached_workflows: int = 2000
+    log_level: str = "INFO"
+
+    @property
+    def resolved_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Async SQLAlchemy URL (sqlite+aiosqlite or postgresql+psycopg)."""
+        return async_url(self.database_url or f"sqlite:///{self.data_dir.resolve()}/hyperoru.db")
+
+
+def async_url(url: str) -> str:
+    for prefix, repl in (
+        ("postgresql+psycopg://", "postgresql+psycopg://"),
+        ("postgresql://", "postgresql+psycopg://"),
+        ("postgres://", "postgresql+psycopg://"),
+        ("sqlite+aiosqlite://", "sqlite+aiosqlite://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(prefix):
+            return repl + url[len(prefix) :]
+    raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+
+
+def sync_url(url: str) -> str:
+    """The same database for synchronous tools (Alembic)."""
+    return async_url(url).replace("sqlite+aiosqlite://", "sqlite://")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

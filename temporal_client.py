@@ -1,0 +1,22 @@
+"""How every process connects to Temporal: same address, namespace and data converter."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from settings import Settings
+
+
+async def connect(settings: Settings) -> Client:
+    # Why the pydantic converter: workflow and activity models carry Decimal money, which the
+    # default JSON converter cannot round-trip exactly.
+    return await Client.connect(
+        settings.resolved_temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def trader_workflow_id(account_id: int) -> str:
+    return f"trader-{account_id}"

@@ -1,0 +1,129 @@
+"""The whole stack in one test process: API (ASGI, in-process), worker, real Temporal, real DB."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from activities.wiring import Deps, default_deps
+from api.main import create_app
+from db.session import make_engine, make_sessionmaker
+from settings import Settings
+from temporal_client import connect
+from worker import build_worker
+
+
+@dataclass
+class Stack:
+    api: httpx.AsyncClient
+    app: FastAPI
+    client: Client
+    settings: Settings
+    deps: Deps
+
+    async def post(self, url: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return await self.api.post(url, json=json, **kw)
+
+    async def create_trader(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": "t", "account_type": "program", **fields}
+        r = await self.api.post("/api/account/", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def create_program(self, code: str, name: str = "p") -> dict[str, Any]:
+        r = await self.api.post("/api/programs/", json={"name": name, "code": code})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def bind(self, account_id: int, program_id: int, **fields: Any) -> dict[str, Any]:
+        r = await self.api.post(
+            f"/api/account/{account_id}/bindings", json={"program_id": program_id, **fields}
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+def make_settings(temporal_address: str, database_url: str, **overrides: Any) -> Settings:
+    """Each test gets its own namespace: account ids restart at 1 in every fresh database, so
+    workflow ids (`trader-1`) would otherwise collide across tests."""
+    return Settings(
+        temporal_address=temporal_address,
+        temporal_namespace=f"test-{uuid.uuid4().hex[:10]}",
+        database_url=database_url,
+        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+        sandbox_wall_seconds=3.0,
+        sandbox_cpu_seconds=2,
+        sandbox_memory_mb=256,
+        **overrides,
+    )
+
+
+@asynccontextmanager
+async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    engine = make_engine(settings.resolved_database_url)
+    worker = build_worker(client, settings, default_deps(settings, make_sessionmaker(engine)))
+    async with worker:
+        yield worker
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def api_only(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", timeout=120
+        ) as http:
+            yield app, http
+
+
+async def namespace_client(settings: Settings) -> Client:
+    """Register the settings' namespace on the dev server and connect to it."""
+    admin = await Client.connect(settings.resolved_temporal_address)
+    await admin.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=settings.temporal_namespace,
+            workflow_execution_retention_period=Duration(seconds=86400),
+        )
+    )
+    for _ in range(100):
+        try:
+            await admin.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=settings.temporal_namespace)
+            )
+            break
+        except RPCError:
+            await asyncio.sleep(0.05)
+    return await connect(settings)
+
+
+@asynccontextmanager
+async def full_stack(
+    _client: Client | None, settings: Settings, worker: bool = True
+) -> AsyncIterator[Stack]:
+    client = await namespace_client(settings)
+    async with api_only(settings) as (app, http):
+        deps = Deps(
+            sessions=app.state.sessions,
+            feed=app.state.feed,
+            exchange=app.state.exchange,
+            sandbox_limits=app.state.sandbox_limits,
+        )
+        if worker:
+            async with running_worker(client, settings):
+                yield Stack(http, app, client, settings, deps)
+        else:
+            yield Stack(http, app, client, settings, deps)

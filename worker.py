@@ -1,0 +1,62 @@
+"""The worker: runs trader workflows and their activities. `python worker.py`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.wiring import Deps, build_activities, default_deps
+from db.session import make_engine, make_sessionmaker
+from settings import Settings, get_settings
+from temporal_client import connect
+from workflows.trader import TraderWorkflow
+
+log = logging.getLogger("hyperoru.worker")
+
+
+def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[TraderWorkflow],
+        activities=build_activities(deps),
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        # Why a large cache: every active trader stays warm, so a signal never pays a replay.
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def main() -> None:
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    engine = make_engine(settings.resolved_database_url)
+    client = await connect(settings)
+    worker = build_worker(client, settings, default_deps(settings, make_sessionmaker(engine)))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "worker polling task queue %s on %s",
+        settings.task_queue,
+        settings.resolved_temporal_address,
+    )
+    async with worker:
+        await stop.wait()
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    # Why os._exit: the Temporal SDK can abort at interpreter shutdown (sdk-python#300).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,0 +1,218 @@
+"""One decision, step by step: gather context -> run strategy -> risk check -> orders -> record.
+
+Workflow code: pure orchestration. Every side effect is an activity; ids are minted here so that
+retries and replays reuse them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.contracts import (
+        Activity,
+        ContextSummary,
+        DecisionOutcome,
+        FinishDecisionInput,
+        GatherContextInput,
+        RecordIntentsInput,
+        RecordIntentsResult,
+        RunProgramInput,
+        StrategyOutput,
+    )
+    from domain.decision import Decision, Operation
+    from domain.orders import OrderOutcome, OrderStatus, intents_for
+    from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
+    from domain.trader import PendingTrigger, TraderStatus
+    from workflows import profiles
+
+
+async def _act(name: Activity, arg: Any, result: type, profile: profiles.ActivityProfile) -> Any:
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result,
+        start_to_close_timeout=profile.start_to_close,
+        retry_policy=profile.retry,
+    )
+
+
+def _describe(err: BaseException) -> str:
+    cause = err.cause if isinstance(err, ActivityError) and err.cause else err
+    return str(cause)[:1000] or type(cause).__name__
+
+
+class DecisionRun:
+    def __init__(
+        self,
+        account_id: int,
+        seq: int,
+        trigger: PendingTrigger,
+        binding_id: int | None,
+        is_paused: Callable[[], bool],
+    ) -> None:
+        self.account_id = account_id
+        self.seq = seq
+        self.decision_id = f"dec-{account_id}-{seq}"
+        self.trigger = trigger
+        self.binding_id = binding_id
+        self.is_paused = is_paused
+
+    def _trigger_context(self) -> dict[str, Any]:
+        context = dict(self.trigger.context)
+        if self.trigger.fire_id:
+            context.setdefault("fire_id", self.trigger.fire_id)
+        return context
+
+    async def run(self) -> DecisionOutcome:
+        info = workflow.info()
+        trigger_context = self._trigger_context()
+        try:
+            ctx: ContextSummary = await _act(
+                Activity.GATHER_CONTEXT,
+                GatherContextInput(
+                    account_id=self.account_id,
+                    decision_id=self.decision_id,
+                    seq=self.seq,
+                    binding_id=self.binding_id,
+                    trigger_type=self.trigger.type.value,
+                    trigger_context=trigger_context,
+                    workflow_id=info.workflow_id,
+                    run_id=info.run_id,
+                ),
+                ContextSummary,
+                profiles.CONTEXT,
+            )
+        except ActivityError as err:
+            return await self._finish(
+                "failed", code="MARKET_DATA_UNAVAILABLE", error=_describe(err)
+            )
+        if not ctx.ok:
+            return await self._finish("failed", code="CONTEXT_UNAVAILABLE", error=ctx.error)
+        if self.binding_id is None:
+            return await self._finish(
+                "failed", code="NO_STRATEGY_BOUND", error="no strategy is bound to this trader"
+            )
+        try:
+            out: StrategyOutput = await _act(
+                Activity.RUN_PROGRAM,
+                RunProgramInput(decision_id=self.decision_id, binding_id=self.binding_id),
+                StrategyOutput,
+                profiles.PROGRAM,
+            )
+        except ActivityError as err:
+            return await self._finish("failed", code="STRATEGY_UNAVAILABLE", error=_describe(err))
+        if not out.ok or out.decision is None:
+            return await self._finish("failed", code=out.error_code, error=out.error)
+        return await self._execute(out.decision, ctx)
+
+    async def _execute(self, decision: Decision, ctx: ContextSummary) -> DecisionOutcome:
+        assert ctx.limits is not None
+        try:
+            # Why a local activity: the check is cheap and pure, so a server round trip per
+            # decision buys nothing; it is still retried and recorded like any activity.
+            verdict: RiskVerdict = await workflow.execute_local_activity(
+                Activity.CHECK_RISK,
+                RiskCheckInput(
+                    decision=decision,
+                    limits=ctx.limits,
+                    symbols=ctx.symbols,
+                    positions=ctx.positions,
+                    prices=ctx.prices,
+                    available_usd=ctx.available_usd,
+                    trading_halted=self.is_paused(),
+                ),
+                result_type=RiskVerdict,
+                start_to_close_timeout=profiles.RISK.start_to_close,
+                retry_policy=profiles.RISK.retry,
+            )
+        except ActivityError as err:  # fail closed
+            verdict = RiskVerdict.deny(DenyReason.MARKET_DATA_UNAVAILABLE, _describe(err))
+        if not verdict.approved:
+            return await self._finish("denied", decision=decision, verdict=verdict)
+        if decision.operation is Operation.HOLD:
+            return await self._finish("hold", decision=decision, verdict=verdict)
+        # Pause stops new orders at once, even if it arrived while this decision was running.
+        if self.is_paused() and decision.operation is not Operation.CLOSE:
+            halted = RiskVerdict.deny(DenyReason.TRADING_HALTED, "trader was paused")
+            return await self._finish("denied", decision=decision, verdict=halted)
+        intents = intents_for(decision, self.account_id, self.decision_id, self.seq, ctx.positions)
+        # Intent before action: the client order ids are durably recorded before any order.
+        await _act(
+            Activity.RECORD_INTENTS,
+            RecordIntentsInput(decision_id=self.decision_id, intents=intents),
+            RecordIntentsResult,
+            profiles.RECORD,
+        )
+        outcomes: list[OrderOutcome] = []
+        for intent in intents:
+            try:
+                outcomes.append(
+                    await _act(Activity.PLACE_ORDER, intent, OrderOutcome, profiles.ORDER)
+                )
+            except ActivityError as err:
+                outcomes.append(
+                    OrderOutcome(
+                        client_order_id=intent.client_order_id,
+                        status=OrderStatus.UNKNOWN,
+                        symbol=intent.symbol,
+                        side=intent.side,
+                        reject_reason=_describe(err),
+                    )
+                )
+        bad = [o for o in outcomes if o.status is not OrderStatus.FILLED]
+        if bad:
+            reason = "; ".join(f"{o.client_order_id}: {o.reject_reason}" for o in bad)
+            return await self._finish(
+                "failed",
+                decision=decision,
+                verdict=verdict,
+                orders=outcomes,
+                code="ORDER_REJECTED",
+                error=reason,
+            )
+        return await self._finish("executed", decision=decision, verdict=verdict, orders=outcomes)
+
+    async def _finish(
+        self,
+        status: str,
+        *,
+        decision: Decision | None = None,
+        verdict: RiskVerdict | None = None,
+        orders: list[OrderOutcome] | None = None,
+        code: str | None = None,
+        error: str | None = None,
+    ) -> DecisionOutcome:
+        failed = status == "failed"
+        trader_status = (
+            TraderStatus.PAUSED
+            if self.is_paused()
+            else TraderStatus.ERROR
+            if failed
+            else TraderStatus.ACTIVE
+        )
+        outcome: DecisionOutcome = await _act(
+            Activity.FINISH_DECISION,
+            FinishDecisionInput(
+                account_id=self.account_id,
+                decision_id=self.decision_id,
+                seq=self.seq,
+                binding_id=self.binding_id,
+                trigger_type=self.trigger.type.value,
+                trigger_context=self._trigger_context(),
+                status=status,
+                risk_verdict=verdict,
+                error_code=code,
+                error=error,
+                orders=orders or [],
+                trader_status=trader_status.value,
+                trader_status_reason=f"{code}: {error}" if failed else None,
+            ),
+            DecisionOutcome,
+            profiles.RECORD,
+        )
+        return outcome.model_copy(update={"decision": decision})

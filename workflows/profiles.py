@@ -1,0 +1,61 @@
+"""Timeouts and retry policies for every activity kind, set on purpose in one place.
+
+- RECORD: database writes. Every write is idempotent (keyed by decision id / client order id),
+  so retrying forever is safe, and a database outage must delay a record, never lose it.
+- CONFIG: reading trader configuration; same reasoning as RECORD.
+- CONTEXT: market data and account state for one decision. A few quick attempts; if data stays
+  unavailable the decision fails closed (no order) rather than trading on stale data.
+- PROGRAM: the sandboxed program run. User-code failures come back as results, not errors, so
+  a retry only covers platform faults (fork failure, worker crash); the start-to-close covers the
+  sandbox wall clock plus process start.
+- RISK: a local activity: pure and fast, retried a few times, and a failure denies (fails closed).
+- ORDER: placing an order. Idempotent by client order id (the exchange is asked first), so it
+  retries; bounded so a dead exchange surfaces as a failed decision the operator can see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+
+@dataclass(frozen=True)
+class ActivityProfile:
+    start_to_close: timedelta
+    retry: RetryPolicy
+
+
+RECORD = ActivityProfile(
+    timedelta(seconds=15),
+    RetryPolicy(
+        initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+    ),
+)
+CONFIG = RECORD
+CONTEXT = ActivityProfile(
+    timedelta(seconds=20),
+    RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        maximum_interval=timedelta(seconds=5),
+        maximum_attempts=4,
+    ),
+)
+PROGRAM = ActivityProfile(
+    timedelta(seconds=60),
+    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
+)
+RISK = ActivityProfile(
+    timedelta(seconds=5),
+    RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_attempts=3),
+)
+ORDER = ActivityProfile(
+    timedelta(seconds=20),
+    RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=8,
+        non_retryable_error_types=["OrderRejected"],
+    ),
+)

@@ -1,0 +1,378 @@
+"""TraderWorkflow: one long-running workflow per trader (`trader-<account_id>`).
+
+Signals push (signal_fired, pause, resume, config_changed, stop), the `trigger` update runs a
+decision and returns it, the `status` query peeks. Decisions run one at a time from a FIFO queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RawValue
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from domain.contracts import (
+        Activity,
+        BindingConfig,
+        DecisionOutcome,
+        LoadConfigInput,
+        RecordNoteInput,
+        RecordStatusInput,
+        TraderConfig,
+    )
+    from domain.trader import (
+        MAX_RECENT_FIRE_IDS,
+        Note,
+        PauseRequest,
+        PendingTrigger,
+        ScheduleState,
+        SignalFired,
+        TraderInput,
+        TraderState,
+        TraderStatus,
+        TraderStatusView,
+        TriggerRequest,
+        TriggerType,
+    )
+    from workflows import profiles
+    from workflows.decision import DecisionRun
+
+
+@workflow.defn(name="TraderWorkflow")
+class TraderWorkflow:
+    # Why @workflow.init: signal-with-start and early signals run before `run`, and must find
+    # the state already built.
+    @workflow.init
+    def __init__(self, input: TraderInput) -> None:
+        self.account_id = input.account_id
+        self.state = input.state or TraderState(paused=input.start_paused)
+        if input.state is None:
+            self.state.status = TraderStatus.PAUSED if input.start_paused else TraderStatus.ACTIVE
+        self.cas_events = input.continue_as_new_events
+        self.bindings: list[BindingConfig] = []
+        self.notes: list[Note] = []
+        self.results: dict[str, DecisionOutcome] = {}
+        self.config_dirty = False
+        self.status_dirty = True
+        self.stopping = False
+
+    @workflow.run
+    async def run(self, input: TraderInput) -> None:
+        cfg = await self._load_config()
+        if not cfg.found or cfg.deleted:
+            return
+        if self.state.next_seq is None:
+            self.state.next_seq = cfg.last_seq + 1
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(self._has_work, timeout=self._until_next_due())
+            if self.stopping:
+                return
+            if self.config_dirty:
+                await self._load_config()
+            await self._flush_notes()
+            if self.status_dirty:
+                await self._record_status()
+            self._enqueue_due_schedules()
+            if self.state.pending and not self.state.paused:
+                await self._run_next()
+            if self._should_continue_as_new():
+                # Handlers (a manual trigger waiting for its decision) finish in this run.
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    TraderInput(
+                        account_id=self.account_id,
+                        state=self.state,
+                        continue_as_new_events=self.cas_events,
+                    )
+                )
+
+    # --- messages -------------------------------------------------------------------------
+
+    # Why a signal with a raw payload: a malformed payload from the CLI would otherwise be
+    # dropped by the SDK before any handler sees it; here it is recorded in the decision log.
+    @workflow.signal
+    def signal_fired(self, payload: RawValue | None = None) -> None:
+        fired = self._decode(payload, SignalFired, "signal_fired")
+        if fired is None:
+            return
+        if fired.fire_id in self.state.recent_fire_ids:
+            return  # the same fire delivered twice yields one decision
+        self.state.recent_fire_ids = (self.state.recent_fire_ids + [fired.fire_id])[
+            -MAX_RECENT_FIRE_IDS:
+        ]
+        context = {"pool_id": fired.pool_id, "symbol": fired.symbol, **fired.context}
+        if self.state.paused:
+            self.notes.append(
+                Note(
+                    status="ignored", trigger_type="signal", context=context, error="trader paused"
+                )
+            )
+            return
+        self.state.pending.append(
+            PendingTrigger(
+                key=f"fire-{fired.fire_id}",
+                type=TriggerType.SIGNAL,
+                binding_id=fired.binding_id,
+                context=context,
+                fire_id=fired.fire_id,
+            )
+        )
+
+    @workflow.signal
+    def pause(self, payload: RawValue | None = None) -> None:
+        req = self._decode(payload, PauseRequest, "pause", allow_empty=True) or PauseRequest()
+        if self.state.paused:
+            return
+        self.state.paused = True
+        self.state.pause_reason = req.reason
+        self.state.status = TraderStatus.PAUSED
+        self.status_dirty = True
+        for trig in self.state.pending:
+            self.notes.append(
+                Note(
+                    status="ignored",
+                    trigger_type=trig.type.value,
+                    context=trig.context,
+                    error="trader paused before the decision ran",
+                )
+            )
+            if trig.type is TriggerType.MANUAL:
+                self.results[trig.key] = DecisionOutcome(
+                    decision_id="", status="ignored", error="trader paused before the decision ran"
+                )
+        self.state.pending = []
+
+    @workflow.signal
+    def resume(self, payload: RawValue | None = None) -> None:
+        if not self.state.paused:
+            return
+        self.state.paused = False
+        self.state.pause_reason = ""
+        self.state.status = TraderStatus.ACTIVE
+        self.status_dirty = True
+        self._reset_schedules()
+
+    @workflow.signal
+    def config_changed(self) -> None:
+        self.config_dirty = True
+
+    @workflow.signal
+    def stop(self) -> None:
+        self.stopping = True
+
+    # Why an update, not a signal: the caller wants the decision back, and a validator rejects
+    # a bad request before it enters history.
+    @workflow.update
+    async def trigger(self, req: TriggerRequest) -> DecisionOutcome:
+        key = f"manual-{workflow.current_update_info().id}"  # type: ignore[union-attr]
+        self.state.pending.append(
+            PendingTrigger(
+                key=key, type=TriggerType.MANUAL, binding_id=req.binding_id, context=req.context
+            )
+        )
+        await workflow.wait_condition(lambda: key in self.results)
+        return self.results.pop(key)
+
+    @trigger.validator
+    def _validate_trigger(self, req: TriggerRequest) -> None:
+        if self.stopping:
+            raise ValueError("trader is being deleted")
+        if self.state.paused:
+            raise ValueError("trader is paused: resume it before triggering a decision")
+
+    @workflow.query
+    def status(self) -> TraderStatusView:
+        return TraderStatusView(
+            account_id=self.account_id,
+            status=self.state.status,
+            paused=self.state.paused,
+            pause_reason=self.state.pause_reason,
+            last_error=self.state.last_error,
+            pending_triggers=len(self.state.pending),
+            decisions_made=self.state.decisions_made,
+            next_seq=self.state.next_seq,
+            schedules=self.state.schedules,
+            history_length=workflow.info().get_current_history_length(),
+        )
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _decode(
+        self, payload: RawValue | None, model: type[BaseModel], name: str, allow_empty: bool = False
+    ) -> Any:
+        if payload is None:
+            if allow_empty:
+                return None
+            error = "missing payload"
+        else:
+            try:
+                raw = workflow.payload_converter().from_payload(payload.payload, dict)
+                return model.model_validate(raw)
+            except (ValidationError, ValueError, TypeError, RuntimeError) as err:
+                error = f"invalid payload: {str(err)[:800]}"
+        self.notes.append(Note(status="rejected_input", trigger_type=name, error=error))
+        return None
+
+    def _has_work(self) -> bool:
+        return bool(
+            self.stopping
+            or self.config_dirty
+            or self.notes
+            or self.status_dirty
+            or (self.state.pending and not self.state.paused)
+        )
+
+    def _until_next_due(self) -> timedelta | None:
+        if self.state.paused or not self.state.schedules:
+            return None
+        now = workflow.now()
+        soonest = min(s.next_due for s in self.state.schedules)
+        return max(soonest - now, timedelta(0))
+
+    def _enqueue_due_schedules(self) -> None:
+        if self.state.paused:
+            return
+        now = workflow.now()
+        for sched in self.state.schedules:
+            if sched.next_due > now:
+                continue
+            key = f"schedule-{sched.binding_id}"
+            if not any(p.key.startswith(key + "@") for p in self.state.pending):
+                self.state.pending.append(
+                    PendingTrigger(
+                        key=f"{key}@{sched.next_due.isoformat()}",
+                        type=TriggerType.SCHEDULE,
+                        binding_id=sched.binding_id,
+                        context={
+                            "interval_seconds": sched.interval_seconds,
+                            "due_at": sched.next_due.isoformat(),
+                        },
+                    )
+                )
+            # Missed ticks (worker down, paused) are not replayed: the next tick is in the future.
+            sched.next_due = now + timedelta(seconds=sched.interval_seconds)
+
+    def _reset_schedules(self) -> None:
+        now = workflow.now()
+        for sched in self.state.schedules:
+            sched.next_due = now + timedelta(seconds=sched.interval_seconds)
+
+    def _apply_bindings(self, bindings: list[BindingConfig]) -> None:
+        self.bindings = bindings
+        old = {s.binding_id: s for s in self.state.schedules}
+        now = workflow.now()
+        fresh: list[ScheduleState] = []
+        for b in bindings:
+            if not b.schedule_interval_seconds:
+                continue
+            prev = old.get(b.id)
+            if prev and prev.interval_seconds == b.schedule_interval_seconds:
+                fresh.append(prev)
+            else:
+                fresh.append(
+                    ScheduleState(
+                        binding_id=b.id,
+                        interval_seconds=b.schedule_interval_seconds,
+                        next_due=now + timedelta(seconds=b.schedule_interval_seconds),
+                    )
+                )
+        self.state.schedules = fresh
+
+    def _binding_for(self, trig: PendingTrigger) -> int | None:
+        ids = [b.id for b in self.bindings]
+        if trig.binding_id is not None:
+            return trig.binding_id if trig.binding_id in ids else None
+        pool = trig.context.get("pool_id")
+        if pool is not None:
+            for b in self.bindings:
+                if pool in b.signal_pool_ids:
+                    return b.id
+        return ids[0] if ids else None
+
+    async def _run_next(self) -> None:
+        trig = self.state.pending.pop(0)
+        assert self.state.next_seq is not None
+        seq = self.state.next_seq
+        self.state.next_seq += 1
+        run = DecisionRun(
+            self.account_id, seq, trig, self._binding_for(trig), lambda: self.state.paused
+        )
+        outcome = await run.run()
+        self.state.decisions_made += 1
+        if outcome.status == "failed":
+            self.state.last_error = f"{outcome.error_code}: {outcome.error}"
+            if not self.state.paused:
+                self.state.status = TraderStatus.ERROR
+        elif not self.state.paused:
+            self.state.status = TraderStatus.ACTIVE
+        if trig.type is TriggerType.MANUAL:
+            self.results[trig.key] = outcome
+
+    async def _load_config(self) -> TraderConfig:
+        self.config_dirty = False
+        cfg: TraderConfig = await workflow.execute_activity(
+            Activity.LOAD_CONFIG,
+            LoadConfigInput(account_id=self.account_id),
+            result_type=TraderConfig,
+            start_to_close_timeout=profiles.CONFIG.start_to_close,
+            retry_policy=profiles.CONFIG.retry,
+        )
+        if cfg.deleted:
+            self.stopping = True
+        self._apply_bindings(cfg.bindings)
+        return cfg
+
+    async def _record_status(self) -> None:
+        self.status_dirty = False
+        await workflow.execute_activity(
+            Activity.RECORD_STATUS,
+            RecordStatusInput(
+                account_id=self.account_id,
+                status=self.state.status.value,
+                reason=self.state.pause_reason
+                if self.state.paused
+                else self.state.last_error
+                if self.state.status is TraderStatus.ERROR
+                else None,
+            ),
+            start_to_close_timeout=profiles.RECORD.start_to_close,
+            retry_policy=profiles.RECORD.retry,
+        )
+
+    async def _flush_notes(self) -> None:
+        while self.notes:
+            note = self.notes.pop(0)
+            assert self.state.next_seq is not None
+            seq = self.state.next_seq
+            self.state.next_seq += 1
+            info = workflow.info()
+            await workflow.execute_activity(
+                Activity.RECORD_NOTE,
+                RecordNoteInput(
+                    account_id=self.account_id,
+                    decision_id=f"dec-{self.account_id}-{seq}",
+                    seq=seq,
+                    status=note.status,
+                    trigger_type=note.trigger_type,
+                    context=note.context,
+                    error=note.error,
+                    workflow_id=info.workflow_id,
+                    run_id=info.run_id,
+                ),
+                start_to_close_timeout=profiles.RECORD.start_to_close,
+                retry_policy=profiles.RECORD.retry,
+            )
+
+    def _should_continue_as_new(self) -> bool:
+        if any(p.type is TriggerType.MANUAL for p in self.state.pending) or self.notes:
+            return False
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or (
+            info.get_current_history_length() >= self.cas_events
+        )
