@@ -37,6 +37,7 @@ async def _act(name: Activity, arg: Any, result: type, profile: profiles.Activit
         arg,
         result_type=result,
         start_to_close_timeout=profile.start_to_close,
+        heartbeat_timeout=profile.heartbeat,
         retry_policy=profile.retry,
     )
 

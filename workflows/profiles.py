@@ -7,7 +7,8 @@
   unavailable the decision fails closed (no order) rather than trading on stale data.
 - PROGRAM: the sandboxed program run. User-code failures come back as results, not errors, so
   a retry only covers platform faults (fork failure, worker crash); the start-to-close covers the
-  sandbox wall clock plus process start.
+  sandbox wall clock plus process start; it heartbeats every second, so a killed worker's run is
+  retried on another worker after 5 s.
 - RISK: a local activity: pure and fast, retried a few times, and a failure denies (fails closed).
 - ORDER: placing an order. Idempotent by client order id (the exchange is asked first), so it
   retries; bounded so a dead exchange surfaces as a failed decision the operator can see.
@@ -25,6 +26,8 @@ from temporalio.common import RetryPolicy
 class ActivityProfile:
     start_to_close: timedelta
     retry: RetryPolicy
+    # Long activities heartbeat so a dead worker is noticed in seconds, not at start-to-close.
+    heartbeat: timedelta | None = None
 
 
 RECORD = ActivityProfile(
@@ -45,6 +48,7 @@ CONTEXT = ActivityProfile(
 PROGRAM = ActivityProfile(
     timedelta(seconds=60),
     RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
+    heartbeat=timedelta(seconds=5),
 )
 RISK = ActivityProfile(
     timedelta(seconds=5),

@@ -7,6 +7,7 @@ decision and returns it, the `status` query peeks. Decisions run one at a time f
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     from domain.contracts import (
         Activity,
@@ -94,10 +95,27 @@ class TraderWorkflow:
 
     # --- messages -------------------------------------------------------------------------
 
-    # Why a signal with a raw payload: a malformed payload from the CLI would otherwise be
-    # dropped by the SDK before any handler sees it; here it is recorded in the decision log.
-    @workflow.signal
-    def signal_fired(self, payload: RawValue | None = None) -> None:
+    # Why one dynamic handler over raw payloads: a malformed or mistyped message (from the CLI,
+    # say) would otherwise be dropped by the SDK before any code sees it, or fail the workflow
+    # task. Here every signal is decoded by hand and anything bad lands in the decision log.
+    @workflow.signal(dynamic=True)
+    def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        handlers: dict[str, Callable[[RawValue | None], None]] = {
+            "signal_fired": self._on_signal_fired,
+            "pause": self._on_pause,
+            "resume": self._on_resume,
+            "config_changed": lambda _: self._on_config_changed(),
+            "stop": lambda _: self._on_stop(),
+        }
+        handler = handlers.get(name)
+        if handler is None:
+            self._reject(name, f"unknown signal {name!r}; expected one of {', '.join(handlers)}")
+        elif len(args) > 1:
+            self._reject(name, f"expected at most one input, got {len(args)}")
+        else:
+            handler(args[0] if args else None)
+
+    def _on_signal_fired(self, payload: RawValue | None) -> None:
         fired = self._decode(payload, SignalFired, "signal_fired")
         if fired is None:
             return
@@ -124,8 +142,7 @@ class TraderWorkflow:
             )
         )
 
-    @workflow.signal
-    def pause(self, payload: RawValue | None = None) -> None:
+    def _on_pause(self, payload: RawValue | None) -> None:
         req = self._decode(payload, PauseRequest, "pause", allow_empty=True) or PauseRequest()
         if self.state.paused:
             return
@@ -148,8 +165,7 @@ class TraderWorkflow:
                 )
         self.state.pending = []
 
-    @workflow.signal
-    def resume(self, payload: RawValue | None = None) -> None:
+    def _on_resume(self, payload: RawValue | None) -> None:
         if not self.state.paused:
             return
         self.state.paused = False
@@ -158,12 +174,10 @@ class TraderWorkflow:
         self.status_dirty = True
         self._reset_schedules()
 
-    @workflow.signal
-    def config_changed(self) -> None:
+    def _on_config_changed(self) -> None:
         self.config_dirty = True
 
-    @workflow.signal
-    def stop(self) -> None:
+    def _on_stop(self) -> None:
         self.stopping = True
 
     # Why an update, not a signal: the caller wants the decision back, and a validator rejects
@@ -214,10 +228,13 @@ class TraderWorkflow:
             try:
                 raw = workflow.payload_converter().from_payload(payload.payload, dict)
                 return model.model_validate(raw)
-            except (ValidationError, ValueError, TypeError, RuntimeError) as err:
+            except Exception as err:  # any bad input is recorded, never fails the task
                 error = f"invalid payload: {str(err)[:800]}"
-        self.notes.append(Note(status="rejected_input", trigger_type=name, error=error))
+        self._reject(name, error)
         return None
+
+    def _reject(self, name: str, error: str) -> None:
+        self.notes.append(Note(status="rejected_input", trigger_type=name, error=error))
 
     def _has_work(self) -> bool:
         return bool(

@@ -58,16 +58,16 @@ class Stack:
 def make_settings(temporal_address: str, database_url: str, **overrides: Any) -> Settings:
     """Each test gets its own namespace: account ids restart at 1 in every fresh database, so
     workflow ids (`trader-1`) would otherwise collide across tests."""
-    return Settings(
-        temporal_address=temporal_address,
-        temporal_namespace=f"test-{uuid.uuid4().hex[:10]}",
-        database_url=database_url,
-        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
-        sandbox_wall_seconds=3.0,
-        sandbox_cpu_seconds=2,
-        sandbox_memory_mb=256,
-        **overrides,
-    )
+    fields: dict[str, Any] = {
+        "temporal_address": temporal_address,
+        "temporal_namespace": f"test-{uuid.uuid4().hex[:10]}",
+        "database_url": database_url,
+        "task_queue": f"tq-{uuid.uuid4().hex[:8]}",
+        "sandbox_wall_seconds": 3.0,
+        "sandbox_cpu_seconds": 2,
+        "sandbox_memory_mb": 256,
+    }
+    return Settings(**{**fields, **overrides})
 
 
 @asynccontextmanager

@@ -1,0 +1,64 @@
+"""A real worker process (`python worker.py`) that tests can SIGKILL and restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class WorkerProcess:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.mkstemp(prefix="worker-", suffix=".log")[1])
+
+    def env(self) -> dict[str, str]:
+        s = self.settings
+        env = dict(os.environ)
+        env.update(
+            HYPERORU_TEMPORAL_ADDRESS=s.resolved_temporal_address,
+            HYPERORU_TEMPORAL_NAMESPACE=s.temporal_namespace,
+            HYPERORU_DATABASE_URL=s.database_url or "",
+            HYPERORU_TASK_QUEUE=s.task_queue,
+            HYPERORU_SANDBOX_WALL_SECONDS=str(s.sandbox_wall_seconds),
+            HYPERORU_SANDBOX_CPU_SECONDS=str(s.sandbox_cpu_seconds),
+            HYPERORU_SANDBOX_MEMORY_MB=str(s.sandbox_memory_mb),
+            HYPERORU_CONTINUE_AS_NEW_EVENTS=str(s.continue_as_new_events),
+        )
+        return env
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                cwd=ROOT,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, in-flight activities are simply lost."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
