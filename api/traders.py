@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
@@ -22,7 +23,9 @@ async def _guard(call: Awaitable[T]) -> T:
     try:
         return await call
     except WorkflowUpdateFailedError as err:
-        cause = err.cause.cause if err.cause and err.cause.cause else err.cause
+        cause: BaseException | None = err.cause
+        while isinstance(cause, FailureError) and cause.cause is not None:
+            cause = cause.cause
         raise ApiError(409, "TRADER_REJECTED", str(cause or err)) from err
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:

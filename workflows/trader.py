@@ -17,6 +17,7 @@ from temporalio.common import RawValue
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from domain import schedules
     from domain.contracts import (
         Activity,
         BindingConfig,
@@ -31,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         Note,
         PauseRequest,
         PendingTrigger,
-        ScheduleState,
         SignalFired,
         TraderInput,
         TraderState,
@@ -172,7 +172,7 @@ class TraderWorkflow:
         self.state.pause_reason = ""
         self.state.status = TraderStatus.ACTIVE
         self.status_dirty = True
-        self._reset_schedules()
+        schedules.restart(self.state.schedules, workflow.now())
 
     def _on_config_changed(self) -> None:
         self.config_dirty = True
@@ -246,60 +246,20 @@ class TraderWorkflow:
         )
 
     def _until_next_due(self) -> timedelta | None:
-        if self.state.paused or not self.state.schedules:
+        if self.state.paused:
             return None
-        now = workflow.now()
-        soonest = min(s.next_due for s in self.state.schedules)
-        return max(soonest - now, timedelta(0))
+        return schedules.until_next_due(self.state.schedules, workflow.now())
 
     def _enqueue_due_schedules(self) -> None:
-        if self.state.paused:
-            return
-        now = workflow.now()
-        for sched in self.state.schedules:
-            if sched.next_due > now:
-                continue
-            key = f"schedule-{sched.binding_id}"
-            if not any(p.key.startswith(key + "@") for p in self.state.pending):
-                self.state.pending.append(
-                    PendingTrigger(
-                        key=f"{key}@{sched.next_due.isoformat()}",
-                        type=TriggerType.SCHEDULE,
-                        binding_id=sched.binding_id,
-                        context={
-                            "interval_seconds": sched.interval_seconds,
-                            "due_at": sched.next_due.isoformat(),
-                        },
-                    )
-                )
-            # Missed ticks (worker down, paused) are not replayed: the next tick is in the future.
-            sched.next_due = now + timedelta(seconds=sched.interval_seconds)
-
-    def _reset_schedules(self) -> None:
-        now = workflow.now()
-        for sched in self.state.schedules:
-            sched.next_due = now + timedelta(seconds=sched.interval_seconds)
+        if not self.state.paused:
+            self.state.pending += schedules.take_due(
+                self.state.schedules, self.state.pending, workflow.now()
+            )
 
     def _apply_bindings(self, bindings: list[BindingConfig]) -> None:
         self.bindings = bindings
-        old = {s.binding_id: s for s in self.state.schedules}
-        now = workflow.now()
-        fresh: list[ScheduleState] = []
-        for b in bindings:
-            if not b.schedule_interval_seconds:
-                continue
-            prev = old.get(b.id)
-            if prev and prev.interval_seconds == b.schedule_interval_seconds:
-                fresh.append(prev)
-            else:
-                fresh.append(
-                    ScheduleState(
-                        binding_id=b.id,
-                        interval_seconds=b.schedule_interval_seconds,
-                        next_due=now + timedelta(seconds=b.schedule_interval_seconds),
-                    )
-                )
-        self.state.schedules = fresh
+        intervals = {b.id: b.schedule_interval_seconds for b in bindings}
+        self.state.schedules = schedules.reconcile(self.state.schedules, intervals, workflow.now())
 
     def _binding_for(self, trig: PendingTrigger) -> int | None:
         ids = [b.id for b in self.bindings]

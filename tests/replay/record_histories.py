@@ -1,0 +1,112 @@
+"""Record workflow histories of real runs for the replay test.
+
+`python -m tests.replay.record_histories` re-records them (do it when a workflow change is
+*meant* to be incompatible, together with a patch for running workflows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from db.migrate import upgrade
+from tests import programs
+from tests.support.stack import Stack, full_stack, make_settings
+from tests.support.waiting import eventually
+
+OUT = Path(__file__).parent / "histories"
+BIN = Path(sys.executable).parent
+
+
+async def happy_path(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    await st.bind(tid, (await st.create_program(programs.ALWAYS_LONG))["id"])
+    await st.post(f"/api/account/{tid}/trigger")
+    await h.signal("signal_fired", {"fire_id": "f-1", "symbol": "BTC"})
+    await h.signal("signal_fired", {"fire_id": "f-1", "symbol": "BTC"})  # duplicate
+    await st.post(f"/api/account/{tid}/trigger")  # the signal's decision ran before this one
+
+
+async def pause_resume(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    await st.bind(tid, (await st.create_program(programs.HOLD))["id"])
+    await st.post(f"/api/account/{tid}/pause", json={"reason": "r"})
+    await h.signal("signal_fired", {"fire_id": "while-paused"})
+    await st.post(f"/api/account/{tid}/resume")
+    await st.post(f"/api/account/{tid}/trigger")
+
+
+async def invalid_input(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    await st.bind(tid, (await st.create_program(programs.RAISES))["id"])
+    await h.signal("signal_fired", "not an object")
+    await h.signal("no_such_signal")
+    await st.post(f"/api/account/{tid}/trigger")  # program raises: failed decision
+
+
+async def continue_as_new(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    await st.bind(tid, (await st.create_program(programs.HOLD))["id"])
+    for _ in range(3):
+        await st.post(f"/api/account/{tid}/trigger")
+
+
+SCENARIOS: dict[str, Callable[[Stack, int, WorkflowHandle], Awaitable[None]]] = {
+    "happy_path": happy_path,
+    "pause_resume": pause_resume,
+    "invalid_input": invalid_input,
+    "continue_as_new": continue_as_new,
+}
+
+
+async def record(env: WorkflowEnvironment, name: str) -> None:
+    url = f"sqlite:///{tempfile.mkdtemp()}/r.db"
+    upgrade(url)
+    cas = 50 if name == "continue_as_new" else 2000
+    settings = make_settings(
+        env.client.service_client.config.target_host, url, continue_as_new_events=cas
+    )
+    async with full_stack(None, settings) as st:
+        tid = (await st.create_trader(trading_enabled=True))["account_id"]
+        h = st.client.get_workflow_handle(f"trader-{tid}")
+        first_run = (await h.describe()).run_id
+        await SCENARIOS[name](st, tid, h)
+
+        async def idle() -> bool:
+            status = await h.query("status")
+            return status["pending_triggers"] == 0
+
+        await eventually(idle)
+        await asyncio.sleep(0.5)
+        await h.signal("stop")
+        await eventually(lambda: _closed(h), timeout=30)
+        first = st.client.get_workflow_handle(f"trader-{tid}", run_id=first_run)
+        history = await first.fetch_history()
+    (OUT / f"{name}.json").write_text(json.dumps(history.to_json_dict(), indent=1))
+    print("recorded", name, len(history.events), "events")
+
+
+async def _closed(h: WorkflowHandle) -> bool:
+    return (await h.describe()).status is not None and (await h.describe()).status.name != "RUNNING"
+
+
+async def main() -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        ui=False,
+        data_converter=pydantic_data_converter,
+    )
+    async with env:
+        for name in SCENARIOS:
+            await record(env, name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.stdout.flush()
+    os._exit(0)

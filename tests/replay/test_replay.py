@@ -1,0 +1,43 @@
+"""Deploys are replay-safe: recorded histories of real runs replay against the current code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from workflows.trader import TraderWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+GOOD = sorted(p for p in HISTORIES.glob("*.json") if not p.name.startswith("broken"))
+
+
+def _history(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+
+
+def _replayer() -> Replayer:
+    return Replayer(workflows=[TraderWorkflow], data_converter=pydantic_data_converter)
+
+
+@pytest.mark.parametrize("path", GOOD, ids=[p.stem for p in GOOD])
+async def test_recorded_history_replays(path: Path) -> None:
+    await _replayer().replay_workflow(_history(path))
+
+
+def test_histories_cover_the_scenarios() -> None:
+    names = {p.stem for p in GOOD}
+    assert {"happy_path", "pause_resume", "invalid_input", "continue_as_new"} <= names
+    cas = json.loads((HISTORIES / "continue_as_new.json").read_text())
+    assert cas["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+
+
+async def test_incompatible_history_fails_replay() -> None:
+    """Proves the replay test can fail: a history whose commands differ from the code's."""
+    with pytest.raises(NondeterminismError):
+        await _replayer().replay_workflow(_history(HISTORIES / "broken_incompatible.json"))
