@@ -14,7 +14,13 @@ from temporalio import activity
 from activities.exchanges.base import AccountView, Exchange
 from activities.market.feed import MarketFeed
 from db.models import Account, DecisionRecord
-from domain.contracts import Activity, ContextSummary, GatherContextInput
+from domain.contracts import (
+    Activity,
+    ContextSummary,
+    GatherContextInput,
+    SyncAccountInput,
+    SyncAccountResult,
+)
 from domain.market import Interval
 from domain.risk import RiskLimits
 
@@ -133,3 +139,17 @@ class ContextActivities:
             equity_usd=view.equity_usd,
             limits=limits,
         )
+
+    @activity.defn(name=Activity.SYNC_ACCOUNT)
+    async def sync_account(self, req: SyncAccountInput) -> SyncAccountResult:
+        """Bring the account up to date with the exchange (fills, TP/SL triggers)."""
+        async with self.sessions() as s:
+            acct = await s.get(Account, req.account_id)
+            symbols = list(acct.symbols) if acct else []
+        before = await self.exchange.view(req.account_id, {})
+        held = sorted({*symbols, *(p.symbol for p in before.positions)})
+        at = now_ms()
+        marks = {sym: await self.feed.get_price(sym, at) for sym in held}
+        after = await self.exchange.sync(req.account_id, marks)
+        closed = len(before.positions) - len(after.positions)
+        return SyncAccountResult(open_positions=len(after.positions), trigger_fills=max(closed, 0))

@@ -61,6 +61,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         records.record_order_intents,
         records.finish_decision,
         context.gather_context,
+        context.sync_account,
         strategy.run_program,
         orders.place_order,
         check_risk,

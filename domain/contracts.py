@@ -23,6 +23,7 @@ class Activity(StrEnum):
     RECORD_INTENTS = "record_order_intents"
     PLACE_ORDER = "place_order"
     FINISH_DECISION = "finish_decision"
+    SYNC_ACCOUNT = "sync_account"
 
 
 class LoadConfigInput(BaseModel):
@@ -138,3 +139,12 @@ class DecisionOutcome(BaseModel):
 
 # Re-exported so activity modules import contracts from one place.
 __all__ = ["OrderIntent", "OrderOutcome", "RiskVerdict", "Decision"]
+
+
+class SyncAccountInput(BaseModel):
+    account_id: int
+
+
+class SyncAccountResult(BaseModel):
+    open_positions: int
+    trigger_fills: int = 0

@@ -9,6 +9,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 MAX_RECENT_FIRE_IDS = 500
+# While positions are open the trader syncs its account this often (paused or not), so
+# exchange-side triggers such as a paper stop-loss fire without waiting for a decision.
+POSITION_SYNC_SECONDS = 60
 
 
 class TraderStatus(StrEnum):
@@ -78,6 +81,7 @@ class TraderState(BaseModel):
     recent_fire_ids: list[str] = Field(default_factory=list)
     schedules: list[ScheduleState] = Field(default_factory=list)
     decisions_made: int = 0
+    next_sync: datetime | None = None
 
 
 class TraderInput(BaseModel):

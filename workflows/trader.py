@@ -13,6 +13,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -25,10 +26,13 @@ with workflow.unsafe.imports_passed_through():
         LoadConfigInput,
         RecordNoteInput,
         RecordStatusInput,
+        SyncAccountInput,
+        SyncAccountResult,
         TraderConfig,
     )
     from domain.trader import (
         MAX_RECENT_FIRE_IDS,
+        POSITION_SYNC_SECONDS,
         Note,
         PauseRequest,
         PendingTrigger,
@@ -42,6 +46,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import profiles
     from workflows.decision import DecisionRun
+
+
+# Why a patch: the position sync (at start, then every POSITION_SYNC_SECONDS while positions are
+# open) adds commands; histories recorded before it must replay unchanged.
+POSITION_SYNC_PATCH = "position-sync-v1"
 
 
 @workflow.defn(name="TraderWorkflow")
@@ -69,6 +78,8 @@ class TraderWorkflow:
             return
         if self.state.next_seq is None:
             self.state.next_seq = cfg.last_seq + 1
+        if workflow.patched(POSITION_SYNC_PATCH):
+            await self._sync_account()  # reconcile on every start
         while True:
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(self._has_work, timeout=self._until_next_due())
@@ -82,6 +93,8 @@ class TraderWorkflow:
             self._enqueue_due_schedules()
             if self.state.pending and not self.state.paused:
                 await self._run_next()
+            if self.state.next_sync is not None and workflow.now() >= self.state.next_sync:
+                await self._sync_account()
             if self._should_continue_as_new():
                 # Handlers (a manual trigger waiting for its decision) finish in this run.
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -246,9 +259,32 @@ class TraderWorkflow:
         )
 
     def _until_next_due(self) -> timedelta | None:
-        if self.state.paused:
-            return None
-        return schedules.until_next_due(self.state.schedules, workflow.now())
+        now = workflow.now()
+        waits = [] if self.state.paused else [schedules.until_next_due(self.state.schedules, now)]
+        if self.state.next_sync is not None:
+            waits.append(max(self.state.next_sync - now, timedelta(0)))
+        known = [w for w in waits if w is not None]
+        return min(known) if known else None
+
+    async def _sync_account(self) -> None:
+        try:
+            result: SyncAccountResult = await workflow.execute_activity(
+                Activity.SYNC_ACCOUNT,
+                SyncAccountInput(account_id=self.account_id),
+                result_type=SyncAccountResult,
+                start_to_close_timeout=profiles.CONTEXT.start_to_close,
+                retry_policy=profiles.CONTEXT.retry,
+            )
+        except ActivityError as err:
+            workflow.logger.warning("account sync failed, retrying next interval: %s", err)
+            self._schedule_sync(True)
+            return
+        self._schedule_sync(result.open_positions > 0)
+
+    def _schedule_sync(self, positions_open: bool) -> None:
+        self.state.next_sync = (
+            workflow.now() + timedelta(seconds=POSITION_SYNC_SECONDS) if positions_open else None
+        )
 
     def _enqueue_due_schedules(self) -> None:
         if not self.state.paused:
@@ -282,6 +318,12 @@ class TraderWorkflow:
         )
         outcome = await run.run()
         self.state.decisions_made += 1
+        if (
+            outcome.orders
+            and self.state.next_sync is None
+            and workflow.patched(POSITION_SYNC_PATCH)
+        ):
+            self._schedule_sync(True)
         if outcome.status == "failed":
             self.state.last_error = f"{outcome.error_code}: {outcome.error}"
             if not self.state.paused:

@@ -1,7 +1,8 @@
 """Record workflow histories of real runs for the replay test.
 
-`python -m tests.replay.record_histories` re-records them (do it when a workflow change is
-*meant* to be incompatible, together with a patch for running workflows).
+`python -m tests.replay.record_histories [SCENARIO ...] [--suffix S]` records them into
+`histories/<scenario><S>.json`. Histories are kept when the workflow changes: a change must replay
+old histories (use `workflow.patched`), so record new ones next to the old, never over them.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ SCENARIOS: dict[str, Callable[[Stack, int, WorkflowHandle], Awaitable[None]]] = 
 }
 
 
-async def record(env: WorkflowEnvironment, name: str) -> None:
+async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
     url = f"sqlite:///{tempfile.mkdtemp()}/r.db"
     upgrade(url)
     cas = 50 if name == "continue_as_new" else 2000
@@ -87,7 +88,7 @@ async def record(env: WorkflowEnvironment, name: str) -> None:
         await eventually(lambda: _closed(h), timeout=30)
         first = st.client.get_workflow_handle(f"trader-{tid}", run_id=first_run)
         history = await first.fetch_history()
-    (OUT / f"{name}.json").write_text(json.dumps(history.to_json_dict(), indent=1))
+    (OUT / f"{name}{suffix}.json").write_text(json.dumps(history.to_json_dict(), indent=1))
     print("recorded", name, len(history.events), "events")
 
 
@@ -102,8 +103,14 @@ async def main() -> None:
         data_converter=pydantic_data_converter,
     )
     async with env:
-        for name in SCENARIOS:
-            await record(env, name)
+        args = sys.argv[1:]
+        suffix = ""
+        if "--suffix" in args:
+            i = args.index("--suffix")
+            suffix = args[i + 1]
+            del args[i : i + 2]
+        for name in args or list(SCENARIOS):
+            await record(env, name, suffix)
 
 
 if __name__ == "__main__":

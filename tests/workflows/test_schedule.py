@@ -57,3 +57,41 @@ async def test_schedule_fires_every_interval_and_stops_when_paused(sqlite_url: s
             await http.post(f"/api/account/{tid}/resume")
             await env.sleep(timedelta(minutes=3, seconds=30))
             assert len(await scheduled()) >= before + 3
+
+
+async def test_paused_trader_stop_loss_fires_through_position_sync(sqlite_url: str) -> None:
+    from decimal import Decimal
+
+    from db.models import PaperAccountRecord
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    async with env:
+        address = env.client.service_client.config.target_host
+        settings = make_settings(address, sqlite_url, temporal_namespace="default")
+        async with api_only(settings) as (app, http), running_worker(env.client, settings):
+            tid = (await http.post("/api/account/", json={"name": "sl", "trading_enabled": True})
+                   ).json()["account_id"]
+            prog = (await http.post("/api/programs/",
+                                    json={"name": "l", "code": programs.ALWAYS_LONG})).json()
+            await http.post(f"/api/account/{tid}/bindings", json={"program_id": prog["id"]})
+            out = (await http.post(f"/api/account/{tid}/trigger")).json()
+            assert out["status"] == "executed"
+            await http.post(f"/api/account/{tid}/pause")
+            # The market "falls through" the stop: move the stored stop above the mark.
+            async with app.state.sessions() as s, s.begin():
+                rec = await s.get(PaperAccountRecord, tid)
+                state = dict(rec.state)
+                pos = dict(state["positions"]["BTC"])
+                pos["stop_loss_price"] = str(Decimal(pos["entry_price"]) * 2)
+                state["positions"] = {"BTC": pos}
+                rec.state = state
+            await env.sleep(timedelta(seconds=90))
+            trades = (await http.get(f"/api/account/{tid}/trades")).json()["items"]
+            assert [t["trigger"] for t in trades] == ["stop_loss", None]
+            positions = (await http.get(f"/api/account/{tid}/positions")).json()
+            assert positions["total_count"] == 0
+            acct = (await http.get(f"/api/account/{tid}")).json()
+            assert acct["status"] == "Paused"
