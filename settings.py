@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TASK_QUEUE = "hyperoru-traders"
@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     paper_slippage_bps: str = "5"
     paper_taker_fee_bps: str = "4.5"
     market_seed: int = 7
+    # Master key for secrets (LLM and exchange keys): base64url 32 bytes, several comma-separated
+    # during a rotation (primary first). Or a file holding them. Default: generated on first run
+    # at <data dir>/master.key.
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
+    # Every LLM call times out after this many seconds (the activity then retries).
+    llm_timeout_seconds: float = 60.0
     # Program sandbox limits.
     sandbox_wall_seconds: float = 5.0
     sandbox_cpu_seconds: int = 3

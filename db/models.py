@@ -28,6 +28,13 @@ class Account(Base):
     max_concurrent_positions: Mapped[int]
     symbols: Mapped[list[str]] = mapped_column(JSON)
     show_on_dashboard: Mapped[bool] = mapped_column(default=True)
+    # LLM configuration (prompt traders). The key is sealed (envelope-encrypted, bound to this
+    # account and field); only its last characters are kept in clear, for display.
+    llm_provider: Mapped[str | None] = mapped_column(String(32), default=None)
+    llm_model: Mapped[str | None] = mapped_column(String(200), default=None)
+    llm_base_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    llm_api_key_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    llm_api_key_hint: Mapped[str | None] = mapped_column(String(16), default=None)
     # What the user asked for; the workflow is the authority on what is happening.
     trading_enabled: Mapped[bool] = mapped_column(default=False)
     # Last status the trader workflow recorded: Active | Paused | Error | Deleted.
@@ -51,6 +58,16 @@ class Program(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class PromptTemplate(Base):
+    __tablename__ = "prompts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class Binding(Base):
     """Attaches a strategy to a trader, with its triggers."""
 
@@ -59,6 +76,7 @@ class Binding(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"), default=None)
+    prompt_id: Mapped[int | None] = mapped_column(ForeignKey("prompts.id"), default=None)
     schedule_interval_seconds: Mapped[int | None] = mapped_column(default=None)
     signal_pool_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(default=True)
@@ -83,6 +101,8 @@ class DecisionRecord(Base):
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     logs: Mapped[str | None] = mapped_column(Text, default=None)
+    # Prompt strategies: the exact text sent, the model's raw answer, usage and cost.
+    llm_exchange: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     risk_verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     workflow_id: Mapped[str | None] = mapped_column(String(128), default=None)
     run_id: Mapped[str | None] = mapped_column(String(64), default=None)

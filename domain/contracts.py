@@ -19,6 +19,7 @@ class Activity(StrEnum):
     RECORD_NOTE = "record_note"
     GATHER_CONTEXT = "gather_context"
     RUN_PROGRAM = "run_program"
+    RUN_PROMPT = "run_prompt"
     CHECK_RISK = "check_risk"
     RECORD_INTENTS = "record_order_intents"
     PLACE_ORDER = "place_order"
@@ -33,6 +34,7 @@ class LoadConfigInput(BaseModel):
 class BindingConfig(BaseModel):
     id: int
     program_id: int | None
+    prompt_id: int | None = None
     schedule_interval_seconds: int | None
     signal_pool_ids: list[int] = Field(default_factory=list)
 
@@ -93,11 +95,19 @@ class RunProgramInput(BaseModel):
     binding_id: int
 
 
+class RunPromptInput(BaseModel):
+    decision_id: str
+    binding_id: int
+
+
 class StrategyOutput(BaseModel):
     ok: bool
     decision: Decision | None = None
     error_code: str | None = None
     error: str | None = None
+    # The strategy answered, but not with a usable decision (e.g. an LLM's malformed JSON):
+    # recorded as an invalid decision; the trader itself did not fail.
+    invalid: bool = False
 
 
 class RecordIntentsInput(BaseModel):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.contracts import (
@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         RecordIntentsInput,
         RecordIntentsResult,
         RunProgramInput,
+        RunPromptInput,
         StrategyOutput,
     )
     from domain.decision import Decision, Operation
@@ -42,6 +43,15 @@ async def _act(name: Activity, arg: Any, result: type, profile: profiles.Activit
     )
 
 
+def _failure_code(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == "LLMRejected":
+        return "LLM_REJECTED"  # the provider refused (bad key, unknown model): not retried
+    if isinstance(cause, ApplicationError) and (cause.type or "").startswith("LLM"):
+        return "LLM_UNAVAILABLE"  # retries exhausted on 429/5xx/timeouts
+    return "STRATEGY_UNAVAILABLE"
+
+
 def _describe(err: BaseException) -> str:
     cause = err.cause if isinstance(err, ActivityError) and err.cause else err
     return str(cause)[:1000] or type(cause).__name__
@@ -55,6 +65,7 @@ class DecisionRun:
         trigger: PendingTrigger,
         binding_id: int | None,
         is_paused: Callable[[], bool],
+        prompt: bool = False,
     ) -> None:
         self.account_id = account_id
         self.seq = seq
@@ -62,6 +73,7 @@ class DecisionRun:
         self.trigger = trigger
         self.binding_id = binding_id
         self.is_paused = is_paused
+        self.prompt = prompt
 
     def _trigger_context(self) -> dict[str, Any]:
         context = dict(self.trigger.context)
@@ -99,14 +111,24 @@ class DecisionRun:
                 "failed", code="NO_STRATEGY_BOUND", error="no strategy is bound to this trader"
             )
         try:
-            out: StrategyOutput = await _act(
-                Activity.RUN_PROGRAM,
-                RunProgramInput(decision_id=self.decision_id, binding_id=self.binding_id),
-                StrategyOutput,
-                profiles.PROGRAM,
-            )
+            if self.prompt:
+                out: StrategyOutput = await _act(
+                    Activity.RUN_PROMPT,
+                    RunPromptInput(decision_id=self.decision_id, binding_id=self.binding_id),
+                    StrategyOutput,
+                    profiles.LLM,
+                )
+            else:
+                out = await _act(
+                    Activity.RUN_PROGRAM,
+                    RunProgramInput(decision_id=self.decision_id, binding_id=self.binding_id),
+                    StrategyOutput,
+                    profiles.PROGRAM,
+                )
         except ActivityError as err:
-            return await self._finish("failed", code="STRATEGY_UNAVAILABLE", error=_describe(err))
+            return await self._finish("failed", code=_failure_code(err), error=_describe(err))
+        if out.invalid:
+            return await self._finish("invalid", code=out.error_code, error=out.error)
         if not out.ok or out.decision is None:
             return await self._finish("failed", code=out.error_code, error=out.error)
         return await self._execute(out.decision, ctx)

@@ -9,6 +9,11 @@
   a retry only covers platform faults (fork failure, worker crash); the start-to-close covers the
   sandbox wall clock plus process start; it heartbeats every second, so a killed worker's run is
   retried on another worker after 5 s.
+- LLM: one chat completion. The SDK's own retries are off, so each attempt is a Temporal retry
+  visible in history; 429/5xx/timeouts back off exponentially, a provider's 4xx rejection is not
+  retried. The start-to-close exceeds the HTTP timeout (HYPERORU_LLM_TIMEOUT_SECONDS, 60 s) so the
+  call's own timeout fires first with a clear reason; the answer, once recorded, is never asked
+  for again on replay or worker restart.
 - RISK: a local activity: pure and fast, retried a few times, and a failure denies (fails closed).
 - ORDER: placing an order. Idempotent by client order id (the exchange is asked first), so it
   retries; bounded so a dead exchange surfaces as a failed decision the operator can see.
@@ -49,6 +54,16 @@ PROGRAM = ActivityProfile(
     timedelta(seconds=60),
     RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
     heartbeat=timedelta(seconds=5),
+)
+LLM = ActivityProfile(
+    timedelta(seconds=90),
+    RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        maximum_interval=timedelta(seconds=60),
+        maximum_attempts=5,
+        non_retryable_error_types=["LLMRejected"],
+    ),
+    heartbeat=timedelta(seconds=15),
 )
 RISK = ActivityProfile(
     timedelta(seconds=5),

@@ -313,8 +313,15 @@ class TraderWorkflow:
         assert self.state.next_seq is not None
         seq = self.state.next_seq
         self.state.next_seq += 1
+        binding_id = self._binding_for(trig)
+        binding = next((b for b in self.bindings if b.id == binding_id), None)
         run = DecisionRun(
-            self.account_id, seq, trig, self._binding_for(trig), lambda: self.state.paused
+            self.account_id,
+            seq,
+            trig,
+            binding_id,
+            lambda: self.state.paused,
+            prompt=binding is not None and binding.prompt_id is not None,
         )
         outcome = await run.run()
         self.state.decisions_made += 1
