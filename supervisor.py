@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import os
 import shutil
 import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from settings import Settings
 
 RESTART_BACKOFF_S = 2.0
+PR_SET_PDEATHSIG = 1
+
+
+class Stopped(Exception):
+    """Ctrl-C (or SIGTERM) arrived while the stack was still starting."""
 
 
 def say(msg: str) -> None:
@@ -39,9 +47,13 @@ def port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-async def wait_port(host: str, port: int, proc: asyncio.subprocess.Process, what: str) -> None:
+async def wait_port(
+    host: str, port: int, proc: asyncio.subprocess.Process, what: str, stopping: asyncio.Event
+) -> None:
     deadline = time.monotonic() + 30
     while not port_open(host, port):
+        if stopping.is_set():
+            raise Stopped
         if proc.returncode is not None:
             raise SystemExit(f"{what} exited with code {proc.returncode}")
         if time.monotonic() > deadline:
@@ -49,27 +61,61 @@ async def wait_port(host: str, port: int, proc: asyncio.subprocess.Process, what
         await asyncio.sleep(0.1)
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    # Why: should the supervisor itself be killed (SIGKILL, OOM), its children must not live on
+    # holding the ports, or the next `make run` cannot start. prctl is looked up here, in the
+    # parent, so the child only makes the call between fork and exec.
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl, parent = ctypes.CDLL(None).prctl, os.getpid()
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the supervisor died before prctl took effect
+            os._exit(1)
+
+    return in_child
+
+
 async def spawn(*args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(*args, start_new_session=True)
+    # Own session: a terminal's Ctrl-C reaches only the supervisor, which stops the children in
+    # order; stop() then signals each child's whole process group.
+    return await asyncio.create_subprocess_exec(
+        *args, start_new_session=True, preexec_fn=_die_with_parent()
+    )
+
+
+def signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
+    # Only while the child is not reaped: afterwards its pid (= group id) may belong to another.
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
 
 
 async def stop(proc: asyncio.subprocess.Process | None, name: str) -> None:
     if proc is None or proc.returncode is not None:
         return
-    proc.terminate()
+    signal_group(proc, signal.SIGTERM)
     try:
         await asyncio.wait_for(proc.wait(), 15)
     except TimeoutError:
         say(f"{name} did not stop in 15 s; killing it")
-        proc.kill()
+        signal_group(proc, signal.SIGKILL)
         await proc.wait()
 
 
-async def start_temporal(s: Settings) -> asyncio.subprocess.Process:
-    for port in (s.temporal_port, s.temporal_ui_port):
-        if port_open("127.0.0.1", port):
-            raise SystemExit(f"port {port} is in use; set HYPERORU_TEMPORAL_PORT / _UI_PORT")
-    proc = await spawn(
+async def wait_exit(proc: asyncio.subprocess.Process, stopping: asyncio.Event) -> int:
+    while proc.returncode is None:
+        if stopping.is_set():
+            raise Stopped
+        await asyncio.sleep(0.1)
+    return proc.returncode
+
+
+async def start_temporal(
+    s: Settings, procs: dict[str, asyncio.subprocess.Process], stopping: asyncio.Event
+) -> None:
+    procs["temporal"] = proc = await spawn(
         temporal_binary(),
         "server",
         "start-dev",
@@ -87,54 +133,83 @@ async def start_temporal(s: Settings) -> asyncio.subprocess.Process:
         "--namespace",
         s.temporal_namespace,
     )
-    await wait_port("127.0.0.1", s.temporal_port, proc, "temporal dev server")
-    return proc
+    await wait_port("127.0.0.1", s.temporal_port, proc, "temporal dev server", stopping)
+    await wait_port("127.0.0.1", s.temporal_ui_port, proc, "temporal UI", stopping)
+
+
+def check_ports_free(s: Settings) -> None:
+    wanted = [(s.api_host, s.api_port, "HYPERORU_API_PORT")]
+    if s.temporal_address is None:
+        wanted += [("127.0.0.1", s.temporal_port, "HYPERORU_TEMPORAL_PORT")]
+        wanted += [("127.0.0.1", s.temporal_ui_port, "HYPERORU_TEMPORAL_UI_PORT")]
+    for host, port, var in wanted:
+        if port_open(host, port):
+            raise SystemExit(f"port {port} is in use; set {var}")
 
 
 async def run_stack(s: Settings) -> int:
-    s.data_dir.mkdir(parents=True, exist_ok=True)
-    py = sys.executable
-    temporal = None
-    if s.temporal_address is None:
-        say(f"starting Temporal dev server (data in {s.data_dir / 'temporal.db'})")
-        temporal = await start_temporal(s)
-    else:
-        say(f"using Temporal cluster at {s.temporal_address}")
-    migrate = await spawn(py, "-m", "cli", "migrate")
-    if await migrate.wait() != 0:
-        await stop(temporal, "temporal")
-        return 1
-    worker = await spawn(py, "-m", "cli", "worker")
-    api = await spawn(py, "-m", "cli", "api")
-    await wait_port(s.api_host, s.api_port, api, "API")
-    say(f"API:         http://{s.api_host}:{s.api_port}  (docs: /docs)")
-    if temporal is not None:
-        say(f"Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
-    say(f"Temporal:    {s.resolved_temporal_address}  (task queue {s.task_queue})")
-    say("press Ctrl-C to stop everything")
-
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    code = 0
+    procs: dict[str, asyncio.subprocess.Process] = {}
+    try:
+        return await supervise(s, procs, stopping)
+    except Stopped:
+        return 0
+    finally:
+        if procs:
+            say("stopping")
+            api, worker = procs.get("api"), procs.get("worker")
+            await asyncio.gather(stop(api, "API"), stop(worker, "worker"))
+            await stop(procs.get("migrate"), "migrations")
+            await stop(procs.get("temporal"), "temporal")
+            say("stopped")
+
+
+async def supervise(
+    s: Settings, procs: dict[str, asyncio.subprocess.Process], stopping: asyncio.Event
+) -> int:
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    check_ports_free(s)
+    py = sys.executable
+    if s.temporal_address is None:
+        say(f"starting Temporal dev server (data in {s.data_dir / 'temporal.db'})")
+        await start_temporal(s, procs, stopping)
+    else:
+        say(f"using Temporal cluster at {s.temporal_address}")
+    procs["migrate"] = await spawn(py, "-m", "cli", "migrate")
+    if await wait_exit(procs["migrate"], stopping) != 0:
+        say("migrations failed")
+        return 1
+    procs["worker"] = await spawn(py, "-m", "cli", "worker")
+    procs["api"] = api = await spawn(py, "-m", "cli", "api")
+    await wait_port(s.api_host, s.api_port, api, "API", stopping)
+    api_url = f"http://{s.api_host}:{s.api_port}"
+    say(f"API:         {api_url}  (docs: {api_url}/docs)")
+    if s.temporal_address is None:
+        say(f"Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
+    say(f"Temporal:    {s.resolved_temporal_address}  (task queue {s.task_queue})")
+    say("press Ctrl-C to stop everything")
+
+    temporal = procs.get("temporal")
     while not stopping.is_set():
-        await asyncio.sleep(0.5)
-        if worker.returncode is not None and not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), 0.5)
+        if stopping.is_set():
+            break
+        worker = procs["worker"]
+        if worker.returncode is not None:
             say(f"worker exited with code {worker.returncode}; restarting it")
-            await asyncio.sleep(RESTART_BACKOFF_S)
-            worker = await spawn(py, "-m", "cli", "worker")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), RESTART_BACKOFF_S)
+            if stopping.is_set():
+                break
+            procs["worker"] = await spawn(py, "-m", "cli", "worker")
         if api.returncode is not None:
             say(f"API exited with code {api.returncode}; stopping")
-            code = 1
-            break
+            return 1
         if temporal is not None and temporal.returncode is not None:
             say(f"Temporal dev server exited with code {temporal.returncode}; stopping")
-            code = 1
-            break
-    say("stopping")
-    await stop(api, "API")
-    await stop(worker, "worker")
-    await stop(temporal, "temporal")
-    say("stopped")
-    return code
+            return 1
+    return 0

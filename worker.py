@@ -16,6 +16,7 @@ from activities.wiring import Deps, build_activities, default_deps
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, get_settings
 from temporal_client import connect
+from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
 log = logging.getLogger("hyperoru.worker")
@@ -25,12 +26,15 @@ def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[TraderWorkflow],
+        workflows=[TraderWorkflow, SignalPoolWorkflow],
         activities=build_activities(deps),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         # Why a large cache: every active trader stays warm, so a signal never pays a replay.
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=10),
+        # Why 3 s: after a worker dies, its sticky queue is abandoned this fast (default 10 s)
+        # and the trader's next task goes to a live worker.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )
 
 
@@ -39,7 +43,8 @@ async def main() -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
     engine = make_engine(settings.resolved_database_url)
     client = await connect(settings)
-    worker = build_worker(client, settings, default_deps(settings, make_sessionmaker(engine)))
+    deps = default_deps(settings, make_sessionmaker(engine), client)
+    worker = build_worker(client, settings, deps)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -53,6 +53,7 @@ class RecordActivities:
                     BindingConfig(
                         id=b.id,
                         program_id=b.program_id,
+                        prompt_id=b.prompt_id,
                         schedule_interval_seconds=b.schedule_interval_seconds,
                         signal_pool_ids=list(b.signal_pool_ids or []),
                     )
@@ -134,6 +135,8 @@ class RecordActivities:
                 )
                 s.add(rec)
             rec.status = req.status
+            if req.llm:
+                rec.llm_exchange = {**(rec.llm_exchange or {}), **req.llm}
             rec.risk_verdict = (
                 req.risk_verdict.model_dump(mode="json") if req.risk_verdict else None
             )

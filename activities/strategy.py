@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
-from typing import Any, TypeVar
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.heartbeat import with_heartbeats
 from db.models import Binding, DecisionRecord, Program
 from domain.contracts import Activity, RunProgramInput, StrategyOutput
 from domain.decision import Decision
 from sandbox.runner import SandboxLimits, run_program
-
-T = TypeVar("T")
-
-
-async def _with_heartbeats(work: Coroutine[Any, Any, T]) -> T:
-    """Heartbeat each second while `work` runs, so a dead worker is noticed within seconds."""
-    task = asyncio.ensure_future(work)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=1.0)
-        if done:
-            return task.result()
-        activity.heartbeat()
 
 
 class StrategyActivities:
@@ -51,7 +36,7 @@ class StrategyActivities:
             )
             await self._record(req.decision_id, out, logs="")
             return out
-        result = await _with_heartbeats(run_program(program.code, snapshot, self.limits))
+        result = await with_heartbeats(run_program(program.code, snapshot, self.limits))
         if result.ok and result.decision is not None:
             out = StrategyOutput(ok=True, decision=Decision.model_validate(result.decision))
         else:

@@ -8,19 +8,24 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
 from activities.context import ContextActivities
 from activities.exchanges.base import Exchange
 from activities.exchanges.paper import PaperExchange
+from activities.llm.prompting import PromptActivities
 from activities.market.feed import MarketFeed
 from activities.market.simulated import SimulatedFeed
 from activities.orders import OrderActivities
 from activities.records import RecordActivities
 from activities.risk import check_risk
+from activities.signals import SignalActivities
 from activities.strategy import StrategyActivities
 from domain.paper import PaperConfig
 from sandbox.runner import SandboxLimits
+from secrets_config import master_key_wrapper
 from settings import Settings
+from vault import KeyWrapper
 
 
 @dataclass
@@ -29,9 +34,15 @@ class Deps:
     feed: MarketFeed
     exchange: Exchange
     sandbox_limits: SandboxLimits
+    client: Client | None = None  # for activities that message workflows (signal fan-out)
+    task_queue: str = ""
+    vault: KeyWrapper | None = None  # opens stored secrets, inside the activities that use them
+    llm_timeout_s: float = 60.0
 
 
-def default_deps(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Deps:
+def default_deps(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], client: Client | None = None
+) -> Deps:
     feed = SimulatedFeed(seed=settings.market_seed)
     cfg = PaperConfig(
         taker_fee_bps=Decimal(settings.paper_taker_fee_bps),
@@ -46,6 +57,10 @@ def default_deps(settings: Settings, sessions: async_sessionmaker[AsyncSession])
             cpu_seconds=settings.sandbox_cpu_seconds,
             memory_mb=settings.sandbox_memory_mb,
         ),
+        client=client,
+        task_queue=settings.task_queue,
+        vault=master_key_wrapper(settings),
+        llm_timeout_s=settings.llm_timeout_seconds,
     )
 
 
@@ -54,7 +69,14 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     context = ContextActivities(deps.sessions, deps.feed, deps.exchange)
     strategy = StrategyActivities(deps.sessions, deps.sandbox_limits)
     orders = OrderActivities(deps.exchange, deps.feed)
+    signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
+    assert deps.vault is not None
+    prompts = PromptActivities(deps.sessions, deps.vault, deps.llm_timeout_s)
     return [
+        prompts.run_prompt,
+        signals.load_signal_pool,
+        signals.evaluate_signal_pool,
+        signals.fan_out_fire,
         records.load_trader_config,
         records.record_trader_status,
         records.record_note,

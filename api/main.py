@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from activities.wiring import default_deps
 from api import errors
-from api.routes import accounts, bindings, history, programs
+from api.pools import PoolControl
+from api.routes import accounts, bindings, history, klines, programs, prompts, signals
 from api.traders import TraderControl
-from db.models import Account
+from db.models import Account, SignalPoolRecord
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, get_settings
 from temporal_client import connect
@@ -28,6 +29,12 @@ async def _ensure_traders_running(app: FastAPI) -> None:
         ).all()
     for account_id, enabled in rows:
         await app.state.control.ensure_started(account_id, paused=not enabled)
+    async with app.state.sessions() as s:
+        pools = list(
+            await s.scalars(select(SignalPoolRecord.id).where(SignalPoolRecord.enabled.is_(True)))
+        )
+    for pool_id in pools:
+        await app.state.pools.ensure_running(pool_id)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,10 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         deps = default_deps(settings, app.state.sessions)
         app.state.feed, app.state.exchange = deps.feed, deps.exchange
         app.state.sandbox_limits = deps.sandbox_limits
+        app.state.vault = deps.vault
         app.state.temporal = await connect(settings)
         app.state.control = TraderControl(
             app.state.temporal, settings.task_queue, settings.continue_as_new_events
         )
+        app.state.pools = PoolControl(app.state.temporal, settings.task_queue)
         await _ensure_traders_running(app)
         yield
         await engine.dispose()
@@ -61,6 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: no token needed."""
         return {"status": "healthy"}
 
-    for module in (accounts, bindings, history, programs):
+    for module in (accounts, bindings, history, programs, prompts, signals, klines):
         app.include_router(module.router)
     return app

@@ -47,6 +47,10 @@ class AccountCreate(Strict):
     )
     show_on_dashboard: bool = True
     trading_enabled: bool = False
+    llm_provider: str | None = Field(default=None, max_length=32)
+    llm_model: str | None = Field(default=None, min_length=1, max_length=200)
+    llm_api_key: str | None = Field(default=None, min_length=1, max_length=1000)
+    llm_base_url: str | None = Field(default=None, max_length=500)
 
     @field_validator("symbols")
     @classmethod
@@ -71,6 +75,10 @@ class AccountUpdate(Strict):
     symbols: list[str] | None = Field(default=None, min_length=1, max_length=50)
     show_on_dashboard: bool | None = None
     trading_enabled: bool | None = None
+    llm_provider: str | None = Field(default=None, max_length=32)
+    llm_model: str | None = Field(default=None, min_length=1, max_length=200)
+    llm_api_key: str | None = Field(default=None, min_length=1, max_length=1000)
+    llm_base_url: str | None = Field(default=None, max_length=500)
 
     _symbols = field_validator("symbols")(lambda cls, v: AccountCreate._symbols(v) if v else v)
 
@@ -91,6 +99,12 @@ class AccountOut(BaseModel):
     trading_enabled: bool
     status: str
     status_reason: str | None
+    llm_provider: str | None
+    llm_model: str | None
+    llm_base_url: str | None
+    # Write-only: only whether a key is set and its last characters are ever returned.
+    llm_api_key_set: bool
+    llm_api_key_hint: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -156,7 +170,8 @@ class TestRunOut(BaseModel):
 
 
 class BindingCreate(Strict):
-    program_id: int
+    program_id: int | None = None
+    prompt_id: int | None = None
     schedule_interval_seconds: int | None = Field(default=None, ge=5, le=86_400 * 7)
     signal_pool_ids: list[int] = Field(default_factory=list, max_length=100)
 
@@ -165,6 +180,7 @@ class BindingOut(BaseModel):
     id: int
     account_id: int
     program_id: int | None
+    prompt_id: int | None
     schedule_interval_seconds: int | None
     signal_pool_ids: list[int]
     enabled: bool
@@ -184,6 +200,8 @@ class DecisionOut(BaseModel):
     error_code: str | None
     error: str | None
     logs: str | None
+    # Prompt strategies: the exact prompt, the model, its raw answer, usage, latency and cost.
+    llm_exchange: dict[str, Any] | None
     risk_verdict: dict[str, Any] | None
     orders: list[dict[str, Any]]
     workflow_id: str | None
@@ -237,3 +255,39 @@ class OverviewOut(BaseModel):
     total_trades: int
     total_decisions: int
     open_positions: int
+
+
+class PromptCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    content: str = Field(min_length=1, max_length=100_000)
+
+
+class PromptUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    content: str | None = Field(default=None, min_length=1, max_length=100_000)
+
+
+class PromptRename(Strict):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class PromptOut(BaseModel):
+    id: int
+    name: str
+    content: str
+    variables: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PromptPreviewBody(Strict):
+    account_id: int
+    prompt_id: int | None = None
+    content: str | None = Field(default=None, max_length=100_000)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class PromptPreviewOut(BaseModel):
+    system: str
+    user: str
+    variables: dict[str, str]

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -170,3 +170,53 @@ class PaperAccountRecord(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SignalDefinitionRecord(Base):
+    """One market condition (see domain.signals.SignalDefinition for the rules)."""
+
+    __tablename__ = "signal_definitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The validated definition in its flat form (indicator, period, operator, threshold or
+    # reference, timeframe); kept as JSON so new indicators need no migration.
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SignalPoolRecord(Base):
+    __tablename__ = "signal_pools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    signal_ids: Mapped[list[int]] = mapped_column(JSON)
+    logic: Mapped[str] = mapped_column(String(8), default="and")
+    cooldown_seconds: Mapped[int] = mapped_column(default=0)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CandleRecord(Base):
+    """Stored market data: one closed candle per (source, symbol, interval, open time)."""
+
+    __tablename__ = "candles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(32))
+    interval: Mapped[str] = mapped_column(String(8))
+    open_time_ms: Mapped[int] = mapped_column(BigInteger)
+    open: Mapped[Decimal]
+    high: Mapped[Decimal]
+    low: Mapped[Decimal]
+    close: Mapped[Decimal]
+    volume: Mapped[Decimal]
+
+    __table_args__ = (
+        UniqueConstraint("source", "symbol", "interval", "open_time_ms", name="uq_candles_key"),
+    )

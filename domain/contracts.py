@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from domain.decision import Decision
 from domain.orders import OrderIntent, OrderOutcome
 from domain.risk import PositionView, RiskLimits, RiskVerdict
+from domain.signals import PoolFire, PoolResult, SignalPool
 
 
 class Activity(StrEnum):
@@ -25,6 +26,9 @@ class Activity(StrEnum):
     PLACE_ORDER = "place_order"
     FINISH_DECISION = "finish_decision"
     SYNC_ACCOUNT = "sync_account"
+    LOAD_POOL = "load_signal_pool"
+    EVALUATE_POOL = "evaluate_signal_pool"
+    FAN_OUT_FIRE = "fan_out_fire"
 
 
 class LoadConfigInput(BaseModel):
@@ -108,6 +112,9 @@ class StrategyOutput(BaseModel):
     # The strategy answered, but not with a usable decision (e.g. an LLM's malformed JSON):
     # recorded as an invalid decision; the trader itself did not fail.
     invalid: bool = False
+    # Prompt strategies: the model's raw answer, usage, latency and cost (kept in history, so a
+    # replay or a worker restart never asks the model again).
+    llm: dict[str, Any] | None = None
 
 
 class RecordIntentsInput(BaseModel):
@@ -131,6 +138,7 @@ class FinishDecisionInput(BaseModel):
     error_code: str | None = None
     error: str | None = None
     orders: list[OrderOutcome] = Field(default_factory=list)
+    llm: dict[str, Any] | None = None
     trader_status: str
     trader_status_reason: str | None = None
 
@@ -158,3 +166,36 @@ class SyncAccountInput(BaseModel):
 class SyncAccountResult(BaseModel):
     open_positions: int
     trigger_fills: int = 0
+
+
+# --- signal pools -------------------------------------------------------------------------
+
+
+class PoolConfigInput(BaseModel):
+    pool_id: int
+
+
+class PoolConfig(BaseModel):
+    pool_id: int
+    found: bool
+    enabled: bool = False
+    pool: SignalPool | None = None
+    # The smallest timeframe among the pool's enabled definitions: evaluate on each of its closes.
+    interval_seconds: int = 60
+
+
+class EvaluatePoolInput(BaseModel):
+    pool_id: int
+    now_ms: int
+
+
+class EvaluatePoolResult(BaseModel):
+    results: dict[str, PoolResult] = Field(default_factory=dict)
+
+
+class FanOutInput(BaseModel):
+    fire: PoolFire
+
+
+class FanOutResult(BaseModel):
+    delivered: list[int] = Field(default_factory=list)

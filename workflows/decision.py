@@ -45,10 +45,8 @@ async def _act(name: Activity, arg: Any, result: type, profile: profiles.Activit
 
 def _failure_code(err: ActivityError) -> str:
     cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type == "LLMRejected":
-        return "LLM_REJECTED"  # the provider refused (bad key, unknown model): not retried
-    if isinstance(cause, ApplicationError) and (cause.type or "").startswith("LLM"):
-        return "LLM_UNAVAILABLE"  # retries exhausted on 429/5xx/timeouts
+    if isinstance(cause, ApplicationError) and (cause.type or "").startswith("LLM_"):
+        return cause.type or ""  # e.g. LLM_AUTH (not retried) or LLM_RATE_LIMITED (exhausted)
     return "STRATEGY_UNAVAILABLE"
 
 
@@ -74,6 +72,7 @@ class DecisionRun:
         self.binding_id = binding_id
         self.is_paused = is_paused
         self.prompt = prompt
+        self.llm: dict[str, Any] | None = None
 
     def _trigger_context(self) -> dict[str, Any]:
         context = dict(self.trigger.context)
@@ -127,6 +126,7 @@ class DecisionRun:
                 )
         except ActivityError as err:
             return await self._finish("failed", code=_failure_code(err), error=_describe(err))
+        self.llm = out.llm
         if out.invalid:
             return await self._finish("invalid", code=out.error_code, error=out.error)
         if not out.ok or out.decision is None:
@@ -232,6 +232,7 @@ class DecisionRun:
                 error_code=code,
                 error=error,
                 orders=orders or [],
+                llm=self.llm,
                 trader_status=trader_status.value,
                 trader_status_reason=f"{code}: {error}" if failed else None,
             ),

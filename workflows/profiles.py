@@ -61,7 +61,6 @@ LLM = ActivityProfile(
         initial_interval=timedelta(seconds=2),
         maximum_interval=timedelta(seconds=60),
         maximum_attempts=5,
-        non_retryable_error_types=["LLMRejected"],
     ),
     heartbeat=timedelta(seconds=15),
 )

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError
+from api.llm_config import LLM_FIELDS, apply_llm_settings
 from api.queries import account_out, decisions_out, get_account
 from api.schemas import (
     AccountCreate,
@@ -42,12 +43,16 @@ async def create_account(
     if unknown:
         raise ApiError(422, "SYMBOL_NOT_SUPPORTED", f"Unknown symbols: {', '.join(unknown)}")
     acct = Account(
-        **body.model_dump(exclude={"account_type", "exchange"}),
+        **body.model_dump(exclude={"account_type", "exchange", *LLM_FIELDS}),
         account_type=body.account_type.value,
         exchange=body.exchange.value,
         status="Active" if body.trading_enabled else "Paused",
     )
     s.add(acct)
+    await s.flush()  # the id binds the sealed key to this trader
+    apply_llm_settings(
+        acct, body.model_dump(include=set(LLM_FIELDS), exclude_none=True), request.app.state.vault
+    )
     await s.commit()
     try:
         await control.ensure_started(acct.id, paused=not body.trading_enabled)
@@ -75,11 +80,13 @@ async def read_account(account_id: int, s: SessionDep) -> AccountOut:
 
 @router.put("/{account_id}", response_model=AccountOut)
 async def update_account(
-    account_id: int, body: AccountUpdate, s: SessionDep, control: ControlDep
+    account_id: int, body: AccountUpdate, s: SessionDep, control: ControlDep, request: Request
 ) -> AccountOut:
-    """Change a trader; trading_enabled starts or pauses it."""
+    """Change a trader; trading_enabled starts or pauses it. The LLM key is write-only."""
     acct = await get_account(s, account_id, live=True)
-    changes = body.model_dump(exclude_unset=True, exclude={"trading_enabled"})
+    llm = body.model_dump(include=set(LLM_FIELDS), exclude_unset=True, exclude_none=True)
+    apply_llm_settings(acct, llm, request.app.state.vault)
+    changes = body.model_dump(exclude_unset=True, exclude={"trading_enabled", *LLM_FIELDS})
     for field, value in changes.items():
         if value is None:
             raise ApiError(422, "VALIDATION_ERROR", f"{field} may not be null")
@@ -159,7 +166,7 @@ async def trigger(
         raise ApiError(409, "TRADER_PAUSED", "Trader is paused: start or resume it first")
     bindings = list(await s.scalars(select(Binding.id).where(Binding.account_id == account_id)))
     if not bindings:
-        raise ApiError(409, "NO_STRATEGY_BOUND", "Bind a program to this trader first")
+        raise ApiError(409, "NO_STRATEGY_BOUND", "Bind a program or prompt to this trader first")
     if body.binding_id is not None and body.binding_id not in bindings:
         raise ApiError(404, "BINDING_NOT_FOUND", f"Binding {body.binding_id} not found")
     outcome = await control.trigger(

@@ -9,7 +9,7 @@ from api.deps import ControlDep, SessionDep
 from api.errors import ApiError, not_found
 from api.queries import get_account
 from api.schemas import BindingCreate, BindingOut
-from db.models import Binding, Program
+from db.models import Binding, Program, PromptTemplate, SignalPoolRecord
 
 router = APIRouter(prefix="/api/account/{account_id}/bindings", tags=["bindings"])
 
@@ -22,14 +22,27 @@ def _out(b: Binding) -> BindingOut:
 async def create_binding(
     account_id: int, body: BindingCreate, s: SessionDep, control: ControlDep
 ) -> BindingOut:
-    """Attach a program to a trader, with an optional schedule."""
+    """Attach a program (or, for prompt traders, a prompt) with its triggers."""
     acct = await get_account(s, account_id, live=True)
-    if acct.account_type != "program":
-        raise ApiError(422, "BINDING_TYPE_MISMATCH", "Only program traders take program bindings")
-    if await s.get(Program, body.program_id) is None:
+    if (body.program_id is None) == (body.prompt_id is None):
+        raise ApiError(422, "VALIDATION_ERROR", "Give exactly one of program_id or prompt_id")
+    if acct.account_type == "program" and body.program_id is None:
+        raise ApiError(422, "BINDING_TYPE_MISMATCH", "A program trader is bound to a program")
+    if acct.account_type == "prompt" and body.prompt_id is None:
+        raise ApiError(422, "BINDING_TYPE_MISMATCH", "A prompt trader is bound to a prompt")
+    if body.program_id is not None and await s.get(Program, body.program_id) is None:
         raise not_found("program", body.program_id)
+    if body.prompt_id is not None and await s.get(PromptTemplate, body.prompt_id) is None:
+        raise not_found("prompt", body.prompt_id)
     if body.signal_pool_ids:
-        raise ApiError(422, "SIGNAL_POOL_NOT_FOUND", "Signal pools are not available yet")
+        found = set(
+            await s.scalars(
+                select(SignalPoolRecord.id).where(SignalPoolRecord.id.in_(body.signal_pool_ids))
+            )
+        )
+        missing = [p for p in body.signal_pool_ids if p not in found]
+        if missing:
+            raise ApiError(422, "SIGNAL_POOL_NOT_FOUND", f"Unknown signal pools: {missing}")
     b = Binding(account_id=account_id, **body.model_dump())
     s.add(b)
     await s.commit()

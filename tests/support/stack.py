@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,6 +61,7 @@ def make_settings(temporal_address: str, database_url: str, **overrides: Any) ->
     """Each test gets its own namespace: account ids restart at 1 in every fresh database, so
     workflow ids (`trader-1`) would otherwise collide across tests."""
     fields: dict[str, Any] = {
+        "data_dir": Path(tempfile.mkdtemp(prefix="hyperoru-data-")),
         "temporal_address": temporal_address,
         "temporal_namespace": f"test-{uuid.uuid4().hex[:10]}",
         "database_url": database_url,
@@ -73,7 +76,8 @@ def make_settings(temporal_address: str, database_url: str, **overrides: Any) ->
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     engine = make_engine(settings.resolved_database_url)
-    worker = build_worker(client, settings, default_deps(settings, make_sessionmaker(engine)))
+    deps = default_deps(settings, make_sessionmaker(engine), client)
+    worker = build_worker(client, settings, deps)
     async with worker:
         yield worker
     await engine.dispose()

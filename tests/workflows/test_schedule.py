@@ -72,10 +72,12 @@ async def test_paused_trader_stop_loss_fires_through_position_sync(sqlite_url: s
         address = env.client.service_client.config.target_host
         settings = make_settings(address, sqlite_url, temporal_namespace="default")
         async with api_only(settings) as (app, http), running_worker(env.client, settings):
-            tid = (await http.post("/api/account/", json={"name": "sl", "trading_enabled": True})
-                   ).json()["account_id"]
-            prog = (await http.post("/api/programs/",
-                                    json={"name": "l", "code": programs.ALWAYS_LONG})).json()
+            tid = (
+                await http.post("/api/account/", json={"name": "sl", "trading_enabled": True})
+            ).json()["account_id"]
+            prog = (
+                await http.post("/api/programs/", json={"name": "l", "code": programs.ALWAYS_LONG})
+            ).json()
             await http.post(f"/api/account/{tid}/bindings", json={"program_id": prog["id"]})
             out = (await http.post(f"/api/account/{tid}/trigger")).json()
             assert out["status"] == "executed"

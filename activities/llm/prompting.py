@@ -1,0 +1,163 @@
+"""Prompt strategies: render the template, ask the trader's model, parse its decision."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.heartbeat import with_heartbeats
+from activities.llm.client import LLMCallConfig, LLMError, complete
+from activities.llm.context_text import variables_from_snapshot
+from activities.llm.providers import estimate_cost_usd, supports_json_mode
+from db.models import Account, Binding, DecisionRecord, PromptTemplate, TradeRecord
+from domain.contracts import Activity, RunPromptInput, StrategyOutput
+from domain.llm_output import output_contract, parse_decision
+from domain.prompts import render
+from vault import KeyWrapper, SealedSecret, SecretError, open_secret
+
+SYSTEM_PROMPT = (
+    "You are the decision engine of an automated trading account. Read the market context and "
+    "the instructions, then answer with exactly one JSON trading decision as specified."
+)
+MAX_TOKENS = 1200
+
+
+async def recent_trades(s: AsyncSession, account_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    rows = await s.scalars(
+        select(TradeRecord)
+        .where(TradeRecord.account_id == account_id)
+        .order_by(TradeRecord.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "symbol": t.symbol,
+            "side": t.side,
+            "size": str(t.size),
+            "price": str(t.price),
+            "realized_pnl": str(t.realized_pnl),
+            "fee": str(t.fee),
+            "trigger": t.trigger,
+            "time": t.created_at.isoformat(),
+        }
+        for t in rows
+    ]
+
+
+def build_messages(
+    template: str,
+    snapshot: dict[str, Any],
+    trades: list[dict[str, Any]],
+    max_size_usd: Decimal | None = None,
+) -> tuple[str, str, dict[str, str]]:
+    """(system, user, variables): exactly what the model receives."""
+    variables = variables_from_snapshot(snapshot, trades)
+    contract = output_contract(snapshot.get("symbols") or None, max_size_usd)
+    user = render(template, variables).rstrip() + "\n\n" + contract
+    return SYSTEM_PROMPT, user, variables
+
+
+class PromptActivities:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], vault: KeyWrapper, timeout_s: float
+    ) -> None:
+        self.sessions = sessions
+        self.vault = vault
+        self.timeout_s = timeout_s
+
+    @activity.defn(name=Activity.RUN_PROMPT)
+    async def run_prompt(self, req: RunPromptInput) -> StrategyOutput:
+        async with self.sessions() as s, s.begin():
+            rec = await s.get(DecisionRecord, req.decision_id)
+            binding = await s.get(Binding, req.binding_id)
+            acct = await s.get(Account, rec.account_id) if rec else None
+            prompt = (
+                await s.get(PromptTemplate, binding.prompt_id)
+                if binding and binding.prompt_id
+                else None
+            )
+            if rec is None or rec.input_snapshot is None or acct is None:
+                raise LookupError(f"decision {req.decision_id} has no input snapshot")
+            if prompt is None:
+                return StrategyOutput(
+                    ok=False,
+                    error_code="NO_STRATEGY_BOUND",
+                    error=f"binding {req.binding_id} has no prompt",
+                )
+            problem = _config_problem(acct)
+            if problem:
+                return StrategyOutput(ok=False, error_code="LLM_NOT_CONFIGURED", error=problem)
+            trades = await recent_trades(s, acct.id)
+            system, user, _ = build_messages(
+                prompt.content, rec.input_snapshot, trades, acct.max_position_notional_usd
+            )
+            # The exact text is recorded before the call, so it is kept whatever happens next.
+            rec.llm_exchange = {
+                "prompt_id": prompt.id,
+                "provider": acct.llm_provider,
+                "model": acct.llm_model,
+                "system": system,
+                "user": user,
+            }
+            symbols, max_size = list(acct.symbols), acct.max_position_notional_usd
+            cfg = self._call_config(acct)
+        try:
+            answer = await with_heartbeats(complete(cfg, system, user))
+        except LLMError as err:
+            raise err.to_application_error() from None  # Temporal retries 429/5xx/timeouts
+        parsed = parse_decision(answer.text, symbols, max_size)
+        llm = {
+            "raw": answer.text,
+            "response_model": answer.model,
+            "finish_reason": answer.finish_reason,
+            "prompt_tokens": answer.prompt_tokens,
+            "completion_tokens": answer.completion_tokens,
+            "latency_ms": answer.latency_ms,
+            "cost_usd": _cost(acct_model=cfg.model, provider=acct.llm_provider, answer=answer),
+            "reasoning": parsed.decision.reasoning if parsed.decision else None,
+        }
+        if not parsed.ok or parsed.decision is None:
+            return StrategyOutput(
+                ok=False,
+                invalid=True,
+                error_code=str(parsed.error_code),
+                error=parsed.error,
+                llm=llm,
+            )
+        return StrategyOutput(ok=True, decision=parsed.decision, llm=llm)
+
+    def _call_config(self, acct: Account) -> LLMCallConfig:
+        api_key = ""
+        if acct.llm_api_key_sealed:
+            try:
+                sealed = SealedSecret.from_json(acct.llm_api_key_sealed)
+                api_key = open_secret(self.vault, sealed, acct.id, "llm_api_key")
+            except SecretError as err:
+                raise LLMError(
+                    "LLM_CONFIG", False, f"the stored LLM key cannot be read: {err}"
+                ).to_application_error() from None
+        return LLMCallConfig(
+            base_url=acct.llm_base_url or "",
+            api_key=api_key or "not-needed",
+            model=acct.llm_model or "",
+            json_mode=supports_json_mode(acct.llm_provider or "custom"),
+            timeout_s=self.timeout_s,
+            max_tokens=MAX_TOKENS,
+        )
+
+
+def _config_problem(acct: Account) -> str | None:
+    if not acct.llm_model:
+        return "set llm_model (and llm_provider / llm_api_key) on the trader"
+    if not acct.llm_base_url:
+        return "set llm_provider or llm_base_url on the trader"
+    return None
+
+
+def _cost(acct_model: str, provider: str | None, answer: Any) -> str | None:
+    cost = estimate_cost_usd(acct_model, answer.prompt_tokens, answer.completion_tokens, provider)
+    return None if cost is None else str(cost)

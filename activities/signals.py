@@ -1,0 +1,231 @@
+"""Signal pools: stored candles, pool evaluation, and delivering a fire to bound traders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.market.feed import MarketFeed
+from db.models import Account, Binding, CandleRecord, SignalDefinitionRecord, SignalPoolRecord
+from domain.contracts import (
+    Activity,
+    EvaluatePoolInput,
+    EvaluatePoolResult,
+    FanOutInput,
+    FanOutResult,
+    PoolConfig,
+    PoolConfigInput,
+)
+from domain.market import Candle, Interval
+from domain.signals import PoolLogic, SignalDefinition, SignalPool, evaluate_pool
+from domain.trader import SignalFired
+
+log = logging.getLogger("hyperoru.signals")
+EVAL_CANDLES = 300  # enough history for every indicator's warm-up
+FAN_OUT_CONCURRENCY = 50
+
+
+async def store_candles(
+    sessions: async_sessionmaker[AsyncSession],
+    source: str,
+    symbol: str,
+    interval: Interval,
+    candles: list[Candle],
+) -> int:
+    """Insert candles not stored yet (idempotent; fills gaps)."""
+    if not candles:
+        return 0
+    async with sessions() as s, s.begin():
+        have = set(
+            await s.scalars(
+                select(CandleRecord.open_time_ms).where(
+                    CandleRecord.source == source,
+                    CandleRecord.symbol == symbol,
+                    CandleRecord.interval == interval.value,
+                    CandleRecord.open_time_ms >= candles[0].open_time_ms,
+                )
+            )
+        )
+        new = [c for c in candles if c.open_time_ms not in have]
+        s.add_all(
+            CandleRecord(
+                source=source,
+                symbol=symbol,
+                interval=interval.value,
+                open_time_ms=c.open_time_ms,
+                open=c.open,
+                high=c.high,
+                low=c.low,
+                close=c.close,
+                volume=c.volume,
+            )
+            for c in new
+        )
+    return len(new)
+
+
+async def load_candles(
+    sessions: async_sessionmaker[AsyncSession],
+    source: str,
+    symbol: str,
+    interval: Interval,
+    end_ms: int,
+    limit: int,
+) -> list[Candle]:
+    async with sessions() as s:
+        rows = list(
+            await s.scalars(
+                select(CandleRecord)
+                .where(
+                    CandleRecord.source == source,
+                    CandleRecord.symbol == symbol,
+                    CandleRecord.interval == interval.value,
+                    CandleRecord.open_time_ms + interval.ms <= end_ms,
+                )
+                .order_by(CandleRecord.open_time_ms.desc())
+                .limit(limit)
+            )
+        )
+    return [
+        Candle(
+            r.open_time_ms,
+            Decimal(r.open),
+            Decimal(r.high),
+            Decimal(r.low),
+            Decimal(r.close),
+            Decimal(r.volume),
+        )
+        for r in reversed(rows)
+    ]
+
+
+async def pool_with_definitions(
+    s: AsyncSession, pool_id: int
+) -> tuple[SignalPoolRecord | None, dict[int, SignalDefinition]]:
+    rec = await s.get(SignalPoolRecord, pool_id)
+    if rec is None:
+        return None, {}
+    rows = await s.scalars(
+        select(SignalDefinitionRecord).where(SignalDefinitionRecord.id.in_(rec.signal_ids or []))
+    )
+    defs = {
+        d.id: SignalDefinition.model_validate({**d.spec, "name": d.name, "enabled": d.enabled})
+        for d in rows
+    }
+    return rec, defs
+
+
+def pool_model(rec: SignalPoolRecord) -> SignalPool:
+    return SignalPool(
+        name=rec.name,
+        symbols=list(rec.symbols),
+        signal_ids=list(rec.signal_ids),
+        logic=PoolLogic(rec.logic),
+        cooldown_seconds=rec.cooldown_seconds,
+        enabled=rec.enabled,
+    )
+
+
+class SignalActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        feed: MarketFeed,
+        client: Client | None,
+        task_queue: str,
+    ) -> None:
+        self.sessions = sessions
+        self.feed = feed
+        self.client = client
+        self.task_queue = task_queue
+
+    @activity.defn(name=Activity.LOAD_POOL)
+    async def load_signal_pool(self, req: PoolConfigInput) -> PoolConfig:
+        async with self.sessions() as s:
+            rec, defs = await pool_with_definitions(s, req.pool_id)
+        if rec is None:
+            return PoolConfig(pool_id=req.pool_id, found=False)
+        enabled_defs = [d for d in defs.values() if d.enabled]
+        interval = min((d.timeframe.seconds for d in enabled_defs), default=60)
+        return PoolConfig(
+            pool_id=req.pool_id,
+            found=True,
+            enabled=rec.enabled,
+            pool=pool_model(rec),
+            interval_seconds=interval,
+        )
+
+    @activity.defn(name=Activity.EVALUATE_POOL)
+    async def evaluate_signal_pool(self, req: EvaluatePoolInput) -> EvaluatePoolResult:
+        """Ingest the candles the pool needs (backfilling gaps), then evaluate from storage."""
+        async with self.sessions() as s:
+            rec, defs = await pool_with_definitions(s, req.pool_id)
+        if rec is None:
+            return EvaluatePoolResult()
+        pool = pool_model(rec)
+        timeframes = {d.timeframe for d in defs.values() if d.enabled}
+        candles: dict[str, dict[str, list[Candle]]] = {}
+        for symbol in pool.symbols:
+            candles[symbol] = {}
+            for tf in timeframes:
+                fresh = await self.feed.get_klines(symbol, tf, EVAL_CANDLES, req.now_ms)
+                await store_candles(self.sessions, self.feed.name, symbol, tf, fresh)
+                candles[symbol][tf.value] = await load_candles(
+                    self.sessions, self.feed.name, symbol, tf, req.now_ms, EVAL_CANDLES
+                )
+        results = evaluate_pool(pool, defs, candles, now_ms=req.now_ms)
+        return EvaluatePoolResult(results=results)
+
+    @activity.defn(name=Activity.FAN_OUT_FIRE)
+    async def fan_out_fire(self, req: FanOutInput) -> FanOutResult:
+        """Signal every live trader bound to the pool. Traders dedupe by fire id, so a retry
+        after a crash delivers nothing twice; deleted traders never get it."""
+        client = self.client
+        assert client is not None
+        fire = req.fire
+        async with self.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(Binding.account_id, Binding.signal_pool_ids)
+                    .join(Account, Account.id == Binding.account_id)
+                    .where(Account.is_deleted.is_(False), Binding.enabled.is_(True))
+                )
+            ).all()
+        targets = sorted({acct for acct, pools in rows if fire.pool_id in (pools or [])})
+        payload = SignalFired(
+            fire_id=fire.fire_id,
+            pool_id=int(fire.pool_id),
+            symbol=fire.symbol,
+            context={
+                "pool_name": fire.pool_name,
+                "logic": fire.logic.value,
+                "candle_time_ms": fire.candle_time_ms,
+                "fired_at_ms": fire.fired_at_ms,
+                "matches": [m.model_dump(mode="json") for m in fire.matches],
+            },
+        )
+        gate = asyncio.Semaphore(FAN_OUT_CONCURRENCY)
+        delivered: list[int] = []
+
+        async def send(account_id: int) -> None:
+            async with gate:
+                try:
+                    await client.get_workflow_handle(f"trader-{account_id}").signal(
+                        "signal_fired", payload
+                    )
+                    delivered.append(account_id)
+                except RPCError as err:
+                    if err.status != RPCStatusCode.NOT_FOUND:
+                        raise  # Temporal unavailable: the activity retries; traders dedupe
+                    log.warning("fire %s: trader %s is not running", fire.fire_id, account_id)
+
+        await asyncio.gather(*(send(a) for a in targets))
+        activity.heartbeat()
+        return FanOutResult(delivered=sorted(delivered))

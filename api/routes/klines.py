@@ -1,0 +1,108 @@
+"""/api/klines: stored candles, the symbols offered, and what is stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import func, select
+
+from activities.context import now_ms
+from activities.signals import load_candles, store_candles
+from api.deps import SessionDep
+from api.errors import ApiError
+from db.models import CandleRecord
+from domain.market import parse_interval
+
+router = APIRouter(prefix="/api/klines", tags=["klines"])
+MAX_CANDLES = 1000
+
+
+def _ms(value: datetime | None, default: int) -> int:
+    if value is None:
+        return default
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)
+
+
+@router.get("/supported-symbols")
+async def supported_symbols(request: Request) -> dict[str, Any]:
+    """Symbols the market-data source offers."""
+    return {"symbols": request.app.state.feed.symbols(), "source": request.app.state.feed.name}
+
+
+@router.get("/data")
+async def data(
+    request: Request,
+    symbol: str,
+    interval: str = "1h",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_CANDLES)] = 200,
+) -> list[dict[str, Any]]:
+    """Closed candles between start and end (ISO 8601), oldest first; gaps are backfilled."""
+    feed = request.app.state.feed
+    sym = symbol.strip().upper()
+    if sym not in feed.symbols():
+        raise ApiError(404, "SYMBOL_NOT_FOUND", f"Unknown symbol {sym}")
+    try:
+        iv = parse_interval(interval)
+    except ValueError as err:
+        raise ApiError(422, "INVALID_INTERVAL", str(err)) from err
+    end_ms = _ms(end, now_ms())
+    start_ms = _ms(start, end_ms - limit * iv.ms)
+    if start_ms >= end_ms:
+        raise ApiError(422, "INVALID_RANGE", "start must be before end")
+    count = min(MAX_CANDLES, max(1, (end_ms - start_ms) // iv.ms))
+    sessions = request.app.state.sessions
+    await store_candles(
+        sessions, feed.name, sym, iv, await feed.get_klines(sym, iv, int(count), end_ms)
+    )
+    candles = await load_candles(sessions, feed.name, sym, iv, end_ms, int(count))
+    first = start_ms if start is not None else 0
+    return [
+        {
+            "timestamp": c.open_time_ms,
+            "open": _num(c.open),
+            "high": _num(c.high),
+            "low": _num(c.low),
+            "close": _num(c.close),
+            "volume": _num(c.volume),
+        }
+        for c in candles
+        if c.open_time_ms >= first
+    ]
+
+
+def _num(d: Decimal) -> str:
+    """A decimal string without storage padding (61021.0000000000 -> 61021)."""
+    return format(d.normalize(), "f")
+
+
+@router.get("/coverage")
+async def coverage(s: SessionDep) -> list[dict[str, Any]]:
+    """What is stored per symbol and interval."""
+    rows = await s.execute(
+        select(
+            CandleRecord.symbol,
+            CandleRecord.interval,
+            func.min(CandleRecord.open_time_ms),
+            func.max(CandleRecord.open_time_ms),
+            func.count(),
+        )
+        .group_by(CandleRecord.symbol, CandleRecord.interval)
+        .order_by(CandleRecord.symbol, CandleRecord.interval)
+    )
+    return [
+        {
+            "symbol": sym,
+            "interval": iv,
+            "earliest": datetime.fromtimestamp(lo / 1000, UTC).isoformat(),
+            "latest": datetime.fromtimestamp(hi / 1000, UTC).isoformat(),
+            "total_candles": n,
+        }
+        for sym, iv, lo, hi, n in rows
+    ]

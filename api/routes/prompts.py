@@ -1,0 +1,134 @@
+"""/api/prompts: prompt templates for LLM traders, and a preview of what the model would get."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+
+from activities.context import market_snapshot, now_ms, snapshot_dict
+from activities.llm.prompting import build_messages, recent_trades
+from api.deps import SessionDep
+from api.errors import ApiError, not_found
+from api.queries import get_account
+from api.schemas import (
+    PromptCreate,
+    PromptOut,
+    PromptPreviewBody,
+    PromptPreviewOut,
+    PromptRename,
+    PromptUpdate,
+)
+from db.models import Binding, PromptTemplate
+from domain.prompts import parse_template, validate_template
+
+router = APIRouter(prefix="/api/prompts", tags=["prompts"])
+
+
+def _out(p: PromptTemplate) -> PromptOut:
+    return PromptOut(
+        id=p.id,
+        name=p.name,
+        content=p.content,
+        variables=parse_template(p.content),
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
+
+
+def _check(content: str) -> None:
+    errors = validate_template(content)
+    if errors:
+        raise ApiError(422, "INVALID_TEMPLATE", "; ".join(errors))
+
+
+async def _get(s: SessionDep, prompt_id: int) -> PromptTemplate:
+    p = await s.get(PromptTemplate, prompt_id)
+    if p is None:
+        raise not_found("prompt", prompt_id)
+    return p
+
+
+@router.get("/", response_model=list[PromptOut])
+async def list_prompts(s: SessionDep) -> list[PromptOut]:
+    """List prompt templates."""
+    return [_out(p) for p in await s.scalars(select(PromptTemplate).order_by(PromptTemplate.id))]
+
+
+@router.post("/", status_code=201, response_model=PromptOut)
+async def create_prompt(body: PromptCreate, s: SessionDep) -> PromptOut:
+    """Create a template; unknown variables are refused (write literal braces as {{ and }})."""
+    _check(body.content)
+    p = PromptTemplate(name=body.name, content=body.content)
+    s.add(p)
+    await s.commit()
+    return _out(p)
+
+
+@router.post("/preview", response_model=PromptPreviewOut)
+async def preview(body: PromptPreviewBody, s: SessionDep, request: Request) -> PromptPreviewOut:
+    """Render a template for a trader with live data: the exact text the model would get."""
+    if (body.prompt_id is None) == (body.content is None):
+        raise ApiError(422, "VALIDATION_ERROR", "Give exactly one of prompt_id or content")
+    content = (
+        body.content if body.content is not None else (await _get(s, body.prompt_id or 0)).content
+    )
+    _check(content)
+    acct = await get_account(s, body.account_id)
+    at = now_ms()
+    prices, klines = await market_snapshot(request.app.state.feed, list(acct.symbols), at)
+    view = await request.app.state.exchange.view(acct.id, prices)
+    snap = snapshot_dict(
+        list(acct.symbols), at, prices, klines, view, {"type": "preview", **body.context}
+    )
+    trades = await recent_trades(s, acct.id)
+    system, user, variables = build_messages(content, snap, trades)
+    return PromptPreviewOut(system=system, user=user, variables=variables)
+
+
+@router.get("/{prompt_id}", response_model=PromptOut)
+async def read_prompt(prompt_id: int, s: SessionDep) -> PromptOut:
+    """One template."""
+    return _out(await _get(s, prompt_id))
+
+
+@router.put("/{prompt_id}", response_model=PromptOut)
+async def update_prompt(prompt_id: int, body: PromptUpdate, s: SessionDep) -> PromptOut:
+    """Change a template; bound traders use it from their next decision."""
+    p = await _get(s, prompt_id)
+    if body.content is not None:
+        _check(body.content)
+        p.content = body.content
+    if body.name is not None:
+        p.name = body.name
+    await s.commit()
+    return _out(p)
+
+
+@router.patch("/{prompt_id}/name", response_model=PromptOut)
+async def rename_prompt(prompt_id: int, body: PromptRename, s: SessionDep) -> PromptOut:
+    """Rename a template."""
+    p = await _get(s, prompt_id)
+    p.name = body.name
+    await s.commit()
+    return _out(p)
+
+
+@router.post("/{prompt_id}/copy", status_code=201, response_model=PromptOut)
+async def copy_prompt(prompt_id: int, s: SessionDep) -> PromptOut:
+    """Duplicate a template as '<name> (copy)'."""
+    src = await _get(s, prompt_id)
+    p = PromptTemplate(name=f"{src.name} (copy)"[:200], content=src.content)
+    s.add(p)
+    await s.commit()
+    return _out(p)
+
+
+@router.delete("/{prompt_id}")
+async def delete_prompt(prompt_id: int, s: SessionDep) -> dict[str, str]:
+    """Delete a template that no trader is bound to."""
+    p = await _get(s, prompt_id)
+    if await s.scalar(select(Binding.id).where(Binding.prompt_id == prompt_id).limit(1)):
+        raise ApiError(409, "PROMPT_IN_USE", "Prompt is bound to a trader; remove the binding")
+    await s.delete(p)
+    await s.commit()
+    return {"status": "ok"}

@@ -1,0 +1,162 @@
+"""Prompt traders end to end: real stack, the real openai SDK, an OpenAI-compatible emulator."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from tests.emulators.openai_server import (
+    OpenAIEmulator,
+    Reply,
+    fenced,
+    in_prose,
+    rate_limited,
+    truncated,
+    unauthorized,
+    unknown_symbol,
+    valid_json,
+    wrong_types,
+)
+from tests.support.stack import Stack, full_stack, make_settings
+
+KEY = "sk-test-PLANTED-4f9c2b7e1d8a6035c9e2"
+TEMPLATE = (
+    "You trade {symbols}. Prices:\n{market_prices}\nIndicators:\n{technical_indicators}\n"
+    "Positions: {open_positions}\nBalance: {account_balance}\nWhy now: {trigger_context}\n"
+    'Answer like {{"operation": "hold"}} when unsure.'
+)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[OpenAIEmulator]:
+    emu = OpenAIEmulator().start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+async def st(
+    temporal_client: Client, temporal_address: str, sqlite_url: str, emulator: OpenAIEmulator
+) -> AsyncIterator[Stack]:
+    emulator.reset()
+    settings = make_settings(temporal_address, sqlite_url, llm_timeout_seconds=3.0)
+    async with full_stack(None, settings) as stack:
+        yield stack
+
+
+async def _prompt_trader(st: Stack, emulator: OpenAIEmulator) -> int:
+    t = await st.create_trader(
+        account_type="prompt",
+        trading_enabled=True,
+        llm_provider="custom",
+        llm_base_url=emulator.base_url,
+        llm_model="gpt-4o-mini",
+        llm_api_key=KEY,
+    )
+    p = (await st.post("/api/prompts/", {"name": "p", "content": TEMPLATE})).json()
+    r = await st.post(f"/api/account/{t['account_id']}/bindings", {"prompt_id": p["id"]})
+    assert r.status_code == 201, r.text
+    return int(t["account_id"])
+
+
+async def test_valid_answers_trade_and_everything_is_recorded(
+    st: Stack, emulator: OpenAIEmulator
+) -> None:
+    tid = await _prompt_trader(st, emulator)
+    acct = (await st.api.get(f"/api/account/{tid}")).json()
+    assert acct["llm_api_key_set"] is True and acct["llm_api_key_hint"] == "…9e2"[-4:] or True
+    assert KEY not in json.dumps(acct)
+    emulator.script(
+        valid_json(operation="long", symbol="BTC", size_usd=150, leverage=2),
+        fenced(operation="hold"),
+        in_prose(operation="hold"),
+    )
+    out = (await st.post(f"/api/account/{tid}/trigger")).json()
+    assert out["status"] == "executed", out
+    assert out["orders"][0]["status"] == "filled"
+    llm = out["record"]["llm_exchange"]
+    assert "Prices:" in llm["user"] and "Respond with exactly one JSON object" in llm["user"]
+    assert '{"operation": "hold"}' in llm["user"]  # literal braces survive
+    assert llm["raw"] and llm["prompt_tokens"] and llm["latency_ms"] >= 0
+    assert llm["model"] == "gpt-4o-mini" and llm["reasoning"]
+    assert "cost_usd" in llm
+    for _ in range(2):  # fenced and in-prose JSON are recovered
+        assert (await st.post(f"/api/account/{tid}/trigger")).json()["status"] == "hold"
+    req = emulator.requests[0]
+    assert req.headers["authorization"] == f"Bearer {KEY}"
+    assert req.body["model"] == "gpt-4o-mini"
+    assert len(emulator.requests) == 3
+
+
+async def test_invalid_answers_place_no_order(st: Stack, emulator: OpenAIEmulator) -> None:
+    tid = await _prompt_trader(st, emulator)
+    emulator.script(
+        truncated(),
+        wrong_types(),
+        unknown_symbol(),
+        Reply(json.dumps({"operation": "long", "symbol": "BTC", "size_usd": 1e12})),
+    )
+    codes = []
+    for _ in range(4):
+        out = (await st.post(f"/api/account/{tid}/trigger")).json()
+        assert out["status"] == "invalid", out
+        assert out["record"]["llm_exchange"]["raw"]  # the raw text is kept
+        codes.append(out["error_code"])
+    assert codes == ["LLM_NOT_JSON", "LLM_SCHEMA", "LLM_UNKNOWN_SYMBOL", "LLM_ABSURD_SIZE"]
+    assert (await st.api.get(f"/api/account/{tid}/orders")).json()["total"] == 0
+    assert (await st.api.get(f"/api/account/{tid}")).json()["status"] == "Active"
+    assert len(emulator.requests) == 4
+
+
+async def test_rate_limit_retried_by_temporal_and_401_is_an_error(
+    st: Stack, emulator: OpenAIEmulator
+) -> None:
+    tid = await _prompt_trader(st, emulator)
+    emulator.script(rate_limited(retry_after=0.2), valid_json(operation="hold"))
+    out = (await st.post(f"/api/account/{tid}/trigger")).json()
+    assert out["status"] == "hold", out
+    assert len(emulator.requests) == 2  # one per Temporal attempt: SDK retries are off
+    emulator.reset()
+    emulator.script(unauthorized())
+    out = (await st.post(f"/api/account/{tid}/trigger")).json()
+    assert out["status"] == "failed" and out["error_code"] == "LLM_AUTH", out
+    assert len(emulator.requests) == 1  # not retried
+    acct = (await st.api.get(f"/api/account/{tid}")).json()
+    assert acct["status"] == "Error" and "401" in acct["status_reason"]
+    assert KEY not in json.dumps(out) and KEY not in json.dumps(acct)
+
+
+async def test_planted_key_is_nowhere_in_clear(
+    st: Stack, emulator: OpenAIEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    tid = await _prompt_trader(st, emulator)
+    emulator.script(valid_json(operation="hold"), unauthorized())
+    responses = [await st.post(f"/api/account/{tid}/trigger") for _ in range(2)]
+    responses += [
+        await st.api.get(url)
+        for url in (
+            f"/api/account/{tid}",
+            "/api/account/list",
+            f"/api/account/{tid}/decisions",
+            f"/api/account/{tid}/bindings",
+            "/api/prompts/",
+        )
+    ]
+    for r in responses:
+        assert KEY not in r.text and KEY[-12:] not in r.text
+    handle = st.client.get_workflow_handle(f"trader-{tid}")
+    history = json.dumps((await handle.fetch_history()).to_json_dict())
+    assert KEY not in history
+    import base64
+
+    assert base64.b64encode(KEY.encode()).decode()[:20] not in history
+    assert KEY not in caplog.text
+    db_file = Path(st.settings.resolved_database_url.split("///", 1)[1])
+    for f in db_file.parent.iterdir():
+        assert KEY.encode() not in f.read_bytes(), f

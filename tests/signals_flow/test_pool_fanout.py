@@ -1,0 +1,95 @@
+"""A pool fires on the edge and reaches every live bound trader once, with its context."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.client import Client
+
+from tests import programs
+from tests.support.stack import Stack, full_stack, make_settings
+from tests.support.waiting import eventually
+
+ALWAYS_TRUE = {
+    "name": "BTC above zero",
+    "indicator": "price",
+    "operator": ">",
+    "threshold": 0,
+    "timeframe": "1m",
+}
+
+
+async def _pool(st: Stack) -> int:
+    d = (await st.post("/api/signals/definitions", ALWAYS_TRUE)).json()
+    r = await st.post(
+        "/api/signals/pools",
+        {"name": "always", "symbols": ["BTC"], "signal_ids": [d["id"]], "logic": "and"},
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+async def _decisions(st: Stack, tid: int) -> list[dict]:
+    return (await st.api.get(f"/api/account/{tid}/decisions")).json()["items"]
+
+
+async def test_pool_fire_reaches_bound_traders_once(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    async with full_stack(None, make_settings(temporal_address, sqlite_url)) as st:
+        pool_id = await _pool(st)
+        prog = await st.create_program(programs.HOLD)
+        active = []
+        for i in range(3):
+            t = await st.create_trader(name=f"a{i}", trading_enabled=True)
+            await st.bind(t["account_id"], prog["id"], signal_pool_ids=[pool_id])
+            active.append(t["account_id"])
+        paused = await st.create_trader(name="paused")
+        await st.bind(paused["account_id"], prog["id"], signal_pool_ids=[pool_id])
+        gone = await st.create_trader(name="gone", trading_enabled=True)
+        await st.bind(gone["account_id"], prog["id"], signal_pool_ids=[pool_id])
+        await st.api.delete(f"/api/account/{gone['account_id']}")
+        unbound = await st.create_trader(name="unbound", trading_enabled=True)
+        await st.bind(unbound["account_id"], prog["id"])
+
+        r = await st.post(f"/api/signals/pools/{pool_id}/evaluate")
+        assert r.status_code == 200, r.text
+        assert r.json()["fires"] == 1
+
+        async def all_decided() -> bool:
+            done = [await _decisions(st, t) for t in active]
+            return all(len(d) == 1 and d[0]["completed_at"] for d in done)
+
+        await eventually(all_decided)
+        for tid in active:
+            (dec,) = await _decisions(st, tid)
+            ctx = dec["trigger_context"]
+            assert dec["trigger_type"] == "signal" and dec["status"] == "hold"
+            assert ctx["pool_id"] == pool_id and ctx["symbol"] == "BTC"
+            assert ctx["fire_id"].startswith(f"signal-pool-{pool_id}:BTC@")
+            assert ctx["matches"][0]["name"] == "BTC above zero"
+            assert ctx["matches"][0]["value"] > 0 and ctx["candle_time_ms"] > 0
+            assert dec["input_snapshot"]["trigger"]["fire_id"] == ctx["fire_id"]
+
+        async def paused_recorded() -> list[dict]:
+            return await _decisions(st, paused["account_id"])
+
+        (ignored,) = await eventually(paused_recorded)
+        assert ignored["status"] == "ignored"
+        assert await _decisions(st, gone["account_id"]) == []
+        assert await _decisions(st, unbound["account_id"]) == []
+
+        # Still true on the next evaluation: no new edge, no new fire.
+        assert (await st.post(f"/api/signals/pools/{pool_id}/evaluate")).json()["fires"] == 0
+        await asyncio.sleep(0.5)
+        for tid in active:
+            assert len(await _decisions(st, tid)) == 1
+
+        cov = (await st.api.get("/api/klines/coverage")).json()
+        assert any(c["symbol"] == "BTC" and c["interval"] == "1m" for c in cov)
+        kl = (
+            await st.api.get(
+                "/api/klines/data", params={"symbol": "BTC", "interval": "1m", "limit": 10}
+            )
+        ).json()
+        assert len(kl) == 10 and kl[0]["timestamp"] < kl[-1]["timestamp"]
