@@ -17,11 +17,14 @@ app = typer.Typer(add_completion=False, help="hyperoru: durable AI traders on Te
 def migrate() -> None:
     """Apply database migrations (Alembic) to HYPERORU_DATABASE_URL."""
     from db.migrate import upgrade
+    from secrets_config import master_key_wrapper
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     typer.echo("database is up to date")
+    # Created here, once, before the API and worker start (they would otherwise race for it).
+    master_key_wrapper(settings)
 
 
 @app.command()

@@ -15,6 +15,11 @@ def master_key_wrapper(settings: Settings) -> LocalKeyWrapper:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     wrapper, created = load_master_keys(env, settings.master_key_file, settings.data_dir)
     if created:
+        print(
+            f"[hyperoru] generated a new master key at {settings.data_dir / 'master.key'}: "
+            "back it up (it decrypts every stored LLM and exchange key)",
+            flush=True,
+        )
         log.warning(
             "generated a new master key at %s: back it up; without it stored LLM and exchange "
             "keys cannot be decrypted",

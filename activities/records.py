@@ -137,6 +137,8 @@ class RecordActivities:
             rec.status = req.status
             if req.llm:
                 rec.llm_exchange = {**(rec.llm_exchange or {}), **req.llm}
+            if req.decision is not None and rec.output is None:  # prompt strategies
+                rec.output = {"decision": req.decision.model_dump(mode="json")}
             rec.risk_verdict = (
                 req.risk_verdict.model_dump(mode="json") if req.risk_verdict else None
             )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -9,13 +13,22 @@ from activities.heartbeat import with_heartbeats
 from db.models import Binding, DecisionRecord, Program
 from domain.contracts import Activity, RunProgramInput, StrategyOutput
 from domain.decision import Decision
-from sandbox.runner import SandboxLimits, run_program
+from sandbox.runner import SandboxLimits, SandboxResult, run_program
 
 
 class StrategyActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], limits: SandboxLimits) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        limits: SandboxLimits,
+        max_concurrent: int | None = None,
+    ) -> None:
         self.sessions = sessions
         self.limits = limits
+        # Why a bound: each run is a fresh interpreter that costs ~0.1 s of CPU to start. Past
+        # the core count, more concurrent runs only starve each other (and the heartbeats); a
+        # queued run waits here, heartbeating, and its wall clock starts once it has a slot.
+        self.slots = asyncio.Semaphore(max_concurrent or max(2, os.cpu_count() or 2))
 
     @activity.defn(name=Activity.RUN_PROGRAM)
     async def run_program(self, req: RunProgramInput) -> StrategyOutput:
@@ -36,7 +49,7 @@ class StrategyActivities:
             )
             await self._record(req.decision_id, out, logs="")
             return out
-        result = await with_heartbeats(run_program(program.code, snapshot, self.limits))
+        result = await with_heartbeats(self._run(program.code, snapshot))
         if result.ok and result.decision is not None:
             out = StrategyOutput(ok=True, decision=Decision.model_validate(result.decision))
         else:
@@ -49,6 +62,10 @@ class StrategyActivities:
             duration_ms=result.duration_ms,
         )
         return out
+
+    async def _run(self, code: str, snapshot: dict[str, Any]) -> SandboxResult:
+        async with self.slots:
+            return await run_program(code, snapshot, self.limits)
 
     async def _record(
         self,

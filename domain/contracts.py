@@ -139,6 +139,7 @@ class FinishDecisionInput(BaseModel):
     error: str | None = None
     orders: list[OrderOutcome] = Field(default_factory=list)
     llm: dict[str, Any] | None = None
+    decision: Decision | None = None
     trader_status: str
     trader_status_reason: str | None = None
 

@@ -233,6 +233,7 @@ class DecisionRun:
                 error=error,
                 orders=orders or [],
                 llm=self.llm,
+                decision=decision,
                 trader_status=trader_status.value,
                 trader_status_reason=f"{code}: {error}" if failed else None,
             ),

@@ -6,9 +6,10 @@
 - CONTEXT: market data and account state for one decision. A few quick attempts; if data stays
   unavailable the decision fails closed (no order) rather than trading on stale data.
 - PROGRAM: the sandboxed program run. User-code failures come back as results, not errors, so
-  a retry only covers platform faults (fork failure, worker crash); the start-to-close covers the
-  sandbox wall clock plus process start; it heartbeats every second, so a killed worker's run is
-  retried on another worker after 5 s.
+  a retry only covers platform faults (fork failure, worker crash). A worker runs at most one
+  sandbox per core at a time, so during a large fan-out a run may queue: the start-to-close
+  (5 min) covers the queue plus the sandbox wall clock, and the activity heartbeats every second
+  (timeout 10 s), so a killed worker's run is retried elsewhere within seconds, not minutes.
 - LLM: one chat completion. The SDK's own retries are off, so each attempt is a Temporal retry
   visible in history; 429/5xx/timeouts back off exponentially, a provider's 4xx rejection is not
   retried. The start-to-close exceeds the HTTP timeout (HYPERORU_LLM_TIMEOUT_SECONDS, 60 s) so the
@@ -51,9 +52,9 @@ CONTEXT = ActivityProfile(
     ),
 )
 PROGRAM = ActivityProfile(
-    timedelta(seconds=60),
+    timedelta(minutes=5),
     RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
-    heartbeat=timedelta(seconds=5),
+    heartbeat=timedelta(seconds=10),
 )
 LLM = ActivityProfile(
     timedelta(seconds=90),

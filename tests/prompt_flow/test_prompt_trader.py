@@ -11,11 +11,13 @@ import pytest
 from temporalio.client import Client
 
 from tests.emulators.openai_server import (
+    Hang,
     OpenAIEmulator,
     Reply,
     fenced,
     in_prose,
     rate_limited,
+    server_error,
     truncated,
     unauthorized,
     unknown_symbol,
@@ -69,7 +71,7 @@ async def test_valid_answers_trade_and_everything_is_recorded(
 ) -> None:
     tid = await _prompt_trader(st, emulator)
     acct = (await st.api.get(f"/api/account/{tid}")).json()
-    assert acct["llm_api_key_set"] is True and acct["llm_api_key_hint"] == "…9e2"[-4:] or True
+    assert acct["llm_api_key_set"] is True and acct["llm_api_key_hint"] == "…" + KEY[-4:]
     assert KEY not in json.dumps(acct)
     emulator.script(
         valid_json(operation="long", symbol="BTC", size_usd=150, leverage=2),
@@ -129,6 +131,16 @@ async def test_rate_limit_retried_by_temporal_and_401_is_an_error(
     acct = (await st.api.get(f"/api/account/{tid}")).json()
     assert acct["status"] == "Error" and "401" in acct["status_reason"]
     assert KEY not in json.dumps(out) and KEY not in json.dumps(acct)
+
+
+async def test_server_error_and_hang_are_retried(st: Stack, emulator: OpenAIEmulator) -> None:
+    tid = await _prompt_trader(st, emulator)
+    emulator.script(server_error(), Hang(seconds=10), valid_json(operation="hold"))
+    out = (await st.post(f"/api/account/{tid}/trigger")).json()
+    assert out["status"] == "hold", out
+    assert out["record"]["output"]["decision"]["operation"] == "hold"
+    assert len(emulator.requests) == 3  # 500, then a call that timed out, then the answer
+    assert (await st.api.get(f"/api/account/{tid}/orders")).json()["total"] == 0
 
 
 async def test_planted_key_is_nowhere_in_clear(
