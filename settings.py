@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     paper_slippage_bps: str = "5"
     paper_taker_fee_bps: str = "4.5"
     market_seed: int = 7
+    # Where prices and candles come from: simulated (default), or live public data from
+    # hyperliquid or binance (USD-M futures) when the network allows; base URL optional.
+    market_source: str = "simulated"
+    market_base_url: str | None = None
     # Master key for secrets (LLM and exchange keys): base64url 32 bytes, several comma-separated
     # during a rotation (primary first). Or a file holding them. Default: generated on first run
     # at <data dir>/master.key.

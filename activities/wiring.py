@@ -15,6 +15,7 @@ from activities.exchanges.base import Exchange
 from activities.exchanges.paper import PaperExchange
 from activities.llm.prompting import PromptActivities
 from activities.market.feed import MarketFeed
+from activities.market.live import BinancePublicFeed, HyperliquidPublicFeed
 from activities.market.simulated import SimulatedFeed
 from activities.orders import OrderActivities
 from activities.records import RecordActivities
@@ -26,6 +27,17 @@ from sandbox.runner import SandboxLimits
 from secrets_config import master_key_wrapper
 from settings import Settings
 from vault import KeyWrapper
+
+
+def market_feed(settings: Settings) -> MarketFeed:
+    source = settings.market_source.strip().lower()
+    if source == "hyperliquid":
+        return HyperliquidPublicFeed(settings.market_base_url)
+    if source == "binance":
+        return BinancePublicFeed(settings.market_base_url)
+    if source != "simulated":
+        raise ValueError("HYPERORU_MARKET_SOURCE must be simulated, hyperliquid or binance")
+    return SimulatedFeed(seed=settings.market_seed)
 
 
 @dataclass
@@ -43,7 +55,7 @@ class Deps:
 def default_deps(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], client: Client | None = None
 ) -> Deps:
-    feed = SimulatedFeed(seed=settings.market_seed)
+    feed = market_feed(settings)
     cfg = PaperConfig(
         taker_fee_bps=Decimal(settings.paper_taker_fee_bps),
         slippage_bps=Decimal(settings.paper_slippage_bps),

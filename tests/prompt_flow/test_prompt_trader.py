@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -172,3 +173,33 @@ async def test_planted_key_is_nowhere_in_clear(
     db_file = Path(st.settings.resolved_database_url.split("///", 1)[1])
     for f in db_file.parent.iterdir():
         assert KEY.encode() not in f.read_bytes(), f
+
+
+async def test_one_slow_provider_does_not_delay_another_trader(
+    st: Stack, emulator: OpenAIEmulator
+) -> None:
+    other = OpenAIEmulator().start()
+    try:
+        slow = await _prompt_trader(st, emulator)
+        t = await st.create_trader(
+            account_type="prompt",
+            trading_enabled=True,
+            llm_provider="custom",
+            llm_base_url=other.base_url,
+            llm_model="gpt-4o-mini",
+            llm_api_key=KEY,
+        )
+        p = (
+            await st.post("/api/prompts/", {"name": "q", "content": "Decide for {symbols}."})
+        ).json()
+        await st.post(f"/api/account/{t['account_id']}/bindings", {"prompt_id": p["id"]})
+        emulator.script(Hang(seconds=10), valid_json(operation="hold"))
+        other.script(valid_json(operation="hold"))
+        slow_call = asyncio.create_task(st.post(f"/api/account/{slow}/trigger"))
+        await asyncio.sleep(0.3)  # the slow provider is now hanging
+        fast = (await st.post(f"/api/account/{t['account_id']}/trigger")).json()
+        assert fast["status"] == "hold"
+        assert not slow_call.done()  # still waiting on its own provider
+        assert (await slow_call).json()["status"] == "hold"
+    finally:
+        other.stop()

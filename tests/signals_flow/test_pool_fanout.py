@@ -93,3 +93,88 @@ async def test_pool_fire_reaches_bound_traders_once(
             )
         ).json()
         assert len(kl) == 10 and kl[0]["timestamp"] < kl[-1]["timestamp"]
+
+
+async def test_signal_api_validation(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    async with full_stack(None, make_settings(temporal_address, sqlite_url)) as st:
+        bad = [
+            {"name": "x", "indicator": "rsi", "operator": "<"},  # no threshold or reference
+            {"name": "x", "indicator": "rsi", "operator": "~", "threshold": 30},
+            {
+                "name": "x",
+                "indicator": "rsi",
+                "operator": "<",
+                "threshold": 30,
+                "reference": "ema_50",
+            },
+            {"name": "x", "indicator": "price", "operator": ">", "reference": "2x_avg"},
+            {"name": "x", "indicator": "rsi", "operator": "<", "threshold": 30, "timeframe": "7m"},
+            {"name": "x", "type": "pattern", "config": {"indicator": "price"}},
+        ]
+        for body in bad:
+            r = await st.post("/api/signals/definitions", body)
+            assert r.status_code == 422 and r.json()["code"] == "INVALID_SIGNAL", (body, r.text)
+        nested = await st.post(
+            "/api/signals/definitions",
+            {
+                "name": "RSI Oversold",
+                "type": "threshold",
+                "config": {"indicator": "rsi", "threshold": 30, "direction": "below"},
+            },
+        )
+        assert nested.status_code == 201, nested.text
+        d = nested.json()
+        assert d["operator"] == "<" and d["type"] == "threshold" and d["period"] == 14
+        assert d["config"]["operator"] == "<" and d["config"]["indicator"] == "rsi"
+        vol = await st.post(
+            "/api/signals/definitions",
+            {
+                "name": "Volume spike",
+                "indicator": "volume",
+                "operator": ">",
+                "threshold": "2x_avg",
+                "timeframe": "5m",
+            },
+        )
+        assert vol.status_code == 201 and vol.json()["reference"] == "2x_avg"
+        r = await st.post(
+            "/api/signals/pools", {"name": "p", "symbols": ["BTC"], "signal_ids": [999]}
+        )
+        assert r.status_code == 422 and r.json()["code"] == "SIGNAL_NOT_FOUND"
+        r = await st.post(
+            "/api/signals/pools", {"name": "p", "symbols": ["NOPE"], "signal_ids": [d["id"]]}
+        )
+        assert r.status_code == 422
+        pool = (
+            await st.post(
+                "/api/signals/pools",
+                {
+                    "name": "p",
+                    "symbols": ["BTC", "ETH"],
+                    "signal_ids": [d["id"], vol.json()["id"]],
+                    "logic": "or",
+                    "cooldown_seconds": 60,
+                },
+            )
+        ).json()
+        listing = (await st.api.get("/api/signals/")).json()
+        assert [p["id"] for p in listing["pools"]] == [pool["id"]]
+        assert len(listing["definitions"]) == 2
+        r = await st.api.delete(f"/api/signals/definitions/{d['id']}")
+        assert r.status_code == 409 and r.json()["code"] == "SIGNAL_IN_USE"
+        t = await st.create_trader()
+        prog = await st.create_program(programs.HOLD)
+        r = await st.post(
+            f"/api/account/{t['account_id']}/bindings",
+            {"program_id": prog["id"], "signal_pool_ids": [12345]},
+        )
+        assert r.status_code == 422 and r.json()["code"] == "SIGNAL_POOL_NOT_FOUND"
+        await st.bind(t["account_id"], prog["id"], signal_pool_ids=[pool["id"]])
+        r = await st.api.delete(f"/api/signals/pools/{pool['id']}")
+        assert r.status_code == 409 and r.json()["code"] == "POOL_IN_USE"
+        sym = (await st.api.get("/api/klines/supported-symbols")).json()
+        assert {"BTC", "ETH", "SOL"} <= set(sym["symbols"])
+        r = await st.api.get("/api/klines/data", params={"symbol": "BTC", "interval": "9m"})
+        assert r.status_code == 422
