@@ -21,6 +21,9 @@ run: $(STAMP) ## Temporal dev server + migrations + worker + API, until Ctrl-C
 test: $(STAMP) ## install what tests need and run them all
 	$(PY) -m pytest -q
 
+bench: $(STAMP) ## benchmark the real stack (writes bench/results/latest.json)
+	$(PY) -m bench
+
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -20,7 +20,7 @@ def master_key_wrapper(settings: Settings) -> LocalKeyWrapper:
             "back it up (it decrypts every stored LLM and exchange key)",
             flush=True,
         )
-        log.warning(
+        log.info(
             "generated a new master key at %s: back it up; without it stored LLM and exchange "
             "keys cannot be decrypted",
             settings.data_dir / "master.key",

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError, not_found
+from api.money import fmt
 from api.schemas import AccountOut, DecisionOut
 from db.models import Account, DecisionRecord, OrderRecord
 
@@ -54,15 +55,15 @@ def order_dict(o: OrderRecord) -> dict[str, object]:
         "symbol": o.symbol,
         "side": o.side,
         "reduce_only": o.reduce_only,
-        "size_usd": None if o.size_usd is None else str(o.size_usd),
-        "leverage": str(o.leverage),
-        "take_profit_pct": None if o.take_profit_pct is None else str(o.take_profit_pct),
-        "stop_loss_pct": None if o.stop_loss_pct is None else str(o.stop_loss_pct),
+        "size_usd": fmt(o.size_usd),
+        "leverage": fmt(o.leverage),
+        "take_profit_pct": fmt(o.take_profit_pct),
+        "stop_loss_pct": fmt(o.stop_loss_pct),
         "status": o.status,
         "exchange_order_id": o.exchange_order_id,
-        "filled_size": None if o.filled_size is None else str(o.filled_size),
-        "avg_price": None if o.avg_price is None else str(o.avg_price),
-        "fee": None if o.fee is None else str(o.fee),
+        "filled_size": fmt(o.filled_size),
+        "avg_price": fmt(o.avg_price),
+        "fee": fmt(o.fee),
         "reject_reason": o.reject_reason,
         "created_at": o.created_at.isoformat(),
         "updated_at": o.updated_at.isoformat(),

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.money import MoneyOut
 from domain.orders import OrderOutcome
 from domain.risk import PositionView, RiskVerdict
 
@@ -90,9 +91,9 @@ class AccountOut(BaseModel):
     description: str
     account_type: str
     exchange: str
-    initial_capital: Money
-    max_leverage: Money
-    max_position_notional_usd: Money
+    initial_capital: MoneyOut
+    max_leverage: MoneyOut
+    max_position_notional_usd: MoneyOut
     max_concurrent_positions: int
     symbols: list[str]
     show_on_dashboard: bool
@@ -233,7 +234,7 @@ class PositionsOut(BaseModel):
     account_id: int
     positions: list[PositionView]
     total_count: int
-    total_unrealized_pnl: Money
+    total_unrealized_pnl: MoneyOut
 
 
 class OverviewOut(BaseModel):
@@ -243,15 +244,15 @@ class OverviewOut(BaseModel):
     status_reason: str | None
     trading_enabled: bool
     exchange: str
-    initial_capital: Money
-    equity: Money
-    cash: Money
-    available: Money
-    used_margin: Money
-    realized_pnl: Money
-    unrealized_pnl: Money
-    fees_paid: Money
-    total_pnl: Money
+    initial_capital: MoneyOut
+    equity: MoneyOut
+    cash: MoneyOut
+    available: MoneyOut
+    used_margin: MoneyOut
+    realized_pnl: MoneyOut
+    unrealized_pnl: MoneyOut
+    fees_paid: MoneyOut
+    total_pnl: MoneyOut
     total_trades: int
     total_decisions: int
     open_positions: int

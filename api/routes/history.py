@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from activities.context import now_ms
 from api.deps import SessionDep
 from api.errors import not_found
+from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict
 from api.schemas import DecisionOut, OverviewOut, Page, PositionsOut
 from db.models import DecisionRecord, OrderRecord, TradeRecord
@@ -91,10 +92,10 @@ async def trades(account_id: int, s: SessionDep, page: PageNo = 1, per_page: Per
             "client_order_id": t.client_order_id,
             "symbol": t.symbol,
             "side": t.side,
-            "size": str(t.size),
-            "price": str(t.price),
-            "fee": str(t.fee),
-            "realized_pnl": str(t.realized_pnl),
+            "size": fmt(t.size),
+            "price": fmt(t.price),
+            "fee": fmt(t.fee),
+            "realized_pnl": fmt(t.realized_pnl),
             "trigger": t.trigger,
             "created_at": t.created_at.isoformat(),
         }

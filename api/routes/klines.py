@@ -13,6 +13,7 @@ from activities.context import now_ms
 from activities.signals import load_candles, store_candles
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.money import fmt_str
 from db.models import CandleRecord
 from domain.market import parse_interval
 
@@ -78,8 +79,7 @@ async def data(
 
 
 def _num(d: Decimal) -> str:
-    """A decimal string without storage padding (61021.0000000000 -> 61021)."""
-    return format(d.normalize(), "f")
+    return fmt_str(d)
 
 
 @router.get("/coverage")

@@ -81,7 +81,7 @@ async def test_account_crud(st: Stack) -> None:
     )
     tid = t["account_id"]
     assert t["id"] == tid and t["symbols"] == ["BTC", "ETH"]
-    assert t["initial_capital"] == "5000.50" and t["max_leverage"] == "3"
+    assert t["initial_capital"] == "5000.5" and t["max_leverage"] == "3"  # normalised money
     r = await st.api.put(f"/api/account/{tid}", json={"name": "B", "max_concurrent_positions": 7})
     assert r.json()["name"] == "B" and r.json()["max_concurrent_positions"] == 7
     r = await st.api.put(f"/api/account/{tid}", json={"trading_enabled": True})
@@ -160,3 +160,16 @@ async def test_open_then_close_records_pnl(st: Stack) -> None:
     # Closing with nothing open is denied with a stable reason, not sent.
     out = (await st.post(f"/api/account/{tid}/trigger")).json()
     assert out["status"] == "denied" and out["risk_verdict"]["code"] == "NO_POSITION_TO_CLOSE"
+
+
+def test_money_is_rendered_without_padding_or_exponents() -> None:
+    from decimal import Decimal
+
+    from api.money import fmt
+
+    assert fmt(Decimal("10000.0000000000")) == "10000"
+    assert fmt(Decimal("0E-10")) == "0"
+    assert fmt(Decimal("-0.0")) == "0"
+    assert fmt(Decimal("1E+2")) == "100"
+    assert fmt(Decimal("0.00323238")) == "0.00323238"
+    assert fmt(None) is None
