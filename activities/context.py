@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.exchanges.base import AccountView, Exchange
+from activities.exchanges.base import AccountView
+from activities.exchanges.router import ExchangeRouter
 from activities.market.feed import MarketFeed
 from db.models import Account, DecisionRecord
 from domain.contracts import (
@@ -86,10 +87,9 @@ def snapshot_dict(
 
 class ContextActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], feed: MarketFeed, exchange: Exchange
+        self, sessions: async_sessionmaker[AsyncSession], exchange: ExchangeRouter
     ) -> None:
         self.sessions = sessions
-        self.feed = feed
         self.exchange = exchange
 
     @activity.defn(name=Activity.GATHER_CONTEXT)
@@ -121,7 +121,8 @@ class ContextActivities:
                 max_concurrent_positions=acct.max_concurrent_positions,
             )
         at = now_ms()
-        prices, klines = await market_snapshot(self.feed, symbols, at)
+        feed = await self.exchange.feed_for(req.account_id)
+        prices, klines = await market_snapshot(feed, symbols, at)
         view = await self.exchange.sync(req.account_id, prices)
         trigger = {"type": req.trigger_type, **req.trigger_context}
         snap = snapshot_dict(symbols, at, prices, klines, view, trigger)
@@ -149,7 +150,8 @@ class ContextActivities:
         before = await self.exchange.view(req.account_id, {})
         held = sorted({*symbols, *(p.symbol for p in before.positions)})
         at = now_ms()
-        marks = {sym: await self.feed.get_price(sym, at) for sym in held}
+        feed = await self.exchange.feed_for(req.account_id)
+        marks = {sym: await feed.get_price(sym, at) for sym in held}
         after = await self.exchange.sync(req.account_id, marks)
         closed = len(before.positions) - len(after.positions)
         return SyncAccountResult(open_positions=len(after.positions), trigger_fills=max(closed, 0))

@@ -6,18 +6,17 @@ import time
 
 from temporalio import activity
 
-from activities.exchanges.base import Exchange
-from activities.market.feed import MarketFeed
+from activities.exchanges.router import ExchangeRouter
 from domain.contracts import Activity
 from domain.orders import OrderIntent, OrderOutcome
 
 
 class OrderActivities:
-    def __init__(self, exchange: Exchange, feed: MarketFeed) -> None:
+    def __init__(self, exchange: ExchangeRouter) -> None:
         self.exchange = exchange
-        self.feed = feed
 
     @activity.defn(name=Activity.PLACE_ORDER)
     async def place_order(self, intent: OrderIntent) -> OrderOutcome:
-        mark = await self.feed.get_price(intent.symbol, int(time.time() * 1000))
+        feed = await self.exchange.feed_for(intent.account_id)
+        mark = await feed.get_price(intent.symbol, int(time.time() * 1000))
         return await self.exchange.place_order(intent, mark)

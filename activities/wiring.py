@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from activities.context import ContextActivities
-from activities.exchanges.base import Exchange
+from activities.exchanges.live import LiveExchanges
 from activities.exchanges.paper import PaperExchange
+from activities.exchanges.router import ExchangeRouter
 from activities.llm.prompting import PromptActivities
 from activities.market.feed import MarketFeed
 from activities.market.live import BinancePublicFeed, HyperliquidPublicFeed
@@ -44,7 +45,7 @@ def market_feed(settings: Settings) -> MarketFeed:
 class Deps:
     sessions: async_sessionmaker[AsyncSession]
     feed: MarketFeed
-    exchange: Exchange
+    exchange: ExchangeRouter
     sandbox_limits: SandboxLimits
     client: Client | None = None  # for activities that message workflows (signal fan-out)
     task_queue: str = ""
@@ -60,10 +61,14 @@ def default_deps(
         taker_fee_bps=Decimal(settings.paper_taker_fee_bps),
         slippage_bps=Decimal(settings.paper_slippage_bps),
     )
+    vault = master_key_wrapper(settings)
+    router = ExchangeRouter(
+        sessions, PaperExchange(sessions, cfg), LiveExchanges(sessions, vault), feed
+    )
     return Deps(
         sessions=sessions,
         feed=feed,
-        exchange=PaperExchange(sessions, cfg),
+        exchange=router,
         sandbox_limits=SandboxLimits(
             wall_seconds=settings.sandbox_wall_seconds,
             cpu_seconds=settings.sandbox_cpu_seconds,
@@ -71,16 +76,16 @@ def default_deps(
         ),
         client=client,
         task_queue=settings.task_queue,
-        vault=master_key_wrapper(settings),
+        vault=vault,
         llm_timeout_s=settings.llm_timeout_seconds,
     )
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     records = RecordActivities(deps.sessions)
-    context = ContextActivities(deps.sessions, deps.feed, deps.exchange)
+    context = ContextActivities(deps.sessions, deps.exchange)
     strategy = StrategyActivities(deps.sessions, deps.sandbox_limits)
-    orders = OrderActivities(deps.exchange, deps.feed)
+    orders = OrderActivities(deps.exchange)
     signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
     assert deps.vault is not None
     prompts = PromptActivities(deps.sessions, deps.vault, deps.llm_timeout_s)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from activities.wiring import default_deps
 from api import errors
 from api.pools import PoolControl
-from api.routes import accounts, bindings, history, klines, programs, prompts, signals
+from api.routes import accounts, bindings, exchange, history, klines, programs, prompts, signals
 from api.traders import TraderControl
 from db.models import Account, SignalPoolRecord
 from db.session import make_engine, make_sessionmaker
@@ -70,6 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: no token needed."""
         return {"status": "healthy"}
 
-    for module in (accounts, bindings, history, programs, prompts, signals, klines):
+    for module in (accounts, exchange, bindings, history, programs, prompts, signals, klines):
         app.include_router(module.router)
     return app

@@ -42,6 +42,10 @@ def account_out(a: Account) -> AccountOut:
         llm_base_url=a.llm_base_url,
         llm_api_key_set=a.llm_api_key_sealed is not None,
         llm_api_key_hint=a.llm_api_key_hint,
+        exchange_connected=a.exchange == "paper" or a.exchange_credentials_sealed is not None,
+        exchange_environment=a.exchange_environment,
+        exchange_wallet_address=a.exchange_wallet_address,
+        exchange_key_hint=a.exchange_key_hint,
         created_at=a.created_at,
         updated_at=a.updated_at,
     )

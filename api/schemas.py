@@ -106,6 +106,10 @@ class AccountOut(BaseModel):
     # Write-only: only whether a key is set and its last characters are ever returned.
     llm_api_key_set: bool
     llm_api_key_hint: str | None
+    exchange_connected: bool
+    exchange_environment: str | None
+    exchange_wallet_address: str | None
+    exchange_key_hint: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -292,3 +296,15 @@ class PromptPreviewOut(BaseModel):
     system: str
     user: str
     variables: dict[str, str]
+
+
+class ExchangeConnect(Strict):
+    """Hyperliquid: wallet_address + api_wallet_private_key (the agent). Binance: api_key +
+    api_secret (no withdrawal permission). base_url overrides the environment's endpoint."""
+
+    environment: str = Field(pattern="^(testnet|mainnet)$")
+    wallet_address: str | None = Field(default=None, max_length=64)
+    api_wallet_private_key: str | None = Field(default=None, max_length=200)
+    api_key: str | None = Field(default=None, max_length=200)
+    api_secret: str | None = Field(default=None, max_length=200)
+    base_url: str | None = Field(default=None, max_length=500)

@@ -35,6 +35,14 @@ class Account(Base):
     llm_base_url: Mapped[str | None] = mapped_column(String(500), default=None)
     llm_api_key_sealed: Mapped[str | None] = mapped_column(Text, default=None)
     llm_api_key_hint: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Exchange connection (hyperliquid | binance). Public parts in clear; the signing secrets
+    # sealed together, bound to this account and field.
+    exchange_environment: Mapped[str | None] = mapped_column(String(16), default=None)
+    exchange_base_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    exchange_wallet_address: Mapped[str | None] = mapped_column(String(64), default=None)
+    exchange_credentials_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    exchange_key_hint: Mapped[str | None] = mapped_column(String(16), default=None)
+    exchange_connected_at: Mapped[datetime | None] = mapped_column(default=None)
     # What the user asked for; the workflow is the authority on what is happening.
     trading_enabled: Mapped[bool] = mapped_column(default=False)
     # Last status the trader workflow recorded: Active | Paused | Error | Deleted.

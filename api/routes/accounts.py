@@ -32,15 +32,9 @@ async def create_account(
     body: AccountCreate, s: SessionDep, control: ControlDep, request: Request
 ) -> AccountOut:
     """Create a trader (its workflow starts paused unless trading_enabled)."""
-    if body.exchange is not ExchangeName.PAPER:
-        raise ApiError(
-            422,
-            "EXCHANGE_NOT_SUPPORTED",
-            f"Exchange {body.exchange.value} is not supported yet; use paper",
-        )
     known = set(request.app.state.feed.symbols())
     unknown = [sym for sym in body.symbols if sym not in known]
-    if unknown:
+    if unknown and body.exchange is ExchangeName.PAPER:
         raise ApiError(422, "SYMBOL_NOT_SUPPORTED", f"Unknown symbols: {', '.join(unknown)}")
     acct = Account(
         **body.model_dump(exclude={"account_type", "exchange", *LLM_FIELDS}),
@@ -112,6 +106,12 @@ async def delete_account(account_id: int, s: SessionDep, control: ControlDep) ->
 
 
 async def _start(acct: Account, s: SessionDep, control: ControlDep) -> None:
+    if acct.exchange != "paper" and acct.exchange_credentials_sealed is None:
+        raise ApiError(
+            409,
+            "EXCHANGE_NOT_CONNECTED",
+            f"Connect the {acct.exchange} account first (PUT /api/account/{acct.id}/exchange)",
+        )
     await control.ensure_started(acct.id, paused=False)
     await control.resume(acct.id)
     if acct.status == "Paused":

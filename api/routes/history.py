@@ -105,7 +105,8 @@ async def trades(account_id: int, s: SessionDep, page: PageNo = 1, per_page: Per
 
 
 async def _view(request: Request, account_id: int, symbols: list[str]):  # type: ignore[no-untyped-def]
-    feed, exchange = request.app.state.feed, request.app.state.exchange
+    exchange = request.app.state.exchange
+    feed = await exchange.feed_for(account_id)
     at = now_ms()
     marks = {sym: await feed.get_price(sym, at) for sym in symbols}
     return await exchange.view(account_id, marks)

@@ -74,7 +74,8 @@ async def test_run(body: TestRunBody, s: SessionDep, request: Request) -> TestRu
     code = body.code if body.code is not None else (await _get(s, body.program_id or 0)).code
     _check_code(code)
     acct = await get_account(s, body.account_id)
-    feed, exchange = request.app.state.feed, request.app.state.exchange
+    exchange = request.app.state.exchange
+    feed = await exchange.feed_for(acct.id)
     at = now_ms()
     prices, klines = await market_snapshot(feed, list(acct.symbols), at)
     view = await exchange.view(acct.id, prices)

@@ -75,7 +75,8 @@ async def preview(body: PromptPreviewBody, s: SessionDep, request: Request) -> P
     _check(content)
     acct = await get_account(s, body.account_id)
     at = now_ms()
-    prices, klines = await market_snapshot(request.app.state.feed, list(acct.symbols), at)
+    feed = await request.app.state.exchange.feed_for(acct.id)
+    prices, klines = await market_snapshot(feed, list(acct.symbols), at)
     view = await request.app.state.exchange.view(acct.id, prices)
     snap = snapshot_dict(
         list(acct.symbols), at, prices, klines, view, {"type": "preview", **body.context}

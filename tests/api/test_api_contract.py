@@ -44,10 +44,17 @@ async def test_error_envelope(st: Stack) -> None:
     assert_error(
         await st.post("/api/account/", {"name": "x", "surprise": 1}), 422, "VALIDATION_ERROR"
     )
+    live = await st.post("/api/account/", {"name": "x", "exchange": "binance"})
+    assert live.status_code == 201 and live.json()["exchange_connected"] is False
     assert_error(
-        await st.post("/api/account/", {"name": "x", "exchange": "binance"}),
+        await st.post(f"/api/account/{live.json()['id']}/start"), 409, "EXCHANGE_NOT_CONNECTED"
+    )
+    assert_error(
+        await st.api.put(
+            f"/api/account/{live.json()['id']}/exchange", json={"environment": "testnet"}
+        ),
         422,
-        "EXCHANGE_NOT_SUPPORTED",
+        "VALIDATION_ERROR",
     )
     assert_error(
         await st.post("/api/account/", {"name": "x", "symbols": ["NOPE"]}),

@@ -75,7 +75,12 @@ async def test_one_pool_two_hundred_traders(
         fire_ids = {v[0].trigger_context["fire_id"] for v in got.values()}
         assert len(fire_ids) == 1
         statuses = {v[0].status for v in got.values()}
-        assert statuses == {"hold"}, statuses
+        problems = {
+            (v[0].status, v[0].error_code, (v[0].error or "")[:200])
+            for v in got.values()
+            if v[0].status != "hold"
+        }
+        assert statuses == {"hold"}, problems
         assert all(v[0].trigger_context["matches"] for v in got.values())
 
 

@@ -1,0 +1,197 @@
+"""Live traders (Hyperliquid, Binance): the venue client built per call from sealed credentials.
+
+Secrets are decrypted here, inside the activity that signs, and dropped with the client; they
+never reach workflow inputs, results or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.exchanges.base import AccountView
+from activities.exchanges.client import ExchangeClient, ExchangeError, Fill, ProtectiveOrderError
+from db.models import Account, OrderRecord, TradeRecord
+from domain.market import Candle, Interval
+from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from vault import KeyWrapper, SealedSecret, open_secret
+
+CREDENTIALS_FIELD = "exchange_credentials"
+FILLS_LOOKBACK_MS = 24 * 3600 * 1000
+
+
+def build_client(
+    exchange: str,
+    environment: str,
+    base_url: str | None,
+    wallet_address: str | None,
+    secrets: dict[str, str],
+    timeout_s: float = 10.0,
+    symbols: list[str] | None = None,
+) -> ExchangeClient:
+    if exchange == "hyperliquid":
+        from activities.exchanges.hyperliquid import HyperliquidClient
+
+        return HyperliquidClient(
+            wallet_address or "",
+            secrets["api_wallet_private_key"],
+            environment,
+            base_url=base_url,
+            timeout_s=timeout_s,
+        )
+    if exchange == "binance":
+        from activities.exchanges.binance import BinanceFuturesClient
+
+        return BinanceFuturesClient(
+            secrets["api_key"],
+            secrets["api_secret"],
+            environment,
+            base_url=base_url,
+            timeout_s=timeout_s,
+            symbols=symbols or (),
+        )
+    raise ValueError(f"not a live exchange: {exchange}")
+
+
+class LiveExchanges:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], vault: KeyWrapper) -> None:
+        self.sessions = sessions
+        self.vault = vault
+
+    @asynccontextmanager
+    async def client(self, account_id: int) -> AsyncIterator[ExchangeClient]:
+        async with self.sessions() as s:
+            acct = await s.get(Account, account_id)
+        if acct is None or not acct.exchange_credentials_sealed or not acct.exchange_environment:
+            raise ExchangeError(
+                "NOT_CONNECTED",
+                "connect the trader's exchange first",
+                retryable=False,
+                venue=acct.exchange if acct else "",
+            )
+        sealed = SealedSecret.from_json(acct.exchange_credentials_sealed)
+        secrets = json.loads(open_secret(self.vault, sealed, account_id, CREDENTIALS_FIELD))
+        client = build_client(
+            acct.exchange,
+            acct.exchange_environment,
+            acct.exchange_base_url,
+            acct.exchange_wallet_address,
+            secrets,
+            symbols=list(acct.symbols),
+        )
+        del secrets
+        try:
+            yield client
+        finally:
+            await client.close()
+
+    async def view(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
+        async with self.client(account_id) as c:
+            return await c.account()
+
+    async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
+        """The exchange's truth, with fills recorded once (deduplicated by trade id)."""
+        async with self.client(account_id) as c:
+            view = await c.account()
+            fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
+        await self._record_fills(account_id, fills)
+        return view
+
+    async def place_order(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
+        try:
+            async with self.client(intent.account_id) as c:
+                try:
+                    outcome = await c.place(intent, mark)
+                except ProtectiveOrderError as err:
+                    if err.retryable:
+                        raise
+                    outcome = err.entry.model_copy(
+                        update={"reject_reason": f"take-profit/stop-loss not placed: {err}"}
+                    )
+                fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
+        except ExchangeError as err:
+            if err.retryable:
+                raise  # Temporal retries; place() looks the order up before resending
+            outcome = OrderOutcome(
+                client_order_id=intent.client_order_id,
+                status=OrderStatus.REJECTED,
+                symbol=intent.symbol,
+                side=intent.side,
+                reject_reason=f"{err.code}: {err}",
+            )
+            fills = []
+        await self._record_fills(intent.account_id, fills)
+        await self._record_outcome(outcome)
+        return outcome
+
+    async def _record_outcome(self, outcome: OrderOutcome) -> None:
+        async with self.sessions() as s, s.begin():
+            order = await s.get(OrderRecord, outcome.client_order_id)
+            if order is None:
+                return
+            order.status = outcome.status.value
+            order.exchange_order_id = outcome.exchange_order_id
+            order.filled_size = outcome.filled_size
+            order.avg_price = outcome.avg_price
+            order.fee = outcome.fee
+            order.reject_reason = outcome.reject_reason
+
+    async def _record_fills(self, account_id: int, fills: list[Fill]) -> None:
+        if not fills:
+            return
+        async with self.sessions() as s, s.begin():
+            have = set(
+                await s.scalars(
+                    select(TradeRecord.trade_id).where(
+                        TradeRecord.account_id == account_id,
+                        TradeRecord.trade_id.in_([f.trade_id for f in fills]),
+                    )
+                )
+            )
+            for f in fills:
+                if f.trade_id in have:
+                    continue
+                have.add(f.trade_id)
+                s.add(
+                    TradeRecord(
+                        account_id=account_id,
+                        trade_id=f.trade_id,
+                        client_order_id=f.venue_client_id,
+                        symbol=f.symbol,
+                        side=f.side,
+                        size=f.size,
+                        price=f.price,
+                        fee=f.fee,
+                        realized_pnl=f.realized_pnl,
+                    )
+                )
+
+
+class VenueFeed:
+    """A live trader's market data comes from its own venue."""
+
+    def __init__(self, live: LiveExchanges, account_id: int, symbols: list[str]) -> None:
+        self.live = live
+        self.account_id = account_id
+        self._symbols = symbols
+        self.name = "venue"
+
+    def symbols(self) -> list[str]:
+        return list(self._symbols)
+
+    async def get_price(self, symbol: str, at_ms: int) -> Decimal:
+        async with self.live.client(self.account_id) as c:
+            mids = await c.mids()
+        return mids[symbol]
+
+    async def get_klines(
+        self, symbol: str, interval: Interval, limit: int, end_ms: int
+    ) -> list[Candle]:
+        async with self.live.client(self.account_id) as c:
+            return await c.candles(symbol, interval.value, limit, end_ms)
