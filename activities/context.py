@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.exchanges.base import AccountView
+from activities.exchanges.client import ExchangeError
 from activities.exchanges.router import ExchangeRouter
 from activities.market.feed import MarketFeed
 from db.models import Account, DecisionRecord
@@ -147,7 +148,12 @@ class ContextActivities:
         async with self.sessions() as s:
             acct = await s.get(Account, req.account_id)
             symbols = list(acct.symbols) if acct else []
-        before = await self.exchange.view(req.account_id, {})
+        try:
+            before = await self.exchange.view(req.account_id, {})
+        except ExchangeError as err:
+            if err.code == "NOT_CONNECTED":  # a live trader without keys yet holds nothing
+                return SyncAccountResult(open_positions=0)
+            raise
         held = sorted({*symbols, *(p.symbol for p in before.positions)})
         at = now_ms()
         feed = await self.exchange.feed_for(req.account_id)

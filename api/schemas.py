@@ -234,9 +234,15 @@ class Page(BaseModel):
     total: int
 
 
+class PositionOut(PositionView):
+    # Known on live venues; None on the paper exchange (no liquidation engine yet).
+    liquidation_price: Decimal | None = None
+    margin_used: Decimal | None = None
+
+
 class PositionsOut(BaseModel):
     account_id: int
-    positions: list[PositionView]
+    positions: list[PositionOut]
     total_count: int
     total_unrealized_pnl: MoneyOut
 

@@ -13,7 +13,7 @@ from api.deps import SessionDep
 from api.errors import not_found
 from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict
-from api.schemas import DecisionOut, OverviewOut, Page, PositionsOut
+from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut
 from db.models import DecisionRecord, OrderRecord, TradeRecord
 
 router = APIRouter(prefix="/api/account/{account_id}", tags=["history"])
@@ -119,7 +119,7 @@ async def positions(account_id: int, s: SessionDep, request: Request) -> Positio
     view = await _view(request, account_id, list(acct.symbols))
     return PositionsOut(
         account_id=account_id,
-        positions=view.positions,
+        positions=[PositionOut.model_validate(p.model_dump()) for p in view.positions],
         total_count=len(view.positions),
         total_unrealized_pnl=sum((p.unrealized_pnl for p in view.positions), Decimal(0)),
     )
@@ -158,3 +158,15 @@ async def overview(account_id: int, s: SessionDep, request: Request) -> Overview
         total_decisions=n_decisions or 0,
         open_positions=len(view.positions),
     )
+
+
+@router.get("/open-orders")
+async def open_orders(account_id: int, s: SessionDep, request: Request) -> dict[str, object]:
+    """Orders resting at the exchange, TP/SL triggers included (paper orders fill at once)."""
+    acct = await get_account(s, account_id)
+    if acct.exchange == "paper":
+        return {"account_id": account_id, "orders": []}
+    live = request.app.state.exchange.live
+    async with live.client(account_id) as client:
+        orders = await client.open_orders()
+    return {"account_id": account_id, "orders": orders}

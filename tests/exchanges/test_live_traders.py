@@ -29,8 +29,9 @@ async def _run_flow(st: Stack, tid: int) -> tuple[dict, dict]:
     await st.api.delete(f"/api/account/{tid}/bindings/{b['id']}")
     await st.bind(tid, (await st.create_program(programs.CLOSE_BTC, "close"))["id"])
     positions = (await st.api.get(f"/api/account/{tid}/positions")).json()
+    resting = (await st.api.get(f"/api/account/{tid}/open-orders")).json()["orders"]
     closed = (await st.post(f"/api/account/{tid}/trigger")).json()
-    return {"opened": opened, "positions": positions}, closed
+    return {"opened": opened, "positions": positions, "resting": resting}, closed
 
 
 async def test_hyperliquid_trader(
@@ -76,6 +77,9 @@ async def test_hyperliquid_trader(
             assert {o.tpsl for o in mine if o.tpsl} == {"tp", "sl"}  # exchange-side triggers
             (pos,) = first["positions"]["positions"]
             assert pos["symbol"] == "BTC" and pos["side"] == "long" and pos["leverage"] == "2"
+            # null when cross margin keeps it out of reach, as on the real venue
+            assert "liquidation_price" in pos and pos["mark_price"]
+            assert len(first["resting"]) == 2  # the TP and SL triggers rest at the venue
             assert closed["status"] == "executed", closed
             assert closed["orders"][0]["status"] == "filled"
             assert (await st.api.get(f"/api/account/{tid}/positions")).json()["total_count"] == 0
@@ -129,5 +133,6 @@ async def test_binance_trader(
             assert len(at_venue) == 1
             (pos,) = first["positions"]["positions"]
             assert pos["side"] == "long" and pos["symbol"] == "BTC"
+            assert len(first["resting"]) == 2
             assert closed["status"] == "executed", closed
             assert (await st.api.get(f"/api/account/{tid}/positions")).json()["total_count"] == 0
