@@ -15,6 +15,7 @@ from activities.exchanges.base import AccountView
 from activities.exchanges.client import ExchangeError
 from activities.exchanges.router import ExchangeRouter
 from activities.market.feed import MarketFeed
+from db.decisions import decision_row
 from db.models import Account, DecisionRecord
 from domain.contracts import (
     Activity,
@@ -101,20 +102,17 @@ class ContextActivities:
                 return ContextSummary(
                     decision_id=req.decision_id, ok=False, error="account not found"
                 )
-            rec = await s.get(DecisionRecord, req.decision_id)
-            if rec is None:  # first attempt; a retry reuses the row
-                s.add(
-                    DecisionRecord(
-                        id=req.decision_id,
-                        account_id=req.account_id,
-                        seq=req.seq,
-                        binding_id=req.binding_id,
-                        trigger_type=req.trigger_type,
-                        trigger_context=req.trigger_context,
-                        workflow_id=req.workflow_id,
-                        run_id=req.run_id,
-                    )
-                )
+            await decision_row(
+                s,
+                req.decision_id,
+                account_id=req.account_id,
+                seq=req.seq,
+                binding_id=req.binding_id,
+                trigger_type=req.trigger_type,
+                trigger_context=req.trigger_context,
+                workflow_id=req.workflow_id,
+                run_id=req.run_id,
+            )
             symbols = list(acct.symbols)
             limits = RiskLimits(
                 max_leverage=acct.max_leverage,

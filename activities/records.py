@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from db.base import utcnow
+from db.decisions import decision_row
 from db.models import Account, Binding, DecisionRecord, OrderRecord
 from domain.contracts import (
     Activity,
@@ -78,22 +79,19 @@ class RecordActivities:
     @activity.defn(name=Activity.RECORD_NOTE)
     async def record_note(self, req: RecordNoteInput) -> None:
         async with self.sessions() as s, s.begin():
-            if await s.get(DecisionRecord, req.decision_id) is not None:
-                return
-            s.add(
-                DecisionRecord(
-                    id=req.decision_id,
-                    account_id=req.account_id,
-                    seq=req.seq,
-                    trigger_type=req.trigger_type,
-                    trigger_context=req.context,
-                    status=req.status,
-                    error_code=req.status.upper(),
-                    error=req.error,
-                    workflow_id=req.workflow_id,
-                    run_id=req.run_id,
-                    completed_at=utcnow(),
-                )
+            await decision_row(
+                s,
+                req.decision_id,
+                account_id=req.account_id,
+                seq=req.seq,
+                trigger_type=req.trigger_type,
+                trigger_context=req.context,
+                status=req.status,
+                error_code=req.status.upper(),
+                error=req.error,
+                workflow_id=req.workflow_id,
+                run_id=req.run_id,
+                completed_at=utcnow(),
             )
 
     @activity.defn(name=Activity.RECORD_INTENTS)
@@ -123,17 +121,15 @@ class RecordActivities:
     @activity.defn(name=Activity.FINISH_DECISION)
     async def finish_decision(self, req: FinishDecisionInput) -> DecisionOutcome:
         async with self.sessions() as s, s.begin():
-            rec = await s.get(DecisionRecord, req.decision_id)
-            if rec is None:  # context gathering never got to create it
-                rec = DecisionRecord(
-                    id=req.decision_id,
-                    account_id=req.account_id,
-                    seq=req.seq,
-                    binding_id=req.binding_id,
-                    trigger_type=req.trigger_type,
-                    trigger_context=req.trigger_context,
-                )
-                s.add(rec)
+            rec, _ = await decision_row(  # context gathering may never have created it
+                s,
+                req.decision_id,
+                account_id=req.account_id,
+                seq=req.seq,
+                binding_id=req.binding_id,
+                trigger_type=req.trigger_type,
+                trigger_context=req.trigger_context,
+            )
             rec.status = req.status
             if req.llm:
                 rec.llm_exchange = {**(rec.llm_exchange or {}), **req.llm}
