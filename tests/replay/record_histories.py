@@ -57,11 +57,37 @@ async def continue_as_new(st: Stack, tid: int, h: WorkflowHandle) -> None:
         await st.post(f"/api/account/{tid}/trigger")
 
 
+async def invalid_llm_output(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    from tests.emulators.openai_server import OpenAIEmulator, truncated, valid_json
+
+    emu = OpenAIEmulator().start()
+    try:
+        await st.api.put(
+            f"/api/account/{tid}",
+            json={
+                "llm_provider": "custom",
+                "llm_base_url": emu.base_url,
+                "llm_model": "gpt-4o-mini",
+                "llm_api_key": "sk-replay-test-key-0000",
+            },
+        )
+        p = (
+            await st.post("/api/prompts/", {"name": "p", "content": "Decide for {symbols}."})
+        ).json()
+        await st.post(f"/api/account/{tid}/bindings", {"prompt_id": p["id"]})
+        emu.script(truncated(), valid_json(operation="hold"))
+        await st.post(f"/api/account/{tid}/trigger")  # invalid answer: recorded, no order
+        await st.post(f"/api/account/{tid}/trigger")  # valid hold
+    finally:
+        emu.stop()
+
+
 SCENARIOS: dict[str, Callable[[Stack, int, WorkflowHandle], Awaitable[None]]] = {
     "happy_path": happy_path,
     "pause_resume": pause_resume,
     "invalid_input": invalid_input,
     "continue_as_new": continue_as_new,
+    "invalid_llm_output": invalid_llm_output,
 }
 
 
@@ -73,7 +99,8 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
         env.client.service_client.config.target_host, url, continue_as_new_events=cas
     )
     async with full_stack(None, settings) as st:
-        tid = (await st.create_trader(trading_enabled=True))["account_id"]
+        kind = "prompt" if name == "invalid_llm_output" else "program"
+        tid = (await st.create_trader(trading_enabled=True, account_type=kind))["account_id"]
         h = st.client.get_workflow_handle(f"trader-{tid}")
         first_run = (await h.describe()).run_id
         await SCENARIOS[name](st, tid, h)

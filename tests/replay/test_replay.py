@@ -32,7 +32,13 @@ async def test_recorded_history_replays(path: Path) -> None:
 
 def test_histories_cover_the_scenarios() -> None:
     names = {p.stem for p in GOOD}
-    assert {"happy_path", "pause_resume", "invalid_input", "continue_as_new"} <= names
+    assert {
+        "happy_path",
+        "pause_resume",
+        "invalid_input",
+        "continue_as_new",
+        "invalid_llm_output",
+    } <= names
     cas = json.loads((HISTORIES / "continue_as_new.json").read_text())
     assert cas["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
 
