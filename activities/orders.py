@@ -7,7 +7,7 @@ import time
 from temporalio import activity
 
 from activities.exchanges.router import ExchangeRouter
-from domain.contracts import Activity
+from domain.contracts import Activity, CancelOrderInput, CancelOrderResult
 from domain.orders import OrderIntent, OrderOutcome
 
 
@@ -20,3 +20,15 @@ class OrderActivities:
         feed = await self.exchange.feed_for(intent.account_id)
         mark = await feed.get_price(intent.symbol, int(time.time() * 1000))
         return await self.exchange.place_order(intent, mark)
+
+    @activity.defn(name=Activity.CANCEL_ORDER)
+    async def cancel_order(self, req: CancelOrderInput) -> CancelOrderResult:
+        """Cancel a resting order the platform placed; record it if it is one of our rows."""
+        cancelled, reason = await self.exchange.cancel(
+            req.account_id, req.client_order_id, req.symbol
+        )
+        if cancelled:
+            await self.exchange.mark_cancelled(req.client_order_id)
+        return CancelOrderResult(
+            client_order_id=req.client_order_id, cancelled=cancelled, reason=reason
+        )

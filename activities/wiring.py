@@ -103,5 +103,6 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         context.sync_account,
         strategy.run_program,
         orders.place_order,
+        orders.cancel_order,
         check_risk,
     ]

@@ -12,8 +12,14 @@ from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
-from domain.contracts import DecisionOutcome
-from domain.trader import PauseRequest, TraderInput, TraderStatusView, TriggerRequest
+from domain.contracts import CancelOrderResult, DecisionOutcome
+from domain.trader import (
+    CancelRequest,
+    PauseRequest,
+    TraderInput,
+    TraderStatusView,
+    TriggerRequest,
+)
 from temporal_client import trader_workflow_id
 
 T = TypeVar("T")
@@ -88,6 +94,13 @@ class TraderControl:
                 req,
                 id=idempotency_key or f"api-{uuid.uuid4()}",
                 result_type=DecisionOutcome,
+            )
+        )
+
+    async def cancel(self, account_id: int, req: CancelRequest) -> CancelOrderResult:
+        return await _guard(
+            self._handle(account_id).execute_update(
+                "cancel_order", req, result_type=CancelOrderResult
             )
         )
 

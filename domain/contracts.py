@@ -26,6 +26,7 @@ class Activity(StrEnum):
     PLACE_ORDER = "place_order"
     FINISH_DECISION = "finish_decision"
     SYNC_ACCOUNT = "sync_account"
+    CANCEL_ORDER = "cancel_order"
     LOAD_POOL = "load_signal_pool"
     EVALUATE_POOL = "evaluate_signal_pool"
     FAN_OUT_FIRE = "fan_out_fire"
@@ -200,3 +201,15 @@ class FanOutInput(BaseModel):
 
 class FanOutResult(BaseModel):
     delivered: list[int] = Field(default_factory=list)
+
+
+class CancelOrderInput(BaseModel):
+    account_id: int
+    client_order_id: str
+    symbol: str | None = None
+
+
+class CancelOrderResult(BaseModel):
+    client_order_id: str
+    cancelled: bool
+    reason: str = ""

@@ -104,3 +104,11 @@ class TraderStatusView(BaseModel):
     next_seq: int | None
     schedules: list[ScheduleState]
     history_length: int
+
+
+class CancelRequest(BaseModel):
+    """Argument of the `cancel_order` update: one of this trader's resting orders (TP/SL legs
+    are `<entry client order id>:tp` / `:sl`)."""
+
+    client_order_id: str = Field(min_length=1, max_length=80)
+    symbol: str | None = Field(default=None, max_length=32)

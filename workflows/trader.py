@@ -22,6 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.contracts import (
         Activity,
         BindingConfig,
+        CancelOrderInput,
+        CancelOrderResult,
         DecisionOutcome,
         LoadConfigInput,
         RecordNoteInput,
@@ -33,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.trader import (
         MAX_RECENT_FIRE_IDS,
         POSITION_SYNC_SECONDS,
+        CancelRequest,
         Note,
         PauseRequest,
         PendingTrigger,
@@ -205,6 +208,26 @@ class TraderWorkflow:
         )
         await workflow.wait_condition(lambda: key in self.results)
         return self.results.pop(key)
+
+    # Why an update: the caller wants to know whether the order was cancelled. Cancels pass
+    # even when the trader is paused (they only reduce exposure).
+    @workflow.update
+    async def cancel_order(self, req: CancelRequest) -> CancelOrderResult:
+        result: CancelOrderResult = await workflow.execute_activity(
+            Activity.CANCEL_ORDER,
+            CancelOrderInput(
+                account_id=self.account_id, client_order_id=req.client_order_id, symbol=req.symbol
+            ),
+            result_type=CancelOrderResult,
+            start_to_close_timeout=profiles.ORDER.start_to_close,
+            retry_policy=profiles.ORDER.retry,
+        )
+        return result
+
+    @cancel_order.validator
+    def _validate_cancel(self, req: CancelRequest) -> None:
+        if not req.client_order_id.startswith(f"ho-{self.account_id}-"):
+            raise ValueError("not an order of this trader")
 
     @trigger.validator
     def _validate_trigger(self, req: TriggerRequest) -> None:

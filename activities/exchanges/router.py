@@ -10,8 +10,8 @@ from activities.exchanges.base import AccountView
 from activities.exchanges.live import LiveExchanges, VenueFeed
 from activities.exchanges.paper import PaperExchange
 from activities.market.feed import MarketFeed
-from db.models import Account
-from domain.orders import OrderIntent, OrderOutcome
+from db.models import Account, OrderRecord
+from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 
 
 class ExchangeRouter:
@@ -55,3 +55,19 @@ class ExchangeRouter:
         kind, _ = await self._kind(intent.account_id)
         target = self.paper if kind == "paper" else self.live
         return await target.place_order(intent, mark)
+
+    async def cancel(
+        self, account_id: int, client_order_id: str, symbol: str | None
+    ) -> tuple[bool, str]:
+        kind, _ = await self._kind(account_id)
+        if kind == "paper":
+            return False, "paper orders fill at once: nothing rests to cancel"
+        async with self.live.client(account_id) as client:
+            done = await client.cancel(client_order_id, symbol)
+        return done, "" if done else "no open order with that id at the exchange"
+
+    async def mark_cancelled(self, client_order_id: str) -> None:
+        async with self.sessions() as s, s.begin():
+            order = await s.get(OrderRecord, client_order_id)
+            if order is not None and order.status == OrderStatus.SUBMITTED:
+                order.status = OrderStatus.CANCELLED

@@ -22,7 +22,7 @@ from api.schemas import (
 )
 from db.base import utcnow
 from db.models import Account, Binding, DecisionRecord
-from domain.trader import TriggerRequest
+from domain.trader import CancelRequest, TriggerRequest
 
 router = APIRouter(prefix="/api/account", tags=["accounts"])
 
@@ -187,3 +187,19 @@ async def trigger(
         orders=outcome.orders,
         record=record,
     )
+
+
+@router.post("/{account_id}/orders/{client_order_id}/cancel")
+async def cancel_order(
+    account_id: int,
+    client_order_id: str,
+    s: SessionDep,
+    control: ControlDep,
+    symbol: str | None = None,
+) -> dict[str, object]:
+    """Cancel a resting order the platform placed (e.g. a TP/SL leg `<id>:tp`)."""
+    await get_account(s, account_id, live=True)
+    result = await control.cancel(
+        account_id, CancelRequest(client_order_id=client_order_id, symbol=symbol)
+    )
+    return result.model_dump()

@@ -164,6 +164,8 @@ async def test_open_then_close_records_pnl(st: Stack) -> None:
     ov = (await st.api.get(f"/api/account/{tid}/overview")).json()
     assert ov["total_trades"] == 2 and ov["open_positions"] == 0
     assert float(ov["fees_paid"]) > 0
+    r = await st.post(f"/api/account/{tid}/orders/ho-{tid}-1-entry:tp/cancel")
+    assert r.status_code == 200 and r.json()["cancelled"] is False  # nothing rests on paper
     # Closing with nothing open is denied with a stable reason, not sent.
     out = (await st.post(f"/api/account/{tid}/trigger")).json()
     assert out["status"] == "denied" and out["risk_verdict"]["code"] == "NO_POSITION_TO_CLOSE"

@@ -30,6 +30,15 @@ async def _run_flow(st: Stack, tid: int) -> tuple[dict, dict]:
     await st.bind(tid, (await st.create_program(programs.CLOSE_BTC, "close"))["id"])
     positions = (await st.api.get(f"/api/account/{tid}/positions")).json()
     resting = (await st.api.get(f"/api/account/{tid}/open-orders")).json()["orders"]
+    coid = opened["orders"][0]["client_order_id"]
+    other = await st.post(f"/api/account/{tid}/orders/ho-999-1-entry:tp/cancel")
+    assert other.status_code == 409, other.text  # not this trader's order
+    cancelled = (
+        await st.post(f"/api/account/{tid}/orders/{coid}:tp/cancel", params={"symbol": "BTC"})
+    ).json()
+    assert cancelled["cancelled"] is True, cancelled
+    left = (await st.api.get(f"/api/account/{tid}/open-orders")).json()["orders"]
+    assert len(left) == 1  # only the stop-loss still rests
     closed = (await st.post(f"/api/account/{tid}/trigger")).json()
     return {"opened": opened, "positions": positions, "resting": resting}, closed
 
