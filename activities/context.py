@@ -125,6 +125,7 @@ class ContextActivities:
         view = await self.exchange.sync(req.account_id, prices)
         trigger = {"type": req.trigger_type, **req.trigger_context}
         snap = snapshot_dict(symbols, at, prices, klines, view, trigger)
+        snap.update(await self.exchange.market_extras(req.account_id, symbols))
         async with self.sessions() as s, s.begin():
             rec = await s.get(DecisionRecord, req.decision_id)
             assert rec is not None

@@ -39,6 +39,9 @@ class MarketData:
         self._balance = {k: float(v) for k, v in (snapshot.get("balance") or {}).items()}
         trigger = snapshot.get("trigger") or {}
         self._trigger: dict[str, Any] = dict(trigger) if isinstance(trigger, dict) else {}
+        # Live venues only (absent on the paper exchange's simulated feed).
+        self._funding = _floats(snapshot.get("funding"))
+        self._open_interest = _floats(snapshot.get("open_interest"))
         for symbol in [*self._prices, *self._klines]:
             if symbol not in self._symbols:
                 self._symbols.append(symbol)
@@ -103,6 +106,14 @@ class MarketData:
             )
         return indicators.regime(_series(rows))
 
+    def get_funding(self, symbol: str) -> float | None:
+        """Current funding rate from the trader's venue, or None where not offered."""
+        return self._funding.get(self._symbol(symbol))
+
+    def get_open_interest(self, symbol: str) -> float | None:
+        """Open interest from the trader's venue, or None where not offered."""
+        return self._open_interest.get(self._symbol(symbol))
+
     def get_positions(self) -> list[dict[str, Any]]:
         return [dict(p) for p in self._positions]
 
@@ -165,3 +176,9 @@ def _position(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _names(mapping: dict[str, Any]) -> str:
     return ", ".join(mapping) or "(none)"
+
+
+def _floats(raw: Any) -> dict[str, float]:
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k).upper(): float(v) for k, v in raw.items() if v is not None}

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.exchanges.base import AccountView
+from activities.exchanges.client import ExchangeError
 from activities.exchanges.live import LiveExchanges, VenueFeed
 from activities.exchanges.paper import PaperExchange
 from activities.market.feed import MarketFeed
@@ -71,3 +72,22 @@ class ExchangeRouter:
             order = await s.get(OrderRecord, client_order_id)
             if order is not None and order.status == OrderStatus.SUBMITTED:
                 order.status = OrderStatus.CANCELLED
+
+    async def market_extras(self, account_id: int, symbols: list[str]) -> dict[str, object]:
+        """Funding and open interest where the trader's venue offers them (best effort)."""
+        kind, _ = await self._kind(account_id)
+        if kind == "paper":
+            return {}
+        funding: dict[str, str] = {}
+        open_interest: dict[str, str] = {}
+        async with self.live.client(account_id) as client:
+            for sym in symbols:
+                try:
+                    rate, oi = await client.funding(sym), await client.open_interest(sym)
+                except ExchangeError:
+                    continue  # context without it rather than no decision
+                if rate is not None:
+                    funding[sym] = str(rate)
+                if oi is not None:
+                    open_interest[sym] = str(oi)
+        return {"funding": funding, "open_interest": open_interest}

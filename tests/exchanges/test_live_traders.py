@@ -76,6 +76,8 @@ async def test_hyperliquid_trader(
             first, closed = await _run_flow(st, tid)
             opened = first["opened"]
             assert opened["status"] == "executed", opened
+            snap = opened["record"]["input_snapshot"]
+            assert "BTC" in snap["funding"] and "BTC" in snap["open_interest"]  # from the venue
             entry = opened["orders"][0]
             assert entry["status"] == "filled"
             mine = [o for o in emu.orders.values() if o.user == wallet.address.lower()]

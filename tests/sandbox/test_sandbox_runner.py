@@ -160,3 +160,24 @@ class Strategy:
     assert result.error_code == "PROGRAM_ERROR"
     assert message in (result.error or "")
     assert 'File "<program>", line 4, in should_trade' in (result.error or "")
+
+
+async def test_funding_and_open_interest_from_the_snapshot() -> None:
+    from sandbox.runner import run_program
+
+    code = """
+class Strategy:
+    def should_trade(self, data):
+        f, oi = data.get_funding("BTC"), data.get_open_interest("btc")
+        none = data.get_funding("ETH")
+        return Decision(operation="hold", reasoning=f"{f} {oi} {none}")
+"""
+    snap = {
+        "symbols": ["BTC", "ETH"],
+        "prices": {"BTC": "1", "ETH": "1"},
+        "funding": {"BTC": "0.0001"},
+        "open_interest": {"BTC": "12345.5"},
+    }
+    result = await run_program(code, snap)
+    assert result.ok, result
+    assert result.decision["reasoning"] == "0.0001 12345.5 None"
