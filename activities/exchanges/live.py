@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.exchanges.base import AccountView
 from activities.exchanges.client import ExchangeClient, ExchangeError, Fill, ProtectiveOrderError
 from db.models import Account, OrderRecord, TradeRecord
+from domain.exchange_rules import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from vault import KeyWrapper, SealedSecret, open_secret
@@ -100,6 +101,7 @@ class LiveExchanges:
         async with self.client(account_id) as c:
             view = await c.account()
             fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
+            await self._refresh_resting(account_id, c)
         await self._record_fills(account_id, fills)
         return view
 
@@ -128,7 +130,64 @@ class LiveExchanges:
             fills = []
         await self._record_fills(intent.account_id, fills)
         await self._record_outcome(outcome)
+        if outcome.status is OrderStatus.FILLED and not intent.reduce_only:
+            await self._record_protective_legs(intent)
         return outcome
+
+    async def _record_protective_legs(self, intent: OrderIntent) -> None:
+        """TP/SL legs rest at the venue: recorded as orders so cancels and fills are tracked."""
+        candidates: list[tuple[ProtectiveKind, Decimal | None]] = [
+            ("tp", intent.take_profit_pct),
+            ("sl", intent.stop_loss_pct),
+        ]
+        legs = [(k, p) for k, p in candidates if p is not None]
+        async with self.sessions() as s, s.begin():
+            for kind, pct in legs:
+                coid = protective_client_order_id(intent.client_order_id, kind)
+                if await s.get(OrderRecord, coid) is not None:
+                    continue
+                s.add(
+                    OrderRecord(
+                        client_order_id=coid,
+                        decision_id=intent.decision_id,
+                        account_id=intent.account_id,
+                        leg=kind,
+                        symbol=intent.symbol,
+                        side="sell" if intent.side == "buy" else "buy",
+                        reduce_only=True,
+                        leverage=intent.leverage,
+                        take_profit_pct=pct if kind == "tp" else None,
+                        stop_loss_pct=pct if kind == "sl" else None,
+                        status=OrderStatus.SUBMITTED,
+                    )
+                )
+
+    async def _refresh_resting(self, account_id: int, client: ExchangeClient) -> None:
+        """Orders we recorded as resting that are no longer open: ask the venue what became of
+        them (filled by a trigger, cancelled) and record it."""
+        async with self.sessions() as s:
+            resting = list(
+                await s.scalars(
+                    select(OrderRecord).where(
+                        OrderRecord.account_id == account_id,
+                        OrderRecord.status == OrderStatus.SUBMITTED,
+                    )
+                )
+            )
+        if not resting:
+            return
+        open_ids = {
+            o.get("client_order_id") or o.get("venue_client_id") for o in await client.open_orders()
+        }
+        for order in resting:
+            if (
+                order.client_order_id in open_ids
+                or client.venue_client_id(order.client_order_id) in open_ids
+            ):
+                continue
+            found = await client.lookup(order.client_order_id, order.symbol)
+            if found is not None and found.status is not OrderStatus.SUBMITTED:
+                await self._record_outcome(found)
 
     async def _record_outcome(self, outcome: OrderOutcome) -> None:
         async with self.sessions() as s, s.begin():

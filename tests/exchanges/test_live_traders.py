@@ -39,6 +39,11 @@ async def _run_flow(st: Stack, tid: int) -> tuple[dict, dict]:
     assert cancelled["cancelled"] is True, cancelled
     left = (await st.api.get(f"/api/account/{tid}/open-orders")).json()["orders"]
     assert len(left) == 1  # only the stop-loss still rests
+    rows = {
+        o["client_order_id"]: o["status"]
+        for o in (await st.api.get(f"/api/account/{tid}/orders")).json()["items"]
+    }
+    assert rows[f"{coid}:tp"] == "cancelled" and rows[f"{coid}:sl"] == "submitted"
     closed = (await st.post(f"/api/account/{tid}/trigger")).json()
     return {"opened": opened, "positions": positions, "resting": resting}, closed
 
