@@ -74,7 +74,7 @@ async def test_one_pool_two_hundred_traders(
             got = await _signal_decisions(st, ids)
             return got if all(len(v) == 1 and v[0].completed_at for v in got.values()) else {}
 
-        got = await eventually(everyone_decided, timeout=240, interval=1.0)
+        got = await eventually(everyone_decided, timeout=600, interval=1.0)
         fire_ids = {v[0].trigger_context["fire_id"] for v in got.values()}
         assert len(fire_ids) == 1
         handle = st.client.get_workflow_handle(f"signal-pool-{pool_id}")
