@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,11 @@ class Settings(BaseSettings):
     continue_as_new_events: int = Field(default=2000, ge=50)
     worker_max_concurrent_activities: int = 64
     worker_max_cached_workflows: int = 2000
+    # strict: Temporal's sandbox re-imports the workflow modules for every trader (~165 KB each);
+    # shared: the sandbox still guards, but workflows/ is imported once and shared (~75 KB per
+    # trader; its purity is checked by tests/unit/test_workflow_purity.py and the replay gate);
+    # off: no sandbox.
+    worker_workflow_sandbox: Literal["strict", "shared", "off"] = "shared"
     log_level: str = "INFO"
 
     @property

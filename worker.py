@@ -10,7 +10,8 @@ import sys
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.wiring import Deps, build_activities, default_deps
 from db.session import make_engine, make_sessionmaker
@@ -22,11 +23,23 @@ from workflows.trader import TraderWorkflow
 log = logging.getLogger("hyperoru.worker")
 
 
+def workflow_runner(mode: str) -> WorkflowRunner:
+    if mode == "off":
+        return UnsandboxedWorkflowRunner()
+    restrictions = SandboxRestrictions.default
+    if mode == "shared":
+        # Why pass workflows/ through: one copy of the orchestration code for all traders
+        # instead of one per cached workflow (the largest per-trader memory cost).
+        restrictions = restrictions.with_passthrough_modules("workflows")
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
 def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[TraderWorkflow, SignalPoolWorkflow],
+        workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
         activities=build_activities(deps),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         # Why a large cache: every active trader stays warm, so a signal never pays a replay.

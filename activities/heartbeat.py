@@ -12,13 +12,15 @@ T = TypeVar("T")
 
 
 async def with_heartbeats(work: Coroutine[Any, Any, T], every_s: float = 1.0) -> T:
+    local = activity.info().is_local
     task = asyncio.ensure_future(work)
     try:
         while True:
             done, _ = await asyncio.wait({task}, timeout=every_s)
             if done:
                 return task.result()
-            activity.heartbeat()
+            if not local:  # a local activity has no server-side heartbeat timeout
+                activity.heartbeat()
     finally:
         if not task.done():  # cancelled by Temporal (timeout, worker shutdown)
             task.cancel()

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import undefer
 from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
@@ -33,7 +34,9 @@ class StrategyActivities:
     @activity.defn(name=Activity.RUN_PROGRAM)
     async def run_program(self, req: RunProgramInput) -> StrategyOutput:
         async with self.sessions() as s:
-            rec = await s.get(DecisionRecord, req.decision_id)
+            rec = await s.get(
+                DecisionRecord, req.decision_id, options=[undefer(DecisionRecord.input_snapshot)]
+            )
             binding = await s.get(Binding, req.binding_id)
             program = (
                 await s.get(Program, binding.program_id) if binding and binding.program_id else None

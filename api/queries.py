@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,6 +81,15 @@ async def decisions_out(
 ) -> list[DecisionOut]:
     ids = [r.id for r in rows]
     orders: dict[str, list[dict[str, object]]] = {i: [] for i in ids}
+    # The snapshot column is deferred (large); load it in one query only when it is shown.
+    snapshots: dict[str, Any] = {}
+    if ids and include_snapshot:
+        found = await s.execute(
+            select(DecisionRecord.id, DecisionRecord.input_snapshot).where(
+                DecisionRecord.id.in_(ids)
+            )
+        )
+        snapshots = {i: snap for i, snap in found.all()}
     if ids:
         for o in await s.scalars(select(OrderRecord).where(OrderRecord.decision_id.in_(ids))):
             orders[o.decision_id].append(order_dict(o))
@@ -91,7 +102,7 @@ async def decisions_out(
             trigger_type=r.trigger_type,
             trigger_context=r.trigger_context or {},
             status=r.status,
-            input_snapshot=r.input_snapshot if include_snapshot else None,
+            input_snapshot=snapshots.get(r.id),
             output=r.output,
             error_code=r.error_code,
             error=r.error,

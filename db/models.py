@@ -104,7 +104,9 @@ class DecisionRecord(Base):
     trigger_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # pending | hold | executed | denied | failed | rejected_input | ignored
     status: Mapped[str] = mapped_column(String(24), default="pending")
-    input_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Deferred: ~75 KB of JSON that only the strategy step and the history API read; every other
+    # load of a decision row (recording, finishing) would parse it for nothing.
+    input_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, deferred=True)
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)

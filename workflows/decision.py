@@ -30,17 +30,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
     from domain.trader import PendingTrigger, TraderStatus
     from workflows import profiles
+    from workflows.steps import run_step
 
 
 async def _act(name: Activity, arg: Any, result: type, profile: profiles.ActivityProfile) -> Any:
-    return await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result,
-        start_to_close_timeout=profile.start_to_close,
-        heartbeat_timeout=profile.heartbeat,
-        retry_policy=profile.retry,
-    )
+    return await run_step(name, arg, result, profile)
 
 
 def _failure_code(err: ActivityError) -> str:

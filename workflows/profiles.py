@@ -1,5 +1,12 @@
 """Timeouts and retry policies for every activity kind, set on purpose in one place.
 
+Local or normal (`local=True` runs the step as a local activity in decisions, see
+workflows/steps.py): steps that are cheap or bounded by our own limits -- recording, context,
+the sandboxed program, the risk check -- run locally on the worker that holds the trader, saving
+a server round trip each (~30 ms of dispatch on the dev server). The LLM call and order
+placement stay normal activities: long or external I/O, scheduled and timed by the server,
+visible in flight, and an order's schedule is in history before it is sent.
+
 - RECORD: database writes. Every write is idempotent (keyed by decision id / client order id),
   so retrying forever is safe, and a database outage must delay a record, never lose it.
 - CONFIG: reading trader configuration; same reasoning as RECORD.
@@ -8,8 +15,10 @@
 - PROGRAM: the sandboxed program run. User-code failures come back as results, not errors, so
   a retry only covers platform faults (fork failure, worker crash). A worker runs at most one
   sandbox per core at a time, so during a large fan-out a run may queue: the start-to-close
-  (5 min) covers the queue plus the sandbox wall clock, and the activity heartbeats every second
-  (timeout 10 s), so a killed worker's run is retried elsewhere within seconds, not minutes.
+  (5 min) covers the queue plus the sandbox wall clock. As a local activity it runs on the
+  trader's worker; if that worker dies, the workflow task times out (10 s) and the run is
+  repeated where the trader resumes (a program run is pure: repeating it is harmless). Histories
+  from before local steps ran it as a normal activity heartbeating every second (timeout 10 s).
 - LLM: one chat completion. The SDK's own retries are off, so each attempt is a Temporal retry
   visible in history; 429/5xx/timeouts back off exponentially, a provider's 4xx rejection is not
   retried. The start-to-close exceeds the HTTP timeout (HYPERORU_LLM_TIMEOUT_SECONDS, 60 s) so the
@@ -34,6 +43,7 @@ class ActivityProfile:
     retry: RetryPolicy
     # Long activities heartbeat so a dead worker is noticed in seconds, not at start-to-close.
     heartbeat: timedelta | None = None
+    local: bool = False
 
 
 RECORD = ActivityProfile(
@@ -41,6 +51,7 @@ RECORD = ActivityProfile(
     RetryPolicy(
         initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
     ),
+    local=True,
 )
 CONFIG = RECORD
 CONTEXT = ActivityProfile(
@@ -50,11 +61,13 @@ CONTEXT = ActivityProfile(
         maximum_interval=timedelta(seconds=5),
         maximum_attempts=4,
     ),
+    local=True,
 )
 PROGRAM = ActivityProfile(
     timedelta(minutes=5),
     RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
     heartbeat=timedelta(seconds=10),
+    local=True,
 )
 LLM = ActivityProfile(
     timedelta(seconds=90),

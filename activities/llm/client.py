@@ -37,13 +37,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
 from activities.llm.providers import ProviderConfigError, host_of, validate_base_url
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +310,9 @@ def _response(completion: Any, cfg: LLMCallConfig, latency_ms: int) -> LLMRespon
 
 async def complete(cfg: LLMCallConfig, system: str, user: str) -> LLMResponse:
     """One chat completion; raises LLMError (never an SDK exception)."""
+    # Imported here: the SDK is ~50 MB of resident memory a worker without LLM traders never needs.
+    import openai
+
     config_problem: str | None = None
     try:
         base_url = validate_base_url(cfg.base_url)

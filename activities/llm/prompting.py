@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import undefer
 from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
 from activities.llm.client import LLMCallConfig, LLMError, complete
-from activities.llm.context_text import variables_from_snapshot
 from activities.llm.providers import estimate_cost_usd, supports_json_mode
 from db.models import Account, Binding, DecisionRecord, PromptTemplate, TradeRecord
 from domain.contracts import Activity, RunPromptInput, StrategyOutput
@@ -55,6 +55,9 @@ def build_messages(
     max_size_usd: Decimal | None = None,
 ) -> tuple[str, str, dict[str, str]]:
     """(system, user, variables): exactly what the model receives."""
+    # Imported here: it loads numpy and TA-Lib, which only prompt strategies need in the worker.
+    from activities.llm.context_text import variables_from_snapshot
+
     variables = variables_from_snapshot(snapshot, trades)
     contract = output_contract(snapshot.get("symbols") or None, max_size_usd)
     user = render(template, variables).rstrip() + "\n\n" + contract
@@ -72,7 +75,9 @@ class PromptActivities:
     @activity.defn(name=Activity.RUN_PROMPT)
     async def run_prompt(self, req: RunPromptInput) -> StrategyOutput:
         async with self.sessions() as s, s.begin():
-            rec = await s.get(DecisionRecord, req.decision_id)
+            rec = await s.get(
+                DecisionRecord, req.decision_id, options=[undefer(DecisionRecord.input_snapshot)]
+            )
             binding = await s.get(Binding, req.binding_id)
             acct = await s.get(Account, rec.account_id) if rec else None
             prompt = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -37,6 +38,7 @@ _NOISE = 0.0009  # per-minute noise amplitude (log units, before vol multiplier)
 _SUBSTEPS = 6  # sampled sub-points per candle for high/low
 _MASK = (1 << 64) - 1
 _MAX_LIMIT = 5000
+_CACHE_ENTRIES = 256  # (symbol, interval, window) results kept; closed candles never change
 
 
 def _digest(*parts: object) -> int:
@@ -109,6 +111,9 @@ class SimulatedFeed:
         self.seed = seed
         self._symbols = [s.strip().upper() for s in symbols]
         self._models = {s: _build_model(seed, s) for s in self._symbols}
+        # Why a cache: every trader deciding within the same minute asks for the same closed
+        # candles; computing them is ~7 sinusoid sums per sub-point, the largest worker cost.
+        self._windows: OrderedDict[tuple[int, int, int, int], tuple[Candle, ...]] = OrderedDict()
 
     def symbols(self) -> list[str]:
         return list(self._symbols)
@@ -134,6 +139,19 @@ class SimulatedFeed:
             raise ValueError(f"limit must be an int in 1..{_MAX_LIMIT}, got {limit!r}")
         step = iv.ms
         first_open = (int(end_ms) // step) * step - limit * step
+        key = (id(model), step, first_open, limit)
+        hit = self._windows.get(key)
+        if hit is not None:
+            self._windows.move_to_end(key)
+            return list(hit)
+        candles = self._compute(model, step, first_open, limit)
+        self._windows[key] = tuple(candles)
+        if len(self._windows) > _CACHE_ENTRIES:
+            self._windows.popitem(last=False)
+        return candles
+
+    @staticmethod
+    def _compute(model: _Model, step: int, first_open: int, limit: int) -> list[Candle]:
         sub = step // _SUBSTEPS
         pts = [model.price(first_open + j * sub) for j in range(limit * _SUBSTEPS + 1)]
         minutes = step / 60000.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
 from temporalio.client import Client
 
 from db.models import DecisionRecord, OrderRecord
@@ -83,7 +84,11 @@ async def test_worker_killed_mid_decision(
 
             async def program_running() -> bool:
                 async with st.deps.sessions() as s:
-                    rec = await s.get(DecisionRecord, f"dec-{tid}-1")
+                    rec = await s.get(
+                        DecisionRecord,
+                        f"dec-{tid}-1",
+                        options=[undefer(DecisionRecord.input_snapshot)],
+                    )
                     return rec is not None and rec.input_snapshot is not None
 
             await eventually(program_running)
