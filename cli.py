@@ -27,6 +27,39 @@ def migrate() -> None:
     master_key_wrapper(settings)
 
 
+@app.command("rotate-master-key")
+def rotate_master_key(
+    rewrap_only: bool = typer.Option(
+        False, help="only re-wrap stored secrets under the current primary key"
+    ),
+    grace_seconds: float = typer.Option(2.0, help="wait for in-flight writes between steps"),
+) -> None:
+    """Rotate the master key: new primary, every secret re-wrapped, old key retired."""
+    from key_rotation import rewrap_to_primary
+    from key_rotation import rotate_master_key as rotate
+    from vault import MasterKeyError
+
+    settings = get_settings()
+    try:
+        report = (
+            rewrap_to_primary(settings, grace_seconds)
+            if rewrap_only
+            else rotate(settings, grace_seconds)
+        )
+    except MasterKeyError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"primary key {report.primary_key_id}: {report.rewrapped} secret(s) re-wrapped in "
+        f"{report.passes} pass(es); {report.stale_left} left under old keys"
+    )
+    if report.retired:
+        typer.echo(f"old key(s) {', '.join(report.old_key_ids)} removed from the key file")
+    typer.echo("back up the key file now: it is the only way to open the stored secrets")
+    if report.stale_left:
+        raise typer.Exit(1)
+
+
 @app.command()
 def api() -> None:
     """Serve the API with uvicorn on HYPERORU_API_HOST:HYPERORU_API_PORT."""

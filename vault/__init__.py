@@ -25,6 +25,8 @@ from vault.keys import (
     WrappedKey,
     default_key_path,
     load_master_keys,
+    read_key_file,
+    replace_key_file,
 )
 from vault.redact import Secret, SecretMaskingFilter, hint
 
@@ -47,6 +49,8 @@ __all__ = [
     "default_key_path",
     "hint",
     "load_master_keys",
+    "read_key_file",
+    "replace_key_file",
     "needs_rewrap",
     "open_secret",
     "rewrap",

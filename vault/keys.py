@@ -409,3 +409,31 @@ def load_master_keys(
             created = _write_new_key_file(path, MasterKey.generate())
         keys = _read_key_file(path)
     return LocalKeyWrapper(keys[0], keys[1:]), created
+
+
+def replace_key_file(path: Path, keys: list[MasterKey]) -> None:
+    """Atomically replace ``path`` (0600) with ``keys``, the first being the primary.
+
+    Readers see the old file or the new one, never a mix: the new content is written and
+    fsynced to a temporary file in the same directory, then renamed over ``path``.
+    """
+    if not keys:
+        raise MasterKeyError("a key file needs at least one key")
+    path = Path(path)
+    content = (_FILE_HEADER + "".join(k.to_text() + "\n" for k in keys)).encode("ascii")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            os.write(fd, content)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_key_file(path: Path) -> list[MasterKey]:
+    """The keys in a key file, primary first (validated like at start-up)."""
+    return _read_key_file(Path(path))
