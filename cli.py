@@ -60,6 +60,14 @@ def rotate_master_key(
         raise typer.Exit(1)
 
 
+@app.command("generate-key")
+def generate_key() -> None:
+    """Print a new random 32-byte key (for HYPERORU_MASTER_KEY or the payload codec)."""
+    from vault import MasterKey
+
+    typer.echo(MasterKey.generate().to_text())
+
+
 @app.command()
 def api() -> None:
     """Serve the API with uvicorn on HYPERORU_API_HOST:HYPERORU_API_PORT."""

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # at <data dir>/master.key.
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
+    # Encrypts Temporal payloads (prompts, reasoning, contexts) when set: base64url 32-byte
+    # keys, comma separated, the first encrypts (`python -m cli generate-key`).
+    payload_encryption_key: SecretStr | None = None
     # Every LLM call times out after this many seconds (the activity then retries).
     llm_timeout_seconds: float = 60.0
     # Program sandbox limits.
