@@ -138,10 +138,12 @@ class LiveExchanges:
                         update={"reject_reason": f"take-profit/stop-loss not placed: {err}"}
                     )
                 except OutcomeUnknown as err:
-                    outcome = _unknown(intent, str(err))
-                fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
-        except OutcomeUnknown as err:  # lost while fetching fills after an unknown send
-            outcome, fills = _unknown(intent, str(err)), []
+                    outcome = _unknown(intent, str(err))  # resolve_order takes it from here
+                fills = (
+                    []
+                    if outcome.status is OrderStatus.UNKNOWN
+                    else await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
+                )
         except ExchangeError as err:
             if err.retryable:
                 raise  # Temporal retries; the retry looks the order up before resending
