@@ -48,6 +48,7 @@ class LiveTrader:
     tid: int
     venue: str  # hyperliquid | binance
     user: str  # HL wallet address (lower case) or Binance API key
+    secret: str = ""  # HL agent key / Binance API secret: lets a test trade "by hand"
 
 
 async def connect_trader(
@@ -64,7 +65,7 @@ async def connect_trader(
             "base_url": v.hl_url,
             "api_wallet_private_key": agent.key.hex(),
         }
-        user = wallet.address.lower()
+        user, secret = wallet.address.lower(), agent.key.hex()
     else:
         key, secret = secrets.token_hex(32), secrets.token_hex(32)
         v.bn.add_account(key, secret, "100000")
@@ -80,7 +81,7 @@ async def connect_trader(
     await st.bind(tid, program_id)
     r = await st.post(f"/api/account/{tid}/start")
     assert r.status_code == 200, r.text
-    return LiveTrader(tid, venue, user)
+    return LiveTrader(tid, venue, user, secret)
 
 
 def venue_orders(v: Venues, tr: LiveTrader) -> Counter[str]:
