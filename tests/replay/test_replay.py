@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
 from workflows.trader import TraderWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -69,3 +70,21 @@ async def test_incompatible_history_fails_replay() -> None:
     """Proves the replay test can fail: a history whose commands differ from the code's."""
     with pytest.raises(NondeterminismError):
         await _replayer().replay_workflow(_history(HISTORIES / "broken_incompatible.json"))
+
+
+def test_reconciliation_runs_periodically_without_positions() -> None:
+    """reconcile-v1: with no position open the trader still schedules its next reconciliation
+    (RECONCILE_SECONDS); before the patch it had no timer at all."""
+
+    def timers(name: str) -> list[float]:
+        events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+        return [
+            float(e["timerStartedEventAttributes"]["startToFireTimeout"].rstrip("s"))
+            for e in events
+            if "timerStartedEventAttributes" in e
+        ]
+
+    assert timers("pause_resume") == []
+    assert any(
+        POSITION_SYNC_SECONDS < t <= RECONCILE_SECONDS for t in timers("pause_resume_reconcile")
+    )
