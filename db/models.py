@@ -102,7 +102,7 @@ class DecisionRecord(Base):
     seq: Mapped[int] = mapped_column(default=0)
     trigger_type: Mapped[str] = mapped_column(String(32))
     trigger_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # pending | hold | executed | denied | failed | rejected_input | ignored
+    # pending | hold | executed | denied | failed | rejected_input | ignored | resumed
     status: Mapped[str] = mapped_column(String(24), default="pending")
     input_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

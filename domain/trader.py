@@ -73,7 +73,7 @@ class ScheduleState(BaseModel):
 class Note(BaseModel):
     """Something the trader must write to its decision log that is not a decision run."""
 
-    status: str  # rejected_input | ignored
+    status: str  # rejected_input | ignored | resumed (an operator cleared an ORDER_UNKNOWN halt)
     trigger_type: str
     context: dict[str, Any] = Field(default_factory=dict)
     error: str = ""

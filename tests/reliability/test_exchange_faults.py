@@ -32,20 +32,20 @@ OPS = {
     },
 }
 
-Inject = Callable[[Faults, dict[str, str]], None]
+Inject = Callable[[Faults, dict[str, str]], object]
 SCENARIOS: list[tuple[str, Inject]] = [
-    ("5xx after accepting", lambda f, op: [f.inject("error_5xx_after", op["order"])][0]),
-    ("response never arrives", lambda f, op: [f.inject("delay_after", op["order"], delay_s=3)][0]),
-    ("connection reset", lambda f, op: [f.inject("drop_after", op["order"])][0]),
+    ("5xx after accepting", lambda f, op: f.inject("error_5xx_after", op["order"])),
+    ("response never arrives", lambda f, op: f.inject("delay_after", op["order"], delay_s=3)),
+    ("connection reset", lambda f, op: f.inject("drop_after", op["order"])),
     (
         "not found first, then found",
-        lambda f, op: [
+        lambda f, op: (
             f.inject("error_5xx_after", op["order"]),
             f.inject("not_found", op["lookup"], times=2, after=1),
-        ][0],
+        ),
     ),
-    ("rate limited", lambda f, op: [f.inject("rate_limit", op["order"], times=2)][0]),
-    ("fills listed twice", lambda f, op: [f.inject("duplicate_fills", op["fills"], times=5)][0]),
+    ("rate limited", lambda f, op: f.inject("rate_limit", op["order"], times=2)),
+    ("fills listed twice", lambda f, op: f.inject("duplicate_fills", op["fills"], times=5)),
 ]
 
 
@@ -161,6 +161,8 @@ async def test_exchange_faults(
             assert again["status"] == "executed", again
             acct = (await st.api.get(f"/api/account/{tr.tid}")).json()
             assert acct["status"] == "Active", acct
+            log = (await st.api.get(f"/api/account/{tr.tid}/decisions")).json()["items"]
+            assert any(d["status"] == "resumed" for d in log)  # the operator's resume, visible
             assert await check_converged(st, v, tr) == 0
             async with st.deps.sessions() as s:
                 decisions = list(
