@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     # A trader continues-as-new once its history passes this many events
     # (Temporal suggests 4,096 and terminates at 51,200).
     continue_as_new_events: int = Field(default=2000, ge=50)
+    # Live exchange calls give up after this many seconds (a lost order answer is then `unknown`).
+    exchange_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # An `unknown` order is looked up for at most this long before the trader halts
+    # (see workflows/profiles.py, RESOLVE).
+    order_resolve_seconds: float = Field(default=180.0, gt=0, le=540)
     worker_max_concurrent_activities: int = 64
     worker_max_cached_workflows: int = 2000
     # strict: Temporal's sandbox re-imports the workflow modules for every trader (~165 KB each);

@@ -13,7 +13,9 @@ from temporalio import activity
 
 from activities.exchanges.base import AccountView
 from activities.exchanges.client import ExchangeError
+from activities.exchanges.reconcile import Reconciler
 from activities.exchanges.router import ExchangeRouter
+from activities.heartbeat import with_heartbeats
 from activities.market.feed import MarketFeed
 from db.decisions import decision_row
 from db.models import Account, DecisionRecord
@@ -93,6 +95,7 @@ class ContextActivities:
     ) -> None:
         self.sessions = sessions
         self.exchange = exchange
+        self.reconciler = Reconciler(sessions, exchange)
 
     @activity.defn(name=Activity.GATHER_CONTEXT)
     async def gather_context(self, req: GatherContextInput) -> ContextSummary:
@@ -143,7 +146,11 @@ class ContextActivities:
 
     @activity.defn(name=Activity.SYNC_ACCOUNT)
     async def sync_account(self, req: SyncAccountInput) -> SyncAccountResult:
-        """Bring the account up to date with the exchange (fills, TP/SL triggers)."""
+        """Reconcile with the exchange: fills and TP/SL triggers recorded, unsettled orders
+        settled, drift recorded (see activities/exchanges/reconcile.py)."""
+        return await with_heartbeats(self._sync(req))
+
+    async def _sync(self, req: SyncAccountInput) -> SyncAccountResult:
         async with self.sessions() as s:
             acct = await s.get(Account, req.account_id)
             symbols = list(acct.symbols) if acct else []
@@ -157,6 +164,14 @@ class ContextActivities:
         at = now_ms()
         feed = await self.exchange.feed_for(req.account_id)
         marks = {sym: await feed.get_price(sym, at) for sym in held}
+        trades_before = await self.reconciler.last_trade_row(req.account_id)
         after = await self.exchange.sync(req.account_id, marks)
+        report = await self.reconciler.run(req.account_id, req.reason, after, trades_before)
         closed = len(before.positions) - len(after.positions)
-        return SyncAccountResult(open_positions=len(after.positions), trigger_fills=max(closed, 0))
+        return SyncAccountResult(
+            open_positions=len(after.positions),
+            trigger_fills=max(closed, 0),
+            fills_recorded=report.fills_recorded,
+            orders_resolved=report.orders_resolved,
+            drift=report.drift,
+        )

@@ -7,19 +7,35 @@ import time
 from temporalio import activity
 
 from activities.exchanges.router import ExchangeRouter
-from domain.contracts import Activity, CancelOrderInput, CancelOrderResult
+from activities.heartbeat import with_heartbeats
+from domain.contracts import Activity, CancelOrderInput, CancelOrderResult, ResolveOrderInput
 from domain.orders import OrderIntent, OrderOutcome
+from workflows import profiles
 
 
 class OrderActivities:
-    def __init__(self, exchange: ExchangeRouter) -> None:
+    def __init__(
+        self, exchange: ExchangeRouter, resolve_seconds: float = profiles.ORDER_RESOLVE_SECONDS
+    ) -> None:
         self.exchange = exchange
+        self.resolve_seconds = resolve_seconds
 
     @activity.defn(name=Activity.PLACE_ORDER)
     async def place_order(self, intent: OrderIntent) -> OrderOutcome:
+        return await with_heartbeats(self._place(intent, activity.info().attempt))
+
+    async def _place(self, intent: OrderIntent, attempt: int) -> OrderOutcome:
         feed = await self.exchange.feed_for(intent.account_id)
         mark = await feed.get_price(intent.symbol, int(time.time() * 1000))
+        if attempt > 1:
+            return await self.exchange.place_order_retry(intent, mark)
         return await self.exchange.place_order(intent, mark)
+
+    @activity.defn(name=Activity.RESOLVE_ORDER)
+    async def resolve_order(self, req: ResolveOrderInput) -> OrderOutcome:
+        """Look an `unknown` order up with backoff until the bound; never resend it."""
+        deadline = activity.info().scheduled_time.timestamp() + self.resolve_seconds
+        return await with_heartbeats(self.exchange.resolve_order(req.intent, deadline))
 
     @activity.defn(name=Activity.CANCEL_ORDER)
     async def cancel_order(self, req: CancelOrderInput) -> CancelOrderResult:

@@ -51,6 +51,7 @@ class Deps:
     task_queue: str = ""
     vault: KeyWrapper | None = None  # opens stored secrets, inside the activities that use them
     llm_timeout_s: float = 60.0
+    order_resolve_seconds: float = 180.0
 
 
 def default_deps(
@@ -63,7 +64,10 @@ def default_deps(
     )
     vault = master_key_wrapper(settings)
     router = ExchangeRouter(
-        sessions, PaperExchange(sessions, cfg), LiveExchanges(sessions, vault), feed
+        sessions,
+        PaperExchange(sessions, cfg),
+        LiveExchanges(sessions, vault, settings.exchange_timeout_seconds),
+        feed,
     )
     return Deps(
         sessions=sessions,
@@ -78,6 +82,7 @@ def default_deps(
         task_queue=settings.task_queue,
         vault=vault,
         llm_timeout_s=settings.llm_timeout_seconds,
+        order_resolve_seconds=settings.order_resolve_seconds,
     )
 
 
@@ -85,7 +90,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     records = RecordActivities(deps.sessions)
     context = ContextActivities(deps.sessions, deps.exchange)
     strategy = StrategyActivities(deps.sessions, deps.sandbox_limits)
-    orders = OrderActivities(deps.exchange)
+    orders = OrderActivities(deps.exchange, deps.order_resolve_seconds)
     signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
     assert deps.vault is not None
     prompts = PromptActivities(deps.sessions, deps.vault, deps.llm_timeout_s)
@@ -103,6 +108,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         context.sync_account,
         strategy.run_program,
         orders.place_order,
+        orders.resolve_order,
         orders.cancel_order,
         check_risk,
     ]

@@ -102,7 +102,7 @@ class DecisionRecord(Base):
     seq: Mapped[int] = mapped_column(default=0)
     trigger_type: Mapped[str] = mapped_column(String(32))
     trigger_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # pending | hold | executed | denied | failed | rejected_input | ignored
+    # pending | hold | executed | denied | failed | rejected_input | ignored | resumed
     status: Mapped[str] = mapped_column(String(24), default="pending")
     # Deferred: ~75 KB of JSON that only the strategy step and the history API read; every other
     # load of a decision row (recording, finishing) would parse it for nothing.
@@ -229,4 +229,29 @@ class CandleRecord(Base):
 
     __table_args__ = (
         UniqueConstraint("source", "symbol", "interval", "open_time_ms", name="uq_candles_key"),
+    )
+
+
+class ReconciliationEvent(Base):
+    """Something reconciliation with the exchange found or settled, shown in the history.
+
+    kind: fill_recorded (a fill learnt from the venue, not from our own order call),
+    order_resolved (an unknown/unsettled order whose venue state is now recorded),
+    position_drift (venue position differs from the recorded fills), unexpected_order (an open
+    order at the venue the platform did not place). One row per finding (fingerprint).
+    """
+
+    __tablename__ = "reconciliation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(16))  # start | resume | periodic
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "fingerprint", name="uq_reconciliation_account_print"),
     )

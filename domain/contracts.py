@@ -24,6 +24,7 @@ class Activity(StrEnum):
     CHECK_RISK = "check_risk"
     RECORD_INTENTS = "record_order_intents"
     PLACE_ORDER = "place_order"
+    RESOLVE_ORDER = "resolve_order"
     FINISH_DECISION = "finish_decision"
     SYNC_ACCOUNT = "sync_account"
     CANCEL_ORDER = "cancel_order"
@@ -123,6 +124,13 @@ class RecordIntentsInput(BaseModel):
     intents: list[OrderIntent]
 
 
+class ResolveOrderInput(BaseModel):
+    """Settle an order whose answer was lost: look it up (never resend) until bounded time."""
+
+    intent: OrderIntent
+    reason: str = ""
+
+
 class RecordIntentsResult(BaseModel):
     recorded: int
 
@@ -163,11 +171,17 @@ __all__ = ["OrderIntent", "OrderOutcome", "RiskVerdict", "Decision"]
 
 class SyncAccountInput(BaseModel):
     account_id: int
+    reason: str = "periodic"  # start | resume | periodic | after_order: recorded with any drift
 
 
 class SyncAccountResult(BaseModel):
     open_positions: int
     trigger_fills: int = 0
+    # Reconciliation: fills first learnt from the venue here, orders whose state it settled,
+    # and drift (a position or order the platform did not expect), each recorded as an event.
+    fills_recorded: int = 0
+    orders_resolved: int = 0
+    drift: int = 0
 
 
 # --- signal pools -------------------------------------------------------------------------

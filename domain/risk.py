@@ -76,7 +76,9 @@ def evaluate(req: RiskCheckInput) -> RiskVerdict:
     if d.operation is Operation.HOLD:
         return RiskVerdict.ok("hold: nothing to check")
     if req.trading_halted and d.operation is not Operation.CLOSE:
-        return RiskVerdict.deny(DenyReason.TRADING_HALTED, "trader is paused")
+        return RiskVerdict.deny(
+            DenyReason.TRADING_HALTED, "trader is paused or halted: only closes are allowed"
+        )
     assert d.symbol is not None  # guaranteed by Decision validation
     if d.symbol not in req.symbols:
         return RiskVerdict.deny(

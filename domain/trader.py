@@ -8,10 +8,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain.contracts import DecisionOutcome
+
 MAX_RECENT_FIRE_IDS = 500
 # While positions are open the trader syncs its account this often (paused or not), so
 # exchange-side triggers such as a paper stop-loss fire without waiting for a decision.
 POSITION_SYNC_SECONDS = 60
+# Reconciliation with the exchange also runs this often with no position open (patched in by
+# `reconcile-v1`), so drift such as an order placed by hand at the venue shows up within minutes.
+RECONCILE_SECONDS = 300
+# Manual-trigger answers kept (and carried across continue-as-new) so a client retrying with the
+# same idempotency key gets the first decision back instead of a second decision.
+MAX_RECENT_MANUAL = 20
 
 
 class TraderStatus(StrEnum):
@@ -65,7 +73,7 @@ class ScheduleState(BaseModel):
 class Note(BaseModel):
     """Something the trader must write to its decision log that is not a decision run."""
 
-    status: str  # rejected_input | ignored
+    status: str  # rejected_input | ignored | resumed (an operator cleared an ORDER_UNKNOWN halt)
     trigger_type: str
     context: dict[str, Any] = Field(default_factory=dict)
     error: str = ""
@@ -82,6 +90,11 @@ class TraderState(BaseModel):
     schedules: list[ScheduleState] = Field(default_factory=list)
     decisions_made: int = 0
     next_sync: datetime | None = None
+    # An order whose outcome stayed unknown halts new entries (closes still run) until an
+    # operator checks the venue and resumes; the reason says which order.
+    halted: bool = False
+    halt_reason: str = ""
+    recent_manual: dict[str, DecisionOutcome] = Field(default_factory=dict)
 
 
 class TraderInput(BaseModel):
@@ -99,6 +112,8 @@ class TraderStatusView(BaseModel):
     paused: bool
     pause_reason: str
     last_error: str | None
+    halted: bool = False
+    halt_reason: str = ""
     pending_triggers: int
     decisions_made: int
     next_seq: int | None

@@ -21,16 +21,23 @@ with workflow.unsafe.imports_passed_through():
         GatherContextInput,
         RecordIntentsInput,
         RecordIntentsResult,
+        ResolveOrderInput,
         RunProgramInput,
         RunPromptInput,
         StrategyOutput,
     )
     from domain.decision import Decision, Operation
-    from domain.orders import OrderOutcome, OrderStatus, intents_for
+    from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
     from domain.trader import PendingTrigger, TraderStatus
     from workflows import profiles
     from workflows.steps import run_step
+
+# Why a patch: an order whose answer was lost is settled by a resolve_order lookup and, if still
+# unknown, fails the decision as ORDER_UNKNOWN (halting the trader) instead of ORDER_REJECTED;
+# histories recorded before must replay unchanged.
+ORDER_UNKNOWN_PATCH = "order-unknown-v1"
+ORDER_UNKNOWN = "ORDER_UNKNOWN"
 
 
 async def _act(name: Activity, arg: Any, result: type, profile: profiles.ActivityProfile) -> Any:
@@ -58,6 +65,7 @@ class DecisionRun:
         binding_id: int | None,
         is_paused: Callable[[], bool],
         prompt: bool = False,
+        halt_reason: Callable[[], str] = lambda: "",
     ) -> None:
         self.account_id = account_id
         self.seq = seq
@@ -66,7 +74,9 @@ class DecisionRun:
         self.binding_id = binding_id
         self.is_paused = is_paused
         self.prompt = prompt
+        self.halt_reason = halt_reason  # non-empty while an unknown order halts new entries
         self.llm: dict[str, Any] | None = None
+        self.resolving = False  # this run took the order-unknown-v1 path
 
     def _trigger_context(self) -> dict[str, Any]:
         context = dict(self.trigger.context)
@@ -141,7 +151,7 @@ class DecisionRun:
                     positions=ctx.positions,
                     prices=ctx.prices,
                     available_usd=ctx.available_usd,
-                    trading_halted=self.is_paused(),
+                    trading_halted=self.is_paused() or bool(self.halt_reason()),
                 ),
                 result_type=RiskVerdict,
                 start_to_close_timeout=profiles.RISK.start_to_close,
@@ -157,6 +167,9 @@ class DecisionRun:
         if self.is_paused() and decision.operation is not Operation.CLOSE:
             halted = RiskVerdict.deny(DenyReason.TRADING_HALTED, "trader was paused")
             return await self._finish("denied", decision=decision, verdict=halted)
+        if self.halt_reason() and decision.operation is not Operation.CLOSE:
+            halted = RiskVerdict.deny(DenyReason.TRADING_HALTED, self.halt_reason())
+            return await self._finish("denied", decision=decision, verdict=halted)
         intents = intents_for(decision, self.account_id, self.decision_id, self.seq, ctx.positions)
         # Intent before action: the client order ids are durably recorded before any order.
         await _act(
@@ -165,22 +178,18 @@ class DecisionRun:
             RecordIntentsResult,
             profiles.RECORD,
         )
-        outcomes: list[OrderOutcome] = []
-        for intent in intents:
-            try:
-                outcomes.append(
-                    await _act(Activity.PLACE_ORDER, intent, OrderOutcome, profiles.ORDER)
-                )
-            except ActivityError as err:
-                outcomes.append(
-                    OrderOutcome(
-                        client_order_id=intent.client_order_id,
-                        status=OrderStatus.UNKNOWN,
-                        symbol=intent.symbol,
-                        side=intent.side,
-                        reject_reason=_describe(err),
-                    )
-                )
+        outcomes = [await self._place(intent) for intent in intents]
+        unknown = [o for o in outcomes if o.status is OrderStatus.UNKNOWN]
+        if unknown and self.resolving:
+            reason = "; ".join(f"{o.client_order_id}: {o.reject_reason}" for o in unknown)
+            return await self._finish(
+                "failed",
+                decision=decision,
+                verdict=verdict,
+                orders=outcomes,
+                code=ORDER_UNKNOWN,
+                error=f"order outcome unknown after lookups, check the exchange: {reason}",
+            )
         bad = [o for o in outcomes if o.status is not OrderStatus.FILLED]
         if bad:
             reason = "; ".join(f"{o.client_order_id}: {o.reject_reason}" for o in bad)
@@ -194,6 +203,40 @@ class DecisionRun:
             )
         return await self._finish("executed", decision=decision, verdict=verdict, orders=outcomes)
 
+    async def _place(self, intent: OrderIntent) -> OrderOutcome:
+        try:
+            outcome: OrderOutcome = await _act(
+                Activity.PLACE_ORDER, intent, OrderOutcome, profiles.ORDER
+            )
+        except ActivityError as err:
+            outcome = OrderOutcome(
+                client_order_id=intent.client_order_id,
+                status=OrderStatus.UNKNOWN,
+                symbol=intent.symbol,
+                side=intent.side,
+                reject_reason=_describe(err),
+            )
+            if not workflow.patched(ORDER_UNKNOWN_PATCH):
+                return outcome  # recorded before the patch: failed as ORDER_REJECTED
+        if outcome.status is not OrderStatus.UNKNOWN:
+            return outcome
+        self.resolving = True
+        try:
+            # Why a separate activity with schedule-to-close: it only looks the order up (never
+            # resends), with its own backoff and bound; see profiles.RESOLVE.
+            resolved: OrderOutcome = await workflow.execute_activity(
+                Activity.RESOLVE_ORDER,
+                ResolveOrderInput(intent=intent, reason=outcome.reject_reason or ""),
+                result_type=OrderOutcome,
+                start_to_close_timeout=profiles.RESOLVE.start_to_close,
+                schedule_to_close_timeout=profiles.RESOLVE_SCHEDULE_TO_CLOSE,
+                heartbeat_timeout=profiles.RESOLVE.heartbeat,
+                retry_policy=profiles.RESOLVE.retry,
+            )
+        except ActivityError as err:
+            return outcome.model_copy(update={"reject_reason": _describe(err)})
+        return resolved
+
     async def _finish(
         self,
         status: str,
@@ -205,13 +248,15 @@ class DecisionRun:
         error: str | None = None,
     ) -> DecisionOutcome:
         failed = status == "failed"
+        halt = self.halt_reason()
         trader_status = (
             TraderStatus.PAUSED
             if self.is_paused()
             else TraderStatus.ERROR
-            if failed
+            if failed or halt
             else TraderStatus.ACTIVE
         )
+        status_reason = f"{code}: {error}" if failed else halt or None
         outcome: DecisionOutcome = await _act(
             Activity.FINISH_DECISION,
             FinishDecisionInput(
@@ -229,7 +274,7 @@ class DecisionRun:
                 llm=self.llm,
                 decision=decision,
                 trader_status=trader_status.value,
-                trader_status_reason=f"{code}: {error}" if failed else None,
+                trader_status_reason=status_reason,
             ),
             DecisionOutcome,
             profiles.RECORD,

@@ -25,8 +25,21 @@ visible in flight, and an order's schedule is in history before it is sent.
   call's own timeout fires first with a clear reason; the answer, once recorded, is never asked
   for again on replay or worker restart.
 - RISK: a local activity: pure and fast, retried a few times, and a failure denies (fails closed).
-- ORDER: placing an order. Idempotent by client order id (the exchange is asked first), so it
-  retries; bounded so a dead exchange surfaces as a failed decision the operator can see.
+- ORDER: placing an order. Idempotent by client order id (the exchange is asked first, and on
+  any retry asked CONFIRM_ABSENT_LOOKUPS times, CONFIRM_ABSENT_SPACING_S apart, before a send),
+  so it retries; bounded so a dead exchange surfaces quickly. It heartbeats (timeout 5 s): a
+  worker killed while the order is in flight is noticed in seconds and the retry looks the order
+  up. An answer lost after sending is not retried here: the activity returns `unknown`.
+- RESOLVE: an `unknown` order is settled by lookups only, never by resending. The activity looks
+  the order up with backoff (RESOLVE_BACKOFF_*), for at most ORDER_RESOLVE_SECONDS from its first
+  schedule (HYPERORU_ORDER_RESOLVE_SECONDS on the worker; 3 min by default: long enough to ride
+  out a venue blip or a restart, short enough that an operator hears about a truly lost answer
+  while it still matters). Still unknown then: the decision fails with ORDER_UNKNOWN and the
+  trader halts new entries until resumed. Heartbeats (10 s) move it to a live worker quickly;
+  schedule-to-close (10 min) is the hard cap should the worker-side bound ever be misconfigured.
+- SYNC: reconciliation with the exchange (positions, open orders, fills, unsettled orders). A few
+  attempts; if the venue stays unreachable the next interval tries again (nothing is lost: fills
+  are listed by the venue and recorded by trade id whenever the sync succeeds).
 """
 
 from __future__ import annotations
@@ -35,6 +48,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio.common import RetryPolicy
+
+# Settling an order whose answer was lost (used by the order activities, worker side).
+ORDER_RESOLVE_SECONDS = 180.0
+RESOLVE_BACKOFF_INITIAL_S = 0.5
+RESOLVE_BACKOFF_MAX_S = 10.0
+# "Not found" right after a lost answer may be the venue's lag: on a retry it must hold this many
+# times, this far apart, before anything is sent again.
+CONFIRM_ABSENT_LOOKUPS = 3
+CONFIRM_ABSENT_SPACING_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +87,12 @@ CONTEXT = ActivityProfile(
 )
 PROGRAM = ActivityProfile(
     timedelta(minutes=5),
-    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
+    # 6 attempts (1+2+4+8+10 s apart): rides out a ~25 s database outage reading the snapshot.
+    RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=6,
+    ),
     heartbeat=timedelta(seconds=10),
     local=True,
 )
@@ -90,4 +117,20 @@ ORDER = ActivityProfile(
         maximum_attempts=8,
         non_retryable_error_types=["OrderRejected"],
     ),
+    heartbeat=timedelta(seconds=5),
+)
+RESOLVE = ActivityProfile(
+    timedelta(minutes=10),
+    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)),
+    heartbeat=timedelta(seconds=10),
+)
+RESOLVE_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
+SYNC = ActivityProfile(
+    timedelta(seconds=60),
+    RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        maximum_interval=timedelta(seconds=5),
+        maximum_attempts=4,
+    ),
+    heartbeat=timedelta(seconds=10),
 )

@@ -34,7 +34,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.trader import (
         MAX_RECENT_FIRE_IDS,
+        MAX_RECENT_MANUAL,
         POSITION_SYNC_SECONDS,
+        RECONCILE_SECONDS,
         CancelRequest,
         Note,
         PauseRequest,
@@ -48,12 +50,15 @@ with workflow.unsafe.imports_passed_through():
         TriggerType,
     )
     from workflows import profiles
-    from workflows.decision import DecisionRun
+    from workflows.decision import ORDER_UNKNOWN, DecisionRun
 
 
 # Why a patch: the position sync (at start, then every POSITION_SYNC_SECONDS while positions are
 # open) adds commands; histories recorded before it must replay unchanged.
 POSITION_SYNC_PATCH = "position-sync-v1"
+# Why a patch: reconciliation also runs on resume and every RECONCILE_SECONDS with no position
+# open (new commands and timers); histories recorded before must replay unchanged.
+RECONCILE_PATCH = "reconcile-v1"
 
 
 @workflow.defn(name="TraderWorkflow")
@@ -73,6 +78,8 @@ class TraderWorkflow:
         self.config_dirty = False
         self.status_dirty = True
         self.stopping = False
+        self.reconcile = False  # reconcile-v1 is in effect for this run
+        self.resumed = False  # a resume arrived: reconcile before the next decision
 
     @workflow.run
     async def run(self, input: TraderInput) -> None:
@@ -81,8 +88,9 @@ class TraderWorkflow:
             return
         if self.state.next_seq is None:
             self.state.next_seq = cfg.last_seq + 1
+        self.reconcile = workflow.patched(RECONCILE_PATCH)
         if workflow.patched(POSITION_SYNC_PATCH):
-            await self._sync_account()  # reconcile on every start
+            await self._sync_account("start")  # reconcile on every start
         while True:
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(self._has_work, timeout=self._until_next_due())
@@ -93,6 +101,9 @@ class TraderWorkflow:
             await self._flush_notes()
             if self.status_dirty:
                 await self._record_status()
+            if self.resumed and self.reconcile:
+                self.resumed = False
+                await self._sync_account("resume")
             self._enqueue_due_schedules()
             if self.state.pending and not self.state.paused:
                 await self._run_next()
@@ -182,8 +193,15 @@ class TraderWorkflow:
         self.state.pending = []
 
     def _on_resume(self, payload: RawValue | None) -> None:
-        if not self.state.paused:
+        if not self.state.paused and not self.state.halted:
             return
+        if self.state.halted:  # the operator checked the venue after an unknown order
+            self.state.halted = False
+            self.state.halt_reason = ""
+            self.notes.append(
+                Note(status="resumed", trigger_type="resume", error="operator cleared the halt")
+            )
+        self.resumed = True
         self.state.paused = False
         self.state.pause_reason = ""
         self.state.status = TraderStatus.ACTIVE
@@ -201,6 +219,8 @@ class TraderWorkflow:
     @workflow.update
     async def trigger(self, req: TriggerRequest) -> DecisionOutcome:
         key = f"manual-{workflow.current_update_info().id}"  # type: ignore[union-attr]
+        if key in self.state.recent_manual:  # a client retry that outlived a continue-as-new
+            return self.state.recent_manual[key]
         self.state.pending.append(
             PendingTrigger(
                 key=key, type=TriggerType.MANUAL, binding_id=req.binding_id, context=req.context
@@ -244,6 +264,8 @@ class TraderWorkflow:
             paused=self.state.paused,
             pause_reason=self.state.pause_reason,
             last_error=self.state.last_error,
+            halted=self.state.halted,
+            halt_reason=self.state.halt_reason,
             pending_triggers=len(self.state.pending),
             decisions_made=self.state.decisions_made,
             next_seq=self.state.next_seq,
@@ -289,14 +311,16 @@ class TraderWorkflow:
         known = [w for w in waits if w is not None]
         return min(known) if known else None
 
-    async def _sync_account(self) -> None:
+    async def _sync_account(self, reason: str = "periodic") -> None:
+        profile = profiles.SYNC if self.reconcile else profiles.CONTEXT
         try:
             result: SyncAccountResult = await workflow.execute_activity(
                 Activity.SYNC_ACCOUNT,
-                SyncAccountInput(account_id=self.account_id),
+                SyncAccountInput(account_id=self.account_id, reason=reason),
                 result_type=SyncAccountResult,
-                start_to_close_timeout=profiles.CONTEXT.start_to_close,
-                retry_policy=profiles.CONTEXT.retry,
+                start_to_close_timeout=profile.start_to_close,
+                heartbeat_timeout=profile.heartbeat,
+                retry_policy=profile.retry,
             )
         except ActivityError as err:
             workflow.logger.warning("account sync failed, retrying next interval: %s", err)
@@ -305,9 +329,14 @@ class TraderWorkflow:
         self._schedule_sync(result.open_positions > 0)
 
     def _schedule_sync(self, positions_open: bool) -> None:
-        self.state.next_sync = (
-            workflow.now() + timedelta(seconds=POSITION_SYNC_SECONDS) if positions_open else None
+        every = (
+            POSITION_SYNC_SECONDS
+            if positions_open
+            else RECONCILE_SECONDS
+            if self.reconcile
+            else None
         )
+        self.state.next_sync = None if every is None else workflow.now() + timedelta(seconds=every)
 
     def _enqueue_due_schedules(self) -> None:
         if not self.state.paused:
@@ -345,23 +374,31 @@ class TraderWorkflow:
             binding_id,
             lambda: self.state.paused,
             prompt=binding is not None and binding.prompt_id is not None,
+            halt_reason=lambda: self.state.halt_reason,
         )
         outcome = await run.run()
         self.state.decisions_made += 1
-        if (
-            outcome.orders
-            and self.state.next_sync is None
-            and workflow.patched(POSITION_SYNC_PATCH)
-        ):
-            self._schedule_sync(True)
+        if outcome.orders and workflow.patched(POSITION_SYNC_PATCH):
+            if self.state.next_sync is None:
+                self._schedule_sync(True)
+            elif self.reconcile:  # positions may be open now: sync at the position pace
+                self.state.next_sync = min(
+                    self.state.next_sync,
+                    workflow.now() + timedelta(seconds=POSITION_SYNC_SECONDS),
+                )
+        if outcome.error_code == ORDER_UNKNOWN:
+            self.state.halted = True
+            self.state.halt_reason = f"{outcome.error_code}: {outcome.error}"
         if outcome.status == "failed":
             self.state.last_error = f"{outcome.error_code}: {outcome.error}"
             if not self.state.paused:
                 self.state.status = TraderStatus.ERROR
         elif not self.state.paused:
-            self.state.status = TraderStatus.ACTIVE
+            self.state.status = TraderStatus.ERROR if self.state.halted else TraderStatus.ACTIVE
         if trig.type is TriggerType.MANUAL:
             self.results[trig.key] = outcome
+            recent = {**self.state.recent_manual, trig.key: outcome}
+            self.state.recent_manual = dict(list(recent.items())[-MAX_RECENT_MANUAL:])
 
     async def _load_config(self) -> TraderConfig:
         self.config_dirty = False
@@ -386,7 +423,7 @@ class TraderWorkflow:
                 status=self.state.status.value,
                 reason=self.state.pause_reason
                 if self.state.paused
-                else self.state.last_error
+                else self.state.halt_reason or self.state.last_error
                 if self.state.status is TraderStatus.ERROR
                 else None,
             ),

@@ -605,11 +605,13 @@ class BinanceFuturesClient:
             reject_reason=reason,
         )
 
-    async def place(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
+    async def place(
+        self, intent: OrderIntent, mark: Decimal, known: OrderOutcome | None = None
+    ) -> OrderOutcome:
         vs = self._venue_symbol(intent.symbol)
         self._seen.add(vs)
         self._symbol_of[intent.client_order_id] = vs
-        existing = await self.lookup(intent.client_order_id, intent.symbol)
+        existing = known or await self.lookup(intent.client_order_id, intent.symbol)
         if existing is not None:
             if existing.status is OrderStatus.FILLED and not intent.reduce_only:
                 await self._ensure_protection(intent, existing)

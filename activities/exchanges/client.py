@@ -202,8 +202,13 @@ class ExchangeClient(Protocol):
         """The order by our client order id; None only when the venue proves it is absent."""
         ...
 
-    async def place(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
-        """Idempotent: looks the id up first and submits only when the venue lacks it."""
+    async def place(
+        self, intent: OrderIntent, mark: Decimal, known: OrderOutcome | None = None
+    ) -> OrderOutcome:
+        """Idempotent: looks the id up first and submits only when the venue lacks it.
+
+        ``known``: the order as a lookup just found it; then nothing is submitted except the
+        missing TP/SL legs of a filled entry."""
         ...
 
     async def cancel(self, client_order_id: str, symbol: str | None = None) -> bool: ...

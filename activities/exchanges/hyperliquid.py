@@ -635,8 +635,10 @@ class HyperliquidClient:
         msg = safe_text(st.get("error") if isinstance(st, dict) else st)
         return self._rejected(intent, f"{_reject_code(msg)}: {msg}")
 
-    async def place(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
-        existing = await self.lookup(intent.client_order_id)
+    async def place(
+        self, intent: OrderIntent, mark: Decimal, known: OrderOutcome | None = None
+    ) -> OrderOutcome:
+        existing = known or await self.lookup(intent.client_order_id)
         if existing is not None:
             if existing.status is OrderStatus.FILLED and not intent.reduce_only:
                 await self._ensure_protection(intent, existing)

@@ -6,6 +6,7 @@ never reach workflow inputs, results or logs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -16,12 +17,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.exchanges.base import AccountView
-from activities.exchanges.client import ExchangeClient, ExchangeError, Fill, ProtectiveOrderError
+from activities.exchanges.client import (
+    ExchangeClient,
+    ExchangeError,
+    Fill,
+    OutcomeUnknown,
+    ProtectiveOrderError,
+)
 from db.models import Account, OrderRecord, TradeRecord
 from domain.exchange_rules import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from vault import KeyWrapper, SealedSecret, open_secret
+from workflows import profiles
 
 CREDENTIALS_FIELD = "exchange_credentials"
 FILLS_LOOKBACK_MS = 24 * 3600 * 1000
@@ -61,9 +69,15 @@ def build_client(
 
 
 class LiveExchanges:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], vault: KeyWrapper) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        vault: KeyWrapper,
+        timeout_s: float = 10.0,
+    ) -> None:
         self.sessions = sessions
         self.vault = vault
+        self.timeout_s = timeout_s
 
     @asynccontextmanager
     async def client(self, account_id: int) -> AsyncIterator[ExchangeClient]:
@@ -84,6 +98,7 @@ class LiveExchanges:
             acct.exchange_base_url,
             acct.exchange_wallet_address,
             secrets,
+            timeout_s=self.timeout_s,
             symbols=list(acct.symbols),
         )
         del secrets
@@ -105,21 +120,33 @@ class LiveExchanges:
         await self._record_fills(account_id, fills)
         return view
 
-    async def place_order(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
+    async def place_order(
+        self, intent: OrderIntent, mark: Decimal, retry: bool = False
+    ) -> OrderOutcome:
+        """Submit once. On a retry (an earlier attempt may have sent it) the venue must say
+        "no such order" CONFIRM_ABSENT_LOOKUPS times before anything is sent; an answer lost
+        after sending comes back as `unknown`, for resolve_order to settle by lookups."""
         try:
             async with self.client(intent.account_id) as c:
+                known = await self._confirm_absent(c, intent) if retry else None
                 try:
-                    outcome = await c.place(intent, mark)
+                    outcome = await c.place(intent, mark, known=known)
                 except ProtectiveOrderError as err:
                     if err.retryable:
                         raise
                     outcome = err.entry.model_copy(
                         update={"reject_reason": f"take-profit/stop-loss not placed: {err}"}
                     )
-                fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
+                except OutcomeUnknown as err:
+                    outcome = _unknown(intent, str(err))  # resolve_order takes it from here
+                fills = (
+                    []
+                    if outcome.status is OrderStatus.UNKNOWN
+                    else await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
+                )
         except ExchangeError as err:
             if err.retryable:
-                raise  # Temporal retries; place() looks the order up before resending
+                raise  # Temporal retries; the retry looks the order up before resending
             outcome = OrderOutcome(
                 client_order_id=intent.client_order_id,
                 status=OrderStatus.REJECTED,
@@ -129,10 +156,69 @@ class LiveExchanges:
             )
             fills = []
         await self._record_fills(intent.account_id, fills)
-        await self._record_outcome(outcome)
+        await self.record_outcome(outcome)
         if outcome.status is OrderStatus.FILLED and not intent.reduce_only:
             await self._record_protective_legs(intent)
         return outcome
+
+    async def _confirm_absent(self, c: ExchangeClient, intent: OrderIntent) -> OrderOutcome | None:
+        """The order if any of several spaced lookups finds it; None once all say absent."""
+        for i in range(profiles.CONFIRM_ABSENT_LOOKUPS):
+            if i:
+                await asyncio.sleep(profiles.CONFIRM_ABSENT_SPACING_S)
+            found = await c.lookup(intent.client_order_id, intent.symbol)
+            if found is not None:
+                return found
+        return None
+
+    @staticmethod
+    async def _protect(c: ExchangeClient, intent: OrderIntent, entry: OrderOutcome) -> OrderOutcome:
+        """A found, filled entry still gets its missing TP/SL legs (each looked up first)."""
+        try:
+            return await c.place(intent, entry.avg_price or Decimal(0), known=entry)
+        except ProtectiveOrderError as err:
+            return entry.model_copy(
+                update={"reject_reason": f"take-profit/stop-loss not placed: {err}"}
+            )
+
+    async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
+        """Settle an order whose answer was lost by lookups only (never by resending), with
+        backoff, until ``deadline`` (epoch seconds). Still unknown then: recorded `unknown`."""
+        delay, absent, last = profiles.RESOLVE_BACKOFF_INITIAL_S, 0, "no lookup answered"
+        while True:
+            try:
+                async with self.client(intent.account_id) as c:
+                    found = await c.lookup(intent.client_order_id, intent.symbol)
+                    if found is not None:
+                        if found.status is OrderStatus.FILLED and not intent.reduce_only:
+                            found = await self._protect(c, intent, found)
+                        fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
+                        await self._record_fills(intent.account_id, fills)
+                        await self.record_outcome(found)
+                        if found.status is OrderStatus.FILLED and not intent.reduce_only:
+                            await self._record_protective_legs(intent)
+                        return found
+                absent += 1
+                last = f"venue has no order {intent.client_order_id} ({absent} lookups)"
+                if absent >= profiles.CONFIRM_ABSENT_LOOKUPS:
+                    gone = OrderOutcome(
+                        client_order_id=intent.client_order_id,
+                        status=OrderStatus.REJECTED,
+                        symbol=intent.symbol,
+                        side=intent.side,
+                        reject_reason=f"NOT_PLACED: {last}; not resent",
+                    )
+                    await self.record_outcome(gone)
+                    return gone
+            except ExchangeError as err:
+                absent, last = 0, str(err)
+            if time.time() + delay > deadline:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, profiles.RESOLVE_BACKOFF_MAX_S)
+        unknown = _unknown(intent, f"still unknown at the deadline: {last}")
+        await self.record_outcome(unknown)
+        return unknown
 
     async def _record_protective_legs(self, intent: OrderIntent) -> None:
         """TP/SL legs rest at the venue: recorded as orders so cancels and fills are tracked."""
@@ -187,9 +273,9 @@ class LiveExchanges:
                 continue
             found = await client.lookup(order.client_order_id, order.symbol)
             if found is not None and found.status is not OrderStatus.SUBMITTED:
-                await self._record_outcome(found)
+                await self.record_outcome(found)
 
-    async def _record_outcome(self, outcome: OrderOutcome) -> None:
+    async def record_outcome(self, outcome: OrderOutcome) -> None:
         async with self.sessions() as s, s.begin():
             order = await s.get(OrderRecord, outcome.client_order_id)
             if order is None:
@@ -230,6 +316,16 @@ class LiveExchanges:
                         realized_pnl=f.realized_pnl,
                     )
                 )
+
+
+def _unknown(intent: OrderIntent, reason: str) -> OrderOutcome:
+    return OrderOutcome(
+        client_order_id=intent.client_order_id,
+        status=OrderStatus.UNKNOWN,
+        symbol=intent.symbol,
+        side=intent.side,
+        reject_reason=reason,
+    )
 
 
 class VenueFeed:

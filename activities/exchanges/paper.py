@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.exchanges.base import AccountView
@@ -12,6 +15,7 @@ from db.models import Account, OrderRecord, PaperAccountRecord, TradeRecord
 from domain import paper
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import PositionView
+from workflows import profiles
 
 
 class PaperExchange:
@@ -116,6 +120,41 @@ class PaperExchange:
                 order.avg_price = result.fill.price
                 order.fee = result.fill.fee
             return outcome_of(order)
+
+    async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
+        """The paper venue is the database: the row says what happened, retried until the
+        database answers or ``deadline`` (epoch seconds) passes."""
+        delay, last = profiles.RESOLVE_BACKOFF_INITIAL_S, ""
+        while True:
+            try:
+                async with self.sessions() as s, s.begin():
+                    order = await s.get(OrderRecord, intent.client_order_id, with_for_update=True)
+                    if order is None or order.status in (OrderStatus.INTENT, OrderStatus.UNKNOWN):
+                        # the order transaction never committed: nothing was executed
+                        if order is not None:
+                            order.status = OrderStatus.REJECTED
+                            order.reject_reason = "NOT_PLACED: never executed; not resent"
+                            return outcome_of(order)
+                        return OrderOutcome(
+                            client_order_id=intent.client_order_id,
+                            status=OrderStatus.REJECTED,
+                            symbol=intent.symbol,
+                            side=intent.side,
+                            reject_reason="NOT_PLACED: no intent row",
+                        )
+                    return outcome_of(order)
+            except (OSError, SQLAlchemyError) as err:
+                last = f"database unavailable: {str(err)[:200]}"
+            if time.time() + delay > deadline:
+                return OrderOutcome(
+                    client_order_id=intent.client_order_id,
+                    status=OrderStatus.UNKNOWN,
+                    symbol=intent.symbol,
+                    side=intent.side,
+                    reject_reason=f"still unknown at the deadline: {last}",
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, profiles.RESOLVE_BACKOFF_MAX_S)
 
 
 async def _record_fill(s: AsyncSession, account_id: int, fill: paper.PaperFill) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,6 +57,49 @@ class ExchangeRouter:
         kind, _ = await self._kind(intent.account_id)
         target = self.paper if kind == "paper" else self.live
         return await target.place_order(intent, mark)
+
+    async def place_order_retry(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
+        """A later attempt: an earlier one may have reached the venue."""
+        kind, _ = await self._kind(intent.account_id)
+        if kind == "paper":  # one transaction: the row says whether it executed
+            return await self.paper.place_order(intent, mark)
+        return await self.live.place_order(intent, mark, retry=True)
+
+    async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
+        kind, _ = await self._kind(intent.account_id)
+        target = self.paper if kind == "paper" else self.live
+        return await target.resolve_order(intent, deadline)
+
+    async def settle(self, account_id: int, order: OrderRecord) -> str | None:
+        """Record the venue's state of an unsettled order; its new status, or None if the
+        venue cannot say yet."""
+        kind, _ = await self._kind(account_id)
+        if kind == "paper":
+            async with self.sessions() as s, s.begin():
+                row = await s.get(OrderRecord, order.client_order_id, with_for_update=True)
+                if row is None or row.status not in (OrderStatus.INTENT, OrderStatus.UNKNOWN):
+                    return row.status if row else None
+                row.status = OrderStatus.REJECTED  # the paper order never committed
+                row.reject_reason = "NOT_PLACED: never executed; found by reconciliation"
+                return row.status
+        async with self.live.client(account_id) as client:
+            found = await client.lookup(order.client_order_id, order.symbol)
+        if found is None:
+            return None
+        await self.live.record_outcome(found)
+        return found.status.value
+
+    async def foreign_open_orders(self, account_id: int, ours: set[str]) -> list[dict[str, Any]]:
+        """Open orders at the venue that none of our client order ids names."""
+        kind, _ = await self._kind(account_id)
+        if kind == "paper":
+            return []  # paper orders fill at once; its TP/SL live in our own state
+        async with self.live.client(account_id) as client:
+            known = ours | {client.venue_client_id(c) for c in ours}
+            opened = await client.open_orders()
+        return [
+            o for o in opened if (o.get("client_order_id") or o.get("venue_client_id")) not in known
+        ]
 
     async def cancel(
         self, account_id: int, client_order_id: str, symbol: str | None

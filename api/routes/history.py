@@ -14,7 +14,7 @@ from api.errors import not_found
 from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict
 from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut
-from db.models import DecisionRecord, OrderRecord, TradeRecord
+from db.models import DecisionRecord, OrderRecord, ReconciliationEvent, TradeRecord
 
 router = APIRouter(prefix="/api/account/{account_id}", tags=["history"])
 
@@ -100,6 +100,34 @@ async def trades(account_id: int, s: SessionDep, page: PageNo = 1, per_page: Per
             "created_at": t.created_at.isoformat(),
         }
         for t in rows
+    ]
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+@router.get("/reconciliation", response_model=Page)
+async def reconciliation(
+    account_id: int, s: SessionDep, page: PageNo = 1, per_page: PerPage = 50
+) -> Page:
+    """What reconciliation with the exchange found, newest first: fills learnt from the venue,
+    orders it settled, drift (positions or open orders the platform did not expect)."""
+    await get_account(s, account_id)
+    where = ReconciliationEvent.account_id == account_id
+    rows, total = await _page(
+        s,
+        select(ReconciliationEvent).where(where).order_by(ReconciliationEvent.id.desc()),
+        select(func.count()).select_from(ReconciliationEvent).where(where),
+        page,
+        per_page,
+    )
+    items = [
+        {
+            "kind": e.kind,
+            "subject": e.subject,
+            "reason": e.reason,
+            "detail": e.detail,
+            "created_at": e.created_at.isoformat(),
+        }
+        for e in rows
     ]
     return Page(items=items, page=page, per_page=per_page, total=total)
 

@@ -9,6 +9,8 @@ Fault kinds (all switchable per operation, each for the next ``times`` matching 
 * ``rate_limit``       - answer 429 with ``Retry-After: retry_after_s`` without processing
 * ``not_found``        - lookups only: answer "no such order" even when it exists
 * ``duplicate_fills``  - fill listings only: every fill is listed twice
+* ``down``             - every matching request answers HTTP ``status`` (503) for ``delay_s``
+                         seconds from injection, without processing: the venue is down a while
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ FaultKind = Literal[
     "rate_limit",
     "not_found",
     "duplicate_fills",
+    "down",
 ]
 
-BEFORE_KINDS: frozenset[str] = frozenset({"error_5xx_before", "rate_limit"})
+BEFORE_KINDS: frozenset[str] = frozenset({"error_5xx_before", "rate_limit", "down"})
 AFTER_KINDS: frozenset[str] = frozenset({"error_5xx_after", "drop_after", "delay_after"})
 
 
@@ -49,6 +52,7 @@ class Fault:
     status: int = 502
     after: int = 0  # let this many matching requests through first
     hits: int = 0
+    until: float = 0.0  # ``down``: monotonic end of the outage
 
 
 @dataclass
@@ -71,6 +75,9 @@ class Faults:
         after: int = 0,
     ) -> Fault:
         fault = Fault(kind, op, times, delay_s, retry_after_s, status, after)
+        if kind == "down":
+            fault.times, fault.until = 1 << 30, time.monotonic() + delay_s
+            fault.status = status if status != 502 else 503
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -84,6 +91,8 @@ class Faults:
         with self._lock:
             for fault in self._faults:
                 if fault.kind in kinds and fault.op in (op, "*") and fault.times > 0:
+                    if fault.kind == "down" and time.monotonic() > fault.until:
+                        continue
                     if fault.after > 0:
                         fault.after -= 1
                         continue

@@ -167,6 +167,9 @@ class HyperliquidEmulator:
         self.refused_actions: list[dict[str, Any]] = []  # refused before acting
         self._next_oid = 1000
         self._next_tid = 900_000
+        # False: accept a repeated cloid (no documented guarantee the venue refuses one), so a
+        # duplicate submission shows up as a second order instead of being hidden.
+        self.unique_cloids = True
         self.app = self._build_app()
 
     # ------------------------------------------------------------ test hooks
@@ -545,7 +548,7 @@ class HyperliquidEmulator:
             return {"error": "Order has invalid size."}
         if not price_ok(px, asset.sz_decimals):
             return {"error": f"Order has invalid price. asset={a}"}
-        if cloid is not None and (user.address, cloid) in self._by_cloid:
+        if self.unique_cloids and cloid is not None and (user.address, cloid) in self._by_cloid:
             return {"error": "Order has duplicate cloid."}
         self._next_oid += 1
         trigger = t.get("trigger")
@@ -567,7 +570,7 @@ class HyperliquidEmulator:
         )
         self.orders[order.oid] = order
         if cloid is not None:
-            self._by_cloid[(user.address, cloid)] = order.oid
+            self._by_cloid.setdefault((user.address, cloid), order.oid)
         if trigger:
             if order.trigger_px is None or not price_ok(order.trigger_px, asset.sz_decimals):
                 order.status = "badTriggerPxRejected"

@@ -8,6 +8,7 @@ old histories (use `workflow.patched`), so record new ones next to the old, neve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -15,12 +16,16 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import eth_account
 from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db.migrate import upgrade
 from tests import programs
+from tests.emulators.exchange_common import serving
+from tests.emulators.hyperliquid_emulator import HyperliquidEmulator
+from tests.reliability.venues import ALWAYS_LONG_SMALL
 from tests.support.stack import Stack, full_stack, make_settings
 from tests.support.waiting import eventually
 
@@ -82,13 +87,56 @@ async def invalid_llm_output(st: Stack, tid: int, h: WorkflowHandle) -> None:
         emu.stop()
 
 
+async def order_timeout_reconcile(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    """A live trader whose order answer is lost: settled by lookup; then an outage past the
+    resolve bound (ORDER_UNKNOWN, halt), a denied entry, resume, reconciliation settles it."""
+    emu: HyperliquidEmulator = st.app.state.replay_emulator
+    await st.bind(tid, (await st.create_program(ALWAYS_LONG_SMALL))["id"])
+    await asyncio.sleep(1)  # the binding reaches the trader (config_changed) first
+    emu.faults.inject("delay_after", "order", delay_s=2)
+    await st.post(f"/api/account/{tid}/trigger")  # unknown, then found by resolve_order
+    emu.faults.inject("delay_after", "order", delay_s=2)
+    pending = asyncio.create_task(st.post(f"/api/account/{tid}/trigger"))
+    seen = emu.requests.count("exchange:order")
+
+    async def sent() -> bool:
+        return emu.requests.count("exchange:order") > seen
+
+    await eventually(sent, timeout=60, interval=0.02)
+    emu.faults.inject("down", "*", delay_s=RECORD_RESOLVE_SECONDS + 4)
+    await pending  # ORDER_UNKNOWN: the trader halts new entries
+    await asyncio.sleep(6)
+    emu.faults.clear()
+    await st.post(f"/api/account/{tid}/trigger")  # denied: halted
+    await st.post(f"/api/account/{tid}/resume")  # operator resumes: reconcile settles the order
+    await asyncio.sleep(2)
+
+
 SCENARIOS: dict[str, Callable[[Stack, int, WorkflowHandle], Awaitable[None]]] = {
     "happy_path": happy_path,
     "pause_resume": pause_resume,
     "invalid_input": invalid_input,
     "continue_as_new": continue_as_new,
     "invalid_llm_output": invalid_llm_output,
+    "order_timeout_reconcile": order_timeout_reconcile,
 }
+RECORD_RESOLVE_SECONDS = 5.0
+
+
+async def _live_trader(st: Stack, emu: HyperliquidEmulator, url: str) -> int:
+    wallet, agent = eth_account.Account.create(), eth_account.Account.create()
+    emu.add_user(wallet.address, "100000")
+    emu.approve_agent(wallet.address, agent.address)
+    tid = (await st.create_trader(exchange="hyperliquid", symbols=["BTC"]))["account_id"]
+    body = {
+        "environment": "testnet",
+        "wallet_address": wallet.address,
+        "base_url": url,
+        "api_wallet_private_key": agent.key.hex(),
+    }
+    assert (await st.api.put(f"/api/account/{tid}/exchange", json=body)).status_code == 200
+    assert (await st.post(f"/api/account/{tid}/start")).status_code == 200
+    return int(tid)
 
 
 async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
@@ -96,11 +144,22 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
     upgrade(url)
     cas = 50 if name == "continue_as_new" else 2000
     settings = make_settings(
-        env.client.service_client.config.target_host, url, continue_as_new_events=cas
+        env.client.service_client.config.target_host,
+        url,
+        continue_as_new_events=cas,
+        exchange_timeout_seconds=1.0,
+        order_resolve_seconds=RECORD_RESOLVE_SECONDS,
     )
-    async with full_stack(None, settings) as st:
+    emu = HyperliquidEmulator()
+    async with contextlib.AsyncExitStack() as stack:
+        server = stack.enter_context(serving(emu.app))
+        st = await stack.enter_async_context(full_stack(None, settings))
+        st.app.state.replay_emulator = emu
         kind = "prompt" if name == "invalid_llm_output" else "program"
-        tid = (await st.create_trader(trading_enabled=True, account_type=kind))["account_id"]
+        if name == "order_timeout_reconcile":
+            tid = await _live_trader(st, emu, server.url)
+        else:
+            tid = (await st.create_trader(trading_enabled=True, account_type=kind))["account_id"]
         h = st.client.get_workflow_handle(f"trader-{tid}")
         first_run = (await h.describe()).run_id
         await SCENARIOS[name](st, tid, h)

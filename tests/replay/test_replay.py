@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
 from workflows.trader import TraderWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -38,12 +40,51 @@ def test_histories_cover_the_scenarios() -> None:
         "invalid_input",
         "continue_as_new",
         "invalid_llm_output",
+        "order_timeout_reconcile",
     } <= names
-    cas = json.loads((HISTORIES / "continue_as_new.json").read_text())
-    assert cas["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+    for name in ("continue_as_new", "continue_as_new_reconcile"):
+        cas = json.loads((HISTORIES / f"{name}.json").read_text())
+        assert cas["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+
+
+def test_order_timeout_history_takes_the_unknown_path() -> None:
+    """The committed history really exercises it: a lost answer settled by resolve_order, one
+    still unknown at the bound (ORDER_UNKNOWN, halt), a denied entry, resume, reconciliation."""
+    events = json.loads((HISTORIES / "order_timeout_reconcile.json").read_text())["events"]
+    calls = []
+    for e in events:
+        attrs = e.get("activityTaskScheduledEventAttributes")
+        if attrs:
+            arg = json.loads(base64.b64decode(attrs["input"]["payloads"][0]["data"]))
+            calls.append((attrs["activityType"]["name"], arg))
+    names = [n for n, _ in calls]
+    assert names.count("resolve_order") == 2
+    finished = [
+        a["status"] + ":" + str(a["error_code"]) for n, a in calls if n == "finish_decision"
+    ]
+    assert finished == ["executed:None", "failed:ORDER_UNKNOWN", "denied:None"]
+    assert [a["reason"] for n, a in calls if n == "sync_account"][-1] == "resume"
 
 
 async def test_incompatible_history_fails_replay() -> None:
     """Proves the replay test can fail: a history whose commands differ from the code's."""
     with pytest.raises(NondeterminismError):
         await _replayer().replay_workflow(_history(HISTORIES / "broken_incompatible.json"))
+
+
+def test_reconciliation_runs_periodically_without_positions() -> None:
+    """reconcile-v1: with no position open the trader still schedules its next reconciliation
+    (RECONCILE_SECONDS); before the patch it had no timer at all."""
+
+    def timers(name: str) -> list[float]:
+        events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+        return [
+            float(e["timerStartedEventAttributes"]["startToFireTimeout"].rstrip("s"))
+            for e in events
+            if "timerStartedEventAttributes" in e
+        ]
+
+    assert timers("pause_resume") == []
+    assert any(
+        POSITION_SYNC_SECONDS < t <= RECONCILE_SECONDS for t in timers("pause_resume_reconcile")
+    )

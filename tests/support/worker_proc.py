@@ -32,6 +32,10 @@ class WorkerProcess:
             HYPERORU_SANDBOX_CPU_SECONDS=str(s.sandbox_cpu_seconds),
             HYPERORU_SANDBOX_MEMORY_MB=str(s.sandbox_memory_mb),
             HYPERORU_CONTINUE_AS_NEW_EVENTS=str(s.continue_as_new_events),
+            HYPERORU_EXCHANGE_TIMEOUT_SECONDS=str(s.exchange_timeout_seconds),
+            HYPERORU_ORDER_RESOLVE_SECONDS=str(s.order_resolve_seconds),
+            HYPERORU_MARKET_SOURCE=s.market_source,
+            HYPERORU_DATA_DIR=str(s.data_dir),
         )
         return env
 
