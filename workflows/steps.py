@@ -16,12 +16,19 @@ with workflow.unsafe.imports_passed_through():
 # Why a patch: histories recorded before this change scheduled every step as a normal activity;
 # they must replay the same way, while new runs record local-activity markers instead.
 LOCAL_STEPS_PATCH = "local-steps-v1"
+# The same for the trader's own steps (configuration, status, notes), patched separately: the
+# decision steps went local first, and histories exist with only that change.
+LOCAL_TRADER_STEPS_PATCH = "local-trader-steps-v1"
 
 
 async def run_step(
-    name: Activity, arg: Any, result: type, profile: profiles.ActivityProfile
+    name: Activity,
+    arg: Any,
+    result: type | None,
+    profile: profiles.ActivityProfile,
+    patch: str = LOCAL_STEPS_PATCH,
 ) -> Any:
-    if profile.local and workflow.patched(LOCAL_STEPS_PATCH):
+    if profile.local and workflow.patched(patch):
         # Why a local activity: the step runs on this worker without a server round trip
         # (~30 ms of dispatch each); it is still retried, and its result recorded in history.
         return await workflow.execute_local_activity(

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import profiles
     from workflows.decision import ORDER_UNKNOWN, DecisionRun
+    from workflows.steps import LOCAL_TRADER_STEPS_PATCH, run_step
 
 
 # Why a patch: the position sync (at start, then every POSITION_SYNC_SECONDS while positions are
@@ -402,12 +403,12 @@ class TraderWorkflow:
 
     async def _load_config(self) -> TraderConfig:
         self.config_dirty = False
-        cfg: TraderConfig = await workflow.execute_activity(
+        cfg: TraderConfig = await run_step(
             Activity.LOAD_CONFIG,
             LoadConfigInput(account_id=self.account_id),
-            result_type=TraderConfig,
-            start_to_close_timeout=profiles.CONFIG.start_to_close,
-            retry_policy=profiles.CONFIG.retry,
+            TraderConfig,
+            profiles.CONFIG,
+            LOCAL_TRADER_STEPS_PATCH,
         )
         if cfg.deleted:
             self.stopping = True
@@ -416,7 +417,7 @@ class TraderWorkflow:
 
     async def _record_status(self) -> None:
         self.status_dirty = False
-        await workflow.execute_activity(
+        await run_step(
             Activity.RECORD_STATUS,
             RecordStatusInput(
                 account_id=self.account_id,
@@ -427,8 +428,9 @@ class TraderWorkflow:
                 if self.state.status is TraderStatus.ERROR
                 else None,
             ),
-            start_to_close_timeout=profiles.RECORD.start_to_close,
-            retry_policy=profiles.RECORD.retry,
+            None,
+            profiles.RECORD,
+            LOCAL_TRADER_STEPS_PATCH,
         )
 
     async def _flush_notes(self) -> None:
@@ -438,7 +440,7 @@ class TraderWorkflow:
             seq = self.state.next_seq
             self.state.next_seq += 1
             info = workflow.info()
-            await workflow.execute_activity(
+            await run_step(
                 Activity.RECORD_NOTE,
                 RecordNoteInput(
                     account_id=self.account_id,
@@ -451,8 +453,9 @@ class TraderWorkflow:
                     workflow_id=info.workflow_id,
                     run_id=info.run_id,
                 ),
-                start_to_close_timeout=profiles.RECORD.start_to_close,
-                retry_policy=profiles.RECORD.retry,
+                None,
+                profiles.RECORD,
+                LOCAL_TRADER_STEPS_PATCH,
             )
 
     def _should_continue_as_new(self) -> bool:
