@@ -36,11 +36,12 @@ async def test_continue_as_new_carries_state(
         await st.bind(tid, (await st.create_program(programs.HOLD))["id"])
         handle = st.client.get_workflow_handle(f"trader-{tid}")
         first_run = (await handle.describe()).run_id
-        for _ in range(5):
+        # Local decision steps keep a hold decision to ~10 events: 20 entries make 4+ runs.
+        for _ in range(10):
             assert (await st.post(f"/api/account/{tid}/trigger")).json()["status"] == "hold"
         # Paused state and the decision counter must survive further continue-as-new hops.
         await st.post(f"/api/account/{tid}/pause", json={"reason": "carry me"})
-        for i in range(6):
+        for i in range(10):
             await handle.signal("signal_fired", {"fire_id": f"f{i}"})
 
         async def settled() -> bool:
@@ -50,7 +51,7 @@ async def test_continue_as_new_carries_state(
                     .select_from(DecisionRecord)
                     .where(DecisionRecord.account_id == tid)
                 )
-            return n == 11
+            return n == 20
 
         await eventually(settled)
         runs = [w async for w in st.client.list_workflows(f"WorkflowId = 'trader-{tid}'")]
@@ -58,13 +59,13 @@ async def test_continue_as_new_carries_state(
         status = await handle.query("status")
         assert (await handle.describe()).run_id != first_run
         assert status["paused"] is True and status["pause_reason"] == "carry me"
-        assert status["decisions_made"] == 5
-        assert status["next_seq"] == 12  # 5 decisions + 6 ignored fires, ids never reused
+        assert status["decisions_made"] == 10
+        assert status["next_seq"] == 21  # 10 decisions + 10 ignored fires, ids never reused
         async with st.deps.sessions() as s:
             seqs = sorted(
                 await s.scalars(select(DecisionRecord.seq).where(DecisionRecord.account_id == tid))
             )
-        assert seqs == list(range(1, 12))
+        assert seqs == list(range(1, 21))
 
 
 async def test_worker_killed_mid_decision(
