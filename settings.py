@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Token bucket per session token (or per client IP without one): a sustained rate and a
     # burst. Generous on purpose; 0 turns the limit off.
-    rate_limit_per_second: float = Field(default=50.0, ge=0)
-    rate_limit_burst: int = Field(default=1000, ge=1)
+    rate_limit_per_second: float = Field(default=100.0, ge=0)
+    rate_limit_burst: int = Field(default=3000, ge=1)
 
     @property
     def resolved_temporal_address(self) -> str:

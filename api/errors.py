@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from activities.exchanges.client import ExchangeError
+
 log = logging.getLogger("hyperoru.api")
 
 
@@ -82,6 +84,12 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
         return envelope(request, exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(ExchangeError)
+    async def _exchange(request: Request, exc: ExchangeError) -> JSONResponse:
+        # A venue's answer (its message never carries secrets): not our server's fault.
+        status = 409 if exc.code == "NOT_CONNECTED" else 503 if exc.retryable else 502
+        return envelope(request, status, f"EXCHANGE_{exc.code}", str(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

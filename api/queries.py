@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError, not_found
 from api.money import fmt
-from api.schemas import AccountOut, DecisionOut
+from api.schemas import AccountOut, DecisionOut, as_utc
 from db.models import (
     Account,
     DecisionRecord,
@@ -93,8 +93,8 @@ def order_dict(o: OrderRecord) -> dict[str, object]:
         "avg_price": fmt(o.avg_price),
         "fee": fmt(o.fee),
         "reject_reason": o.reject_reason,
-        "created_at": o.created_at.isoformat(),
-        "updated_at": o.updated_at.isoformat(),
+        "created_at": as_utc(o.created_at).isoformat(),
+        "updated_at": as_utc(o.updated_at).isoformat(),
     }
 
 

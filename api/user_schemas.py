@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Deliberately loose (one @, a dot in the domain, no spaces): the address is a login name here.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+from api.schemas import UtcDateTime
+
+# Deliberately loose (one @, no spaces; admin@localhost is fine): the address is a login name.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
 
 
@@ -59,14 +60,14 @@ class UserOut(BaseModel):
     email: str
     username: str
     is_active: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class LoginOut(BaseModel):
     user: UserOut
     session_token: str
     token_type: str = "bearer"
-    expires_at: datetime
+    expires_at: UtcDateTime
 
 
 class LogoutOut(BaseModel):

@@ -14,7 +14,7 @@ from api.deps import SessionDep
 from api.errors import not_found
 from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict
-from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut
+from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut, as_utc
 from db.models import DecisionRecord, OrderRecord, TradeRecord
 
 router = APIRouter(prefix="/api/account/{account_id}", tags=["history"])
@@ -106,7 +106,7 @@ async def trades(
             "fee": fmt(t.fee),
             "realized_pnl": fmt(t.realized_pnl),
             "trigger": t.trigger,
-            "created_at": t.created_at.isoformat(),
+            "created_at": as_utc(t.created_at).isoformat(),
         }
         for t in rows
     ]

@@ -12,6 +12,7 @@ from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.queries import MAX_ID, get_owned
+from api.schemas import as_utc
 from db.models import Binding, SignalDefinitionRecord, SignalPoolRecord
 from domain.signals import SignalDefinition, SignalPool, parse_definition
 
@@ -38,8 +39,8 @@ def definition_out(r: SignalDefinitionRecord) -> dict[str, Any]:
         "enabled": r.enabled,
         **d.model_dump(mode="json", exclude={"name", "enabled"}),
         "config": d.to_nested()["config"],
-        "created_at": r.created_at.isoformat(),
-        "updated_at": r.updated_at.isoformat(),
+        "created_at": as_utc(r.created_at).isoformat(),
+        "updated_at": as_utc(r.updated_at).isoformat(),
     }
 
 
@@ -63,8 +64,8 @@ def pool_out(r: SignalPoolRecord) -> dict[str, Any]:
         "logic": r.logic,
         "cooldown_seconds": r.cooldown_seconds,
         "enabled": r.enabled,
-        "created_at": r.created_at.isoformat(),
-        "updated_at": r.updated_at.isoformat(),
+        "created_at": as_utc(r.created_at).isoformat(),
+        "updated_at": as_utc(r.updated_at).isoformat(),
     }
 
 
