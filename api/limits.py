@@ -3,38 +3,48 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 import uuid
 from collections import OrderedDict
 
-from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EXEMPT = ("/api/health",)
 MAX_TRACKED_CALLERS = 50_000
 
 
-def _reject(status: int, code: str, message: str, headers: dict[str, str]) -> JSONResponse:
+async def _reject(
+    send: Send, status: int, code: str, message: str, headers: dict[str, str]
+) -> None:
+    """The error envelope, sent as raw ASGI messages: the request body is never read."""
     rid = f"req_{uuid.uuid4().hex[:20]}"
-    return JSONResponse(
-        status_code=status,
-        content={"error": message, "code": code, "request_id": rid},
-        headers={**headers, "X-Request-ID": rid},
-    )
-
-
-class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"Request body is larger than {limit} bytes")
+    body = json.dumps({"error": message, "code": code, "request_id": rid}).encode()
+    all_headers = {
+        **headers,
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+        "x-request-id": rid,
+    }
+    raw = [(k.lower().encode(), v.encode()) for k, v in all_headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
-    """Refuses a declared Content-Length over the limit at once; counts streamed bodies too."""
+    """413 for a body over the limit, before any route reads it.
+
+    A declared Content-Length is judged at once; a body streamed without one is read here (up
+    to the limit, so at most that much is buffered) and handed on whole.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
+
+    async def _too_large(self, send: Send) -> None:
+        message = f"Request body is larger than {self.max_bytes} bytes"
+        await _reject(send, 413, "PAYLOAD_TOO_LARGE", message, {"Connection": "close"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,30 +53,34 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                bad = _reject(400, "BAD_REQUEST", "Invalid Content-Length header", {})
-                await bad(scope, receive, send)
-                return
-            if int(declared) > self.max_bytes:
-                too_large = _reject(
-                    413,
-                    "PAYLOAD_TOO_LARGE",
-                    f"Request body is larger than {self.max_bytes} bytes",
-                    {"Connection": "close"},
-                )
-                await too_large(scope, receive, send)
-                return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+                await _reject(send, 400, "BAD_REQUEST", "Invalid Content-Length header", {})
+            elif int(declared) > self.max_bytes:
+                await self._too_large(send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)  # the error envelope answers 413
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        whole: Message | None = {"type": "http.request", "body": b"".join(chunks)}
 
-        await self.app(scope, counted, send)
+        async def replay() -> Message:
+            nonlocal whole
+            if whole is not None:
+                message, whole = whole, None
+                return message
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 class TokenBuckets:
@@ -114,7 +128,6 @@ class RateLimit:
         if wait > 0:
             retry = str(max(1, math.ceil(wait)))
             message = f"Too many requests; retry in {retry} s"
-            limited = _reject(429, "RATE_LIMITED", message, {"Retry-After": retry})
-            await limited(scope, receive, send)
+            await _reject(send, 429, "RATE_LIMITED", message, {"Retry-After": retry})
             return
         await self.app(scope, receive, send)
