@@ -105,10 +105,14 @@ class TokenBuckets:
         return wait
 
 
+# Password guessing is limited per client IP, whatever token the request carries.
+PER_IP = ("/api/users/login", "/api/users/register")
+
+
 def caller_key(scope: Scope) -> str:
     """Per session token when one is sent (hashed: no token is kept in memory), else per IP."""
     auth = dict(scope["headers"]).get(b"authorization", b"")
-    if auth[:7].lower() == b"bearer " and len(auth) > 7:
+    if auth[:7].lower() == b"bearer " and len(auth) > 7 and scope.get("path") not in PER_IP:
         return "t:" + hashlib.sha256(auth[7:].strip()).hexdigest()[:32]
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")

@@ -119,6 +119,18 @@ async def test_too_many_requests_429_with_retry_after(
             assert (await anon.get("/api/account/list")).status_code == 401
 
 
+def test_login_is_limited_per_ip_whatever_token_is_sent() -> None:
+    from api.limits import caller_key
+
+    def scope(path: str, token: bytes) -> dict:  # type: ignore[type-arg]
+        headers = [(b"authorization", b"Bearer " + token)]
+        return {"type": "http", "path": path, "headers": headers, "client": ("10.0.0.9", 1)}
+
+    assert caller_key(scope("/api/users/login", b"a")) == "ip:10.0.0.9"
+    assert caller_key(scope("/api/users/login", b"b")) == "ip:10.0.0.9"
+    assert caller_key(scope("/api/account/list", b"a")).startswith("t:")
+
+
 def test_token_bucket_refills_at_its_rate() -> None:
     b = TokenBuckets(rate=2.0, burst=3)
     assert [b.take("k", 100.0) for _ in range(3)] == [0, 0, 0]
