@@ -8,6 +8,7 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from activities.exchanges.client import ExchangeError
@@ -90,6 +91,12 @@ def install(app: FastAPI) -> None:
         # A venue's answer (its message never carries secrets): not our server's fault.
         status = 409 if exc.code == "NOT_CONNECTED" else 503 if exc.retryable else 502
         return envelope(request, status, f"EXCHANGE_{exc.code}", str(exc))
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # Safety net: a value the database refuses (range, encoding) is the caller's input.
+        log.warning("database refused a value on %s %s", request.method, request.url.path)
+        return envelope(request, 422, "INVALID_VALUE", "A value is out of range or not storable")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

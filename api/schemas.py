@@ -25,8 +25,34 @@ def as_utc(value: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
+def storable(value: Any) -> Any:
+    """Text both databases can store: no NUL characters, no lone UTF-16 surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text may not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text is not valid Unicode") from None
+    elif isinstance(value, list | tuple):
+        for item in value:
+            storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable(key)
+            storable(item)
+    return value
+
+
 class Strict(BaseModel):
+    """Request bodies: unknown fields refused, every string storable as it is."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)
 
 
 class AccountType(StrEnum):

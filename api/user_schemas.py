@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from api.schemas import UtcDateTime
+from api.schemas import Strict, UtcDateTime
 
 # Deliberately loose (one @, no spaces; admin@localhost is fine): the address is a login name.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
@@ -20,11 +20,7 @@ def _email(value: str) -> str:
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RegisterBody(_Strict):
+class RegisterBody(Strict):
     email: str = Field(max_length=320)
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
     username: str | None = Field(default=None, min_length=1, max_length=100)
@@ -32,7 +28,7 @@ class RegisterBody(_Strict):
     _check_email = field_validator("email")(_email)
 
 
-class LoginBody(_Strict):
+class LoginBody(Strict):
     email: str = Field(max_length=320)
     password: str = Field(min_length=1, max_length=256)
 
@@ -42,7 +38,7 @@ class LoginBody(_Strict):
         return v.strip().lower()
 
 
-class ProfileUpdate(_Strict):
+class ProfileUpdate(Strict):
     username: str | None = Field(default=None, min_length=1, max_length=100)
     email: str | None = Field(default=None, max_length=320)
     # Changing the password needs the current one and ends every other session.

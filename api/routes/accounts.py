@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from sqlalchemy import select
 
 from api.auth import CurrentUser
@@ -26,6 +26,9 @@ from db.models import Account, Binding, DecisionRecord
 from domain.trader import CancelRequest, TriggerRequest
 
 router = APIRouter(prefix="/api/account", tags=["accounts"])
+# Client order ids the platform mints (`ho-1-2-entry:tp`), and symbols: plain ASCII only.
+ORDER_ID = r"^[A-Za-z0-9:._-]+$"
+SYMBOL = r"^[A-Za-z0-9._-]+$"
 
 
 @router.post("/", status_code=201, response_model=AccountOut)
@@ -212,11 +215,11 @@ async def trigger(
 @router.post("/{account_id}/orders/{client_order_id}/cancel")
 async def cancel_order(
     account_id: int,
-    client_order_id: str,
+    client_order_id: Annotated[str, Path(max_length=80, pattern=ORDER_ID)],
     s: SessionDep,
     control: ControlDep,
     user: CurrentUser,
-    symbol: str | None = None,
+    symbol: Annotated[str | None, Query(max_length=32, pattern=SYMBOL)] = None,
 ) -> dict[str, object]:
     """Cancel a resting order the platform placed (e.g. a TP/SL leg `<id>:tp`)."""
     await get_account(s, account_id, user.id, live=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy import select
 
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.queries import MAX_ID, get_owned
-from api.schemas import as_utc
+from api.schemas import Strict, as_utc, storable
 from db.models import Binding, SignalDefinitionRecord, SignalPoolRecord
 from domain.signals import SignalDefinition, SignalPool, parse_definition
 
@@ -24,7 +24,7 @@ def _definition(body: dict[str, Any]) -> SignalDefinition:
     if not isinstance(body, dict) or len(body) > MAX_BODY_KEYS:
         raise ApiError(422, "INVALID_SIGNAL", "Body must be a JSON object")
     try:
-        return parse_definition(body)
+        return parse_definition(storable(body))
     except (ValidationError, ValueError, TypeError) as err:
         msg = err.errors()[0]["msg"] if isinstance(err, ValidationError) else str(err)
         raise ApiError(422, "INVALID_SIGNAL", msg.removeprefix("Value error, ")) from err
@@ -44,14 +44,13 @@ def definition_out(r: SignalDefinitionRecord) -> dict[str, Any]:
     }
 
 
-class PoolBody(BaseModel):
+class PoolBody(Strict):
     name: str = Field(min_length=1, max_length=200)
     symbols: list[str] = Field(min_length=1, max_length=50)
     signal_ids: list[int] = Field(min_length=1, max_length=50)
     logic: str = "and"
     cooldown_seconds: int = Field(default=0, ge=0, le=30 * 86400)
     enabled: bool = True
-    model_config = {"extra": "forbid"}
 
 
 def pool_out(r: SignalPoolRecord) -> dict[str, Any]:

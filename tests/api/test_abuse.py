@@ -15,9 +15,9 @@ LIMIT = 4096
 
 @pytest.fixture
 async def st(
-    temporal_client: Client, temporal_address: str, sqlite_url: str
+    temporal_client: Client, temporal_address: str, database_url: str
 ) -> AsyncIterator[Stack]:
-    settings = make_settings(temporal_address, sqlite_url, max_body_bytes=LIMIT)
+    settings = make_settings(temporal_address, database_url, max_body_bytes=LIMIT)
     async with full_stack(None, settings, worker=False) as stack:
         yield stack
 
@@ -91,6 +91,17 @@ async def test_odd_requests_never_5xx(st: Stack) -> None:
         a.request("TRACE", "/api/account/list"),
         a.get("/api/klines/data", params={"symbol": "BTC", "interval": "7q"}),
         a.get("/api/klines/data", params={"symbol": "BTC", "start": "9999-99-99"}),
+        # Text PostgreSQL cannot store: NUL characters, lone surrogates.
+        a.post("/api/prompts/", json={"name": "n\u0000ul", "content": "x"}),
+        a.post(
+            "/api/prompts/",
+            content=b'{"name": "\\udafe", "content": "x"}',
+            headers={"content-type": "application/json"},
+        ),
+        a.post("/api/users/login", json={"email": "a\u0000@x.io", "password": "whatever1"}),
+        a.post("/api/signals/definitions", json={"name": "\u0000", "indicator": "price"}),
+        a.get("/api/account/1/decisions/%00"),
+        a.post("/api/account/1/orders/a%00b/cancel"),
     ]
     for call in calls:
         r = await call
