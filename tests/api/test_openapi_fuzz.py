@@ -1,5 +1,6 @@
 """Property-based run of the OpenAPI spec (schemathesis) against the live API, logged in.
 
+On SQLite and on PostgreSQL (which refuses more: NUL characters, out-of-range integers).
 The API is served by uvicorn on a free port from this process (the same app object as the
 in-process stack, with its worker); `st run` drives it over HTTP. Checks: no 5xx, and every
 documented response conforms to its schema and content type.
@@ -25,10 +26,10 @@ EXCLUDED = ["--exclude-path", "/api/users/logout"]
 
 
 async def test_openapi_fuzz_no_5xx_and_schema_conformance(
-    temporal_client: Client, temporal_address: str, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, temporal_address: str, database_url: str, tmp_path: Path
 ) -> None:
     # The rate limit is tested on its own (test_abuse); here it would only hide the routes.
-    settings = make_settings(temporal_address, sqlite_url, rate_limit_per_second=0)
+    settings = make_settings(temporal_address, database_url, rate_limit_per_second=0)
     async with full_stack(None, settings) as st:
         port = free_port()
         server = uvicorn.Server(
