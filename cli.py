@@ -1,4 +1,4 @@
-"""hyperoru command line: `python -m cli run | migrate | api | worker`."""
+"""hyperoru command line: `python -m cli run | migrate | create-user | api | worker`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from settings import get_settings
+from settings import Settings, get_settings
 
 app = typer.Typer(add_completion=False, help="hyperoru: durable AI traders on Temporal")
 
@@ -25,6 +25,56 @@ def migrate() -> None:
     typer.echo("database is up to date")
     # Created here, once, before the API and worker start (they would otherwise race for it).
     master_key_wrapper(settings)
+    _first_user(settings)
+
+
+def _first_user(settings: Settings) -> None:
+    from api.bootstrap import FIRST_EMAIL, ensure_first_user
+
+    password = asyncio.run(ensure_first_user(settings.resolved_database_url))
+    if password is None:
+        return
+    url = f"http://{settings.api_host}:{settings.api_port}"
+    body = f'{{"email": "{FIRST_EMAIL}", "password": "{password}"}}'
+    typer.echo(
+        f"[hyperoru] first user created: {FIRST_EMAIL}\n"
+        f"[hyperoru] its password (shown only this once): {password}\n"
+        f"[hyperoru] log in: curl -s -X POST {url}/api/users/login "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
+@app.command("create-user")
+def create_user(
+    email: str,
+    password: str = typer.Option(
+        "", help="Its password (8+ characters); a random one is printed when left out"
+    ),
+    username: str = typer.Option("", help="Display name (default: the part before @)"),
+) -> None:
+    """Add a user (the first user also owns traders created before users existed)."""
+    from pydantic import ValidationError
+
+    from api.bootstrap import add_user, random_password
+    from api.errors import ApiError
+    from api.user_schemas import RegisterBody
+
+    settings = get_settings()
+    shown = not password
+    password = password or random_password()
+    try:
+        body = RegisterBody(email=email, password=password, username=username or None)
+        asyncio.run(
+            add_user(settings.resolved_database_url, body.email, body.password, body.username)
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise typer.BadParameter(f"{first['loc'][0]}: {first['msg']}") from None
+    except ApiError as err:
+        raise typer.BadParameter(err.message) from None
+    typer.echo(f"user {body.email} created")
+    if shown:
+        typer.echo(f"password (shown only this once): {password}")
 
 
 @app.command("rotate-master-key")

@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     # off: no sandbox.
     worker_workflow_sandbox: Literal["strict", "shared", "off"] = "shared"
     log_level: str = "INFO"
+    # Users and API abuse. Session tokens last this many days; anyone may register unless off.
+    session_days: int = Field(default=180, ge=1, le=3650)
+    allow_registration: bool = True
+    # Requests larger than this get 413 before any route reads them.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Token bucket per session token (or per client IP without one): a sustained rate and a
+    # burst. Generous on purpose; 0 turns the limit off.
+    rate_limit_per_second: float = Field(default=100.0, ge=0)
+    rate_limit_burst: int = Field(default=3000, ge=1)
 
     @property
     def resolved_temporal_address(self) -> str:

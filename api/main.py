@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import select
 
 from activities.wiring import default_deps
 from api import errors
+from api.auth import current_user
+from api.limits import BodyLimit, RateLimit
 from api.pools import PoolControl
-from api.routes import accounts, bindings, exchange, history, klines, programs, prompts, signals
+from api.routes import (
+    accounts,
+    bindings,
+    exchange,
+    history,
+    klines,
+    programs,
+    prompts,
+    signals,
+    users,
+)
 from api.traders import TraderControl
 from db.models import Account, SignalPoolRecord
 from db.session import make_engine, make_sessionmaker
@@ -63,13 +75,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Durable AI traders on Temporal: control plane API.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     errors.install(app)
+    # Added last = outermost: limits answer before any route reads a byte or touches the DB.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+    )
 
     @app.get("/api/health", tags=["health"])
     async def health() -> dict[str, str]:
         """Liveness: no token needed."""
         return {"status": "healthy"}
 
-    for module in (accounts, exchange, bindings, history, programs, prompts, signals, klines):
-        app.include_router(module.router)
+    app.include_router(users.public)
+    # Every other /api/ route needs a valid session token (routes also read who it is).
+    signed_in = [Depends(current_user)]
+    routers = (users, accounts, exchange, bindings, history, programs, prompts, signals, klines)
+    for module in routers:
+        app.include_router(module.router, dependencies=signed_in)
     return app

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError, not_found
 from api.money import fmt
-from api.schemas import AccountOut, DecisionOut
-from db.models import Account, DecisionRecord, OrderRecord
+from api.schemas import AccountOut, DecisionOut, as_utc
+from db.models import (
+    Account,
+    DecisionRecord,
+    OrderRecord,
+    Program,
+    PromptTemplate,
+    SignalDefinitionRecord,
+    SignalPoolRecord,
+)
+
+# Ids above this fit no INTEGER column; such an id simply does not exist.
+MAX_ID = 2**31 - 1
+Owned = TypeVar("Owned", Account, Program, PromptTemplate, SignalDefinitionRecord, SignalPoolRecord)
 
 
-async def get_account(s: AsyncSession, account_id: int, *, live: bool = False) -> Account:
-    acct = await s.get(Account, account_id)
-    if acct is None:
-        raise not_found("account", account_id)
+async def get_owned(
+    s: AsyncSession, model: type[Owned], ident: int, owner: int, what: str
+) -> Owned:
+    """The row if `owner` owns it. Someone else's id is answered exactly like a missing one."""
+    row = await s.get(model, ident) if 0 < ident <= MAX_ID else None
+    if row is None or row.owner_id != owner:
+        raise not_found(what, ident)
+    return row
+
+
+async def get_account(
+    s: AsyncSession, account_id: int, owner: int, *, live: bool = False
+) -> Account:
+    acct = await get_owned(s, Account, account_id, owner, "account")
     if live and acct.is_deleted:
         raise ApiError(409, "ACCOUNT_DELETED", f"Account {account_id} is deleted")
     return acct
@@ -71,8 +93,8 @@ def order_dict(o: OrderRecord) -> dict[str, object]:
         "avg_price": fmt(o.avg_price),
         "fee": fmt(o.fee),
         "reject_reason": o.reject_reason,
-        "created_at": o.created_at.isoformat(),
-        "updated_at": o.updated_at.isoformat(),
+        "created_at": as_utc(o.created_at).isoformat(),
+        "updated_at": as_utc(o.updated_at).isoformat(),
     }
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from api.money import MoneyOut
 from domain.orders import OrderOutcome
@@ -16,8 +16,43 @@ from domain.risk import PositionView, RiskVerdict
 DEFAULT_SYMBOLS = ["BTC", "ETH", "SOL"]
 
 
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; every stored time is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# Output timestamps always carry their zone (RFC 3339 date-time, as the schema says).
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+def storable(value: Any) -> Any:
+    """Text both databases can store: no NUL characters, no lone UTF-16 surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text may not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text is not valid Unicode") from None
+    elif isinstance(value, list | tuple):
+        for item in value:
+            storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable(key)
+            storable(item)
+    return value
+
+
 class Strict(BaseModel):
+    """Request bodies: unknown fields refused, every string storable as it is."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)
 
 
 class AccountType(StrEnum):
@@ -110,8 +145,8 @@ class AccountOut(BaseModel):
     exchange_environment: str | None
     exchange_wallet_address: str | None
     exchange_key_hint: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class PauseBody(Strict):
@@ -143,8 +178,8 @@ class ProgramOut(BaseModel):
     description: str
     code: str
     enabled: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class ValidateBody(Strict):
@@ -189,7 +224,7 @@ class BindingOut(BaseModel):
     schedule_interval_seconds: int | None
     signal_pool_ids: list[int]
     enabled: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class DecisionOut(BaseModel):
@@ -212,8 +247,8 @@ class DecisionOut(BaseModel):
     workflow_id: str | None
     run_id: str | None
     duration_ms: int | None
-    created_at: datetime
-    completed_at: datetime | None
+    created_at: UtcDateTime
+    completed_at: UtcDateTime | None
 
 
 class TriggerOut(BaseModel):
@@ -287,8 +322,8 @@ class PromptOut(BaseModel):
     name: str
     content: str
     variables: list[str]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class PromptPreviewBody(Strict):

@@ -10,6 +10,9 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
+from db.users import SessionToken, User
+
+__all__ = ["SessionToken", "User"]  # re-exported: every table is reachable from db.models
 
 
 class Account(Base):
@@ -18,6 +21,7 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, default=None)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     account_type: Mapped[str] = mapped_column(String(16))
@@ -58,6 +62,7 @@ class Program(Base):
     __tablename__ = "programs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, default=None)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     code: Mapped[str] = mapped_column(Text)
@@ -70,6 +75,7 @@ class PromptTemplate(Base):
     __tablename__ = "prompts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, default=None)
     name: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -188,6 +194,7 @@ class SignalDefinitionRecord(Base):
     __tablename__ = "signal_definitions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, default=None)
     name: Mapped[str] = mapped_column(String(200))
     # The validated definition in its flat form (indicator, period, operator, threshold or
     # reference, timeframe); kept as JSON so new indicators need no migration.
@@ -201,6 +208,7 @@ class SignalPoolRecord(Base):
     __tablename__ = "signal_pools"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, default=None)
     name: Mapped[str] = mapped_column(String(200))
     symbols: Mapped[list[str]] = mapped_column(JSON)
     signal_ids: Mapped[list[int]] = mapped_column(JSON)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -186,6 +187,19 @@ class Run:
                     os.kill(pid, signal.SIGKILL)
 
 
+def log_in_as_first_user(run: Run) -> str:
+    """A fresh data dir gets admin@localhost, its password printed once; log in with it."""
+    out = run.output()[run.offset :]
+    assert "first user created: admin@localhost" in out, out
+    found = re.search(r"its password \(shown only this once\): (\S+)", out)
+    assert found, out
+    assert run.api.get("/api/account/list").status_code == 401  # no token, no traders
+    login = {"email": "admin@localhost", "password": found.group(1)}
+    token = run.call("POST", "/api/users/login", json=login)["session_token"]
+    run.api.headers["Authorization"] = f"Bearer {token}"
+    return str(token)
+
+
 def worker_pids(run: Run) -> list[int]:
     return [p for p, c in run.children().items() if "cli worker" in c]
 
@@ -234,6 +248,7 @@ def test_run_stack_survives_worker_crash_and_restart(tmp_path: Path) -> None:
         runs.append(run := Run(data, ports, log))
         start(run)
         timings["first start"] = time.monotonic() - t0
+        token = log_in_as_first_user(run)
         active = run.call(
             "POST",
             "/api/account/",
@@ -294,6 +309,8 @@ def test_run_stack_survives_worker_crash_and_restart(tmp_path: Path) -> None:
         runs.append(run := Run(data, ports, log))
         start(run)
         timings["second start"] = time.monotonic() - t1
+        assert "first user created" not in run.output()[run.offset :]  # only on a fresh dir
+        run.api.headers["Authorization"] = f"Bearer {token}"  # sessions survive a restart
         listed = {a["id"]: a for a in run.call("GET", "/api/account/list")}
         assert set(listed) == {active["id"], paused["id"]}, listed
         assert listed[active["id"]]["status"] == "Active", listed

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from sqlalchemy import select
 
+from api.auth import CurrentUser
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError
 from api.llm_config import LLM_FIELDS, apply_llm_settings
@@ -25,11 +26,14 @@ from db.models import Account, Binding, DecisionRecord
 from domain.trader import CancelRequest, TriggerRequest
 
 router = APIRouter(prefix="/api/account", tags=["accounts"])
+# Client order ids the platform mints (`ho-1-2-entry:tp`), and symbols: plain ASCII only.
+ORDER_ID = r"^[A-Za-z0-9:._-]+$"
+SYMBOL = r"^[A-Za-z0-9._-]+$"
 
 
 @router.post("/", status_code=201, response_model=AccountOut)
 async def create_account(
-    body: AccountCreate, s: SessionDep, control: ControlDep, request: Request
+    body: AccountCreate, s: SessionDep, control: ControlDep, request: Request, user: CurrentUser
 ) -> AccountOut:
     """Create a trader (its workflow starts paused unless trading_enabled)."""
     known = set(request.app.state.feed.symbols())
@@ -41,6 +45,7 @@ async def create_account(
         account_type=body.account_type.value,
         exchange=body.exchange.value,
         status="Active" if body.trading_enabled else "Paused",
+        owner_id=user.id,
     )
     s.add(acct)
     await s.flush()  # the id binds the sealed key to this trader
@@ -58,26 +63,33 @@ async def create_account(
 
 
 @router.get("/list", response_model=list[AccountOut])
-async def list_accounts(s: SessionDep, include_hidden: bool = False) -> list[AccountOut]:
-    """List traders; deleted and hidden ones only with include_hidden."""
-    stmt = select(Account).order_by(Account.id)
+async def list_accounts(
+    s: SessionDep, user: CurrentUser, include_hidden: bool = False
+) -> list[AccountOut]:
+    """List your traders; deleted and hidden ones only with include_hidden."""
+    stmt = select(Account).where(Account.owner_id == user.id).order_by(Account.id)
     if not include_hidden:
         stmt = stmt.where(Account.is_deleted.is_(False), Account.show_on_dashboard.is_(True))
     return [account_out(a) for a in await s.scalars(stmt)]
 
 
 @router.get("/{account_id}", response_model=AccountOut)
-async def read_account(account_id: int, s: SessionDep) -> AccountOut:
+async def read_account(account_id: int, s: SessionDep, user: CurrentUser) -> AccountOut:
     """One trader with its status."""
-    return account_out(await get_account(s, account_id))
+    return account_out(await get_account(s, account_id, user.id))
 
 
 @router.put("/{account_id}", response_model=AccountOut)
 async def update_account(
-    account_id: int, body: AccountUpdate, s: SessionDep, control: ControlDep, request: Request
+    account_id: int,
+    body: AccountUpdate,
+    s: SessionDep,
+    control: ControlDep,
+    request: Request,
+    user: CurrentUser,
 ) -> AccountOut:
     """Change a trader; trading_enabled starts or pauses it. The LLM key is write-only."""
-    acct = await get_account(s, account_id, live=True)
+    acct = await get_account(s, account_id, user.id, live=True)
     llm = body.model_dump(include=set(LLM_FIELDS), exclude_unset=True, exclude_none=True)
     apply_llm_settings(acct, llm, request.app.state.vault)
     changes = body.model_dump(exclude_unset=True, exclude={"trading_enabled", *LLM_FIELDS})
@@ -94,9 +106,11 @@ async def update_account(
 
 
 @router.delete("/{account_id}", response_model=AccountOut)
-async def delete_account(account_id: int, s: SessionDep, control: ControlDep) -> AccountOut:
+async def delete_account(
+    account_id: int, s: SessionDep, control: ControlDep, user: CurrentUser
+) -> AccountOut:
     """Soft delete: execution stops, history stays."""
-    acct = await get_account(s, account_id)
+    acct = await get_account(s, account_id, user.id)
     if not acct.is_deleted:
         acct.is_deleted, acct.deleted_at = True, utcnow()
         acct.trading_enabled, acct.status = False, "Deleted"
@@ -128,25 +142,33 @@ async def _pause(acct: Account, s: SessionDep, control: ControlDep, reason: str)
 
 
 @router.post("/{account_id}/start", response_model=AccountOut)
-async def start(account_id: int, s: SessionDep, control: ControlDep) -> AccountOut:
+async def start(
+    account_id: int, s: SessionDep, control: ControlDep, user: CurrentUser
+) -> AccountOut:
     """Start trading (same as resume)."""
-    acct = await get_account(s, account_id, live=True)
+    acct = await get_account(s, account_id, user.id, live=True)
     await _start(acct, s, control)
     return account_out(acct)
 
 
 @router.post("/{account_id}/resume", response_model=AccountOut)
-async def resume(account_id: int, s: SessionDep, control: ControlDep) -> AccountOut:
+async def resume(
+    account_id: int, s: SessionDep, control: ControlDep, user: CurrentUser
+) -> AccountOut:
     """Resume a paused trader."""
-    return await start(account_id, s, control)
+    return await start(account_id, s, control, user)
 
 
 @router.post("/{account_id}/pause", response_model=AccountOut)
 async def pause(
-    account_id: int, s: SessionDep, control: ControlDep, body: PauseBody | None = None
+    account_id: int,
+    s: SessionDep,
+    control: ControlDep,
+    user: CurrentUser,
+    body: PauseBody | None = None,
 ) -> AccountOut:
     """Pause: no new orders from now on; open positions stay open."""
-    acct = await get_account(s, account_id, live=True)
+    acct = await get_account(s, account_id, user.id, live=True)
     await _pause(acct, s, control, body.reason if body else "")
     return account_out(acct)
 
@@ -156,12 +178,13 @@ async def trigger(
     account_id: int,
     s: SessionDep,
     control: ControlDep,
+    user: CurrentUser,
     body: TriggerBody | None = None,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TriggerOut:
     """Run one decision now and return it with its risk verdict and orders."""
     body = body or TriggerBody()
-    acct = await get_account(s, account_id, live=True)
+    acct = await get_account(s, account_id, user.id, live=True)
     if not acct.trading_enabled:
         raise ApiError(409, "TRADER_PAUSED", "Trader is paused: start or resume it first")
     bindings = list(await s.scalars(select(Binding.id).where(Binding.account_id == account_id)))
@@ -192,13 +215,14 @@ async def trigger(
 @router.post("/{account_id}/orders/{client_order_id}/cancel")
 async def cancel_order(
     account_id: int,
-    client_order_id: str,
+    client_order_id: Annotated[str, Path(max_length=80, pattern=ORDER_ID)],
     s: SessionDep,
     control: ControlDep,
-    symbol: str | None = None,
+    user: CurrentUser,
+    symbol: Annotated[str | None, Query(max_length=32, pattern=SYMBOL)] = None,
 ) -> dict[str, object]:
     """Cancel a resting order the platform placed (e.g. a TP/SL leg `<id>:tp`)."""
-    await get_account(s, account_id, live=True)
+    await get_account(s, account_id, user.id, live=True)
     result = await control.cancel(
         account_id, CancelRequest(client_order_id=client_order_id, symbol=symbol)
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from activities.exchanges.client import ExchangeError
 from activities.exchanges.live import CREDENTIALS_FIELD, build_client
 from activities.llm.providers import ProviderConfigError, validate_base_url
+from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.queries import account_out, get_account
@@ -35,10 +36,10 @@ def _secrets(exchange: str, body: ExchangeConnect) -> dict[str, str]:
 
 @router.put("/exchange", response_model=AccountOut)
 async def connect_exchange(
-    account_id: int, body: ExchangeConnect, s: SessionDep, request: Request
+    account_id: int, body: ExchangeConnect, s: SessionDep, request: Request, user: CurrentUser
 ) -> AccountOut:
     """Check the keys with the exchange, then store them encrypted (write-only)."""
-    acct = await get_account(s, account_id, live=True)
+    acct = await get_account(s, account_id, user.id, live=True)
     if acct.exchange == "paper":
         raise ApiError(409, "PAPER_ACCOUNT", "Paper traders have no exchange to connect")
     secrets = _secrets(acct.exchange, body)

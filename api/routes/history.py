@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
 from activities.context import now_ms
+from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import not_found
 from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict
-from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut
+from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut, as_utc
 from db.models import DecisionRecord, OrderRecord, ReconciliationEvent, TradeRecord
 
 router = APIRouter(prefix="/api/account/{account_id}", tags=["history"])
@@ -32,12 +33,13 @@ async def _page(s: SessionDep, stmt, count_stmt, page: int, per_page: int):  # t
 async def decisions(
     account_id: int,
     s: SessionDep,
+    user: CurrentUser,
     page: PageNo = 1,
     per_page: PerPage = 50,
     include_snapshot: bool = True,
 ) -> Page:
     """Decision log, newest first: trigger, input snapshot, output or error, verdict, orders."""
-    await get_account(s, account_id)
+    await get_account(s, account_id, user.id)
     where = DecisionRecord.account_id == account_id
     rows, total = await _page(
         s,
@@ -51,8 +53,11 @@ async def decisions(
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionOut)
-async def decision(account_id: int, decision_id: str, s: SessionDep) -> DecisionOut:
+async def decision(
+    account_id: int, decision_id: str, s: SessionDep, user: CurrentUser
+) -> DecisionOut:
     """One decision with everything recorded about it."""
+    await get_account(s, account_id, user.id)
     rec = await s.get(DecisionRecord, decision_id)
     if rec is None or rec.account_id != account_id:
         raise not_found("decision", decision_id)
@@ -60,9 +65,11 @@ async def decision(account_id: int, decision_id: str, s: SessionDep) -> Decision
 
 
 @router.get("/orders", response_model=Page)
-async def orders(account_id: int, s: SessionDep, page: PageNo = 1, per_page: PerPage = 50) -> Page:
+async def orders(
+    account_id: int, s: SessionDep, user: CurrentUser, page: PageNo = 1, per_page: PerPage = 50
+) -> Page:
     """Orders, newest first, each with its client order id and outcome."""
-    await get_account(s, account_id)
+    await get_account(s, account_id, user.id)
     where = OrderRecord.account_id == account_id
     rows, total = await _page(
         s,
@@ -75,9 +82,11 @@ async def orders(account_id: int, s: SessionDep, page: PageNo = 1, per_page: Per
 
 
 @router.get("/trades", response_model=Page)
-async def trades(account_id: int, s: SessionDep, page: PageNo = 1, per_page: PerPage = 50) -> Page:
+async def trades(
+    account_id: int, s: SessionDep, user: CurrentUser, page: PageNo = 1, per_page: PerPage = 50
+) -> Page:
     """Fills, newest first."""
-    await get_account(s, account_id)
+    await get_account(s, account_id, user.id)
     where = TradeRecord.account_id == account_id
     rows, total = await _page(
         s,
@@ -97,7 +106,7 @@ async def trades(account_id: int, s: SessionDep, page: PageNo = 1, per_page: Per
             "fee": fmt(t.fee),
             "realized_pnl": fmt(t.realized_pnl),
             "trigger": t.trigger,
-            "created_at": t.created_at.isoformat(),
+            "created_at": as_utc(t.created_at).isoformat(),
         }
         for t in rows
     ]
@@ -106,11 +115,11 @@ async def trades(account_id: int, s: SessionDep, page: PageNo = 1, per_page: Per
 
 @router.get("/reconciliation", response_model=Page)
 async def reconciliation(
-    account_id: int, s: SessionDep, page: PageNo = 1, per_page: PerPage = 50
+    account_id: int, s: SessionDep, user: CurrentUser, page: PageNo = 1, per_page: PerPage = 50
 ) -> Page:
     """What reconciliation with the exchange found, newest first: fills learnt from the venue,
     orders it settled, drift (positions or open orders the platform did not expect)."""
-    await get_account(s, account_id)
+    await get_account(s, account_id, user.id)
     where = ReconciliationEvent.account_id == account_id
     rows, total = await _page(
         s,
@@ -125,7 +134,7 @@ async def reconciliation(
             "subject": e.subject,
             "reason": e.reason,
             "detail": e.detail,
-            "created_at": e.created_at.isoformat(),
+            "created_at": as_utc(e.created_at).isoformat(),
         }
         for e in rows
     ]
@@ -141,9 +150,11 @@ async def _view(request: Request, account_id: int, symbols: list[str]):  # type:
 
 
 @router.get("/positions", response_model=PositionsOut)
-async def positions(account_id: int, s: SessionDep, request: Request) -> PositionsOut:
+async def positions(
+    account_id: int, s: SessionDep, request: Request, user: CurrentUser
+) -> PositionsOut:
     """Open positions at current marks."""
-    acct = await get_account(s, account_id)
+    acct = await get_account(s, account_id, user.id)
     view = await _view(request, account_id, list(acct.symbols))
     return PositionsOut(
         account_id=account_id,
@@ -154,9 +165,11 @@ async def positions(account_id: int, s: SessionDep, request: Request) -> Positio
 
 
 @router.get("/overview", response_model=OverviewOut)
-async def overview(account_id: int, s: SessionDep, request: Request) -> OverviewOut:
+async def overview(
+    account_id: int, s: SessionDep, request: Request, user: CurrentUser
+) -> OverviewOut:
     """Equity, PnL, trade count and status."""
-    acct = await get_account(s, account_id)
+    acct = await get_account(s, account_id, user.id)
     view = await _view(request, account_id, list(acct.symbols))
     n_trades = await s.scalar(
         select(func.count()).select_from(TradeRecord).where(TradeRecord.account_id == account_id)
@@ -189,9 +202,11 @@ async def overview(account_id: int, s: SessionDep, request: Request) -> Overview
 
 
 @router.get("/open-orders")
-async def open_orders(account_id: int, s: SessionDep, request: Request) -> dict[str, object]:
+async def open_orders(
+    account_id: int, s: SessionDep, request: Request, user: CurrentUser
+) -> dict[str, object]:
     """Orders resting at the exchange, TP/SL triggers included (paper orders fill at once)."""
-    acct = await get_account(s, account_id)
+    acct = await get_account(s, account_id, user.id)
     if acct.exchange == "paper":
         return {"account_id": account_id, "orders": []}
     live = request.app.state.exchange.live

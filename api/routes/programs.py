@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from activities.context import market_snapshot, now_ms, snapshot_dict
+from api.auth import CurrentUser
 from api.deps import SessionDep
-from api.errors import ApiError, not_found
-from api.queries import get_account
+from api.errors import ApiError
+from api.queries import get_account, get_owned
 from api.schemas import (
     ProgramCreate,
     ProgramOut,
@@ -36,24 +37,22 @@ def _check_code(code: str) -> None:
         raise ApiError(422, "INVALID_PROGRAM", "; ".join(errors))
 
 
-async def _get(s: SessionDep, program_id: int) -> Program:
-    p = await s.get(Program, program_id)
-    if p is None:
-        raise not_found("program", program_id)
-    return p
+async def _get(s: SessionDep, program_id: int, owner: int) -> Program:
+    return await get_owned(s, Program, program_id, owner, "program")
 
 
 @router.get("/", response_model=list[ProgramOut])
-async def list_programs(s: SessionDep) -> list[ProgramOut]:
-    """List programs."""
-    return [_out(p) for p in await s.scalars(select(Program).order_by(Program.id))]
+async def list_programs(s: SessionDep, user: CurrentUser) -> list[ProgramOut]:
+    """List your programs."""
+    rows = await s.scalars(select(Program).where(Program.owner_id == user.id).order_by(Program.id))
+    return [_out(p) for p in rows]
 
 
 @router.post("/", status_code=201, response_model=ProgramOut)
-async def create_program(body: ProgramCreate, s: SessionDep) -> ProgramOut:
+async def create_program(body: ProgramCreate, s: SessionDep, user: CurrentUser) -> ProgramOut:
     """Create a program (its code is validated first)."""
     _check_code(body.code)
-    p = Program(**body.model_dump())
+    p = Program(**body.model_dump(), owner_id=user.id)
     s.add(p)
     await s.commit()
     return _out(p)
@@ -67,13 +66,18 @@ async def validate(body: ValidateBody) -> ValidateOut:
 
 
 @router.post("/test-run", response_model=TestRunOut)
-async def test_run(body: TestRunBody, s: SessionDep, request: Request) -> TestRunOut:
+async def test_run(
+    body: TestRunBody, s: SessionDep, request: Request, user: CurrentUser
+) -> TestRunOut:
     """Dry run for a trader on live data: returns the decision and its verdict, places nothing."""
     if (body.program_id is None) == (body.code is None):
         raise ApiError(422, "VALIDATION_ERROR", "Give exactly one of program_id or code")
-    code = body.code if body.code is not None else (await _get(s, body.program_id or 0)).code
+    if body.code is not None:
+        code = body.code
+    else:
+        code = (await _get(s, body.program_id or 0, user.id)).code
     _check_code(code)
-    acct = await get_account(s, body.account_id)
+    acct = await get_account(s, body.account_id, user.id)
     exchange = request.app.state.exchange
     feed = await exchange.feed_for(acct.id)
     at = now_ms()
@@ -111,15 +115,17 @@ async def test_run(body: TestRunBody, s: SessionDep, request: Request) -> TestRu
 
 
 @router.get("/{program_id}", response_model=ProgramOut)
-async def read_program(program_id: int, s: SessionDep) -> ProgramOut:
+async def read_program(program_id: int, s: SessionDep, user: CurrentUser) -> ProgramOut:
     """One program with its code."""
-    return _out(await _get(s, program_id))
+    return _out(await _get(s, program_id, user.id))
 
 
 @router.put("/{program_id}", response_model=ProgramOut)
-async def update_program(program_id: int, body: ProgramUpdate, s: SessionDep) -> ProgramOut:
+async def update_program(
+    program_id: int, body: ProgramUpdate, s: SessionDep, user: CurrentUser
+) -> ProgramOut:
     """Change a program; bound traders use the new code from their next decision."""
-    p = await _get(s, program_id)
+    p = await _get(s, program_id, user.id)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("code") is not None:
         _check_code(changes["code"])
@@ -132,9 +138,9 @@ async def update_program(program_id: int, body: ProgramUpdate, s: SessionDep) ->
 
 
 @router.delete("/{program_id}", status_code=204)
-async def delete_program(program_id: int, s: SessionDep) -> None:
+async def delete_program(program_id: int, s: SessionDep, user: CurrentUser) -> None:
     """Delete a program that no trader is bound to."""
-    p = await _get(s, program_id)
+    p = await _get(s, program_id, user.id)
     if await s.scalar(select(Binding.id).where(Binding.program_id == program_id).limit(1)):
         raise ApiError(409, "PROGRAM_IN_USE", "Program is bound to a trader; remove the binding")
     await s.delete(p)

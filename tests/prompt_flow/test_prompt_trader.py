@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.client import Client
 
@@ -28,6 +30,7 @@ from tests.emulators.openai_server import (
 from tests.support.stack import Stack, full_stack, make_settings
 
 KEY = "sk-test-PLANTED-4f9c2b7e1d8a6035c9e2"
+PASSWORD = "pw-PLANTED-7c1e9a3f5b2d"
 TEMPLATE = (
     "You trade {symbols}. Prices:\n{market_prices}\nIndicators:\n{technical_indicators}\n"
     "Positions: {open_positions}\nBalance: {account_balance}\nWhy now: {trigger_context}\n"
@@ -52,17 +55,22 @@ async def st(
         yield stack
 
 
-async def _prompt_trader(st: Stack, emulator: OpenAIEmulator) -> int:
-    t = await st.create_trader(
-        account_type="prompt",
-        trading_enabled=True,
-        llm_provider="custom",
-        llm_base_url=emulator.base_url,
-        llm_model="gpt-4o-mini",
-        llm_api_key=KEY,
-    )
-    p = (await st.post("/api/prompts/", {"name": "p", "content": TEMPLATE})).json()
-    r = await st.post(f"/api/account/{t['account_id']}/bindings", {"prompt_id": p["id"]})
+async def _prompt_trader(
+    st: Stack, emulator: OpenAIEmulator, http: httpx.AsyncClient | None = None
+) -> int:
+    http = http or st.api
+    body = {
+        "name": "t",
+        "account_type": "prompt",
+        "trading_enabled": True,
+        "llm_provider": "custom",
+        "llm_base_url": emulator.base_url,
+        "llm_model": "gpt-4o-mini",
+        "llm_api_key": KEY,
+    }
+    t = (await http.post("/api/account/", json=body)).json()
+    p = (await http.post("/api/prompts/", json={"name": "p", "content": TEMPLATE})).json()
+    r = await http.post(f"/api/account/{t['account_id']}/bindings", json={"prompt_id": p["id"]})
     assert r.status_code == 201, r.text
     return int(t["account_id"])
 
@@ -147,9 +155,10 @@ async def test_server_error_and_hang_are_retried(st: Stack, emulator: OpenAIEmul
 async def test_planted_key_is_nowhere_in_clear(
     st: Stack, emulator: OpenAIEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A planted LLM key, user password and session token: only hashes or sealed forms stay."""
     caplog.set_level(logging.DEBUG)
     tid = await _prompt_trader(st, emulator)
-    emulator.script(valid_json(operation="hold"), unauthorized())
+    emulator.script(valid_json(operation="hold"), unauthorized(), valid_json(operation="hold"))
     responses = [await st.post(f"/api/account/{tid}/trigger") for _ in range(2)]
     responses += [
         await st.api.get(url)
@@ -161,18 +170,43 @@ async def test_planted_key_is_nowhere_in_clear(
             "/api/prompts/",
         )
     ]
+    async with st.anonymous() as http:
+        creds = {"email": "planted@example.com", "password": PASSWORD}
+        responses.append(await http.post("/api/users/register", json=creds))
+        login = await http.post("/api/users/login", json=creds)
+        token = login.json()["session_token"]
+        assert PASSWORD not in login.text
+        http.headers["Authorization"] = f"Bearer {token}"
+        own = await _prompt_trader(st, emulator, http)
+        responses.append(await http.post(f"/api/account/{own}/trigger"))
+        responses += [
+            await http.get(url)
+            for url in ("/api/users/profile", f"/api/account/{own}", "/api/account/list")
+        ]
+        responses.append(await http.put("/api/users/profile", json={"username": "p"}))
+        responses.append(await http.post("/api/users/logout"))
+        responses.append(await http.get("/api/users/profile"))  # 401 now
     for r in responses:
-        assert KEY not in r.text and KEY[-12:] not in r.text
-    handle = st.client.get_workflow_handle(f"trader-{tid}")
-    history = json.dumps((await handle.fetch_history()).to_json_dict())
-    assert KEY not in history
+        for secret in (KEY, PASSWORD, token):
+            assert secret not in r.text and secret[-12:] not in r.text, r.request.url
     import base64
 
-    assert base64.b64encode(KEY.encode()).decode()[:20] not in history
-    assert KEY not in caplog.text
+    for account in (tid, own):
+        handle = st.client.get_workflow_handle(f"trader-{account}")
+        history = json.dumps((await handle.fetch_history()).to_json_dict())
+        for secret in (KEY, PASSWORD, token):
+            assert secret not in history
+            assert base64.b64encode(secret.encode()).decode()[:20] not in history
+    for secret in (KEY, PASSWORD, token):
+        assert secret not in caplog.text
     db_file = Path(st.settings.resolved_database_url.split("///", 1)[1])
     for f in db_file.parent.iterdir():
-        assert KEY.encode() not in f.read_bytes(), f
+        data = f.read_bytes()
+        for secret in (KEY, PASSWORD, token):
+            assert secret.encode() not in data, f
+    assert hashlib.sha256(token.encode()).hexdigest().encode() in b"".join(
+        f.read_bytes() for f in db_file.parent.iterdir()
+    )  # the token is there only as its hash
 
 
 async def test_one_slow_provider_does_not_delay_another_trader(

@@ -173,7 +173,7 @@ async def test_signal_api_validation(
             f"/api/account/{t['account_id']}/bindings",
             {"program_id": prog["id"], "signal_pool_ids": [12345]},
         )
-        assert r.status_code == 422 and r.json()["code"] == "SIGNAL_POOL_NOT_FOUND"
+        assert r.status_code == 404 and r.json()["code"] == "SIGNAL_POOL_NOT_FOUND"
         await st.bind(t["account_id"], prog["id"], signal_pool_ids=[pool["id"]])
         r = await st.api.delete(f"/api/signals/pools/{pool['id']}")
         assert r.status_code == 409 and r.json()["code"] == "POOL_IN_USE"

@@ -26,14 +26,42 @@ from settings import Settings
 from temporal_client import connect
 from worker import build_worker
 
+DEFAULT_EMAIL = "owner@example.com"
+DEFAULT_PASSWORD = "owner-password-1"
+
+
+async def login(http: httpx.AsyncClient, email: str, password: str) -> str:
+    """Register (if new) and log in; returns the session token."""
+    r = await http.post("/api/users/register", json={"email": email, "password": password})
+    assert r.status_code in (201, 409), r.text
+    r = await http.post("/api/users/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return str(r.json()["session_token"])
+
 
 @dataclass
 class Stack:
-    api: httpx.AsyncClient
+    api: httpx.AsyncClient  # logged in as the stack's default user
     app: FastAPI
     client: Client
     settings: Settings
     deps: Deps
+
+    def anonymous(self) -> httpx.AsyncClient:
+        """A client of the same in-process API without any token (close it after use)."""
+        return httpx.AsyncClient(
+            transport=self.api._transport, base_url=self.api.base_url, timeout=120
+        )
+
+    @asynccontextmanager
+    async def user_client(
+        self, email: str, password: str = "other-password-1"
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """Another user's logged-in client, e.g. for cross-user tests."""
+        async with self.anonymous() as http:
+            token = await login(http, email, password)
+            http.headers["Authorization"] = f"Bearer {token}"
+            yield http
 
     async def post(self, url: str, json: Any = None, **kw: Any) -> httpx.Response:
         return await self.api.post(url, json=json, **kw)
@@ -91,6 +119,8 @@ async def api_only(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.Asy
         async with httpx.AsyncClient(
             transport=transport, base_url="http://test", timeout=120
         ) as http:
+            token = await login(http, DEFAULT_EMAIL, DEFAULT_PASSWORD)
+            http.headers["Authorization"] = f"Bearer {token}"
             yield app, http
 
 

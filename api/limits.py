@@ -1,0 +1,137 @@
+"""Abuse limits in front of every route: body size (413) and a token bucket per caller (429)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import uuid
+from collections import OrderedDict
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+EXEMPT = ("/api/health",)
+MAX_TRACKED_CALLERS = 50_000
+
+
+async def _reject(
+    send: Send, status: int, code: str, message: str, headers: dict[str, str]
+) -> None:
+    """The error envelope, sent as raw ASGI messages: the request body is never read."""
+    rid = f"req_{uuid.uuid4().hex[:20]}"
+    body = json.dumps({"error": message, "code": code, "request_id": rid}).encode()
+    all_headers = {
+        **headers,
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+        "x-request-id": rid,
+    }
+    raw = [(k.lower().encode(), v.encode()) for k, v in all_headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """413 for a body over the limit, before any route reads it.
+
+    A declared Content-Length is judged at once; a body streamed without one is read here (up
+    to the limit, so at most that much is buffered) and handed on whole.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def _too_large(self, send: Send) -> None:
+        message = f"Request body is larger than {self.max_bytes} bytes"
+        await _reject(send, 413, "PAYLOAD_TOO_LARGE", message, {"Connection": "close"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _reject(send, 400, "BAD_REQUEST", "Invalid Content-Length header", {})
+            elif int(declared) > self.max_bytes:
+                await self._too_large(send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        whole: Message | None = {"type": "http.request", "body": b"".join(chunks)}
+
+        async def replay() -> Message:
+            nonlocal whole
+            if whole is not None:
+                message, whole = whole, None
+                return message
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class TokenBuckets:
+    """`rate` requests a second on average, bursts up to `burst`; oldest callers forgotten."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, key: str, now: float) -> float:
+        """0 when the request may go ahead, else seconds until it could."""
+        tokens, last = self._buckets.pop(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        wait = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait = (1 - tokens) / self.rate
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > MAX_TRACKED_CALLERS:
+            self._buckets.popitem(last=False)
+        return wait
+
+
+# Password guessing is limited per client IP, whatever token the request carries.
+PER_IP = ("/api/users/login", "/api/users/register")
+
+
+def caller_key(scope: Scope) -> str:
+    """Per session token when one is sent (hashed: no token is kept in memory), else per IP."""
+    auth = dict(scope["headers"]).get(b"authorization", b"")
+    if auth[:7].lower() == b"bearer " and len(auth) > 7 and scope.get("path") not in PER_IP:
+        return "t:" + hashlib.sha256(auth[7:].strip()).hexdigest()[:32]
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
+
+
+class RateLimit:
+    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+        self.app = app
+        self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if self.buckets is None or not path.startswith("/api/") or path in EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        wait = self.buckets.take(caller_key(scope), time.monotonic())
+        if wait > 0:
+            retry = str(max(1, math.ceil(wait)))
+            message = f"Too many requests; retry in {retry} s"
+            await _reject(send, 429, "RATE_LIMITED", message, {"Retry-After": retry})
+            return
+        await self.app(scope, receive, send)
