@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
@@ -57,6 +58,8 @@ async def _signal_decisions(st: Stack, ids: list[int]) -> dict[int, list[Decisio
     return out
 
 
+# Its own wait is 600 s (a loaded CI machine); pytest's global 300 s must not cut it short.
+@pytest.mark.timeout(720)
 async def test_one_pool_two_hundred_traders(
     temporal_client: Client, temporal_address: str, sqlite_url: str
 ) -> None:
