@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.wiring import Deps, build_activities, default_deps
 from db.session import make_engine, make_sessionmaker
+from sandbox import zygote_client
 from settings import Settings, get_settings
 from temporal_client import connect
 from workflows.signal_pool import SignalPoolWorkflow
@@ -54,8 +55,11 @@ async def main() -> None:
         settings.task_queue,
         settings.resolved_temporal_address,
     )
+    if settings.sandbox_mode == "fork":
+        await zygote_client.get_zygote()  # pre-warm: the first decision does not pay for it
     async with worker:
         await stop.wait()
+    zygote_client.shutdown()
     await engine.dispose()
 
 

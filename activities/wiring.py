@@ -51,6 +51,7 @@ class Deps:
     task_queue: str = ""
     vault: KeyWrapper | None = None  # opens stored secrets, inside the activities that use them
     llm_timeout_s: float = 60.0
+    sandbox_mode: str = "fork"  # see Settings.sandbox_mode
 
 
 def default_deps(
@@ -78,13 +79,14 @@ def default_deps(
         task_queue=settings.task_queue,
         vault=vault,
         llm_timeout_s=settings.llm_timeout_seconds,
+        sandbox_mode=settings.sandbox_mode,
     )
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     records = RecordActivities(deps.sessions)
     context = ContextActivities(deps.sessions, deps.exchange)
-    strategy = StrategyActivities(deps.sessions, deps.sandbox_limits)
+    strategy = StrategyActivities(deps.sessions, deps.sandbox_limits, mode=deps.sandbox_mode)
     orders = OrderActivities(deps.exchange)
     signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
     assert deps.vault is not None

@@ -1,8 +1,10 @@
 """Child-side process isolation (Linux): namespaces, rlimits, privilege drop, seccomp.
 
-Order matters and is driven by `apply()`:
+Order matters and is driven by `apply()` (spawn mode):
   unshare(net, ipc, uts) -> rlimits -> setgroups/setgid/setuid(nobody) -> NPROC=0, not dumpable
   -> seccomp deny-list (last, because it forbids setuid & co).
+Fork mode splits it: the zygote does the namespaces and the uid drop once
+(`isolate_zygote`), each forked child the rest (`isolate_forked_child`).
 Everything the program may need must already be imported: after the drop the interpreter's
 stdlib (under /root) is unreadable, and after seccomp no file can be opened at all.
 Namespaces and the uid drop need root and are skipped (reported) otherwise; rlimits and
@@ -98,6 +100,11 @@ def set_rlimits(cpu_seconds: int, memory_mb: int) -> None:
 
 
 def drop_privileges(report: IsolationReport) -> None:
+    become_nobody(report)
+    forbid_new_processes()
+
+
+def become_nobody(report: IsolationReport) -> None:
     if os.geteuid() == 0:
         os.setgroups([])
         os.setgid(NOBODY)
@@ -107,10 +114,14 @@ def drop_privileges(report: IsolationReport) -> None:
         report.uid_dropped = True
     else:
         report.notes += "not root: uid unchanged; "
+    # Not dumpable: /proc/<pid> of this process becomes root-owned, no ptrace by peers.
+    _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def forbid_new_processes() -> None:
     # After the uid change (root is exempt from NPROC). Blocks fork/threads even if seccomp
     # were bypassed: the uid already owns processes, so the count is always over 0.
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-    # Not dumpable: /proc/<pid> of this process becomes root-owned, no ptrace by peers.
     _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
@@ -162,5 +173,27 @@ def apply(cpu_seconds: int, memory_mb: int) -> IsolationReport:
     unshare_namespaces(report)
     set_rlimits(cpu_seconds, memory_mb)
     drop_privileges(report)
+    install_seccomp(report)
+    return report
+
+
+def isolate_zygote() -> IsolationReport:
+    """Fork mode, once in the pre-warmed parent: everything that holds for all its children.
+    Not NPROC (it must fork) and not seccomp (its children install the full filter)."""
+    report = IsolationReport()
+    unshare_namespaces(report)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    become_nobody(report)
+    return report
+
+
+def isolate_forked_child(
+    cpu_seconds: int, memory_mb: int, zygote: IsolationReport
+) -> IsolationReport:
+    """Fork mode, per run in the freshly forked child (already in the zygote's namespaces and
+    uid): limits, no new processes, seccomp."""
+    report = IsolationReport(zygote.namespaces, zygote.uid_dropped, False, zygote.notes)
+    set_rlimits(cpu_seconds, memory_mb)
+    forbid_new_processes()
     install_seccomp(report)
     return report

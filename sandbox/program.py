@@ -55,6 +55,16 @@ def preload() -> None:
     indicators.warm_up()  # any import hidden inside numpy/talib code paths happens now
 
 
+def reseed() -> None:
+    """Fork mode: fresh random state in each child (it inherits the zygote's otherwise)."""
+    import random
+
+    import numpy
+
+    random.seed()
+    numpy.random.seed()
+
+
 class Decision:
     """What should_trade returns. Validated by the parent against domain.decision.Decision."""
 
