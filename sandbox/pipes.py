@@ -27,18 +27,18 @@ async def _wait_fd(fd: int, writable: bool) -> None:
 
 
 async def write_all(fd: int, data: bytes) -> None:
-    os.set_blocking(fd, False)
-    view = memoryview(data)
+    """Write everything to the pipe (the caller closes it). A reader that went away early is
+    not an error: its exit status tells the story."""
     try:
+        os.set_blocking(fd, False)
+        view = memoryview(data)
         while view:
             try:
                 view = view[os.write(fd, view) :]
             except BlockingIOError:
                 await _wait_fd(fd, writable=True)
     except (BrokenPipeError, ConnectionResetError):
-        pass  # the child died early; its exit status tells the story
-    finally:
-        os.close(fd)
+        pass
 
 
 async def read_capped(

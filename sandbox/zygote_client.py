@@ -150,21 +150,38 @@ class Zygote:
         finally:
             for fd in (stdin_r, out_w, err_w):  # the zygote has its own copies now
                 os.close(fd)
+        owned = {stdin_w, out_r, err_r}
+
+        def close(fd: int) -> None:  # each fd exactly once: a number may be reused at once
+            if fd in owned:
+                owned.discard(fd)
+                os.close(fd)
+
+        async def feed() -> None:
+            try:
+                await write_all(stdin_w, request)
+            finally:
+                close(stdin_w)  # end of file for the child
+
         run = ChildRun()
         try:
             async with asyncio.timeout(wall_seconds):
-                _, (run.stdout, run.output_overflow), (run.stderr, _) = await asyncio.gather(
-                    write_all(stdin_w, request),
-                    read_capped(out_r, max_output_bytes, lambda: self.kill(run_id)),
-                    read_capped(err_r, STDERR_KEEP_BYTES, None),
-                )
+                # A task group, not gather: if one part fails the others are cancelled and
+                # finished (their fds unregistered from the loop) before the fds are closed.
+                async with asyncio.TaskGroup() as tasks:
+                    tasks.create_task(feed())
+                    out = tasks.create_task(
+                        read_capped(out_r, max_output_bytes, lambda: self.kill(run_id))
+                    )
+                    err = tasks.create_task(read_capped(err_r, STDERR_KEEP_BYTES, None))
+                run.stdout, run.output_overflow = out.result()
+                run.stderr = err.result()[0]
                 run.returncode = _status(await exited)
         except TimeoutError:
             run.timed_out = True
         finally:
-            for fd in (stdin_w, out_r, err_r):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            for fd in list(owned):
+                close(fd)
             if not exited.done():  # timeout, overflow or cancellation: never leave a child
                 self.kill(run_id)
                 try:

@@ -111,8 +111,9 @@ async def test_dead_zygote_is_restarted_between_runs() -> None:
 @pytest.mark.usefixtures("fork_only")
 async def test_run_survives_the_zygote_dying_under_it() -> None:
     old = await _zygote_pid()
+    baseline = sandbox_children()  # e.g. a Temporal dev server started by another test
     task = asyncio.create_task(run_program(SLEEPS_THEN_HOLDS, {}, LIMITS))
-    while not (children := sandbox_children()):
+    while not (children := sandbox_children() - baseline):
         await asyncio.sleep(0.02)
     os.kill(old, signal.SIGKILL)
     result = await task
