@@ -140,3 +140,22 @@ async def test_mode_knob(sandbox_mode: str, monkeypatch: pytest.MonkeyPatch) -> 
     assert Settings(sandbox_mode="spawn").sandbox_mode == "spawn"
     with pytest.raises(ValidationError):
         Settings(sandbox_mode="thread")  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("fork_only")
+async def test_many_overlapping_runs(snapshot: dict[str, Any]) -> None:
+    """Runs start and finish all the time, so pipe fd numbers are reused at once: each run must
+    close its own fds exactly once (a regression: a double close hit another run's pipe)."""
+    baseline = sandbox_children()
+    slots = asyncio.Semaphore(8)
+    code = HOLD.replace('"fine"', "str(data.get_price('BTC'))")
+
+    async def one() -> str:
+        async with slots:
+            result = await run_program(code, snapshot, LIMITS)
+            assert result.ok, result
+            return str((result.decision or {})["reasoning"])
+
+    reasons = await asyncio.gather(*(one() for _ in range(120)))
+    assert set(reasons) == {str(float(snapshot["prices"]["BTC"]))}
+    assert sandbox_children() - baseline == set()
