@@ -56,13 +56,15 @@ def preload() -> None:
 
 
 def reseed() -> None:
-    """Fork mode: fresh random state in each child (it inherits the zygote's otherwise)."""
+    """Fork mode: fresh random state in each child (it inherits the zygote's otherwise). Seeds
+    from os.urandom, as a fresh interpreter does; numpy's from 32 bits (its fast path)."""
+    import os
     import random
 
     import numpy
 
-    random.seed()
-    numpy.random.seed()
+    random.seed(os.urandom(32))
+    numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
 
 
 class Decision:

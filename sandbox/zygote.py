@@ -40,6 +40,8 @@ class Zygote:
     def __init__(self, control: socket.socket, report: jail.IsolationReport) -> None:
         self.control = control
         self.report = report
+        self.seccomp = jail.precompile_seccomp()  # None: each child builds its own filter
+        jail.libc()  # loaded once here, not in every child
         self.children: dict[int, int] = {}  # pid -> run id
         self.by_id: dict[int, int] = {}  # run id -> pid
         self.wake_r, self.wake_w = os.pipe()
@@ -100,7 +102,7 @@ class Zygote:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()  # own process group and session, like a spawned child
         # Dies with the zygote (which is single-threaded, so "parent" is well defined).
-        jail._libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        jail.libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent:
             return
         for target, fd in enumerate(fds):
@@ -109,11 +111,11 @@ class Zygote:
         os.closerange(3, 1 << 20)  # the control socket, the wakeup pipe, everything else
         program.reseed()  # or every child would repeat the zygote's random sequence
         raw = serve.read_all(0)
-        zygote_report = self.report
+        zygote_report, compiled = self.report, self.seccomp
 
         def isolate(limits: dict) -> dict:
             cpu, mem = limits["cpu_seconds"], limits["memory_mb"]
-            return jail.isolate_forked_child(cpu, mem, zygote_report).as_dict()
+            return jail.isolate_forked_child(cpu, mem, zygote_report, compiled).as_dict()
 
         try:
             serve.serve(raw, isolate)
@@ -158,6 +160,11 @@ def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     control.setblocking(True)
     program.preload()
+    # The children's own modules too: once the zygote is nobody, the stdlib under /root is
+    # unreadable, and after seccomp nothing can be opened at all.
+    import sandbox.market_data
+    import sandbox.runtime  # noqa: F401
+
     report = jail.isolate_zygote()
     # Why freeze: the children's garbage collector then never walks (and so never writes to,
     # copying on write) the zygote's objects; a fork stays cheap however much is preloaded.

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from sandbox import zygote_client
+from sandbox import jail, seccomp_bpf, zygote_client
 from sandbox.protocol import child_env
 from sandbox.runner import SandboxLimits, run_program
 from settings import Settings
@@ -159,3 +159,27 @@ async def test_many_overlapping_runs(snapshot: dict[str, Any]) -> None:
     reasons = await asyncio.gather(*(one() for _ in range(120)))
     assert set(reasons) == {str(float(snapshot["prices"]["BTC"]))}
     assert sandbox_children() - baseline == set()
+
+
+def test_precompiled_seccomp_matches_libseccomp() -> None:
+    """The zygote compiles the filter once; a child patches its pid into it. Patched for any
+    pid it is byte for byte what libseccomp builds for that pid."""
+    jail.preload_pyseccomp()
+    compiled = jail.precompile_seccomp()
+    assert compiled is not None and compiled.pid_slots
+    for pid in (2, 4321, 4_194_303):
+        assert compiled.for_pid(pid) == seccomp_bpf.export(jail.build_seccomp_filter(pid))
+
+
+async def test_signals_to_itself_still_work(snapshot: dict[str, Any]) -> None:
+    code = """
+class Strategy:
+    def should_trade(self, data):
+        for k in ().__class__.__base__.__subclasses__():
+            if k.__name__ == "_wrap_close":
+                os = k.__init__.__globals__["sys"].modules["os"]
+        os.kill(os.getpid(), 0)
+        return Decision(operation="hold", reasoning="signalled myself")
+"""
+    result = await run_program(code, snapshot, LIMITS)
+    assert result.ok, result
