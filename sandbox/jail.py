@@ -193,14 +193,35 @@ def apply(cpu_seconds: int, memory_mb: int) -> IsolationReport:
     return report
 
 
+# What the zygote itself still needs from the deny-list: forking children, and opening files
+# (a child opens /dev/null before its own filter; the zygote's crash report reads sources).
+ZYGOTE_ALLOWED = frozenset({"fork", "vfork", "clone", "clone3", "open", "openat", "openat2"})
+
+
 def isolate_zygote() -> IsolationReport:
     """Fork mode, once in the pre-warmed parent: everything that holds for all its children.
-    Not NPROC (it must fork) and not seccomp (its children install the full filter)."""
+    Not NPROC (it must fork); a seccomp filter without the fork and open rules (defence in
+    depth: it never runs user code), which its children inherit under their full filter."""
     report = IsolationReport()
     unshare_namespaces(report)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     become_nobody(report)
     return report
+
+
+def install_zygote_seccomp() -> None:
+    import pyseccomp as seccomp
+
+    deny = seccomp.ERRNO(errno.EPERM)
+    flt = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    for name in DENIED_SYSCALLS:
+        if name in ZYGOTE_ALLOWED:
+            continue
+        try:
+            flt.add_rule(deny, name)
+        except (OSError, ValueError, RuntimeError):  # syscall unknown on this architecture
+            continue
+    flt.load()
 
 
 def isolate_forked_child(

@@ -42,6 +42,7 @@ class Zygote:
         self.report = report
         self.seccomp = jail.precompile_seccomp()  # None: each child builds its own filter
         jail.libc()  # loaded once here, not in every child
+        jail.install_zygote_seccomp()
         self.children: dict[int, int] = {}  # pid -> run id
         self.by_id: dict[int, int] = {}  # run id -> pid
         self.wake_r, self.wake_w = os.pipe()

@@ -76,13 +76,17 @@ async def test_zygote_starts_clean(monkeypatch: pytest.MonkeyPatch) -> None:
     zygote_client.shutdown()
     pid = await _zygote_pid()
     proc = Path(f"/proc/{pid}")
+    status = (proc / "status").read_text()
+    assert re.search(r"^Seccomp:\s+2$", status, re.M) and re.search(
+        r"^NoNewPrivs:\s+1$", status, re.M
+    )
     maps = (proc / "maps").read_text() if IS_ROOT else ""
     assert not [m for m in maps.splitlines() if re.match(r"\S+ rw-s ", m)], maps
     if not IS_ROOT:
         pytest.skip("reading a non-dumpable process's environment and memory needs root")
     env = dict(item.split("=", 1) for item in (proc / "environ").read_text().split("\0") if item)
     assert env == child_env()
-    assert re.search(r"^Uid:\s+65534\s+65534\s+65534", (proc / "status").read_text(), re.M)
+    assert re.search(r"^Uid:\s+65534\s+65534\s+65534", status, re.M)
     assert os.readlink(proc / "ns/net") != os.readlink("/proc/self/ns/net")
     needle = secret.encode()
     with open(proc / "mem", "rb", buffering=0) as mem:
