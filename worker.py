@@ -56,7 +56,10 @@ async def main() -> None:
         settings.resolved_temporal_address,
     )
     if settings.sandbox_mode == "fork":
-        await zygote_client.get_zygote()  # pre-warm: the first decision does not pay for it
+        try:  # pre-warm, so the first decision does not pay for it; a run retries anyway
+            await zygote_client.get_zygote()
+        except Exception:
+            log.exception("could not start the sandbox zygote; it is retried on first use")
     async with worker:
         await stop.wait()
     zygote_client.shutdown()

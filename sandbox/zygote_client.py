@@ -91,11 +91,17 @@ class Zygote:
         if not data:
             self._mark_dead("the sandbox zygote exited")
             return
-        msg = json.loads(data)
+        try:
+            msg = json.loads(data)
+            run_id = int(msg.get("id", -1))
+        except (ValueError, TypeError, AttributeError):
+            self._mark_dead(f"the sandbox zygote sent a malformed message: {data[:200]!r}")
+            self.close()
+            return
         if msg.get("op") == "ready" and not self.ready.done():
             self.ready.set_result(msg)
             return
-        future = self.pending.pop(int(msg.get("id", -1)), None)
+        future = self.pending.pop(run_id, None)
         if future is not None and not future.done():
             future.set_result(msg)
 
