@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     sandbox_wall_seconds: float = 5.0
     sandbox_cpu_seconds: int = 3
     sandbox_memory_mb: int = 512
+    # fork: a pre-warmed sandbox parent per worker forks each run (a few ms); spawn: a fresh
+    # interpreter per run (~0.1 s of CPU), the cold-start fallback.
+    sandbox_mode: Literal["fork", "spawn"] = "fork"
     # A trader continues-as-new once its history passes this many events
     # (Temporal suggests 4,096 and terminates at 51,200).
     continue_as_new_events: int = Field(default=2000, ge=50)

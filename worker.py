@@ -15,6 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.wiring import Deps, build_activities, default_deps
 from db.session import make_engine, make_sessionmaker
+from sandbox import zygote_client
 from settings import Settings, get_settings
 from temporal_client import connect
 from workflows.signal_pool import SignalPoolWorkflow
@@ -67,8 +68,14 @@ async def main() -> None:
         settings.task_queue,
         settings.resolved_temporal_address,
     )
+    if settings.sandbox_mode == "fork":
+        try:  # pre-warm, so the first decision does not pay for it; a run retries anyway
+            await zygote_client.get_zygote()
+        except Exception:
+            log.exception("could not start the sandbox zygote; it is retried on first use")
     async with worker:
         await stop.wait()
+    zygote_client.shutdown()
     await engine.dispose()
 
 

@@ -14,7 +14,7 @@ from activities.heartbeat import with_heartbeats
 from db.models import Binding, DecisionRecord, Program
 from domain.contracts import Activity, RunProgramInput, StrategyOutput
 from domain.decision import Decision
-from sandbox.runner import SandboxLimits, SandboxResult, run_program
+from sandbox.runner import SandboxLimits, SandboxResult, default_mode, run_program
 
 
 class StrategyActivities:
@@ -23,13 +23,19 @@ class StrategyActivities:
         sessions: async_sessionmaker[AsyncSession],
         limits: SandboxLimits,
         max_concurrent: int | None = None,
+        mode: str | None = None,
     ) -> None:
         self.sessions = sessions
         self.limits = limits
-        # Why a bound: each run is a fresh interpreter that costs ~0.1 s of CPU to start. Past
-        # the core count, more concurrent runs only starve each other (and the heartbeats); a
-        # queued run waits here, heartbeating, and its wall clock starts once it has a slot.
-        self.slots = asyncio.Semaphore(max_concurrent or max(2, os.cpu_count() or 2))
+        self.mode = mode or default_mode()
+        # Why a bound: in spawn mode each run is a fresh interpreter that costs ~0.1 s of CPU to
+        # start; past the core count more concurrent runs only starve each other (and the
+        # heartbeats). A forked run costs a few ms, so typical programs finish long before a
+        # slot matters and a few slow ones must not hold up the rest: 4 per core. A queued run
+        # waits here, heartbeating, and its wall clock starts once it has a slot.
+        cores = os.cpu_count() or 2
+        default = max(2, cores) if self.mode == "spawn" else max(8, 4 * cores)
+        self.slots = asyncio.Semaphore(max_concurrent or default)
 
     @activity.defn(name=Activity.RUN_PROGRAM)
     async def run_program(self, req: RunProgramInput) -> StrategyOutput:
@@ -68,7 +74,7 @@ class StrategyActivities:
 
     async def _run(self, code: str, snapshot: dict[str, Any]) -> SandboxResult:
         async with self.slots:
-            return await run_program(code, snapshot, self.limits)
+            return await run_program(code, snapshot, self.limits, mode=self.mode)
 
     async def _record(
         self,

@@ -52,6 +52,7 @@ class Deps:
     vault: KeyWrapper | None = None  # opens stored secrets, inside the activities that use them
     llm_timeout_s: float = 60.0
     order_resolve_seconds: float = 180.0
+    sandbox_mode: str = "fork"  # see Settings.sandbox_mode
 
 
 def default_deps(
@@ -83,13 +84,14 @@ def default_deps(
         vault=vault,
         llm_timeout_s=settings.llm_timeout_seconds,
         order_resolve_seconds=settings.order_resolve_seconds,
+        sandbox_mode=settings.sandbox_mode,
     )
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     records = RecordActivities(deps.sessions)
     context = ContextActivities(deps.sessions, deps.exchange)
-    strategy = StrategyActivities(deps.sessions, deps.sandbox_limits)
+    strategy = StrategyActivities(deps.sessions, deps.sandbox_limits, mode=deps.sandbox_mode)
     orders = OrderActivities(deps.exchange, deps.order_resolve_seconds)
     signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
     assert deps.vault is not None

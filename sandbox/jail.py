@@ -1,8 +1,10 @@
 """Child-side process isolation (Linux): namespaces, rlimits, privilege drop, seccomp.
 
-Order matters and is driven by `apply()`:
+Order matters and is driven by `apply()` (spawn mode):
   unshare(net, ipc, uts) -> rlimits -> setgroups/setgid/setuid(nobody) -> NPROC=0, not dumpable
   -> seccomp deny-list (last, because it forbids setuid & co).
+Fork mode splits it: the zygote does the namespaces and the uid drop once
+(`isolate_zygote`), each forked child the rest (`isolate_forked_child`).
 Everything the program may need must already be imported: after the drop the interpreter's
 stdlib (under /root) is unreadable, and after seccomp no file can be opened at all.
 Namespaces and the uid drop need root and are skipped (reported) otherwise; rlimits and
@@ -13,10 +15,14 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import resource
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from sandbox import seccomp_bpf
+from sandbox.seccomp_bpf import CompiledFilter
 
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -68,7 +74,8 @@ class IsolationReport:
         return asdict(self)
 
 
-def _libc() -> ctypes.CDLL:
+@functools.cache  # dlopen once (in the zygote, before the fork), not in every run
+def libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
@@ -77,7 +84,7 @@ def unshare_namespaces(report: IsolationReport) -> None:
     if os.geteuid() != 0:
         report.notes += "not root: no namespaces; "
         return
-    if _libc().unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0:
+    if libc().unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0:
         err = ctypes.get_errno()
         # e.g. root inside a container without CAP_SYS_ADMIN: seccomp still blocks sockets.
         report.notes += f"unshare failed ({errno.errorcode.get(err, err)}); "
@@ -98,6 +105,11 @@ def set_rlimits(cpu_seconds: int, memory_mb: int) -> None:
 
 
 def drop_privileges(report: IsolationReport) -> None:
+    become_nobody(report)
+    forbid_new_processes()
+
+
+def become_nobody(report: IsolationReport) -> None:
     if os.geteuid() == 0:
         os.setgroups([])
         os.setgid(NOBODY)
@@ -107,11 +119,15 @@ def drop_privileges(report: IsolationReport) -> None:
         report.uid_dropped = True
     else:
         report.notes += "not root: uid unchanged; "
+    # Not dumpable: /proc/<pid> of this process becomes root-owned, no ptrace by peers.
+    libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def forbid_new_processes() -> None:
     # After the uid change (root is exempt from NPROC). Blocks fork/threads even if seccomp
     # were bypassed: the uid already owns processes, so the count is always over 0.
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-    # Not dumpable: /proc/<pid> of this process becomes root-owned, no ptrace by peers.
-    _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def preload_pyseccomp() -> None:
@@ -140,7 +156,8 @@ def preload_pyseccomp() -> None:
         ctypes.util.find_library = original
 
 
-def install_seccomp(report: IsolationReport) -> None:
+def build_seccomp_filter(pid: int) -> Any:
+    """The deny-list as a pyseccomp.SyscallFilter, signals allowed only to `pid`."""
     import pyseccomp as seccomp  # already imported by preload_pyseccomp(), before the jail
 
     deny = seccomp.ERRNO(errno.EPERM)
@@ -150,11 +167,21 @@ def install_seccomp(report: IsolationReport) -> None:
             flt.add_rule(deny, name)
         except (OSError, ValueError, RuntimeError):  # syscall unknown on this architecture
             continue
-    pid = os.getpid()
     for name in SELF_ONLY_SYSCALLS:
         flt.add_rule(deny, name, seccomp.Arg(0, seccomp.NE, pid))
-    flt.load()  # also sets no_new_privs, so it works without root
+    return flt
+
+
+def install_seccomp(report: IsolationReport, compiled: CompiledFilter | None = None) -> None:
+    if compiled is not None:  # fork mode: compiled once by the zygote
+        seccomp_bpf.load(compiled.for_pid(os.getpid()), libc())
+    else:
+        build_seccomp_filter(os.getpid()).load()  # also sets no_new_privs: works without root
     report.seccomp = True
+
+
+def precompile_seccomp() -> CompiledFilter | None:
+    return seccomp_bpf.compile_filter(build_seccomp_filter)
 
 
 def apply(cpu_seconds: int, memory_mb: int) -> IsolationReport:
@@ -163,4 +190,50 @@ def apply(cpu_seconds: int, memory_mb: int) -> IsolationReport:
     set_rlimits(cpu_seconds, memory_mb)
     drop_privileges(report)
     install_seccomp(report)
+    return report
+
+
+# What the zygote itself still needs from the deny-list: forking children, and opening files
+# (a child opens /dev/null before its own filter; the zygote's crash report reads sources).
+ZYGOTE_ALLOWED = frozenset({"fork", "vfork", "clone", "clone3", "open", "openat", "openat2"})
+
+
+def isolate_zygote() -> IsolationReport:
+    """Fork mode, once in the pre-warmed parent: everything that holds for all its children.
+    Not NPROC (it must fork); a seccomp filter without the fork and open rules (defence in
+    depth: it never runs user code), which its children inherit under their full filter."""
+    report = IsolationReport()
+    unshare_namespaces(report)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    become_nobody(report)
+    return report
+
+
+def install_zygote_seccomp() -> None:
+    import pyseccomp as seccomp
+
+    deny = seccomp.ERRNO(errno.EPERM)
+    flt = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    for name in DENIED_SYSCALLS:
+        if name in ZYGOTE_ALLOWED:
+            continue
+        try:
+            flt.add_rule(deny, name)
+        except (OSError, ValueError, RuntimeError):  # syscall unknown on this architecture
+            continue
+    flt.load()
+
+
+def isolate_forked_child(
+    cpu_seconds: int,
+    memory_mb: int,
+    zygote: IsolationReport,
+    compiled: CompiledFilter | None = None,
+) -> IsolationReport:
+    """Fork mode, per run in the freshly forked child (already in the zygote's namespaces and
+    uid): limits, no new processes, seccomp (precompiled by the zygote when possible)."""
+    report = IsolationReport(zygote.namespaces, zygote.uid_dropped, False, zygote.notes)
+    set_rlimits(cpu_seconds, memory_mb)
+    forbid_new_processes()
+    install_seccomp(report, compiled)
     return report

@@ -55,6 +55,18 @@ def preload() -> None:
     indicators.warm_up()  # any import hidden inside numpy/talib code paths happens now
 
 
+def reseed() -> None:
+    """Fork mode: fresh random state in each child (it inherits the zygote's otherwise). Seeds
+    from os.urandom, as a fresh interpreter does; numpy's from 32 bits (its fast path)."""
+    import os
+    import random
+
+    import numpy
+
+    random.seed(os.urandom(32))
+    numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
+
+
 class Decision:
     """What should_trade returns. Validated by the parent against domain.decision.Decision."""
 

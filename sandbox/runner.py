@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import time
 from dataclasses import asdict, dataclass
@@ -21,8 +22,16 @@ from domain.decision import Decision
 from sandbox import protocol as p
 from sandbox.process import ChildRun, run_child
 from sandbox.validate import validate_program
+from sandbox.zygote_client import run_forked
 
 __all__ = ["SandboxLimits", "SandboxResult", "run_program", "validate_program"]
+
+# fork: one pre-warmed parent per worker forks a child per run (a few ms). spawn: a fresh
+# interpreter per run (~0.1 s of CPU), the cold-start fallback.
+SANDBOX_MODES = ("fork", "spawn")
+MODE_ENV = "HYPERORU_SANDBOX_MODE"
+# Signals that mean the program crashed the interpreter (e.g. unbounded C recursion).
+_CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +65,20 @@ class SandboxResult:
     duration_ms: int
 
 
+def default_mode() -> str:
+    """The mode from HYPERORU_SANDBOX_MODE (the same variable settings.Settings reads)."""
+    return os.environ.get(MODE_ENV, "fork").strip().lower() or "fork"
+
+
 async def run_program(
-    code: str, snapshot: dict, limits: SandboxLimits = SandboxLimits()
+    code: str, snapshot: dict, limits: SandboxLimits = SandboxLimits(), *, mode: str | None = None
 ) -> SandboxResult:
     """Run `Strategy().should_trade(data)` of `code` in a sandbox. Never raises for anything the
-    program does: every outcome is a SandboxResult."""
+    program does: every outcome is a SandboxResult. `mode` is "fork" or "spawn" (default: the
+    HYPERORU_SANDBOX_MODE environment variable, else fork); another value is a ValueError."""
+    mode = mode or default_mode()
+    if mode not in SANDBOX_MODES:
+        raise ValueError(f"sandbox mode must be one of {', '.join(SANDBOX_MODES)}, not {mode!r}")
     started = time.monotonic()
     problems = validate_program(code)
     if problems:
@@ -72,7 +90,8 @@ async def run_program(
     except (TypeError, ValueError) as exc:
         return _failure(p.SANDBOX_FAILURE, f"snapshot is not JSON-serialisable: {exc}", started)
     try:
-        run = await run_child(request, limits.wall_seconds, limits.max_output_bytes)
+        start_run = run_forked if mode == "fork" else run_child
+        run = await start_run(request, limits.wall_seconds, limits.max_output_bytes)
     except Exception as exc:  # e.g. fork failure (EAGAIN/ENOMEM): a platform fault
         logger.exception("could not run the program sandbox")
         return _failure(p.SANDBOX_FAILURE, f"could not start the sandbox: {exc!r}", started)
@@ -99,6 +118,9 @@ def _interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxR
     if "MemoryError" in stderr:
         msg = f"program exceeded the memory limit ({limits.memory_mb} MB)"
         return _failure(p.MEMORY_LIMIT, msg, started)
+    if rc is not None and -rc in _CRASH_SIGNALS:
+        msg = f"the program crashed the interpreter ({_describe_exit(rc)})"
+        return _failure(p.PROGRAM_ERROR, msg, started)
     logger.warning("sandbox child exited %s without a result: %s", rc, stderr[-2000:])
     return _failure(
         p.SANDBOX_FAILURE,

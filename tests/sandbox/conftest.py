@@ -1,4 +1,5 @@
-"""Shared fixtures for the program sandbox tests: a deterministic market snapshot."""
+"""Shared fixtures for the program sandbox tests: both sandbox modes, a deterministic market
+snapshot."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ from typing import Any
 
 import pytest
 
+from sandbox.runner import MODE_ENV, SANDBOX_MODES
+
 SYMBOLS = {"BTC": 65000.0, "ETH": 3000.0, "SOL": 150.0}
 INTERVALS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000}
 CANDLES = 200
+
+
+@pytest.fixture(autouse=True, params=SANDBOX_MODES)
+def sandbox_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every sandbox test runs in fork mode (pre-warmed zygote) and spawn mode (cold start)."""
+    monkeypatch.setenv(MODE_ENV, request.param)
+    return str(request.param)
 
 
 def _klines(rng: random.Random, base: float, step_ms: int) -> list[list[float]]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 from sandbox.runner import SandboxLimits, run_program
+from tests.sandbox.procs import sandbox_children as _children
 
 GOOD = """
 class Strategy:
@@ -34,25 +33,6 @@ class Strategy:
             pass
 """
 EXPECTED = {GOOD: None, RAISES: "PROGRAM_ERROR", INVALID: "INVALID_DECISION"}
-
-
-def _children() -> set[int]:
-    """Pids (zombies included) whose parent is this test process. Session fixtures of other
-    test packages may own long-lived children (database, Temporal), so tests compare against a
-    baseline taken at their start."""
-    me = os.getpid()
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == me:
-            pids.add(int(entry.name))
-    return pids
 
 
 async def test_twenty_concurrent_runs(snapshot: dict[str, Any]) -> None:
@@ -102,7 +82,8 @@ async def test_cancellation_kills_the_child(snapshot: dict[str, Any]) -> None:
     baseline = _children()
     limits = SandboxLimits(wall_seconds=30.0, cpu_seconds=20)
     task = asyncio.create_task(run_program(LOOPS, snapshot, limits))
-    await asyncio.sleep(0.5)
+    while not _children() - baseline:  # the run has started (the zygote may start first)
+        await asyncio.sleep(0.05)
     assert len(_children() - baseline) == 1
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

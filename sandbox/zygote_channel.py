@@ -1,0 +1,202 @@
+"""Worker side of fork mode: one running zygote and its control channel (see sandbox/zygote.py).
+
+Each run gets three fresh pipes; their child-side ends go to the zygote over the control socket,
+which forks the child that uses them. The zygote reports each child's exit status tagged with
+the run id; the wall clock is enforced here by asking the zygote to SIGKILL the child (only it
+can reap it, so only it can kill it without a pid-reuse race).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sandbox.pipes import read_capped, write_all
+from sandbox.process import STDERR_KEEP_BYTES, ChildRun
+from sandbox.protocol import child_env
+
+logger = logging.getLogger(__name__)
+
+ZYGOTE_SCRIPT = Path(__file__).resolve().with_name("zygote.py")
+_START_TIMEOUT = 60.0  # imports numpy & co on a possibly loaded machine
+_REAP_TIMEOUT = 5.0
+
+
+class ZygoteDiedError(RuntimeError):
+    """The zygote exited (or stopped answering) while a run was in flight."""
+
+
+class Zygote:
+    def __init__(self, proc: subprocess.Popen[bytes], control: socket.socket) -> None:
+        self.proc = proc
+        self.control = control
+        self.loop = asyncio.get_running_loop()
+        self.ids = itertools.count(1)
+        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.ready: asyncio.Future[dict[str, Any]] = self.loop.create_future()
+        self.dead = False
+        control.setblocking(False)
+        self.loop.add_reader(control.fileno(), self._on_message)
+
+    @classmethod
+    async def start(cls) -> Zygote:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            # exec, not fork: the zygote must start from a clean memory image (no secrets).
+            proc = subprocess.Popen(
+                [sys.executable, "-I", str(ZYGOTE_SCRIPT), str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=child_env(),
+                cwd="/",
+                close_fds=True,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,  # terminal signals go to the worker, not the zygote
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        zygote = cls(proc, ours)
+        try:
+            await asyncio.wait_for(asyncio.shield(zygote.ready), _START_TIMEOUT)
+        except BaseException:
+            zygote.close()
+            raise
+        return zygote
+
+    @property
+    def alive(self) -> bool:
+        return not self.dead and self.proc.poll() is None
+
+    def _on_message(self) -> None:
+        try:
+            data = self.control.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._mark_dead("the sandbox zygote exited")
+            return
+        try:
+            msg = json.loads(data)
+            run_id = int(msg.get("id", -1))
+        except (ValueError, TypeError, AttributeError):
+            self._mark_dead(f"the sandbox zygote sent a malformed message: {data[:200]!r}")
+            self.close()
+            return
+        if msg.get("op") == "ready" and not self.ready.done():
+            self.ready.set_result(msg)
+            return
+        future = self.pending.pop(run_id, None)
+        if future is not None and not future.done():
+            future.set_result(msg)
+
+    def _mark_dead(self, reason: str) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(self.control.fileno())
+        error = ZygoteDiedError(reason)
+        for future in [self.ready, *self.pending.values()]:
+            if not future.done():
+                future.set_exception(error)
+                future.exception()  # retrieved: no "never retrieved" noise for the ready one
+        self.pending.clear()
+
+    def _send(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
+        data = json.dumps(message).encode()
+        try:
+            socket.send_fds(self.control, [data], fds or [])
+        except OSError as exc:  # full or broken channel: this zygote is no longer usable
+            self._mark_dead(f"sandbox zygote channel failed: {exc!r}")
+            raise ZygoteDiedError(str(exc)) from exc
+
+    def kill(self, run_id: int) -> None:
+        if not self.dead:
+            with contextlib.suppress(ZygoteDiedError):
+                self._send({"op": "kill", "id": run_id})
+
+    def close(self) -> None:
+        """Stop the zygote: it kills its children and exits on end of file; SIGKILL to be sure."""
+        self._mark_dead("the sandbox zygote was stopped")
+        self.control.close()
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=_REAP_TIMEOUT)
+
+    async def run(self, request: bytes, wall_seconds: float, max_output_bytes: int) -> ChildRun:
+        run_id = next(self.ids)
+        stdin_r, stdin_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        exited: asyncio.Future[dict[str, Any]] = self.loop.create_future()
+        self.pending[run_id] = exited
+        try:
+            self._send({"op": "run", "id": run_id}, [stdin_r, out_w, err_w])
+        except BaseException:
+            for fd in (stdin_w, out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (stdin_r, out_w, err_w):  # the zygote has its own copies now
+                os.close(fd)
+        owned = {stdin_w, out_r, err_r}
+
+        def close(fd: int) -> None:  # each fd exactly once: a number may be reused at once
+            if fd in owned:
+                owned.discard(fd)
+                os.close(fd)
+
+        async def feed() -> None:
+            try:
+                await write_all(stdin_w, request)
+            finally:
+                close(stdin_w)  # end of file for the child
+
+        run = ChildRun()
+        try:
+            async with asyncio.timeout(wall_seconds):
+                # A task group, not gather: if one part fails the others are cancelled and
+                # finished (their fds unregistered from the loop) before the fds are closed.
+                async with asyncio.TaskGroup() as tasks:
+                    tasks.create_task(feed())
+                    out = tasks.create_task(
+                        read_capped(out_r, max_output_bytes, lambda: self.kill(run_id))
+                    )
+                    err = tasks.create_task(read_capped(err_r, STDERR_KEEP_BYTES, None))
+                run.stdout, run.output_overflow = out.result()
+                run.stderr = err.result()[0]
+                run.returncode = _status(await exited)
+        except TimeoutError:
+            run.timed_out = True
+        finally:
+            for fd in list(owned):
+                close(fd)
+            if not exited.done():  # timeout, overflow or cancellation: never leave a child
+                self.kill(run_id)
+                try:
+                    msg = await asyncio.wait_for(asyncio.shield(exited), _REAP_TIMEOUT)
+                    run.returncode = _status(msg)
+                except TimeoutError:
+                    logger.error("sandbox run %s did not exit after SIGKILL", run_id)
+        return run
+
+
+def _status(msg: dict[str, Any]) -> int:
+    if msg.get("op") == "error":
+        raise OSError(f"the sandbox zygote could not start the run: {msg.get('error')}")
+    return int(msg["status"])

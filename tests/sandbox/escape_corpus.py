@@ -1,0 +1,290 @@
+"""The escape corpus (issue #7): hostile programs, each of which must end as a failed result.
+
+Every entry tries one way out of the sandbox and succeeds only by returning a Decision (an `ok`
+result, which the tests reject) or by damaging something the tests check afterwards (the zygote,
+later runs, the worker). When the attempt is blocked, the exception propagates and the run fails
+with one of `codes`; `expect` (a regular expression) must match the error, so an entry cannot
+"pass" by failing for an unrelated reason such as a typo.
+
+Programs search for the canary by the prefix CANARY_PREFIX, assembled at run time so that the
+program's own source does not contain it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CANARY_PREFIX = "hyperoru-canary-"
+
+# Reaches the real `os` module (and through it sys and the real builtins) the classic way.
+PRELUDE = """
+MARK = "hyperoru-" + "canary-"
+
+def real_os():
+    for k in ().__class__.__base__.__subclasses__():
+        if k.__name__ == "_wrap_close":
+            return k.__init__.__globals__["sys"].modules["os"]
+    raise LookupError("no _wrap_close")
+
+os = real_os()
+sys = os.sys
+real_builtins = os.__dict__["__builtins__"]
+real_import = real_builtins["__import__"]
+
+def module(name):
+    return sys.modules.get(name) or real_import(name)
+
+def libc():
+    ctypes = module("ctypes")
+    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+def check(rc, what):
+    if rc < 0:
+        ctypes, _ = libc()
+        raise OSError(ctypes.get_errno(), what + " failed")
+    return rc
+
+def leaked(s):
+    return MARK in s and s != MARK
+
+def strings_in(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (bytes, bytearray)):
+        yield bytes(value).decode("latin-1")
+    elif isinstance(value, dict):
+        for k, v in list(value.items()):
+            yield from strings_in(k)
+            if isinstance(v, (str, bytes)):
+                yield from strings_in(v)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for v in list(value):
+            if isinstance(v, (str, bytes)):
+                yield from strings_in(v)
+"""
+
+
+@dataclass(frozen=True)
+class Escape:
+    name: str
+    body: str  # the body of should_trade(self, data); PRELUDE names are available
+    codes: frozenset[str]
+    expect: str  # regex the error message must match (re.search)
+
+    @property
+    def code(self) -> str:
+        lines = "\n".join("        " + line for line in self.body.strip().splitlines())
+        return f"{PRELUDE}\nclass Strategy:\n    def should_trade(self, data):\n{lines}\n"
+
+
+ERR = frozenset({"PROGRAM_ERROR"})
+DENIED = r"PermissionError|Operation not permitted"
+MEMORY = frozenset({"MEMORY_LIMIT"})
+
+
+def _e(name: str, body: str, expect: str = DENIED, codes: frozenset[str] = ERR) -> Escape:
+    return Escape(name, body, codes, expect)
+
+
+CORPUS: list[Escape] = [
+    # --- the language-level guards ------------------------------------------------------------
+    _e("dunder_import_os", '__import__("os")', "import of 'os' is not allowed"),
+    _e("builtin_open", 'open("/etc/passwd")', "name 'open' is not defined"),
+    _e("import_subprocess", "import subprocess", "import of 'subprocess' is not allowed"),
+    _e("import_ctypes", "import ctypes", "import of 'ctypes' is not allowed"),
+    _e("eval_builtin", 'eval("1")', "name 'eval' is not defined"),
+    # --- subclass walks to the real modules, then the process boundary ------------------------
+    _e("walk_to_open", 'real_builtins["open"]("/etc/passwd").read()'),
+    _e(
+        "walk_eval_os_open",
+        "real_builtins[\"eval\"](\"__import__('os').open('/etc/hostname', 0)\", "
+        '{"__builtins__": real_builtins})',
+    ),
+    _e("io_fileio", 'module("io").FileIO("/etc/passwd").read()'),
+    _e(  # numpy reports the failed open() badly, but it fails
+        "numpy_fromfile",
+        'module("numpy").fromfile("/etc/passwd", dtype="uint8")',
+        DENIED + "|fromfile> returned NULL",
+    ),
+    _e("listdir_root", 'os.listdir("/")'),
+    _e("proc_self_environ", 'os.read(os.open("/proc/self/environ", os.O_RDONLY), 65536)'),
+    _e("parent_environ", 'os.read(os.open(f"/proc/{os.getppid()}/environ", os.O_RDONLY), 65536)'),
+    _e("parent_mem", 'os.open(f"/proc/{os.getppid()}/mem", os.O_RDONLY)'),
+    _e("parent_fd", 'os.open(f"/proc/{os.getppid()}/fd/0", os.O_RDONLY)'),
+    _e("write_file", 'os.open("/tmp/hyperoru-escape", os.O_CREAT | os.O_WRONLY)'),
+    _e(
+        "numpy_tofile",
+        'module("numpy").arange(3).tofile("/tmp/hyperoru-escape")',
+        DENIED + "|returned NULL",
+    ),
+    _e("os_system", 'rc = os.system("id")\nraise PermissionError(f"system() returned {rc}")'),
+    _e("exec_shell", 'os.execv("/bin/sh", ["sh", "-c", "id"])'),
+    _e("subprocess_run", 'module("subprocess").run(["/bin/true"])', DENIED + "|No module"),
+    _e("fork_bomb", "while True:\n    os.fork()", DENIED + "|Resource temporarily"),
+    _e("thread_bomb", 'module("threading").Thread(target=len, args=((),)).start()', "thread"),
+    _e("setuid_root", "os.setuid(0)"),
+    _e("unshare_userns", 'check(libc()[1].unshare(0x10000000), "unshare")'),
+    _e("ptrace_parent", 'check(libc()[1].ptrace(16, os.getppid(), 0, 0), "ptrace")'),
+    # --- the network --------------------------------------------------------------------------
+    _e(
+        "tcp_connect_local",
+        's = module("socket").socket()\ns.settimeout(1)\ns.connect(("127.0.0.1", PORT))',
+        DENIED + "|No module",
+    ),
+    _e("raw_socket_ctypes", 'check(libc()[1].socket(2, 1, 0), "socket")'),
+    # --- the parent / zygote and other sandboxes ----------------------------------------------
+    _e("kill_parent", "os.kill(os.getppid(), 9)"),
+    _e("kill_everything", "os.kill(-1, 9)"),
+    _e("killpg_parent", "os.killpg(os.getpgid(os.getppid()), 9)"),
+    _e(
+        "zygote_control_socket",
+        """
+gc = module("gc")
+socks = [o for o in gc.get_objects() if type(o).__name__ == "socket"]
+if not socks:
+    raise LookupError("no socket objects in this process")
+for s in socks:
+    s.send(b'{"op": "kill", "id": 1}')
+""",
+        "Bad file descriptor|no socket objects",
+    ),
+    # --- secrets in memory: frames, gc, tracebacks --------------------------------------------
+    _e(
+        "gc_canary_scan",
+        """
+gc = module("gc")
+objects = gc.get_objects()
+found = [s for o in objects for s in strings_in(o) if leaked(s)]
+found += [v for v in os.environ.values() if leaked(v)]
+if found:
+    return Decision(operation="hold", reasoning=found[0][:500])
+raise LookupError(f"no canary in {len(objects)} objects")
+""",
+        "no canary",
+    ),
+    _e(
+        "frame_walk_canary",
+        """
+frame, depth, found = sys._getframe(0), 0, []
+while frame is not None:
+    for scope in (frame.f_locals, frame.f_globals):
+        found += [s for s in strings_in(scope) if leaked(s)]
+    frame, depth = frame.f_back, depth + 1
+if found:
+    return Decision(operation="hold", reasoning=found[0][:500])
+raise LookupError(f"no canary in {depth} frames")
+""",
+        "no canary",
+    ),
+    _e(
+        "traceback_frames_to_jail",
+        """
+try:
+    1 / 0
+except ZeroDivisionError as exc:
+    frame = exc.__traceback__.tb_frame
+outer = []
+while frame is not None:
+    outer.append(frame)
+    frame = frame.f_back
+for f in outer:
+    g = f.f_globals
+    if "jail" in g:
+        g["jail"].os.setuid(0)
+raise LookupError(f"no jail module among {len(outer)} frames")
+""",
+        DENIED + "|no jail module",
+    ),
+    # --- tampering that must not outlive this run ---------------------------------------------
+    _e(
+        "poison_modules_for_later_runs",
+        """
+real_builtins["len"] = lambda x: 0
+real_builtins["print"] = None
+np = module("numpy")
+np.mean = np.median = None
+for name in ("sandbox.program", "sandbox.runtime", "sandbox.market_data"):
+    mod = sys.modules.get(name)
+    if mod is not None:
+        for attr in list(vars(mod)):
+            if not attr.startswith("__"):
+                setattr(mod, attr, None)
+raise RuntimeError("poisoned")
+""",
+        "poisoned|could not be formatted",  # it broke its own copy of the error formatting
+    ),
+    _e(
+        "builtins_import_restored",
+        '__builtins__["__import__"] = real_import\nimport os as o2\no2.open("/etc/shadow", 0)',
+    ),
+    # --- resources ----------------------------------------------------------------------------
+    _e("memory_bomb", "x = bytearray(10**10)", "memory limit", frozenset({"MEMORY_LIMIT"})),
+    _e(
+        "memory_growth",
+        "x = []\nwhile True:\n    x.append(bytearray(1 << 20))",
+        "memory limit",
+        frozenset({"MEMORY_LIMIT"}),
+    ),
+    _e("numpy_memory_bomb", 'module("numpy").ones(10**10)', "memory limit", MEMORY),
+    _e("infinite_loop", "while True:\n    pass", "limit", frozenset({"CPU_LIMIT", "TIMEOUT"})),
+    _e("deep_recursion", "def f(n):\n    return f(n + 1)\nf(0)", "maximum recursion depth"),
+    _e(
+        "c_stack_overflow",
+        "sys.setrecursionlimit(10**8)\nx = []\nfor _ in range(10**6):\n    x = [x]\nrepr(x)",
+        "crashed the interpreter|recursion|memory limit",
+        frozenset({"PROGRAM_ERROR", "MEMORY_LIMIT"}),
+    ),
+    _e(
+        "giant_output",
+        "while True:\n    print('z' * 100_000)",
+        "printed",
+        frozenset({"OUTPUT_TOO_LARGE"}),
+    ),
+    _e(
+        "giant_output_raw_fds",
+        """
+for _ in range(20):
+    for fd in range(3, 10):
+        try:
+            os.write(fd, b"z" * 100_000)
+        except OSError:
+            pass
+raise RuntimeError("nothing was too large")
+""",
+        "output exceeded",
+        frozenset({"OUTPUT_TOO_LARGE"}),
+    ),
+    _e(
+        "forged_result_line",
+        """
+os.write(3, b'{"ok": false, "error_code": "TIMEOUT", "error": "forged"}\\n')
+os._exit(0)
+""",
+        "unexpected error code",
+        frozenset({"SANDBOX_FAILURE"}),
+    ),
+    # --- signals and time ---------------------------------------------------------------------
+    _e(
+        "ignore_sigxcpu",
+        'sig = module("signal")\nsig.signal(sig.SIGXCPU, sig.SIG_IGN)\nwhile True:\n    pass',
+        "CPU limit|wall-clock",
+        frozenset({"CPU_LIMIT", "TIMEOUT"}),
+    ),
+    _e(
+        "ignore_sigterm_sigalrm_and_sleep",
+        """
+sig = module("signal")
+for s in (sig.SIGTERM, sig.SIGALRM, sig.SIGINT, sig.SIGHUP):
+    sig.signal(s, sig.SIG_IGN)
+module("time").sleep(600)
+""",
+        "wall-clock",
+        frozenset({"TIMEOUT"}),
+    ),
+    _e(
+        "slow_drip_output",
+        'time = module("time")\nwhile True:\n    print("drip")\n    time.sleep(0.05)',
+        "wall-clock",
+        frozenset({"TIMEOUT"}),
+    ),
+]
