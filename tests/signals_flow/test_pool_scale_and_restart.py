@@ -25,11 +25,10 @@ ALWAYS_TRUE = {
 
 async def _setup(st: Stack, traders: int) -> tuple[int, list[int]]:
     d = (await st.post("/api/signals/definitions", ALWAYS_TRUE)).json()
-    pool = (
-        await st.post(
-            "/api/signals/pools", {"name": "p", "symbols": ["BTC"], "signal_ids": [d["id"]]}
-        )
-    ).json()
+    body = {"name": "p", "symbols": ["BTC"], "signal_ids": [d["id"]]}
+    # Disabled until every trader is bound: an enabled pool may fire at a 1m candle close
+    # during the set-up, and traders bound after that fire would never get it.
+    pool = (await st.post("/api/signals/pools", {**body, "enabled": False})).json()
     prog = await st.create_program(programs.HOLD)
 
     async def one(i: int) -> int:
@@ -40,6 +39,8 @@ async def _setup(st: Stack, traders: int) -> tuple[int, list[int]]:
     ids: list[int] = []
     for chunk in range(0, traders, 25):
         ids += await asyncio.gather(*(one(i) for i in range(chunk, min(traders, chunk + 25))))
+    r = await st.api.put(f"/api/signals/pools/{pool['id']}", json={**body, "enabled": True})
+    assert r.status_code == 200, r.text
     return int(pool["id"]), ids
 
 
