@@ -17,6 +17,12 @@ from domain.decision import Decision
 from sandbox.runner import SandboxLimits, SandboxResult, default_mode, run_program
 
 
+def sandbox_slots(mode: str) -> int:
+    """Concurrent program runs per worker (see StrategyActivities)."""
+    cores = os.cpu_count() or 2
+    return max(2, cores) if mode == "spawn" else max(8, 4 * cores)
+
+
 class StrategyActivities:
     def __init__(
         self,
@@ -33,9 +39,7 @@ class StrategyActivities:
         # heartbeats). A forked run costs a few ms, so typical programs finish long before a
         # slot matters and a few slow ones must not hold up the rest: 4 per core. A queued run
         # waits here, heartbeating, and its wall clock starts once it has a slot.
-        cores = os.cpu_count() or 2
-        default = max(2, cores) if self.mode == "spawn" else max(8, 4 * cores)
-        self.slots = asyncio.Semaphore(max_concurrent or default)
+        self.slots = asyncio.Semaphore(max_concurrent or sandbox_slots(self.mode))
 
     @activity.defn(name=Activity.RUN_PROGRAM)
     async def run_program(self, req: RunProgramInput) -> StrategyOutput:

@@ -15,7 +15,6 @@ database writes, the snapshot stored and re-read) is the ratio engine / baseline
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from decimal import Decimal
 from typing import Any
@@ -23,12 +22,13 @@ from typing import Any
 from activities.context import market_snapshot, snapshot_dict
 from activities.exchanges.paper import PaperExchange
 from activities.market.simulated import SimulatedFeed
+from activities.strategy import sandbox_slots
 from bench.workloads import PROGRAM, TRADER, summary_ms, throughput
 from domain import paper
 from domain.decision import Decision
 from domain.orders import intents_for
 from domain.risk import RiskCheckInput, RiskLimits, evaluate
-from sandbox.runner import SandboxLimits, run_program
+from sandbox.runner import SandboxLimits, default_mode, run_program
 from settings import Settings
 
 
@@ -58,8 +58,9 @@ class Baseline:
             cpu_seconds=settings.sandbox_cpu_seconds,
             memory_mb=settings.sandbox_memory_mb,
         )
-        # The same bound as StrategyActivities: one sandbox per core (at least 2).
-        self.slots = asyncio.Semaphore(max(2, os.cpu_count() or 2))
+        # The same sandbox mode and bound as StrategyActivities.
+        self.mode = default_mode()
+        self.slots = asyncio.Semaphore(sandbox_slots(self.mode))
         self.symbols: list[str] = list(TRADER["symbols"])  # type: ignore[call-overload]
 
     async def decide(self, t: InMemoryTrader) -> dict[str, Any]:
@@ -73,7 +74,7 @@ class Baseline:
                 self.symbols, at, prices, klines, view, {"type": "signal", "bench": True}
             )
             async with self.slots:
-                result = await run_program(PROGRAM, snap, self.limits)
+                result = await run_program(PROGRAM, snap, self.limits, mode=self.mode)
             if not result.ok or result.decision is None:
                 return {"status": "failed", "error": result.error_code}
             decision = Decision.model_validate(result.decision)
@@ -144,5 +145,6 @@ async def run_baseline(
         "decisions_per_s_overall": round(decisions / wall, 2),
         "single_decision": summary_ms(single),
         "statuses": statuses,
-        "sandbox_slots": max(2, os.cpu_count() or 2),
+        "sandbox_mode": base.mode,
+        "sandbox_slots": sandbox_slots(base.mode),
     }

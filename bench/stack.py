@@ -78,6 +78,25 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return (utime + stime) / CLK_TCK, (cutime + cstime) / CLK_TCK
 
 
+def child_pids(pid: int) -> list[int]:
+    """Live direct children of a process (the worker's sandbox zygote)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return [int(x) for x in text.split()]
+
+
+def sandbox_cpu(worker_pid: int) -> float:
+    """CPU seconds spent in sandboxes: the worker's reaped children (spawn mode) plus its live
+    children and what they reaped (the zygote and the runs it forked)."""
+    total = cpu_times(worker_pid)[1]
+    for child in child_pids(worker_pid):
+        own, kids = cpu_times(child)
+        total += own + kids
+    return total
+
+
 def machine_busy_seconds() -> tuple[float, float]:
     """(busy CPU seconds, total CPU seconds) over all cores since boot, from /proc/stat."""
     parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -96,11 +115,13 @@ class CpuWindow:
     t0: float = 0.0
     before: dict[str, tuple[float, float]] = field(default_factory=dict)
     machine_before: tuple[float, float] = (0.0, 0.0)
+    sandbox_before: float = 0.0
     result: dict[str, float] = field(default_factory=dict)
 
     def start(self) -> CpuWindow:
         self.t0 = time.monotonic()
         self.before = {k: cpu_times(p) for k, p in self.pids.items()}
+        self.sandbox_before = sandbox_cpu(self.pids["worker"]) if "worker" in self.pids else 0.0
         self.machine_before = machine_busy_seconds()
         return self
 
@@ -112,7 +133,7 @@ class CpuWindow:
             own0, kids0 = self.before[k]
             out[k] = round((own - own0) / dt, 3)
             if k == "worker":
-                out["sandbox"] = round((kids - kids0) / dt, 3)
+                out["sandbox"] = round((sandbox_cpu(p) - self.sandbox_before) / dt, 3)
         busy, total = machine_busy_seconds()
         b0, t0 = self.machine_before
         ncpu = os.cpu_count() or 1
@@ -144,7 +165,12 @@ class BenchStack:
         return {"worker": self.worker.pid, "temporal": self.temporal.pid, "bench_api": os.getpid()}
 
     def rss(self) -> dict[str, float | None]:
-        return {"worker_mb": rss_mb(self.worker.pid), "temporal_mb": rss_mb(self.temporal.pid)}
+        zygotes = [rss_mb(c) or 0.0 for c in child_pids(self.worker.pid)]
+        return {
+            "worker_mb": rss_mb(self.worker.pid),
+            "sandbox_zygote_mb": round(sum(zygotes), 1),
+            "temporal_mb": rss_mb(self.temporal.pid),
+        }
 
     def cpu_window(self) -> CpuWindow:
         return CpuWindow(self.pids).start()
