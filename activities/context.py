@@ -17,6 +17,7 @@ from activities.exchanges.reconcile import Reconciler
 from activities.exchanges.router import ExchangeRouter
 from activities.heartbeat import with_heartbeats
 from activities.market.feed import MarketFeed
+from activities.outage import attempts_unless_database_outage
 from db.decisions import decision_row
 from db.models import Account, DecisionRecord
 from domain.contracts import (
@@ -28,6 +29,7 @@ from domain.contracts import (
 )
 from domain.market import Interval
 from domain.risk import RiskLimits
+from workflows import profiles
 
 SNAPSHOT_INTERVALS = (Interval("1m"), Interval("5m"), Interval("15m"), Interval("1h"))
 SNAPSHOT_CANDLES = 100
@@ -99,6 +101,10 @@ class ContextActivities:
 
     @activity.defn(name=Activity.GATHER_CONTEXT)
     async def gather_context(self, req: GatherContextInput) -> ContextSummary:
+        with attempts_unless_database_outage(profiles.GATHER.attempts):
+            return await self._gather(req)
+
+    async def _gather(self, req: GatherContextInput) -> ContextSummary:
         async with self.sessions() as s, s.begin():
             acct = await s.get(Account, req.account_id)
             if acct is None:

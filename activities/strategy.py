@@ -11,10 +11,12 @@ from sqlalchemy.orm import undefer
 from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
+from activities.outage import attempts_unless_database_outage
 from db.models import Binding, DecisionRecord, Program
 from domain.contracts import Activity, RunProgramInput, StrategyOutput
 from domain.decision import Decision
 from sandbox.runner import SandboxLimits, SandboxResult, default_mode, run_program
+from workflows import profiles
 
 
 def sandbox_slots(mode: str) -> int:
@@ -43,6 +45,10 @@ class StrategyActivities:
 
     @activity.defn(name=Activity.RUN_PROGRAM)
     async def run_program(self, req: RunProgramInput) -> StrategyOutput:
+        with attempts_unless_database_outage(profiles.PROGRAM.attempts):
+            return await self._run_program(req)
+
+    async def _run_program(self, req: RunProgramInput) -> StrategyOutput:
         async with self.sessions() as s:
             rec = await s.get(
                 DecisionRecord, req.decision_id, options=[undefer(DecisionRecord.input_snapshot)]

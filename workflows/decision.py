@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
     from domain.trader import PendingTrigger, TraderStatus
     from workflows import profiles
-    from workflows.steps import run_step
+    from workflows.steps import execute_local, run_step
 
 # Why a patch: an order whose answer was lost is settled by a resolve_order lookup and, if still
 # unknown, fails the decision as ORDER_UNKNOWN (halting the trader) instead of ORDER_REJECTED;
@@ -101,7 +101,7 @@ class DecisionRun:
                     run_id=info.run_id,
                 ),
                 ContextSummary,
-                profiles.CONTEXT,
+                profiles.GATHER,
             )
         except ActivityError as err:
             return await self._finish(
@@ -142,7 +142,7 @@ class DecisionRun:
         try:
             # Why a local activity: the check is cheap and pure, so a server round trip per
             # decision buys nothing; it is still retried and recorded like any activity.
-            verdict: RiskVerdict = await workflow.execute_local_activity(
+            verdict: RiskVerdict = await execute_local(
                 Activity.CHECK_RISK,
                 RiskCheckInput(
                     decision=decision,
@@ -153,9 +153,8 @@ class DecisionRun:
                     available_usd=ctx.available_usd,
                     trading_halted=self.is_paused() or bool(self.halt_reason()),
                 ),
-                result_type=RiskVerdict,
-                start_to_close_timeout=profiles.RISK.start_to_close,
-                retry_policy=profiles.RISK.retry,
+                RiskVerdict,
+                profiles.RISK,
             )
         except ActivityError as err:  # fail closed
             verdict = RiskVerdict.deny(DenyReason.MARKET_DATA_UNAVAILABLE, _describe(err))

@@ -10,15 +10,22 @@ visible in flight, and an order's schedule is in history before it is sent.
 - RECORD: database writes. Every write is idempotent (keyed by decision id / client order id),
   so retrying forever is safe, and a database outage must delay a record, never lose it.
 - CONFIG: reading trader configuration; same reasoning as RECORD.
-- CONTEXT: market data and account state for one decision. A few quick attempts; if data stays
-  unavailable the decision fails closed (no order) rather than trading on stale data.
-- PROGRAM: the sandboxed program run. User-code failures come back as results, not errors, so
-  a retry only covers platform faults (fork failure, worker crash). A worker runs at most one
-  sandbox per core at a time, so during a large fan-out a run may queue: the start-to-close
-  (5 min) covers the queue plus the sandbox wall clock. As a local activity it runs on the
-  trader's worker; if that worker dies, the workflow task times out (10 s) and the run is
-  repeated where the trader resumes (a program run is pure: repeating it is harmless). Histories
-  from before local steps ran it as a normal activity heartbeating every second (timeout 10 s).
+- CONTEXT: market data and account state (signal pools, the account sync on histories from
+  before reconcile-v1). A few quick attempts; if data stays unavailable the caller fails closed.
+- GATHER: the context of one decision. Like CONTEXT, a few quick attempts (`attempts`): if market
+  data stays unavailable the decision fails closed (no order) rather than trading on stale data.
+  But a database outage does not count against them (activities/outage.py): the retry policy
+  itself is unlimited, since the decision cannot be recorded before the database is back anyway,
+  and giving up would only turn a delayed decision into a failed one.
+- PROGRAM: the sandboxed program run. User-code failures come back as results, not errors, so a
+  retry only covers platform faults (fork failure, worker crash): `attempts` of them, while a
+  database outage (reading the snapshot, recording the output) is waited out as in GATHER. A
+  worker runs at most one sandbox per core at a time, so during a large fan-out a run may queue:
+  the start-to-close (5 min) covers the queue plus the sandbox wall clock. As a local activity it
+  runs on the trader's worker; if that worker dies, the workflow task times out (10 s) and the run
+  is repeated where the trader resumes (a program run is pure: repeating it is harmless).
+  Histories from before local steps ran it as a normal activity heartbeating every second (timeout
+  10 s).
 - LLM: one chat completion. The SDK's own retries are off, so each attempt is a Temporal retry
   visible in history; 429/5xx/timeouts back off exponentially, a provider's 4xx rejection is not
   retried. The start-to-close exceeds the HTTP timeout (HYPERORU_LLM_TIMEOUT_SECONDS, 60 s) so the
@@ -66,6 +73,9 @@ class ActivityProfile:
     # Long activities heartbeat so a dead worker is noticed in seconds, not at start-to-close.
     heartbeat: timedelta | None = None
     local: bool = False
+    # With an unlimited retry policy: attempts for faults other than a database outage, counted
+    # by the activity itself (activities/outage.py). None: the retry policy alone decides.
+    attempts: int | None = None
 
 
 RECORD = ActivityProfile(
@@ -85,16 +95,21 @@ CONTEXT = ActivityProfile(
     ),
     local=True,
 )
+GATHER = ActivityProfile(
+    timedelta(seconds=20),
+    RetryPolicy(
+        initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(seconds=5)
+    ),
+    local=True,
+    attempts=4,
+)
 PROGRAM = ActivityProfile(
     timedelta(minutes=5),
-    # 6 attempts (1+2+4+8+10 s apart): rides out a ~25 s database outage reading the snapshot.
-    RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        maximum_interval=timedelta(seconds=10),
-        maximum_attempts=6,
-    ),
+    # Unlimited while the database is out (at most 10 s after it is back); 6 attempts otherwise.
+    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)),
     heartbeat=timedelta(seconds=10),
     local=True,
+    attempts=6,
 )
 LLM = ActivityProfile(
     timedelta(seconds=90),

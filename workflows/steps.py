@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from domain.contracts import Activity
@@ -19,6 +20,40 @@ LOCAL_STEPS_PATCH = "local-steps-v1"
 # The same for the trader's own steps (configuration, status, notes), patched separately: the
 # decision steps went local first, and histories exist with only that change.
 LOCAL_TRADER_STEPS_PATCH = "local-trader-steps-v1"
+# Why a patch: a local activity that runs out of attempts raises its own failure in the workflow
+# (ApplicationError, TimeoutError), not the ActivityError of a normal activity, so the
+# `except ActivityError` around each step missed it and the whole trader workflow failed (seen
+# when a database outage outlasted gather_context's attempts). New runs raise an ActivityError
+# (caused by that failure); histories in which a trader failed that way replay unchanged.
+LOCAL_STEP_FAILURE_PATCH = "local-step-failure-v1"
+
+
+async def execute_local(
+    name: Activity, arg: Any, result: type | None, profile: profiles.ActivityProfile
+) -> Any:
+    try:
+        # Why a local activity: see run_step (callers decide which steps run locally).
+        return await workflow.execute_local_activity(
+            name,
+            arg,
+            result_type=result,
+            start_to_close_timeout=profile.start_to_close,
+            retry_policy=profile.retry,
+        )
+    except (ApplicationError, TimeoutError) as err:
+        if not workflow.patched(LOCAL_STEP_FAILURE_PATCH):
+            raise
+        raise ActivityError(
+            "Local activity failed",
+            scheduled_event_id=0,
+            started_event_id=0,
+            identity="",
+            activity_type=str(name),
+            activity_id="",
+            retry_state=RetryState.NON_RETRYABLE_FAILURE
+            if isinstance(err, ApplicationError) and err.non_retryable
+            else RetryState.MAXIMUM_ATTEMPTS_REACHED,
+        ) from err
 
 
 async def run_step(
@@ -31,13 +66,7 @@ async def run_step(
     if profile.local and workflow.patched(patch):
         # Why a local activity: the step runs on this worker without a server round trip
         # (~30 ms of dispatch each); it is still retried, and its result recorded in history.
-        return await workflow.execute_local_activity(
-            name,
-            arg,
-            result_type=result,
-            start_to_close_timeout=profile.start_to_close,
-            retry_policy=profile.retry,
-        )
+        return await execute_local(name, arg, result, profile)
     # Why a normal activity: long I/O (LLM, exchange) gets its own timeouts, heartbeats and
     # retries scheduled by the server, visible while in flight, and may run on any worker.
     return await workflow.execute_activity(
