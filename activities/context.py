@@ -18,6 +18,7 @@ from activities.exchanges.router import ExchangeRouter
 from activities.heartbeat import with_heartbeats
 from activities.market.feed import MarketFeed
 from activities.outage import attempts_unless_database_outage
+from activities.snapshots import SnapshotHandOff
 from db.decisions import decision_row
 from db.models import Account, DecisionRecord
 from domain.contracts import (
@@ -93,10 +94,14 @@ def snapshot_dict(
 
 class ContextActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], exchange: ExchangeRouter
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        exchange: ExchangeRouter,
+        handoff: SnapshotHandOff | None = None,
     ) -> None:
         self.sessions = sessions
         self.exchange = exchange
+        self.handoff = handoff
         self.reconciler = Reconciler(sessions, exchange)
 
     @activity.defn(name=Activity.GATHER_CONTEXT)
@@ -139,6 +144,8 @@ class ContextActivities:
             rec = await s.get(DecisionRecord, req.decision_id)
             assert rec is not None
             rec.input_snapshot = snap
+        if self.handoff is not None:
+            self.handoff.put(req.decision_id, snap)  # stored first: the row stays the record
         return ContextSummary(
             decision_id=req.decision_id,
             ok=True,

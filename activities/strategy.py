@@ -12,6 +12,7 @@ from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
 from activities.outage import attempts_unless_database_outage
+from activities.snapshots import SnapshotHandOff
 from db.models import Binding, DecisionRecord, Program
 from domain.contracts import Activity, RunProgramInput, StrategyOutput
 from domain.decision import Decision
@@ -32,8 +33,10 @@ class StrategyActivities:
         limits: SandboxLimits,
         max_concurrent: int | None = None,
         mode: str | None = None,
+        handoff: SnapshotHandOff | None = None,
     ) -> None:
         self.sessions = sessions
+        self.handoff = handoff
         self.limits = limits
         self.mode = mode or default_mode()
         # Why a bound: in spawn mode each run is a fresh interpreter that costs ~0.1 s of CPU to
@@ -49,17 +52,23 @@ class StrategyActivities:
             return await self._run_program(req)
 
     async def _run_program(self, req: RunProgramInput) -> StrategyOutput:
+        handed = self.handoff.take(req.decision_id) if self.handoff is not None else None
         async with self.sessions() as s:
-            rec = await s.get(
-                DecisionRecord, req.decision_id, options=[undefer(DecisionRecord.input_snapshot)]
-            )
             binding = await s.get(Binding, req.binding_id)
             program = (
                 await s.get(Program, binding.program_id) if binding and binding.program_id else None
             )
-            if rec is None or rec.input_snapshot is None:
-                raise LookupError(f"decision {req.decision_id} has no input snapshot")
-            snapshot = rec.input_snapshot
+            if handed is not None:
+                snapshot = handed
+            else:
+                rec = await s.get(
+                    DecisionRecord,
+                    req.decision_id,
+                    options=[undefer(DecisionRecord.input_snapshot)],
+                )
+                if rec is None or rec.input_snapshot is None:
+                    raise LookupError(f"decision {req.decision_id} has no input snapshot")
+                snapshot = rec.input_snapshot
         if program is None:
             out = StrategyOutput(
                 ok=False,

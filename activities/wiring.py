@@ -22,6 +22,7 @@ from activities.orders import OrderActivities
 from activities.records import RecordActivities
 from activities.risk import check_risk
 from activities.signals import SignalActivities
+from activities.snapshots import SnapshotHandOff
 from activities.strategy import StrategyActivities
 from domain.paper import PaperConfig
 from sandbox.runner import SandboxLimits
@@ -90,8 +91,11 @@ def default_deps(
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     records = RecordActivities(deps.sessions)
-    context = ContextActivities(deps.sessions, deps.exchange)
-    strategy = StrategyActivities(deps.sessions, deps.sandbox_limits, mode=deps.sandbox_mode)
+    handoff = SnapshotHandOff()  # context -> program on this worker, without a DB round trip
+    context = ContextActivities(deps.sessions, deps.exchange, handoff)
+    strategy = StrategyActivities(
+        deps.sessions, deps.sandbox_limits, mode=deps.sandbox_mode, handoff=handoff
+    )
     orders = OrderActivities(deps.exchange, deps.order_resolve_seconds)
     signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
     assert deps.vault is not None

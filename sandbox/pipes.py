@@ -41,31 +41,47 @@ async def write_all(fd: int, data: bytes) -> None:
         pass
 
 
+class CappedBuffer:
+    """Keeps at most `cap` bytes of what is read. With `on_overflow`, passing the cap calls it
+    and asks the reader to stop (stdout: the run has failed anyway); without, the reader keeps
+    draining (and dropping) so the child never blocks on a full pipe."""
+
+    def __init__(self, cap: int, on_overflow: Callable[[], None] | None) -> None:
+        self.cap, self.on_overflow = cap, on_overflow
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.overflow = False
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep what fits of `chunk`; True when reading should stop."""
+        if self.size + len(chunk) <= self.cap:
+            self.chunks.append(chunk)
+            self.size += len(chunk)
+            return False
+        self.overflow = True
+        self.chunks.append(chunk[: max(0, self.cap - self.size)])
+        self.size = self.cap
+        if self.on_overflow is None:
+            return False
+        self.on_overflow()
+        return True
+
+    def result(self) -> tuple[bytes, bool]:
+        return b"".join(self.chunks), self.overflow
+
+
 async def read_capped(
     fd: int, cap: int, on_overflow: Callable[[], None] | None
 ) -> tuple[bytes, bool]:
-    """Read until EOF, keeping at most `cap` bytes. With `on_overflow`, call it and stop at the
-    cap (stdout: the run has failed anyway); without, keep draining so the child never blocks."""
+    """Read until EOF (or the cap, see CappedBuffer), keeping at most `cap` bytes."""
     os.set_blocking(fd, False)
-    chunks: list[bytes] = []
-    size = 0
-    overflow = False
+    buf = CappedBuffer(cap, on_overflow)
     while True:
         try:
             chunk = os.read(fd, _READ_CHUNK)
         except BlockingIOError:
             await _wait_fd(fd, writable=False)
             continue
-        if not chunk:
+        if not chunk or buf.add(chunk):
             break
-        if size + len(chunk) > cap:
-            overflow = True
-            chunks.append(chunk[: max(0, cap - size)])
-            size = cap
-            if on_overflow is not None:
-                on_overflow()
-                break
-            continue
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), overflow
+    return buf.result()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.pipes import CappedBuffer
 from sandbox.protocol import child_env
 
 logger = logging.getLogger(__name__)
@@ -84,26 +85,13 @@ async def _read_capped(
     cap: int,
     on_overflow: Callable[[], None] | None,
 ) -> tuple[bytes, bool]:
-    """Read until EOF, keeping at most `cap` bytes. With `on_overflow`, call it and stop at the
-    cap (stdout: the run has failed anyway); without, keep draining so the child never blocks."""
-    chunks: list[bytes] = []
-    size = 0
-    overflow = False
+    """Read until EOF (or the cap, see CappedBuffer), keeping at most `cap` bytes."""
+    buf = CappedBuffer(cap, on_overflow)
     while True:
         chunk = await stream.read(_READ_CHUNK)
-        if not chunk:
+        if not chunk or buf.add(chunk):
             break
-        if size + len(chunk) > cap:
-            overflow = True
-            chunks.append(chunk[: max(0, cap - size)])
-            size = cap
-            if on_overflow is not None:
-                on_overflow()
-                break
-            continue
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), overflow
+    return buf.result()
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
