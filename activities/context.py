@@ -17,10 +17,12 @@ from activities.exchanges.reconcile import Reconciler
 from activities.exchanges.router import ExchangeRouter
 from activities.heartbeat import with_heartbeats
 from activities.market.feed import MarketFeed
+from activities.market.rows import SHARED as kline_rows
 from activities.outage import attempts_unless_database_outage
 from activities.snapshots import SnapshotHandOff
+from db.base import utcnow
 from db.decisions import decision_row
-from db.models import Account, DecisionRecord
+from db.models import Account
 from domain.contracts import (
     Activity,
     ContextSummary,
@@ -53,17 +55,7 @@ async def market_snapshot(
         klines[sym] = {}
         for iv in SNAPSHOT_INTERVALS:
             candles = await feed.get_klines(sym, iv, SNAPSHOT_CANDLES, at_ms)
-            klines[sym][iv.value] = [
-                [
-                    c.open_time_ms,
-                    float(c.open),
-                    float(c.high),
-                    float(c.low),
-                    float(c.close),
-                    float(c.volume),
-                ]
-                for c in candles
-            ]
+            klines[sym][iv.value] = kline_rows.rows(candles)
     return prices, klines
 
 
@@ -110,23 +102,13 @@ class ContextActivities:
             return await self._gather(req)
 
     async def _gather(self, req: GatherContextInput) -> ContextSummary:
-        async with self.sessions() as s, s.begin():
+        started = utcnow()
+        async with self.sessions() as s:
             acct = await s.get(Account, req.account_id)
             if acct is None:
                 return ContextSummary(
                     decision_id=req.decision_id, ok=False, error="account not found"
                 )
-            await decision_row(
-                s,
-                req.decision_id,
-                account_id=req.account_id,
-                seq=req.seq,
-                binding_id=req.binding_id,
-                trigger_type=req.trigger_type,
-                trigger_context=req.trigger_context,
-                workflow_id=req.workflow_id,
-                run_id=req.run_id,
-            )
             symbols = list(acct.symbols)
             limits = RiskLimits(
                 max_leverage=acct.max_leverage,
@@ -140,10 +122,24 @@ class ContextActivities:
         trigger = {"type": req.trigger_type, **req.trigger_context}
         snap = snapshot_dict(symbols, at, prices, klines, view, trigger)
         snap.update(await self.exchange.market_extras(req.account_id, symbols))
+        # One write per gathering: the row and its snapshot together (a failure before this
+        # point leaves no row; finish_decision creates it then).
         async with self.sessions() as s, s.begin():
-            rec = await s.get(DecisionRecord, req.decision_id)
-            assert rec is not None
-            rec.input_snapshot = snap
+            rec, created = await decision_row(
+                s,
+                req.decision_id,
+                account_id=req.account_id,
+                seq=req.seq,
+                binding_id=req.binding_id,
+                trigger_type=req.trigger_type,
+                trigger_context=req.trigger_context,
+                workflow_id=req.workflow_id,
+                run_id=req.run_id,
+                created_at=started,
+                input_snapshot=snap,
+            )
+            if not created:  # a retried attempt: the snapshot it gathered is the one used
+                rec.input_snapshot = snap
         if self.handoff is not None:
             self.handoff.put(req.decision_id, snap)  # stored first: the row stays the record
         return ContextSummary(
@@ -155,6 +151,7 @@ class ContextActivities:
             available_usd=view.available_usd,
             equity_usd=view.equity_usd,
             limits=limits,
+            paper=await self.exchange.is_paper(req.account_id),
         )
 
     @activity.defn(name=Activity.SYNC_ACCOUNT)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -10,10 +14,24 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.sqlite_writes import install_write_gate
+
+
+def json_dumps(value: Any) -> str:
+    """JSON columns: orjson (decision snapshots are ~75 KB; the stdlib encoder was the largest
+    single worker cost). What orjson refuses (integers past 64 bits) takes the stdlib path, so
+    anything stored before is still stored; NaN/Infinity become null."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value)
+
 
 def make_engine(url: str) -> AsyncEngine:
+    # Reading stays on the stdlib: orjson turns integers past 64 bits into floats.
+    codec: dict[str, Any] = {"json_serializer": json_dumps}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **codec)
 
         # WAL lets the API read while the worker writes; busy_timeout waits instead of failing.
         @event.listens_for(engine.sync_engine, "connect")
@@ -25,8 +43,9 @@ def make_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        install_write_gate(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **codec)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -94,6 +94,9 @@ class ContextSummary(BaseModel):
     available_usd: Decimal = Decimal(0)
     equity_usd: Decimal = Decimal(0)
     limits: RiskLimits | None = None
+    # The paper exchange fills in one database transaction, no venue I/O: its orders may run as
+    # local activities (see workflows/decision.py). False in histories from before the field.
+    paper: bool = False
 
 
 class RunProgramInput(BaseModel):

@@ -7,6 +7,7 @@ re-validated here (the decision against domain.decision.Decision).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from domain.decision import Decision
@@ -80,13 +82,11 @@ async def run_program(
     if mode not in SANDBOX_MODES:
         raise ValueError(f"sandbox mode must be one of {', '.join(SANDBOX_MODES)}, not {mode!r}")
     started = time.monotonic()
-    problems = validate_program(code)
+    problems = _problems(code) if isinstance(code, str) else validate_program(code)
     if problems:
         return _failure(p.INVALID_PROGRAM, "\n".join(problems), started)
     try:
-        request = json.dumps(
-            {"code": code, "snapshot": snapshot, "limits": asdict(limits)}
-        ).encode()
+        request = _encode({"code": code, "snapshot": snapshot, "limits": asdict(limits)})
     except (TypeError, ValueError) as exc:
         return _failure(p.SANDBOX_FAILURE, f"snapshot is not JSON-serialisable: {exc}", started)
     try:
@@ -96,6 +96,21 @@ async def run_program(
         logger.exception("could not run the program sandbox")
         return _failure(p.SANDBOX_FAILURE, f"could not start the sandbox: {exc!r}", started)
     return _interpret(run, limits, started)
+
+
+@functools.lru_cache(maxsize=64)
+def _problems(code: str) -> tuple[str, ...]:
+    # A trader runs the same program on every decision: parse and compile it once, not per run.
+    return tuple(validate_program(code))
+
+
+def _encode(request: dict[str, Any]) -> bytes:
+    # orjson: the snapshot is ~75 KB of numbers, ~10x faster than the stdlib encoder; what it
+    # refuses (integers past 64 bits) takes the stdlib path.
+    try:
+        return orjson.dumps(request, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(request).encode()
 
 
 def _interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxResult:

@@ -38,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
 # histories recorded before must replay unchanged.
 ORDER_UNKNOWN_PATCH = "order-unknown-v1"
 ORDER_UNKNOWN = "ORDER_UNKNOWN"
+# Why a patch: paper orders became local activities; histories that placed them as normal
+# activities must replay the same way.
+LOCAL_PAPER_ORDERS_PATCH = "local-paper-orders-v1"
 
 
 async def _act(name: Activity, arg: Any, result: type, profile: profiles.ActivityProfile) -> Any:
@@ -177,7 +180,8 @@ class DecisionRun:
             RecordIntentsResult,
             profiles.RECORD,
         )
-        outcomes = [await self._place(intent) for intent in intents]
+        paper = ctx.paper and workflow.patched(LOCAL_PAPER_ORDERS_PATCH)
+        outcomes = [await self._place(intent, paper) for intent in intents]
         unknown = [o for o in outcomes if o.status is OrderStatus.UNKNOWN]
         if unknown and self.resolving:
             reason = "; ".join(f"{o.client_order_id}: {o.reject_reason}" for o in unknown)
@@ -202,11 +206,16 @@ class DecisionRun:
             )
         return await self._finish("executed", decision=decision, verdict=verdict, orders=outcomes)
 
-    async def _place(self, intent: OrderIntent) -> OrderOutcome:
+    async def _place(self, intent: OrderIntent, paper: bool = False) -> OrderOutcome:
         try:
-            outcome: OrderOutcome = await _act(
-                Activity.PLACE_ORDER, intent, OrderOutcome, profiles.ORDER
-            )
+            if paper:
+                # Why a local activity: a paper fill is one database transaction on this worker,
+                # no venue I/O that could take long; a server round trip would double its cost.
+                outcome: OrderOutcome = await execute_local(
+                    Activity.PLACE_ORDER, intent, OrderOutcome, profiles.PAPER_ORDER
+                )
+            else:
+                outcome = await _act(Activity.PLACE_ORDER, intent, OrderOutcome, profiles.ORDER)
         except ActivityError as err:
             outcome = OrderOutcome(
                 client_order_id=intent.client_order_id,

@@ -134,6 +134,11 @@ ORDER = ActivityProfile(
     ),
     heartbeat=timedelta(seconds=5),
 )
+# The same order on the paper exchange: one local database transaction, idempotent by client
+# order id (a re-run after a crash finds the row and returns its outcome), so it runs locally.
+PAPER_ORDER = ActivityProfile(
+    ORDER.start_to_close, ORDER.retry, heartbeat=ORDER.heartbeat, local=True
+)
 RESOLVE = ActivityProfile(
     timedelta(minutes=10),
     RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)),

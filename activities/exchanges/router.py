@@ -39,6 +39,10 @@ class ExchangeRouter:
             self._kinds[account_id] = (acct.exchange, list(acct.symbols))
         return self._kinds[account_id]
 
+    async def is_paper(self, account_id: int) -> bool:
+        kind, _ = await self._kind(account_id)
+        return kind == "paper"
+
     async def feed_for(self, account_id: int) -> MarketFeed:
         kind, symbols = await self._kind(account_id)
         return self.feed if kind == "paper" else VenueFeed(self.live, account_id, symbols)
