@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.exchanges.base import AccountView
@@ -23,6 +24,7 @@ from activities.snapshots import SnapshotHandOff
 from db.base import utcnow
 from db.decisions import decision_row
 from db.models import Account
+from db.transactions import write
 from domain.contracts import (
     Activity,
     ContextSummary,
@@ -122,10 +124,11 @@ class ContextActivities:
         trigger = {"type": req.trigger_type, **req.trigger_context}
         snap = snapshot_dict(symbols, at, prices, klines, view, trigger)
         snap.update(await self.exchange.market_extras(req.account_id, symbols))
+
         # One write per gathering: the row and its snapshot together (a failure before this
         # point leaves no row; finish_decision creates it then).
-        async with self.sessions() as s, s.begin():
-            rec, created = await decision_row(
+        def store(s: Session) -> None:
+            rec, created = decision_row(
                 s,
                 req.decision_id,
                 account_id=req.account_id,
@@ -140,6 +143,8 @@ class ContextActivities:
             )
             if not created:  # a retried attempt: the snapshot it gathered is the one used
                 rec.input_snapshot = snap
+
+        await write(self.sessions, store)
         if self.handoff is not None:
             self.handoff.put(req.decision_id, snap)  # stored first: the row stays the record
         return ContextSummary(

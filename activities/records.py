@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from temporalio import activity
 
 from db.base import utcnow
 from db.decisions import decision_row
 from db.models import Account, Binding, DecisionRecord, OrderRecord
+from db.transactions import write
 from domain.contracts import (
     Activity,
     BindingConfig,
@@ -78,8 +80,8 @@ class RecordActivities:
 
     @activity.defn(name=Activity.RECORD_NOTE)
     async def record_note(self, req: RecordNoteInput) -> None:
-        async with self.sessions() as s, s.begin():
-            await decision_row(
+        def note(s: Session) -> None:
+            decision_row(
                 s,
                 req.decision_id,
                 account_id=req.account_id,
@@ -94,11 +96,13 @@ class RecordActivities:
                 completed_at=utcnow(),
             )
 
+        await write(self.sessions, note)
+
     @activity.defn(name=Activity.RECORD_INTENTS)
     async def record_order_intents(self, req: RecordIntentsInput) -> RecordIntentsResult:
-        async with self.sessions() as s, s.begin():
+        def intents(s: Session) -> None:
             for intent in req.intents:
-                if await s.get(OrderRecord, intent.client_order_id) is not None:
+                if s.get(OrderRecord, intent.client_order_id) is not None:
                     continue
                 s.add(
                     OrderRecord(
@@ -116,43 +120,13 @@ class RecordActivities:
                         status=OrderStatus.INTENT,
                     )
                 )
+
+        await write(self.sessions, intents)
         return RecordIntentsResult(recorded=len(req.intents))
 
     @activity.defn(name=Activity.FINISH_DECISION)
     async def finish_decision(self, req: FinishDecisionInput) -> DecisionOutcome:
-        async with self.sessions() as s, s.begin():
-            rec, _ = await decision_row(  # context gathering may never have created it
-                s,
-                req.decision_id,
-                account_id=req.account_id,
-                seq=req.seq,
-                binding_id=req.binding_id,
-                trigger_type=req.trigger_type,
-                trigger_context=req.trigger_context,
-            )
-            rec.status = req.status
-            if req.llm:
-                rec.llm_exchange = {**(rec.llm_exchange or {}), **req.llm}
-            if req.decision is not None and rec.output is None:  # prompt strategies
-                rec.output = {"decision": req.decision.model_dump(mode="json")}
-            rec.risk_verdict = (
-                req.risk_verdict.model_dump(mode="json") if req.risk_verdict else None
-            )
-            if req.error_code or req.error:
-                rec.error_code = req.error_code
-                rec.error = req.error
-            if rec.completed_at is None:
-                rec.completed_at = utcnow()
-                if rec.created_at is not None:
-                    created = rec.created_at
-                    if created.tzinfo is None:
-                        created = created.replace(tzinfo=rec.completed_at.tzinfo)
-                    rec.duration_ms = int((rec.completed_at - created).total_seconds() * 1000)
-            await s.execute(
-                update(Account)
-                .where(Account.id == req.account_id, Account.is_deleted.is_(False))
-                .values(status=req.trader_status, status_reason=req.trader_status_reason)
-            )
+        await write(self.sessions, lambda s: _finish(s, req))
         return DecisionOutcome(
             decision_id=req.decision_id,
             status=req.status,
@@ -161,3 +135,36 @@ class RecordActivities:
             error=req.error,
             orders=req.orders,
         )
+
+
+def _finish(s: Session, req: FinishDecisionInput) -> None:
+    rec, _ = decision_row(  # context gathering may never have created it
+        s,
+        req.decision_id,
+        account_id=req.account_id,
+        seq=req.seq,
+        binding_id=req.binding_id,
+        trigger_type=req.trigger_type,
+        trigger_context=req.trigger_context,
+    )
+    rec.status = req.status
+    if req.llm:
+        rec.llm_exchange = {**(rec.llm_exchange or {}), **req.llm}
+    if req.decision is not None and rec.output is None:  # prompt strategies
+        rec.output = {"decision": req.decision.model_dump(mode="json")}
+    rec.risk_verdict = req.risk_verdict.model_dump(mode="json") if req.risk_verdict else None
+    if req.error_code or req.error:
+        rec.error_code = req.error_code
+        rec.error = req.error
+    if rec.completed_at is None:
+        rec.completed_at = utcnow()
+        if rec.created_at is not None:
+            created = rec.created_at
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=rec.completed_at.tzinfo)
+            rec.duration_ms = int((rec.completed_at - created).total_seconds() * 1000)
+    s.execute(
+        update(Account)
+        .where(Account.id == req.account_id, Account.is_deleted.is_(False))
+        .values(status=req.trader_status, status_reason=req.trader_status_reason)
+    )

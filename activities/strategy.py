@@ -7,13 +7,14 @@ import os
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import Session, undefer
 from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
 from activities.outage import attempts_unless_database_outage
 from activities.snapshots import SnapshotHandOff
 from db.models import Binding, DecisionRecord, Program
+from db.transactions import write
 from domain.contracts import Activity, RunProgramInput, StrategyOutput
 from domain.decision import Decision
 from sandbox.runner import SandboxLimits, SandboxResult, default_mode, run_program
@@ -103,8 +104,8 @@ class StrategyActivities:
         program_id: int | None = None,
         duration_ms: int | None = None,
     ) -> None:
-        async with self.sessions() as s, s.begin():
-            rec = await s.get(DecisionRecord, decision_id)
+        def record(s: Session) -> None:
+            rec = s.get(DecisionRecord, decision_id)
             assert rec is not None
             rec.output = {
                 "program_id": program_id,
@@ -114,3 +115,5 @@ class StrategyActivities:
             rec.logs = logs or None
             if not out.ok:
                 rec.error_code, rec.error = out.error_code, out.error
+
+        await write(self.sessions, record)

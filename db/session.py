@@ -27,22 +27,23 @@ def json_dumps(value: Any) -> str:
         return json.dumps(value)
 
 
+def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL lets the API read while the worker writes; busy_timeout waits instead of failing."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
 def make_engine(url: str) -> AsyncEngine:
     # Reading stays on the stdlib: orjson turns integers past 64 bits into floats.
     codec: dict[str, Any] = {"json_serializer": json_dumps}
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **codec)
 
-        # WAL lets the API read while the worker writes; busy_timeout waits instead of failing.
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         install_write_gate(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **codec)

@@ -9,9 +9,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from activities.exchanges.base import AccountView
 from db.models import Account, OrderRecord, PaperAccountRecord, TradeRecord
+from db.transactions import write
 from domain import paper
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import PositionView
@@ -23,21 +25,22 @@ class PaperExchange:
         self.sessions = sessions
         self.cfg = cfg
 
-    async def _load(
-        self, s: AsyncSession, account_id: int, lock: bool
+    @staticmethod
+    def _load(
+        s: Session, account_id: int, lock: bool
     ) -> tuple[PaperAccountRecord, paper.PaperAccount]:
         stmt = select(PaperAccountRecord).where(PaperAccountRecord.account_id == account_id)
         if lock:
             stmt = stmt.with_for_update()
-        rec = (await s.execute(stmt)).scalar_one_or_none()
+        rec = s.execute(stmt).scalar_one_or_none()
         if rec is None:
-            acct = await s.get(Account, account_id)
+            acct = s.get(Account, account_id)
             if acct is None:
                 raise LookupError(f"account {account_id} not found")
             state = paper.PaperAccount(cash=acct.initial_capital)
             rec = PaperAccountRecord(account_id=account_id, state=paper.account_to_dict(state))
             s.add(rec)
-            await s.flush()
+            s.flush()
             return rec, state
         return rec, paper.account_from_dict(rec.state)
 
@@ -68,58 +71,77 @@ class PaperExchange:
         )
 
     async def view(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
-        async with self.sessions() as s:
-            _, state = await self._load(s, account_id, lock=False)
-            return self._view(state, marks)
+        # Why a write transaction for a read: the first view creates the paper account row.
+        return await write(
+            self.sessions, lambda s: self._view(self._load(s, account_id, False)[1], marks)
+        )
+
+    @staticmethod
+    def _peek(s: Session, account_id: int) -> paper.PaperAccount | None:
+        stmt = select(PaperAccountRecord.state).where(PaperAccountRecord.account_id == account_id)
+        state = s.execute(stmt).scalar_one_or_none()
+        return None if state is None else paper.account_from_dict(state)
 
     async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
         """Fire TP/SL triggers the marks have crossed; trigger fills are recorded once."""
-        async with self.sessions() as s, s.begin():
-            rec, state = await self._load(s, account_id, lock=True)
+        # Why a read first: most syncs fire nothing, and a write transaction per decision that
+        # writes nothing still queues behind every other write (db/transactions.py).
+        async with self.sessions() as s:
+            seen = await s.run_sync(self._peek, account_id)
+        if seen is not None and not paper.check_triggers(seen, marks, self.cfg)[1]:
+            return self._view(seen, marks)
+
+        def check(s: Session) -> AccountView:  # the row is created, or re-checked under the lock
+            rec, state = self._load(s, account_id, lock=True)
             state, fills = paper.check_triggers(state, marks, self.cfg)
             for fill in fills:
-                await _record_fill(s, account_id, fill)
+                _record_fill(s, account_id, fill)
             if fills:
                 rec.state = paper.account_to_dict(state)
                 rec.version += 1
             return self._view(state, marks)
 
+        return await write(self.sessions, check)
+
     async def place_order(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
-        async with self.sessions() as s, s.begin():
-            order = await s.get(OrderRecord, intent.client_order_id, with_for_update=True)
-            if order is not None and order.status in (OrderStatus.FILLED, OrderStatus.REJECTED):
-                return outcome_of(order)  # already executed: never twice
-            rec, state = await self._load(s, intent.account_id, lock=True)
-            result = paper.execute_market_order(
-                state,
-                paper.PaperOrder(
-                    client_order_id=intent.client_order_id,
-                    symbol=intent.symbol,
-                    side="buy" if intent.side == "buy" else "sell",
-                    size_usd=intent.size_usd,
-                    reduce_only=intent.reduce_only,
-                    leverage=intent.leverage,
-                    take_profit_pct=intent.take_profit_pct,
-                    stop_loss_pct=intent.stop_loss_pct,
-                ),
-                mark,
-                self.cfg,
-            )
-            if order is None:
-                raise LookupError(f"order intent {intent.client_order_id} was not recorded")
-            order.exchange_order_id = f"paper-{intent.client_order_id}"
-            if result.fill is None:
-                order.status = OrderStatus.REJECTED
-                order.reject_reason = str(result.reject_reason)
-            else:
-                await _record_fill(s, intent.account_id, result.fill)
-                rec.state = paper.account_to_dict(result.account)
-                rec.version += 1
-                order.status = OrderStatus.FILLED
-                order.filled_size = result.fill.size
-                order.avg_price = result.fill.price
-                order.fee = result.fill.fee
-            return outcome_of(order)
+        """One transaction: the order row says if it executed, so a re-run never fills twice."""
+        return await write(self.sessions, lambda s: self._place(s, intent, mark))
+
+    def _place(self, s: Session, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
+        order = s.get(OrderRecord, intent.client_order_id, with_for_update=True)
+        if order is not None and order.status in (OrderStatus.FILLED, OrderStatus.REJECTED):
+            return outcome_of(order)  # already executed: never twice
+        rec, state = self._load(s, intent.account_id, lock=True)
+        result = paper.execute_market_order(
+            state,
+            paper.PaperOrder(
+                client_order_id=intent.client_order_id,
+                symbol=intent.symbol,
+                side="buy" if intent.side == "buy" else "sell",
+                size_usd=intent.size_usd,
+                reduce_only=intent.reduce_only,
+                leverage=intent.leverage,
+                take_profit_pct=intent.take_profit_pct,
+                stop_loss_pct=intent.stop_loss_pct,
+            ),
+            mark,
+            self.cfg,
+        )
+        if order is None:
+            raise LookupError(f"order intent {intent.client_order_id} was not recorded")
+        order.exchange_order_id = f"paper-{intent.client_order_id}"
+        if result.fill is None:
+            order.status = OrderStatus.REJECTED
+            order.reject_reason = str(result.reject_reason)
+        else:
+            _record_fill(s, intent.account_id, result.fill)
+            rec.state = paper.account_to_dict(result.account)
+            rec.version += 1
+            order.status = OrderStatus.FILLED
+            order.filled_size = result.fill.size
+            order.avg_price = result.fill.price
+            order.fee = result.fill.fee
+        return outcome_of(order)
 
     async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
         """The paper venue is the database: the row says what happened, retried until the
@@ -157,8 +179,8 @@ class PaperExchange:
             delay = min(delay * 2, profiles.RESOLVE_BACKOFF_MAX_S)
 
 
-async def _record_fill(s: AsyncSession, account_id: int, fill: paper.PaperFill) -> None:
-    exists = await s.scalar(
+def _record_fill(s: Session, account_id: int, fill: paper.PaperFill) -> None:
+    exists = s.scalar(
         select(TradeRecord.id).where(
             TradeRecord.account_id == account_id, TradeRecord.trade_id == fill.trade_id
         )

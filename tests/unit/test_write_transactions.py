@@ -1,0 +1,73 @@
+"""db/transactions.write: one transaction per call, on SQLite in the writer thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.session import make_engine, make_sessionmaker
+from db.transactions import write
+
+meta = MetaData()
+rows = Table("rows", meta, Column("id", Integer, primary_key=True), Column("who", String))
+
+
+async def _sessions(url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(meta.create_all)
+    return engine, make_sessionmaker(engine)
+
+
+async def test_sqlite_writes_run_in_one_writer_thread_and_commit(tmp_path: Path) -> None:
+    engine, sessions = await _sessions(f"sqlite+aiosqlite:///{tmp_path}/w.db")
+    seen: set[str] = set()
+
+    def add(i: int):  # type: ignore[no-untyped-def]
+        def fn(s: Session) -> int:
+            seen.add(threading.current_thread().name)
+            s.execute(insert(rows).values(id=i, who=f"w{i}"))
+            return i
+
+        return fn
+
+    got = await asyncio.gather(*(write(sessions, add(i)) for i in range(50)))
+    assert got == list(range(50))
+    assert len(seen) == 1 and seen.pop().startswith("sqlite-writer")
+    async with sessions() as s:  # committed, visible to the async engine
+        assert await s.scalar(select(func.count()).select_from(rows)) == 50
+    await engine.dispose()
+
+
+async def test_a_failing_write_rolls_back_as_a_whole(tmp_path: Path) -> None:
+    engine, sessions = await _sessions(f"sqlite+aiosqlite:///{tmp_path}/w.db")
+    await write(sessions, lambda s: s.execute(insert(rows).values(id=1, who="a")))
+
+    def half(s: Session) -> None:
+        s.execute(insert(rows).values(id=2, who="b"))
+        s.execute(insert(rows).values(id=1, who="dup"))
+
+    with pytest.raises(IntegrityError):
+        await write(sessions, half)
+    async with sessions() as s:
+        assert (await s.scalars(select(rows.c.id).order_by(rows.c.id))).all() == [1]
+    await engine.dispose()
+
+
+async def test_in_memory_sqlite_stays_on_the_async_session() -> None:
+    engine, sessions = await _sessions("sqlite+aiosqlite://")
+
+    def fn(s: Session) -> str:
+        s.execute(insert(rows).values(id=1, who="m"))
+        return threading.current_thread().name
+
+    assert not (await write(sessions, fn)).startswith("sqlite-writer")
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(rows)) == 1
+    await engine.dispose()
