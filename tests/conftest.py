@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db.migrate import upgrade
+from temporal_client import DATA_CONVERTER
 from tests.support import postgres
 
 BIN = Path(sys.executable).parent
@@ -28,7 +28,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(BIN / "temporal"),
         ui=False,
         dev_server_log_level="error",
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         yield env

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import eth_account
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db.migrate import upgrade
+from temporal_client import DATA_CONVERTER
 from tests import programs
 from tests.emulators.exchange_common import serving
 from tests.emulators.hyperliquid_emulator import HyperliquidEmulator
@@ -186,7 +186,7 @@ async def main() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         ui=False,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         args = sys.argv[1:]

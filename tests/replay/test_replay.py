@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
+from temporal_client import DATA_CONVERTER
 from workflows.trader import TraderWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -24,7 +24,7 @@ def _history(path: Path) -> WorkflowHistory:
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=[TraderWorkflow], data_converter=pydantic_data_converter)
+    return Replayer(workflows=[TraderWorkflow], data_converter=DATA_CONVERTER)
 
 
 @pytest.mark.parametrize("path", GOOD, ids=[p.stem for p in GOOD])

@@ -7,10 +7,10 @@ import json
 import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from payload_codec import ENCODING, EncryptionCodec, PayloadDecryptionError, with_codec
+from temporal_client import DATA_CONVERTER
 from tests.support.stack import full_stack, make_settings
 from vault import MasterKey
 from workflows.trader import TraderWorkflow
@@ -56,11 +56,11 @@ async def test_history_holds_only_ciphertext(temporal_client: Client, sqlite_url
     assert PLANTED not in raw and "hold" not in raw  # what the server stores
     assert "YmluYXJ5L2VuY3J5cHRlZA" in raw  # base64 of b"binary/encrypted"
     # The history replays with the key, and cannot be read without it.
-    codec_converter = with_codec(pydantic_data_converter, key)
+    codec_converter = with_codec(DATA_CONVERTER, key)
     await Replayer(workflows=[TraderWorkflow], data_converter=codec_converter).replay_workflow(
         history
     )
     with pytest.raises(Exception):  # noqa: B017 - any decode failure will do
-        await Replayer(
-            workflows=[TraderWorkflow], data_converter=pydantic_data_converter
-        ).replay_workflow(history, raise_on_replay_failure=True)
+        await Replayer(workflows=[TraderWorkflow], data_converter=DATA_CONVERTER).replay_workflow(
+            history, raise_on_replay_failure=True
+        )

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from temporal_client import DATA_CONVERTER
 from tests import programs
 from tests.support.ports import free_port
 from tests.support.stack import full_stack, make_settings
@@ -47,5 +47,5 @@ async def test_exhausted_local_step_fails_the_decision_not_the_trader(
             if e.marker_recorded_event_attributes.marker_name == "core_patch"
         ]
         assert LOCAL_STEP_FAILURE_PATCH in {p["id"] for p in patches}
-        replayer = Replayer(workflows=[TraderWorkflow], data_converter=pydantic_data_converter)
+        replayer = Replayer(workflows=[TraderWorkflow], data_converter=DATA_CONVERTER)
         await replayer.replay_workflow(history)

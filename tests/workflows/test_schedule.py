@@ -7,10 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db.models import DecisionRecord
+from temporal_client import DATA_CONVERTER
 from tests import programs
 from tests.support.stack import api_only, make_settings, running_worker
 
@@ -20,7 +20,7 @@ BIN = Path(sys.executable).parent
 async def test_schedule_fires_every_interval_and_stops_when_paused(sqlite_url: str) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         address = env.client.service_client.config.target_host
@@ -66,7 +66,7 @@ async def test_paused_trader_stop_loss_fires_through_position_sync(sqlite_url: s
 
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         address = env.client.service_client.config.target_host
