@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     order_resolve_seconds: float = Field(default=180.0, gt=0, le=540)
     worker_max_concurrent_activities: int = 64
     worker_max_cached_workflows: int = 2000
+    # Workflow tasks in flight: a trader's task stays open while its decision's local activities
+    # run, so this bounds the decisions in progress at once (the SDK default is 100).
+    worker_max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
+    worker_max_concurrent_local_activities: int = Field(default=100, ge=1)
+    worker_workflow_task_polls: int = Field(default=5, ge=2)
     # strict: Temporal's sandbox re-imports the workflow modules for every trader (~165 KB each);
     # shared: the sandbox still guards, but workflows/ is imported once and shared (~75 KB per
     # trader; its purity is checked by tests/unit/test_workflow_purity.py and the replay gate);

@@ -10,7 +10,12 @@ import sys
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker import (
+    PollerBehaviorSimpleMaximum,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.wiring import Deps, build_activities, default_deps
@@ -45,6 +50,11 @@ def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         # Why a large cache: every active trader stays warm, so a signal never pays a replay.
         max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
+            settings.worker_workflow_task_polls
+        ),
         graceful_shutdown_timeout=timedelta(seconds=10),
         # Why 3 s: after a worker dies, its sticky queue is abandoned this fast (default 10 s)
         # and the trader's next task goes to a live worker.
