@@ -84,7 +84,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     _say("baseline: same decision logic in-process (no Temporal, no database)")
     # Field defaults, as the worker gets (bench_stack passes it no HYPERORU_SANDBOX_* etc.).
-    base = await run_baseline(Settings.model_construct(), decisions=16 if args.quick else 60)
+    base = await run_baseline(Settings.model_construct(), decisions=16 if args.quick else 400)
     results["baseline"] = base
     results["baseline_decisions_per_s"] = base["decisions_per_s"]
     _say(f"baseline: {base['decisions_per_s']} decisions/s")

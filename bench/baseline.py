@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from activities.context import market_snapshot, snapshot_dict
-from activities.exchanges.paper import PaperExchange
+from activities.exchanges.paper import PaperExchange, paper_order
 from activities.market.simulated import SimulatedFeed
 from activities.strategy import sandbox_slots
 from bench.workloads import PROGRAM, TRADER, summary_ms, throughput
@@ -94,16 +94,7 @@ class Baseline:
             for intent in intents_for(decision, t.account_id, decision_id, t.seq, view.positions):
                 res = paper.execute_market_order(
                     t.state,
-                    paper.PaperOrder(
-                        client_order_id=intent.client_order_id,
-                        symbol=intent.symbol,
-                        side="buy" if intent.side == "buy" else "sell",
-                        size_usd=intent.size_usd,
-                        reduce_only=intent.reduce_only,
-                        leverage=intent.leverage,
-                        take_profit_pct=intent.take_profit_pct,
-                        stop_loss_pct=intent.stop_loss_pct,
-                    ),
+                    paper_order(intent),
                     prices[intent.symbol],
                     self.cfg,
                 )

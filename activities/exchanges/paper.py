@@ -114,16 +114,7 @@ class PaperExchange:
         rec, state = self._load(s, intent.account_id, lock=True)
         result = paper.execute_market_order(
             state,
-            paper.PaperOrder(
-                client_order_id=intent.client_order_id,
-                symbol=intent.symbol,
-                side="buy" if intent.side == "buy" else "sell",
-                size_usd=intent.size_usd,
-                reduce_only=intent.reduce_only,
-                leverage=intent.leverage,
-                take_profit_pct=intent.take_profit_pct,
-                stop_loss_pct=intent.stop_loss_pct,
-            ),
+            paper_order(intent),
             mark,
             self.cfg,
         )
@@ -200,6 +191,19 @@ def _record_fill(s: Session, account_id: int, fill: paper.PaperFill) -> None:
                 trigger=fill.is_liquidation_or_trigger,
             )
         )
+
+
+def paper_order(intent: OrderIntent) -> paper.PaperOrder:
+    return paper.PaperOrder(
+        client_order_id=intent.client_order_id,
+        symbol=intent.symbol,
+        side="buy" if intent.side == "buy" else "sell",
+        size_usd=intent.size_usd,
+        reduce_only=intent.reduce_only,
+        leverage=intent.leverage,
+        take_profit_pct=intent.take_profit_pct,
+        stop_loss_pct=intent.stop_loss_pct,
+    )
 
 
 def outcome_of(order: OrderRecord) -> OrderOutcome:
