@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -43,9 +43,11 @@ class RecordActivities:
                     .order_by(Binding.id)
                 )
             ).all()
+            mine = DecisionRecord.run_id == req.run_id
             last_seq = await s.scalar(
                 select(func.max(DecisionRecord.seq)).where(
-                    DecisionRecord.account_id == req.account_id
+                    DecisionRecord.account_id == req.account_id,
+                    or_(DecisionRecord.run_id.is_(None), ~mine) if req.run_id else true(),
                 )
             )
             return TraderConfig(
@@ -63,6 +65,7 @@ class RecordActivities:
                     for b in rows
                 ],
                 last_seq=last_seq or 0,
+                paper=acct.exchange == "paper",
             )
 
     @activity.defn(name=Activity.RECORD_STATUS)

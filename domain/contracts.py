@@ -35,6 +35,9 @@ class Activity(StrEnum):
 
 class LoadConfigInput(BaseModel):
     account_id: int
+    # The asking run: its own decision rows do not count towards last_seq. A first workflow task
+    # that wrote a decision row and then died unrecorded must mint the same ids when it reruns.
+    run_id: str | None = None
 
 
 class BindingConfig(BaseModel):
@@ -51,6 +54,9 @@ class TraderConfig(BaseModel):
     deleted: bool = False
     bindings: list[BindingConfig] = Field(default_factory=list)
     last_seq: int = 0
+    # A paper trader's account sync is a database read (see ContextSummary.paper). False in
+    # histories from before the field.
+    paper: bool = False
 
 
 class RecordStatusInput(BaseModel):

@@ -154,3 +154,7 @@ SYNC = ActivityProfile(
     ),
     heartbeat=timedelta(seconds=10),
 )
+
+# The same for a paper trader: its account lives in the database, no venue I/O that could take
+# long, so it runs as a local activity (no server round trip per start, resume or reconcile).
+PAPER_SYNC = ActivityProfile(SYNC.start_to_close, SYNC.retry, local=True)

@@ -51,12 +51,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import profiles
     from workflows.decision import ORDER_UNKNOWN, DecisionRun
-    from workflows.steps import LOCAL_TRADER_STEPS_PATCH, run_step
+    from workflows.steps import LOCAL_TRADER_STEPS_PATCH, execute_local, run_step
 
 
 # Why a patch: the position sync (at start, then every POSITION_SYNC_SECONDS while positions are
 # open) adds commands; histories recorded before it must replay unchanged.
 POSITION_SYNC_PATCH = "position-sync-v1"
+# Why a patch: a paper trader's account sync became a local activity; histories that ran it as
+# a normal activity must replay the same way.
+LOCAL_PAPER_SYNC_PATCH = "local-paper-sync-v1"
 # Why a patch: reconciliation also runs on resume and every RECONCILE_SECONDS with no position
 # open (new commands and timers); histories recorded before must replay unchanged.
 RECONCILE_PATCH = "reconcile-v1"
@@ -74,6 +77,7 @@ class TraderWorkflow:
             self.state.status = TraderStatus.PAUSED if input.start_paused else TraderStatus.ACTIVE
         self.cas_events = input.continue_as_new_events
         self.bindings: list[BindingConfig] = []
+        self.paper = False  # from the configuration: the account is on the paper exchange
         self.notes: list[Note] = []
         self.results: dict[str, DecisionOutcome] = {}
         self.config_dirty = False
@@ -314,15 +318,22 @@ class TraderWorkflow:
 
     async def _sync_account(self, reason: str = "periodic") -> None:
         profile = profiles.SYNC if self.reconcile else profiles.CONTEXT
+        req = SyncAccountInput(account_id=self.account_id, reason=reason)
         try:
-            result: SyncAccountResult = await workflow.execute_activity(
-                Activity.SYNC_ACCOUNT,
-                SyncAccountInput(account_id=self.account_id, reason=reason),
-                result_type=SyncAccountResult,
-                start_to_close_timeout=profile.start_to_close,
-                heartbeat_timeout=profile.heartbeat,
-                retry_policy=profile.retry,
-            )
+            if self.paper and workflow.patched(LOCAL_PAPER_SYNC_PATCH):
+                # Why a local activity: see profiles.PAPER_SYNC.
+                result: SyncAccountResult = await execute_local(
+                    Activity.SYNC_ACCOUNT, req, SyncAccountResult, profiles.PAPER_SYNC
+                )
+            else:
+                result = await workflow.execute_activity(
+                    Activity.SYNC_ACCOUNT,
+                    req,
+                    result_type=SyncAccountResult,
+                    start_to_close_timeout=profile.start_to_close,
+                    heartbeat_timeout=profile.heartbeat,
+                    retry_policy=profile.retry,
+                )
         except ActivityError as err:
             workflow.logger.warning("account sync failed, retrying next interval: %s", err)
             self._schedule_sync(True)
@@ -405,13 +416,14 @@ class TraderWorkflow:
         self.config_dirty = False
         cfg: TraderConfig = await run_step(
             Activity.LOAD_CONFIG,
-            LoadConfigInput(account_id=self.account_id),
+            LoadConfigInput(account_id=self.account_id, run_id=workflow.info().run_id),
             TraderConfig,
             profiles.CONFIG,
             LOCAL_TRADER_STEPS_PATCH,
         )
         if cfg.deleted:
             self.stopping = True
+        self.paper = cfg.paper
         self._apply_bindings(cfg.bindings)
         return cfg
 
