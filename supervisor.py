@@ -41,6 +41,20 @@ def temporal_binary() -> str:
     return found
 
 
+def dev_server_store_args(db_file: Path, synchronous: str) -> list[str]:
+    """The dev server's file store. Why WAL: its default rollback journal syncs several times
+    per commit, and every signal and workflow task is a commit (fan-out to 1,000 traders:
+    5.7 s -> 1.5 s, bench)."""
+    return [
+        "--db-filename",
+        str(db_file),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        f"synchronous={synchronous}",
+    ]
+
+
 def port_open(host: str, port: int) -> bool:
     with contextlib.closing(socket.socket()) as s:
         s.settimeout(0.3)
@@ -119,8 +133,7 @@ async def start_temporal(
         temporal_binary(),
         "server",
         "start-dev",
-        "--db-filename",
-        str(s.data_dir.resolve() / "temporal.db"),
+        *dev_server_store_args(s.data_dir.resolve() / "temporal.db", s.temporal_sqlite_synchronous),
         "--ip",
         "127.0.0.1",
         "--port",

@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from temporalio.client import Client
@@ -18,7 +20,7 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.wiring import Deps, build_activities, default_deps
+from activities.wiring import Deps, build_activities, build_pool_activities, default_deps
 from db.session import make_engine, make_sessionmaker
 from sandbox import zygote_client
 from settings import Settings, get_settings
@@ -27,6 +29,9 @@ from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
 log = logging.getLogger("hyperoru.worker")
+
+# Pools run three short activities each; a few slots keep several pools' fires concurrent.
+POOL_ACTIVITY_SLOTS = 16
 
 
 def workflow_runner(mode: str) -> WorkflowRunner:
@@ -62,20 +67,43 @@ def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
     )
 
 
+def build_pool_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
+    # Why a second worker: its own pollers, slots and sticky queue, so a pool fire is
+    # evaluated and fanned out while the trader queue works through the decisions it caused.
+    return Worker(
+        client,
+        task_queue=settings.pools_task_queue,
+        workflows=[SignalPoolWorkflow],
+        workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
+        activities=build_pool_activities(deps),
+        max_concurrent_activities=POOL_ACTIVITY_SLOTS,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+    )
+
+
+@asynccontextmanager
+async def running_workers(client: Client, settings: Settings, deps: Deps) -> AsyncIterator[None]:
+    """Both workers of this process: traders (and pools started before they had their own
+    queue) on `task_queue`, signal pools on `pools_task_queue`."""
+    async with build_worker(client, settings, deps), build_pool_worker(client, settings, deps):
+        yield
+
+
 async def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
     engine = make_engine(settings.resolved_database_url)
     client = await connect(settings)
     deps = default_deps(settings, make_sessionmaker(engine), client)
-    worker = build_worker(client, settings, deps)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info(
-        "worker polling task queue %s on %s",
+        "worker polling task queues %s and %s on %s",
         settings.task_queue,
+        settings.pools_task_queue,
         settings.resolved_temporal_address,
     )
     if settings.sandbox_mode == "fork":
@@ -83,7 +111,7 @@ async def main() -> None:
             await zygote_client.get_zygote()
         except Exception:
             log.exception("could not start the sandbox zygote; it is retried on first use")
-    async with worker:
+    async with running_workers(client, settings, deps):
         await stop.wait()
     zygote_client.shutdown()
     await engine.dispose()

@@ -29,7 +29,7 @@ from domain.trader import SignalFired
 
 log = logging.getLogger("hyperoru.signals")
 EVAL_CANDLES = 300  # enough history for every indicator's warm-up
-FAN_OUT_CONCURRENCY = 50
+FAN_OUT_CONCURRENCY = 200
 
 
 async def store_candles(

@@ -89,6 +89,11 @@ def default_deps(
     )
 
 
+def build_pool_activities(deps: Deps) -> list[Callable[..., Any]]:
+    signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
+    return [signals.load_signal_pool, signals.evaluate_signal_pool, signals.fan_out_fire]
+
+
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     records = RecordActivities(deps.sessions)
     handoff = SnapshotHandOff()  # context -> program on this worker, without a DB round trip
@@ -97,14 +102,12 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         deps.sessions, deps.sandbox_limits, mode=deps.sandbox_mode, handoff=handoff
     )
     orders = OrderActivities(deps.exchange, deps.order_resolve_seconds)
-    signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
     assert deps.vault is not None
     prompts = PromptActivities(deps.sessions, deps.vault, deps.llm_timeout_s)
     return [
         prompts.run_prompt,
-        signals.load_signal_pool,
-        signals.evaluate_signal_pool,
-        signals.fan_out_fire,
+        # Pools started before they had their own queue still run here.
+        *build_pool_activities(deps),
         records.load_trader_config,
         records.record_trader_status,
         records.record_note,

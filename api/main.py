@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.control = TraderControl(
             app.state.temporal, settings.task_queue, settings.continue_as_new_events
         )
-        app.state.pools = PoolControl(app.state.temporal, settings.task_queue)
+        app.state.pools = PoolControl(app.state.temporal, settings.pools_task_queue)
         await _ensure_traders_running(app)
         yield
         await engine.dispose()

@@ -149,9 +149,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results["idle_worker_rss_mb_1000"] = (
         results["tiers"].get("1000", {}).get("idle", {}).get("worker_mb")
     )
-    results["fanout_1000_s"] = (results["tiers"].get("1000", {}).get("fanout") or {}).get(
-        "all_decisions_s"
-    )
+    fanout_1000 = results["tiers"].get("1000", {}).get("fanout") or {}
+    results["fanout_1000_s"] = fanout_1000.get("all_decisions_s")
+    results["fanout_1000_delivered_s"] = fanout_1000.get("evaluate_and_deliver_s")
     if results["decisions_per_s"] and results["baseline_decisions_per_s"]:
         results["engine_baseline_ratio"] = round(
             results["decisions_per_s"] / results["baseline_decisions_per_s"], 3

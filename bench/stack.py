@@ -220,21 +220,25 @@ def temporal_version() -> str:
 
 
 async def _wait_for_pollers(
-    client: Client, namespace: str, worker: subprocess.Popen[bytes]
+    client: Client, namespace: str, queues: list[str], worker: subprocess.Popen[bytes]
 ) -> None:
     deadline = time.monotonic() + 60
+    waiting = list(queues)
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise RuntimeError(f"worker exited with code {worker.returncode}")
         resp = await client.workflow_service.describe_task_queue(
             DescribeTaskQueueRequest(
                 namespace=namespace,
-                task_queue=TaskQueue(name=TASK_QUEUE),
+                task_queue=TaskQueue(name=waiting[0]),
                 task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
             )
         )
         if resp.pollers:
-            return
+            waiting.pop(0)
+            if not waiting:
+                return
+            continue
         await asyncio.sleep(0.2)
     raise RuntimeError("the worker did not start polling within 60 s")
 
@@ -258,6 +262,7 @@ async def bench_stack(
     from db.migrate import upgrade
     from secrets_config import master_key_wrapper
     from settings import Settings, sync_url
+    from supervisor import dev_server_store_args
     from temporal_client import connect
 
     tmp = Path(tempfile.mkdtemp(prefix="hyperoru-bench-"))
@@ -277,7 +282,9 @@ async def bench_stack(
             "warn",
         ]
         if temporal_db == "file":
-            cmd += ["--db-filename", str(tmp / "temporal.db")]
+            # The same store `make run` uses (HYPERORU_TEMPORAL_SQLITE_SYNCHRONOUS=full to compare).
+            sync = os.environ.get("HYPERORU_TEMPORAL_SQLITE_SYNCHRONOUS", "normal")
+            cmd += dev_server_store_args(tmp / "temporal.db", sync)
         temporal_log = (tmp / "temporal.log").open("ab")
         temporal = subprocess.Popen(
             cmd, stdout=temporal_log, stderr=subprocess.STDOUT, start_new_session=True
@@ -321,7 +328,12 @@ async def bench_stack(
         stack.callback(_stop_proc, worker)
 
         client = await connect(settings)
-        await _wait_for_pollers(client, settings.temporal_namespace, worker)
+        await _wait_for_pollers(
+            client,
+            settings.temporal_namespace,
+            [settings.task_queue, settings.pools_task_queue],
+            worker,
+        )
 
         app = create_app(settings)
         await stack.enter_async_context(app.router.lifespan_context(app))

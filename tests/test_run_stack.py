@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -248,6 +249,9 @@ def test_run_stack_survives_worker_crash_and_restart(tmp_path: Path) -> None:
         runs.append(run := Run(data, ports, log))
         start(run)
         timings["first start"] = time.monotonic() - t0
+        # The dev server's store runs in WAL mode (its default journal syncs on every commit).
+        with contextlib.closing(sqlite3.connect(data / "temporal.db")) as tdb:
+            assert tdb.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         token = log_in_as_first_user(run)
         active = run.call(
             "POST",

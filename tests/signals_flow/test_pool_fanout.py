@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 
 from tests import programs
 from tests.support.stack import Stack, full_stack, make_settings
 from tests.support.waiting import eventually
+from workflows.signal_pool import SignalPoolInput
 
 ALWAYS_TRUE = {
     "name": "BTC above zero",
@@ -56,8 +58,11 @@ async def test_pool_fire_reaches_bound_traders_once(
         assert r.status_code == 200, r.text
         # 0 only if a 1m candle close already fired this edge during setup: still one fire.
         assert r.json()["fires"] in (0, 1)
-        status = await st.client.get_workflow_handle(f"signal-pool-{pool_id}").query("status")
+        handle = st.client.get_workflow_handle(f"signal-pool-{pool_id}")
+        status = await handle.query("status")
         assert status["fires"] == 1
+        # Pools have a queue of their own: their tasks never wait behind trader decisions.
+        assert (await handle.describe()).task_queue == st.settings.pools_task_queue
 
         async def all_decided() -> bool:
             done = [await _decisions(st, t) for t in active]
@@ -96,6 +101,37 @@ async def test_pool_fire_reaches_bound_traders_once(
             )
         ).json()
         assert len(kl) == 10 and kl[0]["timestamp"] < kl[-1]["timestamp"]
+
+
+async def test_pool_started_on_the_trader_queue_still_runs(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    """Pools started before they had their own queue keep running on the trader queue."""
+    async with full_stack(None, make_settings(temporal_address, sqlite_url)) as st:
+        pool_id = await _pool(st)
+        first = st.client.get_workflow_handle(f"signal-pool-{pool_id}")
+        await first.signal("stop")
+        await first.result()
+        prog = await st.create_program(programs.HOLD)
+        t = await st.create_trader(name="old-pool", trading_enabled=True)
+        await st.bind(t["account_id"], prog["id"], signal_pool_ids=[pool_id])
+        handle = await st.client.start_workflow(
+            "SignalPoolWorkflow",
+            SignalPoolInput(pool_id=pool_id),
+            id=f"signal-pool-{pool_id}",
+            task_queue=st.settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+        assert await handle.execute_update("evaluate_now", result_type=int) in (0, 1)
+        assert (await handle.query("status"))["fires"] in (0, 1)
+        assert (await handle.describe()).task_queue == st.settings.task_queue
+
+        async def decided() -> list[dict]:
+            return await _decisions(st, t["account_id"])
+
+        (dec,) = await eventually(decided)
+        assert dec["trigger_type"] == "signal"
+        assert dec["trigger_context"]["pool_id"] == pool_id
 
 
 async def test_signal_api_validation(

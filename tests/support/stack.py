@@ -17,14 +17,13 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
-from temporalio.worker import Worker
 
 from activities.wiring import Deps, default_deps
 from api.main import create_app
 from db.session import make_engine, make_sessionmaker
 from settings import Settings
 from temporal_client import connect
-from worker import build_worker
+from worker import running_workers
 
 DEFAULT_EMAIL = "owner@example.com"
 DEFAULT_PASSWORD = "owner-password-1"
@@ -97,17 +96,19 @@ def make_settings(temporal_address: str, database_url: str, **overrides: Any) ->
         "sandbox_wall_seconds": 3.0,
         "sandbox_cpu_seconds": 2,
         "sandbox_memory_mb": 256,
+        # Every workflow in the suite runs under the strict sandbox: a clock, random or I/O
+        # call in workflow code fails the test that reaches it.
+        "worker_workflow_sandbox": "strict",
     }
     return Settings(**{**fields, **overrides})
 
 
 @asynccontextmanager
-async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+async def running_worker(client: Client, settings: Settings) -> AsyncIterator[None]:
     engine = make_engine(settings.resolved_database_url)
     deps = default_deps(settings, make_sessionmaker(engine), client)
-    worker = build_worker(client, settings, deps)
-    async with worker:
-        yield worker
+    async with running_workers(client, settings, deps):
+        yield
     await engine.dispose()
 
 

@@ -36,6 +36,7 @@ class WorkerProcess:
             HYPERORU_ORDER_RESOLVE_SECONDS=str(s.order_resolve_seconds),
             HYPERORU_MARKET_SOURCE=s.market_source,
             HYPERORU_DATA_DIR=str(s.data_dir),
+            HYPERORU_WORKER_WORKFLOW_SANDBOX=s.worker_workflow_sandbox,
         )
         return env
 

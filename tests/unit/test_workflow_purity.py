@@ -1,9 +1,9 @@
 """Workflow code is pure orchestration; dependencies point inward.
 
-The worker shares one import of workflows/ between all traders (HYPERORU_WORKER_WORKFLOW_SANDBOX=
-shared), so Temporal's sandbox no longer proxies the modules those files import: this test is
-the guard that they import nothing with I/O, clocks or randomness. The replay gate
-(tests/replay) still runs them under the strict sandbox.
+The worker runs workflows without Temporal's sandbox (HYPERORU_WORKER_WORKFLOW_SANDBOX=off, or
+shared, which passes workflows/ through its checks): this test is the static guard that they
+import nothing with I/O, clocks or randomness. The suite's workers (tests/support/stack.py) and
+the replay gate (tests/replay) run them under the strict sandbox.
 """
 
 from __future__ import annotations
