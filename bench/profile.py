@@ -62,7 +62,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
     deadline = Deadline(600)
     out: dict[str, Any] = {"args": vars(args)}
-    async with bench_stack(args.temporal_db, args.database_url) as stack:
+    async with bench_stack(args.temporal_db, args.database_url, workers=args.workers) as stack:
         out["worker_env"] = stack.worker_env
         setup = await create_program_and_pools(stack, [args.traders])
         ids, _ = await create_traders(
@@ -98,7 +98,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         out["cpu_cores"] = use
         out["cpu_ms_per_decision"] = {
             k: round(use[k] / rate * 1000, 1) if rate else None
-            for k in ("worker", "sandbox", "temporal", "bench_api")
+            for k in use
+            if k.startswith(("worker", "sandbox", "temporal", "bench_api"))
         }
         if proc is not None and raw.exists() and raw.stat().st_size:
             out["worker_gil_profile"] = summarize_raw(raw)
@@ -117,6 +118,7 @@ def cli() -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--temporal-db", choices=["file", "memory"], default="file")
     p.add_argument("--database-url", default=None, help="an empty database (e.g. PostgreSQL)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes on the same queues")
     p.add_argument("--out", type=Path, default=RESULTS / "profile.json")
     args = p.parse_args()
     result = asyncio.run(main(args))

@@ -159,10 +159,18 @@ class BenchStack:
     client: Client
     db: Engine  # synchronous engine for the harness's own reads (run in a thread)
     worker_env: dict[str, str]
+    # More worker processes on the same task queues (`--workers`); CPU as worker_2, worker_3...
+    extra_workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def pids(self) -> dict[str, int]:
-        return {"worker": self.worker.pid, "temporal": self.temporal.pid, "bench_api": os.getpid()}
+        extra = {f"worker_{i}": w.pid for i, w in enumerate(self.extra_workers, start=2)}
+        return {
+            "worker": self.worker.pid,
+            **extra,
+            "temporal": self.temporal.pid,
+            "bench_api": os.getpid(),
+        }
 
     def rss(self) -> dict[str, float | None]:
         zygotes = [rss_mb(c) or 0.0 for c in child_pids(self.worker.pid)]
@@ -255,7 +263,7 @@ async def _log_in(api: httpx.AsyncClient) -> None:
 
 @asynccontextmanager
 async def bench_stack(
-    temporal_db: str = "file", database_url: str | None = None, keep: bool = False
+    temporal_db: str = "file", database_url: str | None = None, keep: bool = False, workers: int = 1
 ) -> AsyncIterator[BenchStack]:
     # Imported here so `python -m bench --help` stays fast.
     from api.main import create_app
@@ -316,16 +324,20 @@ async def bench_stack(
             HYPERORU_TASK_QUEUE=TASK_QUEUE,
         )
         worker_log = tmp / "worker.log"
-        with worker_log.open("ab") as out:
-            worker = subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py")],
-                cwd=tmp,  # no stray .env from the checkout; the code comes from ROOT
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        stack.callback(_stop_proc, worker)
+        procs = []
+        for _ in range(workers):
+            with worker_log.open("ab") as out:
+                proc = subprocess.Popen(
+                    [sys.executable, str(ROOT / "worker.py")],
+                    cwd=tmp,  # no stray .env from the checkout; the code comes from ROOT
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            stack.callback(_stop_proc, proc)
+            procs.append(proc)
+        worker, extra_workers = procs[0], procs[1:]
 
         client = await connect(settings)
         await _wait_for_pollers(
@@ -356,4 +368,5 @@ async def bench_stack(
             client=client,
             db=engine,
             worker_env={k: v for k, v in env.items() if k.startswith("HYPERORU_WORKER_")},
+            extra_workers=extra_workers,
         )
