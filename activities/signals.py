@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +31,7 @@ from domain.trader import SignalFired
 
 log = logging.getLogger("hyperoru.signals")
 EVAL_CANDLES = 300  # enough history for every indicator's warm-up
+# Signals in flight at once; also the batch after which the fan-out heartbeats its progress.
 FAN_OUT_CONCURRENCY = 200
 
 
@@ -185,8 +188,10 @@ class SignalActivities:
 
     @activity.defn(name=Activity.FAN_OUT_FIRE)
     async def fan_out_fire(self, req: FanOutInput) -> FanOutResult:
-        """Signal every live trader bound to the pool. Traders dedupe by fire id, so a retry
-        after a crash delivers nothing twice; deleted traders never get it."""
+        """Signal every live trader bound to the pool, in id order, heartbeating the last one
+        reached after each batch; a retry resumes after it. Traders dedupe by fire id, so a
+        retry delivers nothing twice; deleted traders never get it. Returns the traders this
+        attempt reached."""
         client = self.client
         assert client is not None
         fire = req.fire
@@ -199,6 +204,9 @@ class SignalActivities:
                 )
             ).all()
         targets = sorted({acct for acct, pools in rows if fire.pool_id in (pools or [])})
+        # A retry resumes after the last trader the previous attempt heartbeated.
+        done_up_to = _heartbeat_cursor(activity.info().heartbeat_details)
+        targets = [a for a in targets if done_up_to is None or a > done_up_to]
         payload = SignalFired(
             fire_id=fire.fire_id,
             pool_id=int(fire.pool_id),
@@ -211,21 +219,29 @@ class SignalActivities:
                 "matches": [m.model_dump(mode="json") for m in fire.matches],
             },
         )
-        gate = asyncio.Semaphore(FAN_OUT_CONCURRENCY)
         delivered: list[int] = []
 
         async def send(account_id: int) -> None:
-            async with gate:
-                try:
-                    await client.get_workflow_handle(f"trader-{account_id}").signal(
-                        "signal_fired", payload
-                    )
-                    delivered.append(account_id)
-                except RPCError as err:
-                    if err.status != RPCStatusCode.NOT_FOUND:
-                        raise  # Temporal unavailable: the activity retries; traders dedupe
-                    log.warning("fire %s: trader %s is not running", fire.fire_id, account_id)
+            try:
+                await client.get_workflow_handle(f"trader-{account_id}").signal(
+                    "signal_fired", payload
+                )
+                delivered.append(account_id)
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise  # Temporal unavailable: the activity retries; traders dedupe
+                log.warning("fire %s: trader %s is not running", fire.fire_id, account_id)
 
-        await asyncio.gather(*(send(a) for a in targets))
-        activity.heartbeat()
+        for i in range(0, len(targets), FAN_OUT_CONCURRENCY):
+            batch = targets[i : i + FAN_OUT_CONCURRENCY]
+            await asyncio.gather(*(send(a) for a in batch))
+            activity.heartbeat(batch[-1])
         return FanOutResult(delivered=sorted(delivered))
+
+
+def _heartbeat_cursor(details: Sequence[Any]) -> int | None:
+    """The last trader id a previous attempt reached, or None (first attempt, or unreadable)."""
+    try:
+        return int(details[0]) if details else None
+    except (TypeError, ValueError):
+        return None

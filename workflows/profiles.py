@@ -44,6 +44,10 @@ visible in flight, and an order's schedule is in history before it is sent.
   while it still matters). Still unknown then: the decision fails with ORDER_UNKNOWN and the
   trader halts new entries until resumed. Heartbeats (10 s) move it to a live worker quickly;
   schedule-to-close (10 min) is the hard cap should the worker-side bound ever be misconfigured.
+- FAN_OUT: one pool fire signalled to every bound trader. Its length grows with the fleet (1,000
+  traders: ~1.3 s on the dev server), so it is not bounded like a record: it heartbeats the last
+  trader it reached after each batch, and a retry (dead worker, timeout) resumes after that
+  trader instead of starting over. Retried forever like a record: traders dedupe by fire id.
 - SYNC: reconciliation with the exchange (positions, open orders, fills, unsettled orders). A few
   attempts; if the venue stays unreachable the next interval tries again (nothing is lost: fills
   are listed by the venue and recorded by trade id whenever the sync succeeds).
@@ -145,6 +149,7 @@ RESOLVE = ActivityProfile(
     heartbeat=timedelta(seconds=10),
 )
 RESOLVE_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
+FAN_OUT = ActivityProfile(timedelta(minutes=10), RECORD.retry, heartbeat=timedelta(seconds=30))
 SYNC = ActivityProfile(
     timedelta(seconds=60),
     RetryPolicy(

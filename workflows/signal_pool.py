@@ -128,7 +128,7 @@ class SignalPoolWorkflow:
         # Why from an activity with the client: fan-out is N signals sent client-side, not N
         # signals commanded from workflow history (cheaper, and bounded in concurrency).
         await self._act(
-            Activity.FAN_OUT_FIRE, FanOutInput(fire=fire), FanOutResult, profiles.RECORD
+            Activity.FAN_OUT_FIRE, FanOutInput(fire=fire), FanOutResult, profiles.FAN_OUT
         )
         self.fires += 1
 
@@ -140,6 +140,7 @@ class SignalPoolWorkflow:
             arg,
             result_type=result,
             start_to_close_timeout=profile.start_to_close,
+            heartbeat_timeout=profile.heartbeat,
             retry_policy=profile.retry,
         )
 

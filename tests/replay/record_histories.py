@@ -112,6 +112,22 @@ async def order_timeout_reconcile(st: Stack, tid: int, h: WorkflowHandle) -> Non
     await asyncio.sleep(2)
 
 
+async def pool_fire(st: Stack, tid: int) -> WorkflowHandle:
+    """A signal pool (always true, hourly, so only "evaluate now" fires it) fans out to the
+    trader, evaluates again (no new edge), and stops. Returns the pool's handle."""
+    definition = {"name": "up", "indicator": "price", "operator": ">", "threshold": 0}
+    d = (await st.post("/api/signals/definitions", {**definition, "timeframe": "1h"})).json()
+    body = {"name": "p", "symbols": ["BTC"], "signal_ids": [d["id"]], "logic": "and"}
+    pool_id = (await st.post("/api/signals/pools", body)).json()["id"]
+    await st.bind(tid, (await st.create_program(programs.HOLD))["id"], signal_pool_ids=[pool_id])
+    for _ in range(2):
+        assert (await st.post(f"/api/signals/pools/{pool_id}/evaluate")).status_code == 200
+    return st.client.get_workflow_handle(f"signal-pool-{pool_id}")
+
+
+POOL_SCENARIOS: dict[str, Callable[[Stack, int], Awaitable[WorkflowHandle]]] = {
+    "pool_fire": pool_fire,
+}
 SCENARIOS: dict[str, Callable[[Stack, int, WorkflowHandle], Awaitable[None]]] = {
     "happy_path": happy_path,
     "pause_resume": pause_resume,
@@ -162,6 +178,14 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
             tid = (await st.create_trader(trading_enabled=True, account_type=kind))["account_id"]
         h = st.client.get_workflow_handle(f"trader-{tid}")
         first_run = (await h.describe()).run_id
+        if name in POOL_SCENARIOS:
+            pool = await POOL_SCENARIOS[name](st, tid)
+            await pool.signal("stop")
+            await eventually(lambda: _closed(pool), timeout=30)
+            history = await pool.fetch_history()
+            (OUT / f"{name}{suffix}.json").write_text(json.dumps(history.to_json_dict(), indent=1))
+            print("recorded", name, len(history.events), "events")
+            return
         await SCENARIOS[name](st, tid, h)
 
         async def idle() -> bool:
@@ -195,7 +219,7 @@ async def main() -> None:
             i = args.index("--suffix")
             suffix = args[i + 1]
             del args[i : i + 2]
-        for name in args or list(SCENARIOS):
+        for name in args or [*SCENARIOS, *POOL_SCENARIOS]:
             await record(env, name, suffix)
 
 

@@ -13,6 +13,7 @@ from temporalio.workflow import NondeterminismError
 
 from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
 from temporal_client import DATA_CONVERTER
+from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -24,7 +25,7 @@ def _history(path: Path) -> WorkflowHistory:
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=[TraderWorkflow], data_converter=DATA_CONVERTER)
+    return Replayer(workflows=[TraderWorkflow, SignalPoolWorkflow], data_converter=DATA_CONVERTER)
 
 
 @pytest.mark.parametrize("path", GOOD, ids=[p.stem for p in GOOD])
@@ -41,6 +42,7 @@ def test_histories_cover_the_scenarios() -> None:
         "continue_as_new",
         "invalid_llm_output",
         "order_timeout_reconcile",
+        "pool_fire",
     } <= names
     for name in ("continue_as_new", "continue_as_new_reconcile"):
         cas = json.loads((HISTORIES / f"{name}.json").read_text())

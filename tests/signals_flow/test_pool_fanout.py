@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.testing import ActivityEnvironment
 
+from activities.signals import SignalActivities
+from domain.contracts import FanOutInput
+from domain.signals import PoolFire, PoolLogic
 from tests import programs
 from tests.support.stack import Stack, full_stack, make_settings
 from tests.support.waiting import eventually
@@ -217,3 +222,51 @@ async def test_signal_api_validation(
         assert {"BTC", "ETH", "SOL"} <= set(sym["symbols"])
         r = await st.api.get("/api/klines/data", params={"symbol": "BTC", "interval": "9m"})
         assert r.status_code == 422
+
+
+async def test_fan_out_resumes_after_the_last_trader_it_heartbeated(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    """The fan-out heartbeats the last trader reached; a retry (dead worker, timeout) starts
+    after it instead of from the top, so a large fleet never loops on its timeout."""
+    async with full_stack(None, make_settings(temporal_address, sqlite_url)) as st:
+        pool_id = await _pool(st)
+        prog = await st.create_program(programs.HOLD)
+        ids = []
+        for i in range(5):
+            t = await st.create_trader(name=f"r{i}", trading_enabled=True)
+            await st.bind(t["account_id"], prog["id"], signal_pool_ids=[pool_id])
+            ids.append(t["account_id"])
+        ids.sort()
+        acts = SignalActivities(st.deps.sessions, st.deps.feed, st.client, st.settings.task_queue)
+        fire = PoolFire(
+            fire_id=f"signal-pool-{pool_id}:BTC@1",
+            pool_id=pool_id,
+            pool_name="always",
+            symbol="BTC",
+            logic=PoolLogic.AND,
+            candle_time_ms=1,
+            fired_at_ms=1,
+            matches=[],
+        )
+        beats: list[tuple] = []
+        env = ActivityEnvironment()
+        env.on_heartbeat = lambda *d: beats.append(d)
+        env.info = dataclasses.replace(env.info, heartbeat_details=[ids[2]])  # a retry
+        resumed = await env.run(acts.fan_out_fire, FanOutInput(fire=fire))
+        assert resumed.delivered == ids[3:]
+        assert beats[-1] == (ids[-1],)
+
+        env.info = dataclasses.replace(env.info, heartbeat_details=[])  # a first attempt
+        first = await env.run(acts.fan_out_fire, FanOutInput(fire=fire))
+        assert first.delivered == ids
+
+        async def counts() -> list[int]:
+            return [len(await _decisions(st, t)) for t in ids]
+
+        async def all_decided() -> bool:
+            return all(n >= 1 for n in await counts())
+
+        await eventually(all_decided)
+        await asyncio.sleep(0.5)
+        assert await counts() == [1] * 5  # the second delivery was a duplicate, ignored
