@@ -40,17 +40,24 @@ async def _decisions(st: Stack, tid: int) -> list[dict]:
     return (await st.api.get(f"/api/account/{tid}/decisions")).json()["items"]
 
 
+async def _bound_traders(
+    st: Stack, pool_id: int, program_id: int, n: int, prefix: str
+) -> list[int]:
+    ids = []
+    for i in range(n):
+        t = await st.create_trader(name=f"{prefix}{i}", trading_enabled=True)
+        await st.bind(t["account_id"], program_id, signal_pool_ids=[pool_id])
+        ids.append(int(t["account_id"]))
+    return ids
+
+
 async def test_pool_fire_reaches_bound_traders_once(
     temporal_client: Client, temporal_address: str, sqlite_url: str
 ) -> None:
     async with full_stack(None, make_settings(temporal_address, sqlite_url)) as st:
         pool_id = await _pool(st)
         prog = await st.create_program(programs.HOLD)
-        active = []
-        for i in range(3):
-            t = await st.create_trader(name=f"a{i}", trading_enabled=True)
-            await st.bind(t["account_id"], prog["id"], signal_pool_ids=[pool_id])
-            active.append(t["account_id"])
+        active = await _bound_traders(st, pool_id, prog["id"], 3, "a")
         paused = await st.create_trader(name="paused")
         await st.bind(paused["account_id"], prog["id"], signal_pool_ids=[pool_id])
         gone = await st.create_trader(name="gone", trading_enabled=True)
@@ -232,12 +239,7 @@ async def test_fan_out_resumes_after_the_last_trader_it_heartbeated(
     async with full_stack(None, make_settings(temporal_address, sqlite_url)) as st:
         pool_id = await _pool(st)
         prog = await st.create_program(programs.HOLD)
-        ids = []
-        for i in range(5):
-            t = await st.create_trader(name=f"r{i}", trading_enabled=True)
-            await st.bind(t["account_id"], prog["id"], signal_pool_ids=[pool_id])
-            ids.append(t["account_id"])
-        ids.sort()
+        ids = sorted(await _bound_traders(st, pool_id, prog["id"], 5, "r"))
         acts = SignalActivities(st.deps.sessions, st.deps.feed, st.client, st.settings.task_queue)
         fire = PoolFire(
             fire_id=f"signal-pool-{pool_id}:BTC@1",
