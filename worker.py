@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -90,6 +91,20 @@ async def running_workers(client: Client, settings: Settings, deps: Deps) -> Asy
         yield
 
 
+def tune_gc() -> None:
+    """Shorter, rarer pauses of Python's cyclic GC; each stalls every trader on this worker.
+
+    Measured (bench, 1,000 traders): full collections took 95-200 ms, 15 of them in a run.
+    Frozen, the objects alive now (modules, classes, pools: they live as long as the process)
+    are no longer rescanned: 30-130 ms. A larger first generation lets the objects of a step in
+    flight (activations, futures, payloads) die young instead of being promoted: one full
+    collection instead of 15, and three of the second generation (55-100 ms).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 async def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
@@ -111,6 +126,7 @@ async def main() -> None:
             await zygote_client.get_zygote()
         except Exception:
             log.exception("could not start the sandbox zygote; it is retried on first use")
+    tune_gc()
     async with running_workers(client, settings, deps):
         await stop.wait()
     zygote_client.shutdown()

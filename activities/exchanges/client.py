@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-import requests
-import urllib3.exceptions
 from pydantic import BaseModel, Field
 
 from activities.exchanges.base import AccountView
@@ -281,8 +280,11 @@ def retry_after_seconds(*header_sources: Any) -> float | None:
     return None
 
 
-def _never_connected(err: requests.exceptions.ConnectionError) -> bool:
+def _never_connected(err: BaseException) -> bool:
     """True when the request certainly did not leave this host (refused, DNS, connect timeout)."""
+    import requests
+    import urllib3.exceptions
+
     if isinstance(err, requests.exceptions.ConnectTimeout):
         return True
     reason: Any = err.args[0] if err.args else None
@@ -296,6 +298,10 @@ def transport_error(
     err: BaseException, *, venue: str, what: str, mutating: bool
 ) -> ExchangeError | None:
     """Classify a requests/urllib3 transport failure; None if ``err`` is not one."""
+    if "requests" not in sys.modules:
+        return None  # no SDK call has run in this process: nothing to classify (and ~10 MB saved)
+    import requests
+
     if isinstance(err, requests.exceptions.ConnectionError) and _never_connected(err):
         return ExchangeError(
             ErrorCode.NETWORK, f"{what}: could not connect", retryable=True, venue=venue
