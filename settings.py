@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # A trader continues-as-new once its history passes this many events
     # (Temporal suggests 4,096 and terminates at 51,200).
     continue_as_new_events: int = Field(default=2000, ge=50)
+    # ... and once it has run steps and then stayed idle this long (0: never). Its worker keeps a
+    # record of every step a cached run ran (~50 KB a decision): idle traders shed it this way.
+    idle_continue_as_new_seconds: int = Field(default=60, ge=0)
     # Live exchange calls give up after this many seconds (a lost order answer is then `unknown`).
     exchange_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # An `unknown` order is looked up for at most this long before the trader halts

@@ -62,7 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.vault = deps.vault
         app.state.temporal = await connect(settings)
         app.state.control = TraderControl(
-            app.state.temporal, settings.task_queue, settings.continue_as_new_events
+            app.state.temporal,
+            settings.task_queue,
+            settings.continue_as_new_events,
+            settings.idle_continue_as_new_seconds,
         )
         app.state.pools = PoolControl(app.state.temporal, settings.pools_task_queue)
         await _ensure_traders_running(app)

@@ -42,10 +42,17 @@ async def _guard(call: Awaitable[T]) -> T:
 
 
 class TraderControl:
-    def __init__(self, client: Client, task_queue: str, continue_as_new_events: int) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        continue_as_new_events: int,
+        idle_continue_as_new_seconds: int = 60,
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.cas_events = continue_as_new_events
+        self.idle_cas_seconds = idle_continue_as_new_seconds
 
     async def ensure_started(self, account_id: int, paused: bool) -> None:
         """Start the trader's workflow, or leave the running one alone."""
@@ -56,6 +63,7 @@ class TraderControl:
                     account_id=account_id,
                     start_paused=paused,
                     continue_as_new_events=self.cas_events,
+                    idle_continue_as_new_seconds=self.idle_cas_seconds,
                 ),
                 id=trader_workflow_id(account_id),
                 task_queue=self.task_queue,

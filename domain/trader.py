@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 from pydantic import BaseModel, Field
 
-from domain.contracts import DecisionOutcome
+from domain.contracts import BindingConfig, DecisionOutcome
+
+# A point in time; workflows name it this way (they get it from workflow.now(), never a clock).
+Instant: TypeAlias = datetime
 
 MAX_RECENT_FIRE_IDS = 500
 # While positions are open the trader syncs its account this often (paused or not), so
@@ -17,6 +20,9 @@ POSITION_SYNC_SECONDS = 60
 # Reconciliation with the exchange also runs this often with no position open (patched in by
 # `reconcile-v1`), so drift such as an order placed by hand at the venue shows up within minutes.
 RECONCILE_SECONDS = 300
+# A run whose only steps were periodic account syncs continues as new (once idle) only when its
+# history is this long: ~15 minutes of syncs with a position open, not one run a minute.
+IDLE_SHED_MIN_EVENTS = 100
 # Manual-trigger answers kept (and carried across continue-as-new) so a client retrying with the
 # same idempotency key gets the first decision back instead of a second decision.
 MAX_RECENT_MANUAL = 20
@@ -97,11 +103,24 @@ class TraderState(BaseModel):
     recent_manual: dict[str, DecisionOutcome] = Field(default_factory=dict)
 
 
+class CarriedConfig(BaseModel):
+    """What a run loaded at its start, handed to the run it continues as, so that run skips
+    the start steps (configuration, start sync, patch checks) and stays as small as it can."""
+
+    paper: bool
+    bindings: list[BindingConfig]
+    reconcile: bool  # `reconcile-v1` was in effect
+
+
 class TraderInput(BaseModel):
     account_id: int
     start_paused: bool = True
     state: TraderState | None = None
     continue_as_new_events: int = 2000
+    # A run that did work and then stays idle this long continues as new (0: never), so an
+    # idle trader's cached run holds no record of the steps it ran (see docs/performance.md).
+    idle_continue_as_new_seconds: int = Field(default=60, ge=0)
+    carried: CarriedConfig | None = None
 
 
 class TraderStatusView(BaseModel):

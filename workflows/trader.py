@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio import workflow
 from temporalio.common import RawValue
@@ -33,11 +33,14 @@ with workflow.unsafe.imports_passed_through():
         TraderConfig,
     )
     from domain.trader import (
+        IDLE_SHED_MIN_EVENTS,
         MAX_RECENT_FIRE_IDS,
         MAX_RECENT_MANUAL,
         POSITION_SYNC_SECONDS,
         RECONCILE_SECONDS,
         CancelRequest,
+        CarriedConfig,
+        Instant,
         Note,
         PauseRequest,
         PendingTrigger,
@@ -63,6 +66,9 @@ LOCAL_PAPER_SYNC_PATCH = "local-paper-sync-v1"
 # Why a patch: reconciliation also runs on resume and every RECONCILE_SECONDS with no position
 # open (new commands and timers); histories recorded before must replay unchanged.
 RECONCILE_PATCH = "reconcile-v1"
+# Why a patch: a run that did work and then stays idle continues as new (new timers and a
+# continue-as-new command); histories recorded before must replay unchanged.
+IDLE_CONTINUE_AS_NEW_PATCH = "idle-continue-as-new-v1"
 
 
 @workflow.defn(name="TraderWorkflow")
@@ -81,26 +87,41 @@ class TraderWorkflow:
         self.notes: list[Note] = []
         self.results: dict[str, DecisionOutcome] = {}
         self.config_dirty = False
-        self.status_dirty = True
+        self.status_dirty = input.carried is None  # a continued run's status is recorded
         self.stopping = False
         self.reconcile = False  # reconcile-v1 is in effect for this run
         self.resumed = False  # a resume arrived: reconcile before the next decision
+        self.idle_seconds = input.idle_continue_as_new_seconds
+        self.idle_cas = False  # idle-continue-as-new-v1 is in effect for this run
+        self.steps = 0  # steps this run has run, periodic syncs aside (a continued run: none)
+        self.idle_since: Instant | None = None  # when this run went idle after its last step
 
     @workflow.run
     async def run(self, input: TraderInput) -> None:
-        cfg = await self._load_config()
-        if not cfg.found or cfg.deleted:
-            return
-        if self.state.next_seq is None:
-            self.state.next_seq = cfg.last_seq + 1
-        self.reconcile = workflow.patched(RECONCILE_PATCH)
-        if workflow.patched(POSITION_SYNC_PATCH):
-            await self._sync_account("start")  # reconcile on every start
+        if input.carried is not None:
+            self._take_carried(input.carried)
+        else:
+            cfg = await self._load_config()
+            if not cfg.found or cfg.deleted:
+                return
+            if self.state.next_seq is None:
+                self.state.next_seq = cfg.last_seq + 1
+            self.reconcile = workflow.patched(RECONCILE_PATCH)
+            self.idle_cas = self.idle_seconds > 0 and workflow.patched(IDLE_CONTINUE_AS_NEW_PATCH)
+            if workflow.patched(POSITION_SYNC_PATCH):
+                await self._sync_account("start")  # reconcile on every start
         while True:
+            steps = self.steps
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(self._has_work, timeout=self._until_next_due())
             if self.stopping:
                 return
+            if self._idle_long_enough():
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() or self._has_work()
+                )
+                if not self._has_work():
+                    self._continue_as_new()
             if self.config_dirty:
                 await self._load_config()
             await self._flush_notes()
@@ -117,13 +138,49 @@ class TraderWorkflow:
             if self._should_continue_as_new():
                 # Handlers (a manual trigger waiting for its decision) finish in this run.
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    TraderInput(
-                        account_id=self.account_id,
-                        state=self.state,
-                        continue_as_new_events=self.cas_events,
-                    )
-                )
+                self._continue_as_new()
+            if self.steps != steps:
+                self.idle_since = None
+            if self.idle_since is None and self._has_something_to_shed() and not self._has_work():
+                self.idle_since = workflow.now()
+
+    def _take_carried(self, carried: CarriedConfig) -> None:
+        # Why no start steps: the run this one continues loaded the configuration, synced the
+        # account and recorded the status; a signal or config change still wakes the loop.
+        self.paper = carried.paper
+        self._apply_bindings(carried.bindings)
+        self.reconcile = carried.reconcile
+        self.idle_cas = True  # only a run with idle-continue-as-new-v1 carries its config
+
+    def _has_something_to_shed(self) -> bool:
+        return self.idle_cas and bool(
+            self.steps or workflow.info().get_current_history_length() >= IDLE_SHED_MIN_EVENTS
+        )
+
+    def _idle_long_enough(self) -> bool:
+        return (
+            self.idle_since is not None
+            and not self._has_work()
+            and workflow.now() >= self.idle_since + timedelta(seconds=self.idle_seconds)
+        )
+
+    def _continue_as_new(self) -> NoReturn:
+        # Why continue-as-new: a cached run keeps every step it ran in the worker's memory, and
+        # its history grows; the new run starts from this state with nothing behind it.
+        carried = (
+            CarriedConfig(paper=self.paper, bindings=self.bindings, reconcile=self.reconcile)
+            if self.idle_cas
+            else None
+        )
+        workflow.continue_as_new(
+            TraderInput(
+                account_id=self.account_id,
+                state=self.state,
+                continue_as_new_events=self.cas_events,
+                idle_continue_as_new_seconds=self.idle_seconds,
+                carried=carried,
+            )
+        )
 
     # --- messages -------------------------------------------------------------------------
 
@@ -313,12 +370,17 @@ class TraderWorkflow:
         waits = [] if self.state.paused else [schedules.until_next_due(self.state.schedules, now)]
         if self.state.next_sync is not None:
             waits.append(max(self.state.next_sync - now, timedelta(0)))
+        if self.idle_since is not None:
+            idle_until = self.idle_since + timedelta(seconds=self.idle_seconds)
+            waits.append(max(idle_until - now, timedelta(0)))
         known = [w for w in waits if w is not None]
         return min(known) if known else None
 
     async def _sync_account(self, reason: str = "periodic") -> None:
         profile = profiles.SYNC if self.reconcile else profiles.CONTEXT
         req = SyncAccountInput(account_id=self.account_id, reason=reason)
+        if reason != "periodic":  # periodic syncs are background: they do not end idleness
+            self.steps += 1
         try:
             if self.paper and workflow.patched(LOCAL_PAPER_SYNC_PATCH):
                 # Why a local activity: see profiles.PAPER_SYNC.
@@ -374,6 +436,7 @@ class TraderWorkflow:
 
     async def _run_next(self) -> None:
         trig = self.state.pending.pop(0)
+        self.steps += 1
         assert self.state.next_seq is not None
         seq = self.state.next_seq
         self.state.next_seq += 1
@@ -414,6 +477,7 @@ class TraderWorkflow:
 
     async def _load_config(self) -> TraderConfig:
         self.config_dirty = False
+        self.steps += 1
         cfg: TraderConfig = await run_step(
             Activity.LOAD_CONFIG,
             LoadConfigInput(account_id=self.account_id, run_id=workflow.info().run_id),
@@ -429,6 +493,7 @@ class TraderWorkflow:
 
     async def _record_status(self) -> None:
         self.status_dirty = False
+        self.steps += 1
         await run_step(
             Activity.RECORD_STATUS,
             RecordStatusInput(
@@ -448,6 +513,7 @@ class TraderWorkflow:
     async def _flush_notes(self) -> None:
         while self.notes:
             note = self.notes.pop(0)
+            self.steps += 1
             assert self.state.next_seq is not None
             seq = self.state.next_seq
             self.state.next_seq += 1

@@ -62,6 +62,23 @@ async def continue_as_new(st: Stack, tid: int, h: WorkflowHandle) -> None:
         await st.post(f"/api/account/{tid}/trigger")
 
 
+async def idle_continue_as_new(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    """A decision, then idle: the run continues as new carrying its configuration; the new run
+    (recorded too, as `<name>_carried`) takes a decision, a pause and a resume."""
+    await st.bind(tid, (await st.create_program(programs.HOLD))["id"])
+    first = (await h.describe()).run_id
+    await st.post(f"/api/account/{tid}/trigger")
+
+    async def moved() -> bool:
+        return (await h.describe()).run_id != first
+
+    await eventually(moved, timeout=30)
+    await st.post(f"/api/account/{tid}/trigger")
+    await h.signal("signal_fired", {"fire_id": "f-1", "symbol": "BTC"})
+    await st.post(f"/api/account/{tid}/pause", json={"reason": "r"})
+    await st.post(f"/api/account/{tid}/resume")
+
+
 async def invalid_llm_output(st: Stack, tid: int, h: WorkflowHandle) -> None:
     from tests.emulators.openai_server import OpenAIEmulator, truncated, valid_json
 
@@ -135,6 +152,7 @@ SCENARIOS: dict[str, Callable[[Stack, int, WorkflowHandle], Awaitable[None]]] = 
     "continue_as_new": continue_as_new,
     "invalid_llm_output": invalid_llm_output,
     "order_timeout_reconcile": order_timeout_reconcile,
+    "idle_continue_as_new": idle_continue_as_new,
 }
 RECORD_RESOLVE_SECONDS = 5.0
 
@@ -163,6 +181,8 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
         env.client.service_client.config.target_host,
         url,
         continue_as_new_events=cas,
+        # Long enough that no other scenario idles out mid-way (their first run is recorded).
+        idle_continue_as_new_seconds=3 if name == "idle_continue_as_new" else 600,
         exchange_timeout_seconds=1.0,
         order_resolve_seconds=RECORD_RESOLVE_SECONDS,
     )
@@ -198,6 +218,12 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
         await eventually(lambda: _closed(h), timeout=30)
         first = st.client.get_workflow_handle(f"trader-{tid}", run_id=first_run)
         history = await first.fetch_history()
+        if name == "idle_continue_as_new":
+            runs = [w async for w in st.client.list_workflows(f"WorkflowId = 'trader-{tid}'")]
+            second = sorted(runs, key=lambda r: r.start_time)[1]
+            carried = st.client.get_workflow_handle(f"trader-{tid}", run_id=second.run_id)
+            text = json.dumps((await carried.fetch_history()).to_json_dict(), indent=1)
+            (OUT / f"{name}_carried{suffix}.json").write_text(text)
     (OUT / f"{name}{suffix}.json").write_text(json.dumps(history.to_json_dict(), indent=1))
     print("recorded", name, len(history.events), "events")
 

@@ -43,10 +43,22 @@ def test_histories_cover_the_scenarios() -> None:
         "invalid_llm_output",
         "order_timeout_reconcile",
         "pool_fire",
+        "idle_continue_as_new",
+        "idle_continue_as_new_carried",
     } <= names
-    for name in ("continue_as_new", "continue_as_new_reconcile"):
+    for name in ("continue_as_new", "continue_as_new_reconcile", "idle_continue_as_new"):
         cas = json.loads((HISTORIES / f"{name}.json").read_text())
         assert cas["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+
+
+def test_carried_history_starts_from_the_carried_configuration() -> None:
+    """idle-continue-as-new-v1: the continued run's input carries the configuration, and the run
+    goes straight to waiting (a timer), with no start steps before its first decision."""
+    events = json.loads((HISTORIES / "idle_continue_as_new_carried.json").read_text())["events"]
+    start = events[0]["workflowExecutionStartedEventAttributes"]
+    arg = json.loads(base64.b64decode(start["input"]["payloads"][0]["data"]))
+    assert arg["carried"]["bindings"] and arg["state"]["decisions_made"] == 1
+    assert events[4]["eventType"] == "EVENT_TYPE_TIMER_STARTED"
 
 
 def test_order_timeout_history_takes_the_unknown_path() -> None:
