@@ -61,6 +61,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         create_program_and_pools,
         create_traders,
         idle_rss,
+        idle_rss_after_shedding,
         sample_worker_peak_rss,
     )
     from settings import Settings
@@ -123,6 +124,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"({info['create_per_s']}/s via the API); idle worker RSS "
                 f"{tier['idle']['worker_mb']:.1f} MB, Temporal {tier['idle']['temporal_mb']:.1f} MB"
             )
+        if stack.settings.idle_continue_as_new_seconds and not args.quick:
+            top_idle = results["tiers"][str(tiers[-1])]
+            _say(f"idle continue-as-new: {stack.settings.idle_continue_as_new_seconds} s")
+            top_idle["idle_shed"] = await idle_rss_after_shedding(stack, len(ids))
+            _say(f"{len(ids)} idle traders: worker RSS {top_idle['idle_shed']['worker_mb']:.1f} MB")
         if 1000 in tiers:
             # Sum over the batches (10, 90, 900) that brought the fleet to 1,000.
             results["startup_1000_s"] = round(created_total, 2)
@@ -140,15 +146,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stop_peak.set()
         results["worker_peak_rss_mb"] = await peak_task
         results["final_rss"] = stack.rss()
+        if stack.settings.idle_continue_as_new_seconds and not args.quick:
+            _say("after the load: waiting for idle continue-as-new")
+            results["after_load_idle_rss"] = await idle_rss_after_shedding(stack, len(ids))
 
     top = str(tiers[-1])
     top_tier = results["tiers"].get(top, {})
     results["decisions_per_s"] = top_tier.get("saturation_decisions_per_s")
     results["paced_p99_ms"] = (top_tier.get("paced") or {}).get("signal_to_order", {}).get("p99_ms")
     results["burst_p99_ms"] = (top_tier.get("burst") or {}).get("signal_to_order", {}).get("p99_ms")
+    idle_1000 = results["tiers"].get("1000", {})
+    results["idle_worker_rss_mb_1000_just_started"] = idle_1000.get("idle", {}).get("worker_mb")
+    # Idle = past the idle continue-as-new (when it is on): what a quiet fleet costs.
     results["idle_worker_rss_mb_1000"] = (
-        results["tiers"].get("1000", {}).get("idle", {}).get("worker_mb")
-    )
+        idle_1000.get("idle_shed") or idle_1000.get("idle") or {}
+    ).get("worker_mb")
     fanout_1000 = results["tiers"].get("1000", {}).get("fanout") or {}
     results["fanout_1000_s"] = fanout_1000.get("all_decisions_s")
     results["fanout_1000_delivered_s"] = fanout_1000.get("evaluate_and_deliver_s")

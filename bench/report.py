@@ -106,7 +106,8 @@ def table(results: dict[str, Any]) -> str:
     row("batch: created + wf started via API (s)", lambda d: _f(d["startup"]["create_s"], 2))
     row("batch: + bound, start activities done (s)", lambda d: _f(d["startup"]["started_s"], 2))
     row("  traders in the batch", lambda d: _f(d["startup"]["count"]))
-    row("idle worker RSS (MB)", lambda d: _f(d["idle"]["worker_mb"]))
+    row("idle worker RSS, just started (MB)", lambda d: _f(d["idle"]["worker_mb"]))
+    row("idle worker RSS, after idle CAN (MB)", lambda d: _f(d["idle_shed"]["worker_mb"]))
     row("idle Temporal RSS (MB)", lambda d: _f(d["idle"]["temporal_mb"]))
     row("burst: signal->order p50/p95/p99 ms", lambda d: _lat(d["burst"]["signal_to_order"]))
     row("  burst sent by", lambda d: "pool fan-out" if "source" in d["burst"] else "client")
@@ -143,6 +144,12 @@ def table(results: dict[str, Any]) -> str:
         f"baseline (no Temporal, no DB): {_f(results.get('baseline_decisions_per_s'), 2)}   "
         f"ratio engine/baseline: {_f(results.get('engine_baseline_ratio'), 2)}   "
         f"baseline single decision p50: {_f((b.get('single_decision') or {}).get('p50_ms'), 0)} ms"
+    )
+    after = results.get("after_load_idle_rss") or {}
+    lines.append(
+        f"worker RSS: peak {_f(results.get('worker_peak_rss_mb'))} MB, right after the load "
+        f"{_f((results.get('final_rss') or {}).get('worker_mb'))} MB, idle again "
+        f"{_f(after.get('worker_mb'))} MB"
     )
     lines.append("")
     lines.append("targets (from the issue):")

@@ -345,6 +345,15 @@ async def idle_rss(stack: BenchStack, live_traders: int) -> dict[str, Any]:
     return {"traders": live_traders, "quiet_after_s": waited, **rss}
 
 
+async def idle_rss_after_shedding(stack: BenchStack, live_traders: int) -> dict[str, Any]:
+    """RSS once every trader has been idle past `idle_continue_as_new_seconds` (its run then
+    continued as new, leaving the worker only a small fresh run to keep)."""
+    idle_s = stack.settings.idle_continue_as_new_seconds
+    await asyncio.sleep(idle_s + 5)  # the last step of the last trader ended before this call
+    waited = await wait_quiet(stack)
+    return {"traders": live_traders, "idle_seconds": idle_s, "quiet_after_s": waited, **stack.rss()}
+
+
 # --- signal workloads ----------------------------------------------------------------------
 
 
