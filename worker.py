@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -23,6 +22,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.wiring import Deps, build_activities, build_pool_activities, default_deps
 from db.session import make_engine, make_sessionmaker
+from gc_policy import collect_when_idle, tune_gc
 from sandbox import zygote_client
 from settings import Settings, get_settings
 from temporal_client import connect
@@ -91,20 +91,6 @@ async def running_workers(client: Client, settings: Settings, deps: Deps) -> Asy
         yield
 
 
-def tune_gc() -> None:
-    """Shorter, rarer pauses of Python's cyclic GC; each stalls every trader on this worker.
-
-    Measured (bench, 1,000 traders): full collections took 95-200 ms, 15 of them in a run.
-    Frozen, the objects alive now (modules, classes, pools: they live as long as the process)
-    are no longer rescanned: 30-130 ms. A larger first generation lets the objects of a step in
-    flight (activations, futures, payloads) die young instead of being promoted: one full
-    collection instead of 15, and three of the second generation (55-100 ms).
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
-
-
 async def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
@@ -127,8 +113,10 @@ async def main() -> None:
         except Exception:
             log.exception("could not start the sandbox zygote; it is retried on first use")
     tune_gc()
+    collector = asyncio.create_task(collect_when_idle())
     async with running_workers(client, settings, deps):
         await stop.wait()
+    collector.cancel()
     zygote_client.shutdown()
     await engine.dispose()
 

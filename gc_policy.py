@@ -1,0 +1,42 @@
+"""When the worker's cyclic garbage collector runs: its pauses stall every trader on the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+
+
+def tune_gc() -> None:
+    """Shorter, rarer pauses.
+
+    Measured (bench, 1,000 traders): full collections took 95-200 ms, 15 of them in a run.
+    Frozen, the objects alive now (modules, classes, pools: they live as long as the process)
+    are no longer rescanned: 30-130 ms. A larger first generation lets the objects of a step in
+    flight (activations, futures, payloads) die young instead of being promoted: one full
+    collection instead of 15, and three of the second generation (55-100 ms).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
+async def collect_when_idle(
+    every_s: float = 10.0, quiet_cpu_s: float = 0.2, busy_cpu_s: float = 1.0
+) -> None:
+    """Run a full collection once the worker goes quiet after work.
+
+    An idle worker allocates nothing, so no collection runs and the runs that continued as new
+    stay garbage (~15 MB with 1,000 traders). A pause here delays no one: the worker was idle.
+    Quiet: under `quiet_cpu_s` of CPU in the last `every_s`; after work: `busy_cpu_s` since the
+    last such collection.
+    """
+    last_check = since_collect = time.process_time()
+    while True:
+        await asyncio.sleep(every_s)
+        now = time.process_time()
+        quiet = now - last_check < quiet_cpu_s
+        last_check = now
+        if quiet and now - since_collect > busy_cpu_s:
+            gc.collect()
+            since_collect = time.process_time()
