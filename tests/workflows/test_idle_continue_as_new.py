@@ -31,11 +31,21 @@ async def _event_names(st: Stack, tid: int, run_id: str) -> list[str]:
     history = await h.fetch_history()
     names = []
     for e in history.events:
-        name = e.WhichOneof("attributes") or ""
+        name: str = e.WhichOneof("attributes") or ""
         if e.HasField("marker_recorded_event_attributes"):
             name = e.marker_recorded_event_attributes.marker_name
         names.append(name)
     return names
+
+
+async def _hold_trader(st: Stack) -> tuple[int, WorkflowHandle, str]:
+    """A trader with a HOLD program and one decision taken; returns its id, handle, run id."""
+    tid = int((await st.create_trader(trading_enabled=True))["account_id"])
+    await st.bind(tid, (await st.create_program(programs.HOLD))["id"])
+    handle = st.client.get_workflow_handle(f"trader-{tid}")
+    run_id = (await handle.describe()).run_id
+    assert (await st.post(f"/api/account/{tid}/trigger")).json()["status"] == "hold"
+    return tid, handle, run_id
 
 
 async def test_idle_trader_continues_as_new_and_keeps_trading(
@@ -43,11 +53,7 @@ async def test_idle_trader_continues_as_new_and_keeps_trading(
 ) -> None:
     settings = make_settings(temporal_address, sqlite_url, idle_continue_as_new_seconds=1)
     async with full_stack(None, settings) as st:
-        tid = (await st.create_trader(trading_enabled=True))["account_id"]
-        await st.bind(tid, (await st.create_program(programs.HOLD))["id"])
-        handle = st.client.get_workflow_handle(f"trader-{tid}")
-        first = (await handle.describe()).run_id
-        assert (await st.post(f"/api/account/{tid}/trigger")).json()["status"] == "hold"
+        tid, handle, first = await _hold_trader(st)
 
         second = await _next_run(handle, first)
         # The continued run did not repeat the start: no configuration load, no start sync,
@@ -90,11 +96,7 @@ async def test_zero_turns_idle_continue_as_new_off(
 ) -> None:
     settings = make_settings(temporal_address, sqlite_url, idle_continue_as_new_seconds=0)
     async with full_stack(None, settings) as st:
-        tid = (await st.create_trader(trading_enabled=True))["account_id"]
-        await st.bind(tid, (await st.create_program(programs.HOLD))["id"])
-        handle = st.client.get_workflow_handle(f"trader-{tid}")
-        first = (await handle.describe()).run_id
-        assert (await st.post(f"/api/account/{tid}/trigger")).json()["status"] == "hold"
+        tid, handle, first = await _hold_trader(st)
         await asyncio.sleep(2.5)
         assert (await handle.describe()).run_id == first
         assert "core_patch" in await _event_names(st, tid, first)  # the run did start normally

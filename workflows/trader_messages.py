@@ -1,0 +1,123 @@
+"""What the trader does with each message: signal fired, pause, resume, config changed, stop.
+
+Workflow code, mixed into TraderWorkflow (workflows/trader.py), whose dynamic signal handler
+decodes nothing itself and dispatches here; a bad payload becomes a note, never a failed task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RawValue
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from domain import schedules
+    from domain.contracts import DecisionOutcome
+    from domain.trader import (
+        MAX_RECENT_FIRE_IDS,
+        Note,
+        PauseRequest,
+        PendingTrigger,
+        SignalFired,
+        TraderStatus,
+        TriggerType,
+    )
+    from workflows.trader_steps import TraderSteps
+
+
+class TraderMessages(TraderSteps):
+    resumed: bool  # a resume arrived: reconcile before the next decision
+
+    def _on_signal_fired(self, payload: RawValue | None) -> None:
+        fired = self._decode(payload, SignalFired, "signal_fired")
+        if fired is None:
+            return
+        if fired.fire_id in self.state.recent_fire_ids:
+            return  # the same fire delivered twice yields one decision
+        self.state.recent_fire_ids = (self.state.recent_fire_ids + [fired.fire_id])[
+            -MAX_RECENT_FIRE_IDS:
+        ]
+        context = {"pool_id": fired.pool_id, "symbol": fired.symbol, **fired.context}
+        if self.state.paused:
+            self.notes.append(
+                Note(
+                    status="ignored", trigger_type="signal", context=context, error="trader paused"
+                )
+            )
+            return
+        self.state.pending.append(
+            PendingTrigger(
+                key=f"fire-{fired.fire_id}",
+                type=TriggerType.SIGNAL,
+                binding_id=fired.binding_id,
+                context=context,
+                fire_id=fired.fire_id,
+            )
+        )
+
+    def _on_pause(self, payload: RawValue | None) -> None:
+        req = self._decode(payload, PauseRequest, "pause", allow_empty=True) or PauseRequest()
+        if self.state.paused:
+            return
+        self.state.paused = True
+        self.state.pause_reason = req.reason
+        self.state.status = TraderStatus.PAUSED
+        self.status_dirty = True
+        for trig in self.state.pending:
+            self.notes.append(
+                Note(
+                    status="ignored",
+                    trigger_type=trig.type.value,
+                    context=trig.context,
+                    error="trader paused before the decision ran",
+                )
+            )
+            if trig.type is TriggerType.MANUAL:
+                self.results[trig.key] = DecisionOutcome(
+                    decision_id="", status="ignored", error="trader paused before the decision ran"
+                )
+        self.state.pending = []
+
+    def _on_resume(self, payload: RawValue | None) -> None:
+        if not self.state.paused and not self.state.halted:
+            return
+        if self.state.halted:  # the operator checked the venue after an unknown order
+            self.state.halted = False
+            self.state.halt_reason = ""
+            self.notes.append(
+                Note(status="resumed", trigger_type="resume", error="operator cleared the halt")
+            )
+        self.resumed = True
+        self.state.paused = False
+        self.state.pause_reason = ""
+        self.state.status = TraderStatus.ACTIVE
+        self.status_dirty = True
+        schedules.restart(self.state.schedules, workflow.now())
+
+    def _on_config_changed(self) -> None:
+        self.config_dirty = True
+
+    def _on_stop(self) -> None:
+        self.stopping = True
+
+    def _decode(
+        self, payload: RawValue | None, model: type[BaseModel], name: str, allow_empty: bool = False
+    ) -> Any:
+        if payload is None:
+            if allow_empty:
+                return None
+            error = "missing payload"
+        else:
+            try:
+                raw = workflow.payload_converter().from_payload(payload.payload, dict)
+                return model.model_validate(raw)
+            except Exception as err:  # any bad input is recorded, never fails the task
+                error = f"invalid payload: {str(err)[:800]}"
+        self._reject(name, error)
+        return None
+
+    def _reject(self, name: str, error: str) -> None:
+        self.notes.append(Note(status="rejected_input", trigger_type=name, error=error))

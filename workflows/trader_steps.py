@@ -1,0 +1,245 @@
+"""The trader's steps and timing: configuration, status, notes, account syncs, decisions.
+
+Workflow code, mixed into TraderWorkflow (workflows/trader.py), which owns the state these
+methods use; pure orchestration like the rest of workflows/.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import schedules
+    from domain.contracts import (
+        Activity,
+        BindingConfig,
+        DecisionOutcome,
+        LoadConfigInput,
+        RecordNoteInput,
+        RecordStatusInput,
+        SyncAccountInput,
+        SyncAccountResult,
+        TraderConfig,
+    )
+    from domain.trader import (
+        MAX_RECENT_MANUAL,
+        POSITION_SYNC_SECONDS,
+        RECONCILE_SECONDS,
+        Instant,
+        Note,
+        PendingTrigger,
+        TraderState,
+        TraderStatus,
+        TriggerType,
+    )
+    from workflows import profiles
+    from workflows.decision import ORDER_UNKNOWN, DecisionRun
+    from workflows.steps import LOCAL_TRADER_STEPS_PATCH, execute_local, run_step
+
+
+# Why a patch: the position sync (at start, then every POSITION_SYNC_SECONDS while positions are
+# open) adds commands; histories recorded before it must replay unchanged.
+POSITION_SYNC_PATCH = "position-sync-v1"
+# Why a patch: a paper trader's account sync became a local activity; histories that ran it as
+# a normal activity must replay the same way.
+LOCAL_PAPER_SYNC_PATCH = "local-paper-sync-v1"
+
+
+class TraderSteps:
+    # Set by TraderWorkflow.__init__.
+    account_id: int
+    state: TraderState
+    bindings: list[BindingConfig]
+    paper: bool  # from the configuration: the account is on the paper exchange
+    notes: list[Note]
+    results: dict[str, DecisionOutcome]
+    config_dirty: bool
+    status_dirty: bool
+    stopping: bool
+    reconcile: bool  # reconcile-v1 is in effect for this run
+    steps: int  # steps this run has run, periodic syncs aside (a continued run: none)
+    idle_seconds: int
+    idle_since: Instant | None  # when this run went idle after its last step
+
+    def _has_work(self) -> bool:
+        return bool(
+            self.stopping
+            or self.config_dirty
+            or self.notes
+            or self.status_dirty
+            or (self.state.pending and not self.state.paused)
+        )
+
+    def _until_next_due(self) -> timedelta | None:
+        now = workflow.now()
+        waits = [] if self.state.paused else [schedules.until_next_due(self.state.schedules, now)]
+        if self.state.next_sync is not None:
+            waits.append(max(self.state.next_sync - now, timedelta(0)))
+        if self.idle_since is not None:
+            idle_until = self.idle_since + timedelta(seconds=self.idle_seconds)
+            waits.append(max(idle_until - now, timedelta(0)))
+        known = [w for w in waits if w is not None]
+        return min(known) if known else None
+
+    async def _sync_account(self, reason: str = "periodic") -> None:
+        profile = profiles.SYNC if self.reconcile else profiles.CONTEXT
+        req = SyncAccountInput(account_id=self.account_id, reason=reason)
+        if reason != "periodic":  # periodic syncs are background: they do not end idleness
+            self.steps += 1
+        try:
+            if self.paper and workflow.patched(LOCAL_PAPER_SYNC_PATCH):
+                # Why a local activity: see profiles.PAPER_SYNC.
+                result: SyncAccountResult = await execute_local(
+                    Activity.SYNC_ACCOUNT, req, SyncAccountResult, profiles.PAPER_SYNC
+                )
+            else:
+                result = await workflow.execute_activity(
+                    Activity.SYNC_ACCOUNT,
+                    req,
+                    result_type=SyncAccountResult,
+                    start_to_close_timeout=profile.start_to_close,
+                    heartbeat_timeout=profile.heartbeat,
+                    retry_policy=profile.retry,
+                )
+        except ActivityError as err:
+            workflow.logger.warning("account sync failed, retrying next interval: %s", err)
+            self._schedule_sync(True)
+            return
+        self._schedule_sync(result.open_positions > 0)
+
+    def _schedule_sync(self, positions_open: bool) -> None:
+        every = (
+            POSITION_SYNC_SECONDS
+            if positions_open
+            else RECONCILE_SECONDS
+            if self.reconcile
+            else None
+        )
+        self.state.next_sync = None if every is None else workflow.now() + timedelta(seconds=every)
+
+    def _enqueue_due_schedules(self) -> None:
+        if not self.state.paused:
+            self.state.pending += schedules.take_due(
+                self.state.schedules, self.state.pending, workflow.now()
+            )
+
+    def _apply_bindings(self, bindings: list[BindingConfig]) -> None:
+        self.bindings = bindings
+        intervals = {b.id: b.schedule_interval_seconds for b in bindings}
+        self.state.schedules = schedules.reconcile(self.state.schedules, intervals, workflow.now())
+
+    def _binding_for(self, trig: PendingTrigger) -> int | None:
+        ids = [b.id for b in self.bindings]
+        if trig.binding_id is not None:
+            return trig.binding_id if trig.binding_id in ids else None
+        pool = trig.context.get("pool_id")
+        if pool is not None:
+            for b in self.bindings:
+                if pool in b.signal_pool_ids:
+                    return b.id
+        return ids[0] if ids else None
+
+    async def _run_next(self) -> None:
+        trig = self.state.pending.pop(0)
+        self.steps += 1
+        assert self.state.next_seq is not None
+        seq = self.state.next_seq
+        self.state.next_seq += 1
+        binding_id = self._binding_for(trig)
+        binding = next((b for b in self.bindings if b.id == binding_id), None)
+        run = DecisionRun(
+            self.account_id,
+            seq,
+            trig,
+            binding_id,
+            lambda: self.state.paused,
+            prompt=binding is not None and binding.prompt_id is not None,
+            halt_reason=lambda: self.state.halt_reason,
+        )
+        outcome = await run.run()
+        self.state.decisions_made += 1
+        if outcome.orders and workflow.patched(POSITION_SYNC_PATCH):
+            if self.state.next_sync is None:
+                self._schedule_sync(True)
+            elif self.reconcile:  # positions may be open now: sync at the position pace
+                self.state.next_sync = min(
+                    self.state.next_sync,
+                    workflow.now() + timedelta(seconds=POSITION_SYNC_SECONDS),
+                )
+        if outcome.error_code == ORDER_UNKNOWN:
+            self.state.halted = True
+            self.state.halt_reason = f"{outcome.error_code}: {outcome.error}"
+        if outcome.status == "failed":
+            self.state.last_error = f"{outcome.error_code}: {outcome.error}"
+            if not self.state.paused:
+                self.state.status = TraderStatus.ERROR
+        elif not self.state.paused:
+            self.state.status = TraderStatus.ERROR if self.state.halted else TraderStatus.ACTIVE
+        if trig.type is TriggerType.MANUAL:
+            self.results[trig.key] = outcome
+            recent = {**self.state.recent_manual, trig.key: outcome}
+            self.state.recent_manual = dict(list(recent.items())[-MAX_RECENT_MANUAL:])
+
+    async def _load_config(self) -> TraderConfig:
+        self.config_dirty = False
+        self.steps += 1
+        cfg: TraderConfig = await run_step(
+            Activity.LOAD_CONFIG,
+            LoadConfigInput(account_id=self.account_id, run_id=workflow.info().run_id),
+            TraderConfig,
+            profiles.CONFIG,
+            LOCAL_TRADER_STEPS_PATCH,
+        )
+        if cfg.deleted:
+            self.stopping = True
+        self.paper = cfg.paper
+        self._apply_bindings(cfg.bindings)
+        return cfg
+
+    async def _record_status(self) -> None:
+        self.status_dirty = False
+        self.steps += 1
+        await run_step(
+            Activity.RECORD_STATUS,
+            RecordStatusInput(
+                account_id=self.account_id,
+                status=self.state.status.value,
+                reason=self.state.pause_reason
+                if self.state.paused
+                else self.state.halt_reason or self.state.last_error
+                if self.state.status is TraderStatus.ERROR
+                else None,
+            ),
+            None,
+            profiles.RECORD,
+            LOCAL_TRADER_STEPS_PATCH,
+        )
+
+    async def _flush_notes(self) -> None:
+        while self.notes:
+            note = self.notes.pop(0)
+            self.steps += 1
+            assert self.state.next_seq is not None
+            seq = self.state.next_seq
+            self.state.next_seq += 1
+            info = workflow.info()
+            await run_step(
+                Activity.RECORD_NOTE,
+                RecordNoteInput(
+                    account_id=self.account_id,
+                    decision_id=f"dec-{self.account_id}-{seq}",
+                    seq=seq,
+                    status=note.status,
+                    trigger_type=note.trigger_type,
+                    context=note.context,
+                    error=note.error,
+                    workflow_id=info.workflow_id,
+                    run_id=info.run_id,
+                ),
+                None,
+                profiles.RECORD,
+                LOCAL_TRADER_STEPS_PATCH,
+            )
