@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
+from typing import Any
+
+log = logging.getLogger("hyperoru.gc")
+SLOW_PAUSE_S = 0.05  # pauses at least this long are logged (every trader waited that long)
 
 
 def tune_gc() -> None:
@@ -19,6 +24,24 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
+    gc.callbacks.append(_log_slow_pauses)
+
+
+_started: list[float] = [0.0]
+
+
+def _log_slow_pauses(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _started[0] = time.perf_counter()
+        return
+    pause = time.perf_counter() - _started[0]
+    if pause >= SLOW_PAUSE_S:
+        log.info(
+            "garbage collection paused the worker %.0f ms (generation %d, %d collected)",
+            pause * 1000,
+            info["generation"],
+            info["collected"],
+        )
 
 
 async def collect_when_idle(

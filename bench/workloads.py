@@ -351,7 +351,7 @@ async def idle_rss_after_shedding(stack: BenchStack, live_traders: int) -> dict[
     idle_s = stack.settings.idle_continue_as_new_seconds
     # The last step of the last trader ended before this call; then the worker collects the
     # garbage those runs left once it has been quiet for a while (gc_policy.collect_when_idle).
-    await asyncio.sleep(idle_s + 25)
+    await asyncio.sleep(idle_s + 35)
     waited = await wait_quiet(stack)
     return {"traders": live_traders, "idle_seconds": idle_s, "quiet_after_s": waited, **stack.rss()}
 

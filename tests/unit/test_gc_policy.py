@@ -38,3 +38,18 @@ async def test_collects_once_quiet_after_work() -> None:
         task.cancel()
         gc.enable()
         gc.callbacks.remove(seen)
+
+
+def test_a_slow_pause_is_logged(caplog: Any) -> None:
+    import logging
+
+    from gc_policy import _log_slow_pauses
+
+    caplog.set_level(logging.INFO, logger="hyperoru.gc")
+    _log_slow_pauses("start", {"generation": 2})
+    _log_slow_pauses("stop", {"generation": 2, "collected": 3})  # fast: not logged
+    _log_slow_pauses("start", {"generation": 2})
+    time.sleep(0.06)
+    _log_slow_pauses("stop", {"generation": 2, "collected": 7})
+    assert [r.getMessage().split(" ms")[0][-3:].strip().isdigit() for r in caplog.records] == [True]
+    assert "generation 2, 7 collected" in caplog.records[0].getMessage()
