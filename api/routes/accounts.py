@@ -173,6 +173,16 @@ async def pause(
     return account_out(acct)
 
 
+async def _workflow_paused(control: ControlDep, account_id: int) -> bool:
+    """The trader's workflow decides whether it is paused; the row's flag is the workflow's
+    last recorded status and can lag it (a status recorded just before a resume arrived lands
+    after the start request committed), so a paused row is checked with the workflow."""
+    try:
+        return (await control.status(account_id)).paused
+    except ApiError:  # not running (never started) or Temporal unavailable: the row stands
+        return True
+
+
 @router.post("/{account_id}/trigger", response_model=TriggerOut)
 async def trigger(
     account_id: int,
@@ -185,7 +195,7 @@ async def trigger(
     """Run one decision now and return it with its risk verdict and orders."""
     body = body or TriggerBody()
     acct = await get_account(s, account_id, user.id, live=True)
-    if not acct.trading_enabled:
+    if not acct.trading_enabled and await _workflow_paused(control, account_id):
         raise ApiError(409, "TRADER_PAUSED", "Trader is paused: start or resume it first")
     bindings = list(await s.scalars(select(Binding.id).where(Binding.account_id == account_id)))
     if not bindings:

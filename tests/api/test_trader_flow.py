@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from temporalio.client import Client
 
+from db.models import Account
 from tests import programs
 from tests.support.stack import full_stack, make_settings
 
@@ -97,3 +99,24 @@ async def test_risk_denial_and_program_failure(
         acct = (await st.api.get(f"/api/account/{tid}")).json()
         assert acct["status"] == "Error" and "PROGRAM_ERROR" in acct["status_reason"]
         assert (await st.api.get(f"/api/account/{tid}/orders")).json()["total"] == 0
+
+
+async def test_trigger_after_start_when_the_recorded_status_lags(
+    temporal_client: Client, temporal_address: str, database_url: str
+) -> None:
+    """The row's trading flag is the workflow's last recorded status: a "Paused" recorded just
+    before the resume arrived can land after the start request committed. The workflow decides."""
+    settings = make_settings(temporal_address, database_url)
+    async with full_stack(temporal_client, settings) as st:
+        tid = (await st.create_trader())["account_id"]
+        await st.bind(tid, (await st.create_program(programs.ALWAYS_LONG))["id"])
+        assert (await st.post(f"/api/account/{tid}/start")).status_code == 200
+        async with st.deps.sessions() as s, s.begin():  # the stale status write
+            await s.execute(update(Account).where(Account.id == tid).values(trading_enabled=False))
+        r = await st.post(f"/api/account/{tid}/trigger")
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "executed"
+
+        r = await st.post(f"/api/account/{tid}/pause")
+        r = await st.post(f"/api/account/{tid}/trigger")
+        assert r.status_code == 409 and r.json()["code"] == "TRADER_PAUSED"
