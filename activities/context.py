@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -22,9 +23,10 @@ from activities.market.rows import SHARED as kline_rows
 from activities.outage import attempts_unless_database_outage
 from activities.snapshots import SnapshotHandOff
 from db.base import utcnow
-from db.decisions import decision_row
+from db.decisions import store_snapshot
 from db.models import Account
-from db.transactions import write
+from db.tables import ACCOUNTS
+from db.transactions import read, write
 from domain.contracts import (
     Activity,
     ContextSummary,
@@ -86,6 +88,31 @@ def snapshot_dict(
     }
 
 
+def account_basics(s: Session, account_id: int) -> tuple[list[str], RiskLimits] | None:
+    """The trader's symbols and risk limits, read fresh for every decision."""
+    a = ACCOUNTS.c
+    row = (
+        s.connection()
+        .execute(
+            select(
+                a.symbols,
+                a.max_leverage,
+                a.max_position_notional_usd,
+                a.max_concurrent_positions,
+            ).where(a.id == account_id)
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    limits = RiskLimits(
+        max_leverage=row.max_leverage,
+        max_position_notional_usd=row.max_position_notional_usd,
+        max_concurrent_positions=row.max_concurrent_positions,
+    )
+    return list(row.symbols), limits
+
+
 class ContextActivities:
     def __init__(
         self,
@@ -105,18 +132,10 @@ class ContextActivities:
 
     async def _gather(self, req: GatherContextInput) -> ContextSummary:
         started = utcnow()
-        async with self.sessions() as s:
-            acct = await s.get(Account, req.account_id)
-            if acct is None:
-                return ContextSummary(
-                    decision_id=req.decision_id, ok=False, error="account not found"
-                )
-            symbols = list(acct.symbols)
-            limits = RiskLimits(
-                max_leverage=acct.max_leverage,
-                max_position_notional_usd=acct.max_position_notional_usd,
-                max_concurrent_positions=acct.max_concurrent_positions,
-            )
+        acct = await read(self.sessions, lambda s: account_basics(s, req.account_id))
+        if acct is None:
+            return ContextSummary(decision_id=req.decision_id, ok=False, error="account not found")
+        symbols, limits = acct
         at = now_ms()
         feed = await self.exchange.feed_for(req.account_id)
         prices, klines = await market_snapshot(feed, symbols, at)
@@ -126,11 +145,13 @@ class ContextActivities:
         snap.update(await self.exchange.market_extras(req.account_id, symbols))
 
         # One write per gathering: the row and its snapshot together (a failure before this
-        # point leaves no row; finish_decision creates it then).
+        # point leaves no row; finish_decision creates it then). A retried attempt replaces
+        # the snapshot: the one it gathered is the one used.
         def store(s: Session) -> None:
-            rec, created = decision_row(
+            store_snapshot(
                 s,
                 req.decision_id,
+                snap,
                 account_id=req.account_id,
                 seq=req.seq,
                 binding_id=req.binding_id,
@@ -139,10 +160,7 @@ class ContextActivities:
                 workflow_id=req.workflow_id,
                 run_id=req.run_id,
                 created_at=started,
-                input_snapshot=snap,
             )
-            if not created:  # a retried attempt: the snapshot it gathered is the one used
-                rec.input_snapshot = snap
 
         await write(self.sessions, store)
         if self.handoff is not None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select, true, update
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
 
 from db.base import utcnow
-from db.decisions import decision_row
-from db.models import Account, Binding, DecisionRecord, OrderRecord
+from db.decisions import create_row, decision_row, decision_state, set_fields
+from db.models import Account, Binding, DecisionRecord
+from db.tables import ACCOUNTS, ORDERS
 from db.transactions import write
 from domain.contracts import (
     Activity,
@@ -104,25 +107,36 @@ class RecordActivities:
     @activity.defn(name=Activity.RECORD_INTENTS)
     async def record_order_intents(self, req: RecordIntentsInput) -> RecordIntentsResult:
         def intents(s: Session) -> None:
-            for intent in req.intents:
-                if s.get(OrderRecord, intent.client_order_id) is not None:
-                    continue
-                s.add(
-                    OrderRecord(
-                        client_order_id=intent.client_order_id,
-                        decision_id=req.decision_id,
-                        account_id=intent.account_id,
-                        leg=intent.leg,
-                        symbol=intent.symbol,
-                        side=intent.side,
-                        reduce_only=intent.reduce_only,
-                        size_usd=intent.size_usd,
-                        leverage=intent.leverage,
-                        take_profit_pct=intent.take_profit_pct,
-                        stop_loss_pct=intent.stop_loss_pct,
-                        status=OrderStatus.INTENT,
-                    )
+            conn = s.connection()
+            ids = [i.client_order_id for i in req.intents]
+            known = set(
+                conn.scalars(
+                    select(ORDERS.c.client_order_id).where(ORDERS.c.client_order_id.in_(ids))
                 )
+            )
+            rows = []
+            for intent in req.intents:
+                if intent.client_order_id in known:
+                    continue
+                known.add(intent.client_order_id)
+                rows.append(
+                    {
+                        "client_order_id": intent.client_order_id,
+                        "decision_id": req.decision_id,
+                        "account_id": intent.account_id,
+                        "leg": intent.leg,
+                        "symbol": intent.symbol,
+                        "side": intent.side,
+                        "reduce_only": intent.reduce_only,
+                        "size_usd": intent.size_usd,
+                        "leverage": intent.leverage,
+                        "take_profit_pct": intent.take_profit_pct,
+                        "stop_loss_pct": intent.stop_loss_pct,
+                        "status": OrderStatus.INTENT.value,
+                    }
+                )
+            if rows:
+                conn.execute(insert(ORDERS), rows)
 
         await write(self.sessions, intents)
         return RecordIntentsResult(recorded=len(req.intents))
@@ -141,33 +155,45 @@ class RecordActivities:
 
 
 def _finish(s: Session, req: FinishDecisionInput) -> None:
-    rec, _ = decision_row(  # context gathering may never have created it
-        s,
-        req.decision_id,
-        account_id=req.account_id,
-        seq=req.seq,
-        binding_id=req.binding_id,
-        trigger_type=req.trigger_type,
-        trigger_context=req.trigger_context,
-    )
-    rec.status = req.status
-    if req.llm:
-        rec.llm_exchange = {**(rec.llm_exchange or {}), **req.llm}
-    if req.decision is not None and rec.output is None:  # prompt strategies
-        rec.output = {"decision": req.decision.model_dump(mode="json")}
-    rec.risk_verdict = req.risk_verdict.model_dump(mode="json") if req.risk_verdict else None
+    values: dict[str, Any] = {
+        "status": req.status,
+        "risk_verdict": req.risk_verdict.model_dump(mode="json") if req.risk_verdict else None,
+    }
     if req.error_code or req.error:
-        rec.error_code = req.error_code
-        rec.error = req.error
-    if rec.completed_at is None:
-        rec.completed_at = utcnow()
-        if rec.created_at is not None:
-            created = rec.created_at
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=rec.completed_at.tzinfo)
-            rec.duration_ms = int((rec.completed_at - created).total_seconds() * 1000)
-    s.execute(
-        update(Account)
-        .where(Account.id == req.account_id, Account.is_deleted.is_(False))
+        values.update(error_code=req.error_code, error=req.error)
+    now = utcnow()
+    row = decision_state(s, req.decision_id)
+    if row is None:  # context gathering never created it
+        if req.llm:
+            values["llm_exchange"] = req.llm
+        if req.decision is not None:
+            values["output"] = {"decision": req.decision.model_dump(mode="json")}
+        create_row(
+            s,
+            req.decision_id,
+            account_id=req.account_id,
+            seq=req.seq,
+            binding_id=req.binding_id,
+            trigger_type=req.trigger_type,
+            trigger_context=req.trigger_context,
+            completed_at=now,
+            **values,
+        )
+    else:
+        if req.llm:
+            values["llm_exchange"] = {**(row.llm_exchange or {}), **req.llm}
+        if req.decision is not None and row.output is None:  # prompt strategies
+            values["output"] = {"decision": req.decision.model_dump(mode="json")}
+        if row.completed_at is None:
+            values["completed_at"] = now
+            if row.created_at is not None:
+                created = row.created_at
+                if created.tzinfo is None:
+                    created = created.replace(tzinfo=now.tzinfo)
+                values["duration_ms"] = int((now - created).total_seconds() * 1000)
+        set_fields(s, req.decision_id, **values)
+    s.connection().execute(
+        update(ACCOUNTS)
+        .where(ACCOUNTS.c.id == req.account_id, ACCOUNTS.c.is_deleted.is_(False))
         .values(status=req.trader_status, status_reason=req.trader_status_reason)
     )

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
 from activities.outage import attempts_unless_database_outage
 from activities.snapshots import SnapshotHandOff
-from db.models import Binding, DecisionRecord, Program
-from db.transactions import write
+from db.decisions import set_fields
+from db.tables import BINDINGS, DECISIONS, PROGRAMS
+from db.transactions import read, write
 from domain.contracts import Activity, RunProgramInput, StrategyOutput
 from domain.decision import Decision
 from sandbox.runner import SandboxLimits, SandboxResult, default_mode, run_program
@@ -54,22 +57,11 @@ class StrategyActivities:
 
     async def _run_program(self, req: RunProgramInput) -> StrategyOutput:
         handed = self.handoff.take(req.decision_id) if self.handoff is not None else None
-        async with self.sessions() as s:
-            binding = await s.get(Binding, req.binding_id)
-            program = (
-                await s.get(Program, binding.program_id) if binding and binding.program_id else None
-            )
-            if handed is not None:
-                snapshot = handed
-            else:
-                rec = await s.get(
-                    DecisionRecord,
-                    req.decision_id,
-                    options=[undefer(DecisionRecord.input_snapshot)],
-                )
-                if rec is None or rec.input_snapshot is None:
-                    raise LookupError(f"decision {req.decision_id} has no input snapshot")
-                snapshot = rec.input_snapshot
+        program, snapshot = await read(
+            self.sessions, lambda s: program_and_snapshot(s, req, need_snapshot=handed is None)
+        )
+        if handed is not None:
+            snapshot = handed
         if program is None:
             out = StrategyOutput(
                 ok=False,
@@ -78,7 +70,7 @@ class StrategyActivities:
             )
             await self._record(req.decision_id, out, logs="")
             return out
-        result = await with_heartbeats(self._run(program.code, snapshot))
+        result = await with_heartbeats(self._run(program.code, snapshot or {}))
         if result.ok and result.decision is not None:
             out = StrategyOutput(ok=True, decision=Decision.model_validate(result.decision))
         else:
@@ -105,15 +97,42 @@ class StrategyActivities:
         duration_ms: int | None = None,
     ) -> None:
         def record(s: Session) -> None:
-            rec = s.get(DecisionRecord, decision_id)
-            assert rec is not None
-            rec.output = {
-                "program_id": program_id,
-                "decision": out.decision.model_dump(mode="json") if out.decision else None,
-                "run_ms": duration_ms,
+            values: dict[str, Any] = {
+                "output": {
+                    "program_id": program_id,
+                    "decision": out.decision.model_dump(mode="json") if out.decision else None,
+                    "run_ms": duration_ms,
+                },
+                "logs": logs or None,
             }
-            rec.logs = logs or None
             if not out.ok:
-                rec.error_code, rec.error = out.error_code, out.error
+                values.update(error_code=out.error_code, error=out.error)
+            set_fields(s, decision_id, **values)
 
         await write(self.sessions, record)
+
+
+@dataclass
+class ProgramSource:
+    id: int
+    code: str
+
+
+def program_and_snapshot(
+    s: Session, req: RunProgramInput, need_snapshot: bool
+) -> tuple[ProgramSource | None, dict[str, Any] | None]:
+    """The bound program's current source and (unless handed over in memory) the decision's
+    stored input snapshot; LookupError if that snapshot is missing."""
+    conn = s.connection()
+    b, p, d = BINDINGS.c, PROGRAMS.c, DECISIONS.c
+    row = conn.execute(
+        select(p.id, p.code).join_from(BINDINGS, PROGRAMS, b.program_id == p.id)
+        .where(b.id == req.binding_id)
+    ).first()  # fmt: skip
+    program = None if row is None else ProgramSource(id=row.id, code=row.code)
+    snapshot = None
+    if need_snapshot:
+        snapshot = conn.execute(select(d.input_snapshot).where(d.id == req.decision_id)).scalar()
+        if snapshot is None:
+            raise LookupError(f"decision {req.decision_id} has no input snapshot")
+    return program, snapshot

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities.exchanges.base import AccountView
-from db.models import Account, OrderRecord, PaperAccountRecord, TradeRecord
-from db.transactions import write
+from db.models import OrderRecord
+from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
+from db.transactions import read, write
 from domain import paper
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import PositionView
@@ -26,23 +28,33 @@ class PaperExchange:
         self.cfg = cfg
 
     @staticmethod
-    def _load(
-        s: Session, account_id: int, lock: bool
-    ) -> tuple[PaperAccountRecord, paper.PaperAccount]:
-        stmt = select(PaperAccountRecord).where(PaperAccountRecord.account_id == account_id)
+    def _load(s: Session, account_id: int, lock: bool) -> paper.PaperAccount:
+        """The account's state, the row created on first use."""
+        conn = s.connection()
+        stmt = select(PAPER_ACCOUNTS.c.state).where(PAPER_ACCOUNTS.c.account_id == account_id)
         if lock:
             stmt = stmt.with_for_update()
-        rec = s.execute(stmt).scalar_one_or_none()
-        if rec is None:
-            acct = s.get(Account, account_id)
-            if acct is None:
-                raise LookupError(f"account {account_id} not found")
-            state = paper.PaperAccount(cash=acct.initial_capital)
-            rec = PaperAccountRecord(account_id=account_id, state=paper.account_to_dict(state))
-            s.add(rec)
-            s.flush()
-            return rec, state
-        return rec, paper.account_from_dict(rec.state)
+        stored = conn.execute(stmt).scalar_one_or_none()
+        if stored is not None:
+            return paper.account_from_dict(stored)
+        capital = conn.execute(
+            select(ACCOUNTS.c.initial_capital).where(ACCOUNTS.c.id == account_id)
+        ).scalar_one_or_none()
+        if capital is None:
+            raise LookupError(f"account {account_id} not found")
+        state = paper.PaperAccount(cash=capital)
+        conn.execute(
+            insert(PAPER_ACCOUNTS).values(account_id=account_id, state=paper.account_to_dict(state))
+        )
+        return state
+
+    @staticmethod
+    def _save(s: Session, account_id: int, state: paper.PaperAccount) -> None:
+        s.connection().execute(
+            update(PAPER_ACCOUNTS)
+            .where(PAPER_ACCOUNTS.c.account_id == account_id)
+            .values(state=paper.account_to_dict(state), version=PAPER_ACCOUNTS.c.version + 1)
+        )
 
     @staticmethod
     def _view(state: paper.PaperAccount, marks: dict[str, Decimal]) -> AccountView:
@@ -73,32 +85,30 @@ class PaperExchange:
     async def view(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
         # Why a write transaction for a read: the first view creates the paper account row.
         return await write(
-            self.sessions, lambda s: self._view(self._load(s, account_id, False)[1], marks)
+            self.sessions, lambda s: self._view(self._load(s, account_id, False), marks)
         )
 
     @staticmethod
     def _peek(s: Session, account_id: int) -> paper.PaperAccount | None:
-        stmt = select(PaperAccountRecord.state).where(PaperAccountRecord.account_id == account_id)
-        state = s.execute(stmt).scalar_one_or_none()
+        stmt = select(PAPER_ACCOUNTS.c.state).where(PAPER_ACCOUNTS.c.account_id == account_id)
+        state = s.connection().execute(stmt).scalar_one_or_none()
         return None if state is None else paper.account_from_dict(state)
 
     async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
         """Fire TP/SL triggers the marks have crossed; trigger fills are recorded once."""
         # Why a read first: most syncs fire nothing, and a write transaction per decision that
         # writes nothing still queues behind every other write (db/transactions.py).
-        async with self.sessions() as s:
-            seen = await s.run_sync(self._peek, account_id)
+        seen = await read(self.sessions, lambda s: self._peek(s, account_id))
         if seen is not None and not paper.check_triggers(seen, marks, self.cfg)[1]:
             return self._view(seen, marks)
 
         def check(s: Session) -> AccountView:  # the row is created, or re-checked under the lock
-            rec, state = self._load(s, account_id, lock=True)
+            state = self._load(s, account_id, lock=True)
             state, fills = paper.check_triggers(state, marks, self.cfg)
             for fill in fills:
                 _record_fill(s, account_id, fill)
             if fills:
-                rec.state = paper.account_to_dict(state)
-                rec.version += 1
+                self._save(s, account_id, state)
             return self._view(state, marks)
 
         return await write(self.sessions, check)
@@ -108,31 +118,31 @@ class PaperExchange:
         return await write(self.sessions, lambda s: self._place(s, intent, mark))
 
     def _place(self, s: Session, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
-        order = s.get(OrderRecord, intent.client_order_id, with_for_update=True)
-        if order is not None and order.status in (OrderStatus.FILLED, OrderStatus.REJECTED):
-            return outcome_of(order)  # already executed: never twice
-        rec, state = self._load(s, intent.account_id, lock=True)
-        result = paper.execute_market_order(
-            state,
-            paper_order(intent),
-            mark,
-            self.cfg,
-        )
+        conn = s.connection()
+        where = ORDERS.c.client_order_id == intent.client_order_id
+        order = conn.execute(select(ORDERS).where(where).with_for_update()).first()
         if order is None:
             raise LookupError(f"order intent {intent.client_order_id} was not recorded")
-        order.exchange_order_id = f"paper-{intent.client_order_id}"
+        if order.status in (OrderStatus.FILLED, OrderStatus.REJECTED):
+            return outcome_of(order)  # already executed: never twice
+        state = self._load(s, intent.account_id, lock=True)
+        result = paper.execute_market_order(state, paper_order(intent), mark, self.cfg)
+        values: dict[str, Any] = {"exchange_order_id": f"paper-{intent.client_order_id}"}
         if result.fill is None:
-            order.status = OrderStatus.REJECTED
-            order.reject_reason = str(result.reject_reason)
+            values.update(
+                status=OrderStatus.REJECTED.value, reject_reason=str(result.reject_reason)
+            )
         else:
             _record_fill(s, intent.account_id, result.fill)
-            rec.state = paper.account_to_dict(result.account)
-            rec.version += 1
-            order.status = OrderStatus.FILLED
-            order.filled_size = result.fill.size
-            order.avg_price = result.fill.price
-            order.fee = result.fill.fee
-        return outcome_of(order)
+            self._save(s, intent.account_id, result.account)
+            values.update(
+                status=OrderStatus.FILLED.value,
+                filled_size=result.fill.size,
+                avg_price=result.fill.price,
+                fee=result.fill.fee,
+            )
+        conn.execute(update(ORDERS).where(where).values(**values))
+        return outcome_of(order, **values)
 
     async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
         """The paper venue is the database: the row says what happened, retried until the
@@ -171,14 +181,15 @@ class PaperExchange:
 
 
 def _record_fill(s: Session, account_id: int, fill: paper.PaperFill) -> None:
-    exists = s.scalar(
-        select(TradeRecord.id).where(
-            TradeRecord.account_id == account_id, TradeRecord.trade_id == fill.trade_id
+    conn = s.connection()
+    exists = conn.execute(
+        select(TRADES.c.id).where(
+            TRADES.c.account_id == account_id, TRADES.c.trade_id == fill.trade_id
         )
-    )
+    ).first()
     if exists is None:
-        s.add(
-            TradeRecord(
+        conn.execute(
+            insert(TRADES).values(
                 account_id=account_id,
                 trade_id=fill.trade_id,
                 client_order_id=fill.client_order_id or None,
@@ -206,15 +217,20 @@ def paper_order(intent: OrderIntent) -> paper.PaperOrder:
     )
 
 
-def outcome_of(order: OrderRecord) -> OrderOutcome:
+def outcome_of(order: Any, **changed: Any) -> OrderOutcome:
+    """The outcome an order row (ORM object or Core row) says, with `changed` columns applied."""
+
+    def col(name: str) -> Any:
+        return changed[name] if name in changed else getattr(order, name)
+
     return OrderOutcome(
         client_order_id=order.client_order_id,
-        status=OrderStatus(order.status),
+        status=OrderStatus(col("status")),
         symbol=order.symbol,
         side=order.side,
-        exchange_order_id=order.exchange_order_id,
-        filled_size=order.filled_size,
-        avg_price=order.avg_price,
-        fee=order.fee,
-        reject_reason=order.reject_reason,
+        exchange_order_id=col("exchange_order_id"),
+        filled_size=col("filled_size"),
+        avg_price=col("avg_price"),
+        fee=col("fee"),
+        reject_reason=col("reject_reason"),
     )

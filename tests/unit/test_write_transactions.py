@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.session import make_engine, make_sessionmaker
-from db.transactions import write
+from db.transactions import read, write
 
 meta = MetaData()
 rows = Table("rows", meta, Column("id", Integer, primary_key=True), Column("who", String))
@@ -70,4 +70,30 @@ async def test_in_memory_sqlite_stays_on_the_async_session() -> None:
     assert not (await write(sessions, fn)).startswith("sqlite-writer")
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(rows)) == 1
+    await engine.dispose()
+
+
+async def test_sqlite_reads_run_in_reader_threads_and_see_committed_writes(
+    tmp_path: Path,
+) -> None:
+    engine, sessions = await _sessions(f"sqlite+aiosqlite:///{tmp_path}/w.db")
+    await write(sessions, lambda s: s.execute(insert(rows).values(id=1, who="a")))
+
+    def fn(s: Session) -> tuple[str, list[str]]:
+        names = list(s.scalars(select(rows.c.who)))
+        return threading.current_thread().name, names
+
+    got = await asyncio.gather(*(read(sessions, fn) for _ in range(10)))
+    assert all(names == ["a"] for _, names in got)
+    assert all(name.startswith("sqlite-reader") for name, _ in got)
+    await engine.dispose()
+
+
+async def test_in_memory_sqlite_reads_stay_on_the_async_session() -> None:
+    engine, sessions = await _sessions("sqlite+aiosqlite://")
+    await write(sessions, lambda s: s.execute(insert(rows).values(id=1, who="m")))
+    name, who = await read(
+        sessions, lambda s: (threading.current_thread().name, s.scalar(select(rows.c.who)))
+    )
+    assert who == "m" and not name.startswith("sqlite-reader")
     await engine.dispose()

@@ -1,0 +1,29 @@
+"""The mapped classes' tables, for SQLAlchemy Core statements on a decision's path.
+
+A decision's steps run several statements each; through the ORM (identity map, unit of work,
+entity loading) they cost more CPU than the statements themselves (db/decisions.py).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Table
+
+from db.models import (
+    Account,
+    Binding,
+    DecisionRecord,
+    OrderRecord,
+    PaperAccountRecord,
+    Program,
+    TradeRecord,
+)
+
+ACCOUNTS = cast(Table, Account.__table__)
+BINDINGS = cast(Table, Binding.__table__)
+DECISIONS = cast(Table, DecisionRecord.__table__)
+ORDERS = cast(Table, OrderRecord.__table__)
+PAPER_ACCOUNTS = cast(Table, PaperAccountRecord.__table__)
+PROGRAMS = cast(Table, Program.__table__)
+TRADES = cast(Table, TradeRecord.__table__)
