@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -88,21 +88,17 @@ def snapshot_dict(
     }
 
 
+_ACCOUNT_BASICS = select(
+    ACCOUNTS.c.symbols,
+    ACCOUNTS.c.max_leverage,
+    ACCOUNTS.c.max_position_notional_usd,
+    ACCOUNTS.c.max_concurrent_positions,
+).where(ACCOUNTS.c.id == bindparam("b_account"))  # built once (see db/decisions.py)
+
+
 def account_basics(s: Session, account_id: int) -> tuple[list[str], RiskLimits] | None:
     """The trader's symbols and risk limits, read fresh for every decision."""
-    a = ACCOUNTS.c
-    row = (
-        s.connection()
-        .execute(
-            select(
-                a.symbols,
-                a.max_leverage,
-                a.max_position_notional_usd,
-                a.max_concurrent_positions,
-            ).where(a.id == account_id)
-        )
-        .first()
-    )
+    row = s.connection().execute(_ACCOUNT_BASICS, {"b_account": account_id}).first()
     if row is None:
         return None
     limits = RiskLimits(

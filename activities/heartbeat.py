@@ -12,15 +12,15 @@ T = TypeVar("T")
 
 
 async def with_heartbeats(work: Coroutine[Any, Any, T], every_s: float = 1.0) -> T:
-    local = activity.info().is_local
+    if activity.info().is_local:  # no server-side heartbeat timeout: nothing to send
+        return await work
     task = asyncio.ensure_future(work)
     try:
         while True:
             done, _ = await asyncio.wait({task}, timeout=every_s)
             if done:
                 return task.result()
-            if not local:  # a local activity has no server-side heartbeat timeout
-                activity.heartbeat()
+            activity.heartbeat()
     finally:
         if not task.done():  # cancelled by Temporal (timeout, worker shutdown)
             task.cancel()

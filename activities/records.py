@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, true, update
+from sqlalchemy import bindparam, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -27,6 +27,15 @@ from domain.contracts import (
     TraderConfig,
 )
 from domain.orders import OrderStatus
+
+# Built once, values bound at execution (see db/decisions.py).
+_KNOWN_ORDERS = select(ORDERS.c.client_order_id).where(
+    ORDERS.c.client_order_id.in_(bindparam("b_ids", expanding=True))
+)
+_INSERT_ORDER = insert(ORDERS)
+_ACCOUNT_STATUS = update(ACCOUNTS).where(
+    ACCOUNTS.c.id == bindparam("b_account"), ACCOUNTS.c.is_deleted.is_(False)
+)
 
 
 class RecordActivities:
@@ -109,11 +118,7 @@ class RecordActivities:
         def intents(s: Session) -> None:
             conn = s.connection()
             ids = [i.client_order_id for i in req.intents]
-            known = set(
-                conn.scalars(
-                    select(ORDERS.c.client_order_id).where(ORDERS.c.client_order_id.in_(ids))
-                )
-            )
+            known = set(conn.scalars(_KNOWN_ORDERS, {"b_ids": ids}))
             rows = []
             for intent in req.intents:
                 if intent.client_order_id in known:
@@ -136,7 +141,7 @@ class RecordActivities:
                     }
                 )
             if rows:
-                conn.execute(insert(ORDERS), rows)
+                conn.execute(_INSERT_ORDER, rows)
 
         await write(self.sessions, intents)
         return RecordIntentsResult(recorded=len(req.intents))
@@ -193,7 +198,10 @@ def _finish(s: Session, req: FinishDecisionInput) -> None:
                 values["duration_ms"] = int((now - created).total_seconds() * 1000)
         set_fields(s, req.decision_id, **values)
     s.connection().execute(
-        update(ACCOUNTS)
-        .where(ACCOUNTS.c.id == req.account_id, ACCOUNTS.c.is_deleted.is_(False))
-        .values(status=req.trader_status, status_reason=req.trader_status_reason)
+        _ACCOUNT_STATUS,
+        {
+            "b_account": req.account_id,
+            "status": req.trader_status,
+            "status_reason": req.trader_status_reason,
+        },
     )

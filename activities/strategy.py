@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -112,6 +112,15 @@ class StrategyActivities:
         await write(self.sessions, record)
 
 
+# Built once, values bound at execution (see db/decisions.py).
+_BOUND_PROGRAM = (
+    select(PROGRAMS.c.id, PROGRAMS.c.code)
+    .join_from(BINDINGS, PROGRAMS, BINDINGS.c.program_id == PROGRAMS.c.id)
+    .where(BINDINGS.c.id == bindparam("b_binding"))
+)
+_SNAPSHOT = select(DECISIONS.c.input_snapshot).where(DECISIONS.c.id == bindparam("b_decision"))
+
+
 @dataclass
 class ProgramSource:
     id: int
@@ -124,15 +133,11 @@ def program_and_snapshot(
     """The bound program's current source and (unless handed over in memory) the decision's
     stored input snapshot; LookupError if that snapshot is missing."""
     conn = s.connection()
-    b, p, d = BINDINGS.c, PROGRAMS.c, DECISIONS.c
-    row = conn.execute(
-        select(p.id, p.code).join_from(BINDINGS, PROGRAMS, b.program_id == p.id)
-        .where(b.id == req.binding_id)
-    ).first()  # fmt: skip
+    row = conn.execute(_BOUND_PROGRAM, {"b_binding": req.binding_id}).first()
     program = None if row is None else ProgramSource(id=row.id, code=row.code)
     snapshot = None
     if need_snapshot:
-        snapshot = conn.execute(select(d.input_snapshot).where(d.id == req.decision_id)).scalar()
+        snapshot = conn.execute(_SNAPSHOT, {"b_decision": req.decision_id}).scalar()
         if snapshot is None:
             raise LookupError(f"decision {req.decision_id} has no input snapshot")
     return program, snapshot

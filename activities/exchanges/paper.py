@@ -7,7 +7,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import BindParameter, bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -21,6 +21,25 @@ from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import PositionView
 from workflows import profiles
 
+# Built once, values bound at execution (see db/decisions.py).
+_ACCOUNT: BindParameter[int] = bindparam("b_account")
+_STATE = select(PAPER_ACCOUNTS.c.state).where(PAPER_ACCOUNTS.c.account_id == _ACCOUNT)
+_STATE_LOCKED = _STATE.with_for_update()
+_CAPITAL = select(ACCOUNTS.c.initial_capital).where(ACCOUNTS.c.id == _ACCOUNT)
+_CREATE = insert(PAPER_ACCOUNTS)
+_SAVE = (
+    update(PAPER_ACCOUNTS)
+    .where(PAPER_ACCOUNTS.c.account_id == _ACCOUNT)
+    .values(version=PAPER_ACCOUNTS.c.version + 1)
+)
+_ORDER_ID: BindParameter[str] = bindparam("b_coid")
+_ORDER_LOCKED = select(ORDERS).where(ORDERS.c.client_order_id == _ORDER_ID).with_for_update()
+_ORDER_UPDATE = update(ORDERS).where(ORDERS.c.client_order_id == _ORDER_ID)
+_TRADE_FOUND = select(TRADES.c.id).where(
+    TRADES.c.account_id == _ACCOUNT, TRADES.c.trade_id == bindparam("b_trade")
+)
+_TRADE_INSERT = insert(TRADES)
+
 
 class PaperExchange:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], cfg: paper.PaperConfig) -> None:
@@ -31,29 +50,21 @@ class PaperExchange:
     def _load(s: Session, account_id: int, lock: bool) -> paper.PaperAccount:
         """The account's state, the row created on first use."""
         conn = s.connection()
-        stmt = select(PAPER_ACCOUNTS.c.state).where(PAPER_ACCOUNTS.c.account_id == account_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        stored = conn.execute(stmt).scalar_one_or_none()
+        key = {"b_account": account_id}
+        stored = conn.execute(_STATE_LOCKED if lock else _STATE, key).scalar_one_or_none()
         if stored is not None:
             return paper.account_from_dict(stored)
-        capital = conn.execute(
-            select(ACCOUNTS.c.initial_capital).where(ACCOUNTS.c.id == account_id)
-        ).scalar_one_or_none()
+        capital = conn.execute(_CAPITAL, key).scalar_one_or_none()
         if capital is None:
             raise LookupError(f"account {account_id} not found")
         state = paper.PaperAccount(cash=capital)
-        conn.execute(
-            insert(PAPER_ACCOUNTS).values(account_id=account_id, state=paper.account_to_dict(state))
-        )
+        conn.execute(_CREATE, {"account_id": account_id, "state": paper.account_to_dict(state)})
         return state
 
     @staticmethod
     def _save(s: Session, account_id: int, state: paper.PaperAccount) -> None:
         s.connection().execute(
-            update(PAPER_ACCOUNTS)
-            .where(PAPER_ACCOUNTS.c.account_id == account_id)
-            .values(state=paper.account_to_dict(state), version=PAPER_ACCOUNTS.c.version + 1)
+            _SAVE, {"b_account": account_id, "state": paper.account_to_dict(state)}
         )
 
     @staticmethod
@@ -90,8 +101,7 @@ class PaperExchange:
 
     @staticmethod
     def _peek(s: Session, account_id: int) -> paper.PaperAccount | None:
-        stmt = select(PAPER_ACCOUNTS.c.state).where(PAPER_ACCOUNTS.c.account_id == account_id)
-        state = s.connection().execute(stmt).scalar_one_or_none()
+        state = s.connection().execute(_STATE, {"b_account": account_id}).scalar_one_or_none()
         return None if state is None else paper.account_from_dict(state)
 
     async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
@@ -119,8 +129,8 @@ class PaperExchange:
 
     def _place(self, s: Session, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
         conn = s.connection()
-        where = ORDERS.c.client_order_id == intent.client_order_id
-        order = conn.execute(select(ORDERS).where(where).with_for_update()).first()
+        key = {"b_coid": intent.client_order_id}
+        order = conn.execute(_ORDER_LOCKED, key).first()
         if order is None:
             raise LookupError(f"order intent {intent.client_order_id} was not recorded")
         if order.status in (OrderStatus.FILLED, OrderStatus.REJECTED):
@@ -141,7 +151,7 @@ class PaperExchange:
                 avg_price=result.fill.price,
                 fee=result.fill.fee,
             )
-        conn.execute(update(ORDERS).where(where).values(**values))
+        conn.execute(_ORDER_UPDATE, {**key, **values})
         return outcome_of(order, **values)
 
     async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
@@ -182,25 +192,22 @@ class PaperExchange:
 
 def _record_fill(s: Session, account_id: int, fill: paper.PaperFill) -> None:
     conn = s.connection()
-    exists = conn.execute(
-        select(TRADES.c.id).where(
-            TRADES.c.account_id == account_id, TRADES.c.trade_id == fill.trade_id
-        )
-    ).first()
-    if exists is None:
+    found = conn.execute(_TRADE_FOUND, {"b_account": account_id, "b_trade": fill.trade_id})
+    if found.first() is None:
         conn.execute(
-            insert(TRADES).values(
-                account_id=account_id,
-                trade_id=fill.trade_id,
-                client_order_id=fill.client_order_id or None,
-                symbol=fill.symbol,
-                side=fill.side,
-                size=fill.size,
-                price=fill.price,
-                fee=fill.fee,
-                realized_pnl=fill.realized_pnl,
-                trigger=fill.is_liquidation_or_trigger,
-            )
+            _TRADE_INSERT,
+            {
+                "account_id": account_id,
+                "trade_id": fill.trade_id,
+                "client_order_id": fill.client_order_id or None,
+                "symbol": fill.symbol,
+                "side": fill.side,
+                "size": fill.size,
+                "price": fill.price,
+                "fee": fill.fee,
+                "realized_pnl": fill.realized_pnl,
+                "trigger": fill.is_liquidation_or_trigger,
+            },
         )
 
 
