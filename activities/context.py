@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -25,6 +27,7 @@ from activities.snapshots import SnapshotHandOff
 from db.base import utcnow
 from db.decisions import store_snapshot
 from db.models import Account
+from db.session import EncodedJSON
 from db.tables import ACCOUNTS
 from db.transactions import read, write
 from domain.contracts import (
@@ -88,6 +91,18 @@ def snapshot_dict(
     }
 
 
+def snapshot_json(snap: dict[str, Any]) -> bytes:
+    """The snapshot as JSON, encoded once for both its uses (the stored row and the sandbox
+    request), the candle rows spliced in already encoded (see KlineRows.json)."""
+    klines = {
+        s: {iv: kline_rows.json(r) for iv, r in ivs.items()} for s, ivs in snap["klines"].items()
+    }
+    try:
+        return orjson.dumps({**snap, "klines": klines}, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # what orjson refuses (integers past 64 bits): the stdlib, as json_dumps
+        return json.dumps(snap).encode()
+
+
 _ACCOUNT_BASICS = select(
     ACCOUNTS.c.symbols,
     ACCOUNTS.c.max_leverage,
@@ -139,6 +154,7 @@ class ContextActivities:
         trigger = {"type": req.trigger_type, **req.trigger_context}
         snap = snapshot_dict(symbols, at, prices, klines, view, trigger)
         snap.update(await self.exchange.market_extras(req.account_id, symbols))
+        encoded = snapshot_json(snap)
 
         # One write per gathering: the row and its snapshot together (a failure before this
         # point leaves no row; finish_decision creates it then). A retried attempt replaces
@@ -147,7 +163,7 @@ class ContextActivities:
             store_snapshot(
                 s,
                 req.decision_id,
-                snap,
+                EncodedJSON(encoded.decode()),
                 account_id=req.account_id,
                 seq=req.seq,
                 binding_id=req.binding_id,
@@ -160,7 +176,8 @@ class ContextActivities:
 
         await write(self.sessions, store)
         if self.handoff is not None:
-            self.handoff.put(req.decision_id, snap)  # stored first: the row stays the record
+            # Stored first: the row stays the record.
+            self.handoff.put(req.decision_id, snap, encoded)
         return ContextSummary(
             decision_id=req.decision_id,
             ok=True,

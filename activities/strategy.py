@@ -61,7 +61,7 @@ class StrategyActivities:
             self.sessions, lambda s: program_and_snapshot(s, req, need_snapshot=handed is None)
         )
         if handed is not None:
-            snapshot = handed
+            snapshot = handed.snapshot
         if program is None:
             out = StrategyOutput(
                 ok=False,
@@ -70,7 +70,8 @@ class StrategyActivities:
             )
             await self._record(req.decision_id, out, logs="")
             return out
-        result = await with_heartbeats(self._run(program.code, snapshot or {}))
+        encoded = handed.encoded if handed is not None else None
+        result = await with_heartbeats(self._run(program.code, snapshot or {}, encoded))
         if result.ok and result.decision is not None:
             out = StrategyOutput(ok=True, decision=Decision.model_validate(result.decision))
         else:
@@ -84,9 +85,13 @@ class StrategyActivities:
         )
         return out
 
-    async def _run(self, code: str, snapshot: dict[str, Any]) -> SandboxResult:
+    async def _run(
+        self, code: str, snapshot: dict[str, Any], encoded: bytes | None = None
+    ) -> SandboxResult:
         async with self.slots:
-            return await run_program(code, snapshot, self.limits, mode=self.mode)
+            return await run_program(
+                code, snapshot, self.limits, mode=self.mode, snapshot_json=encoded
+            )
 
     async def _record(
         self,

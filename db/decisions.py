@@ -17,6 +17,7 @@ from sqlalchemy import BindParameter, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import DecisionRecord
+from db.session import EncodedJSON
 from db.tables import DECISIONS
 
 _ID: BindParameter[str] = bindparam("b_id")
@@ -41,7 +42,9 @@ def decision_row(s: Session, decision_id: str, **fields: Any) -> tuple[DecisionR
     return rec, True
 
 
-def store_snapshot(s: Session, decision_id: str, snapshot: dict[str, Any], **fields: Any) -> bool:
+def store_snapshot(
+    s: Session, decision_id: str, snapshot: dict[str, Any] | EncodedJSON, **fields: Any
+) -> bool:
     """Create the row with its input snapshot, or (a retried gathering) replace the snapshot of
     the row an earlier attempt created. True if created."""
     conn = s.connection()

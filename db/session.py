@@ -17,10 +17,22 @@ from sqlalchemy.ext.asyncio import (
 from db.sqlite_writes import install_write_gate
 
 
+class EncodedJSON:
+    """A JSON column's value already encoded (a decision snapshot is encoded once for both the
+    row and the sandbox request)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 def json_dumps(value: Any) -> str:
     """JSON columns: orjson (decision snapshots are ~75 KB; the stdlib encoder was the largest
     single worker cost). What orjson refuses (integers past 64 bits) takes the stdlib path, so
     anything stored before is still stored; NaN/Infinity become null."""
+    if type(value) is EncodedJSON:
+        return value.text
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # orjson.JSONEncodeError

@@ -73,11 +73,17 @@ def default_mode() -> str:
 
 
 async def run_program(
-    code: str, snapshot: dict, limits: SandboxLimits = SandboxLimits(), *, mode: str | None = None
+    code: str,
+    snapshot: dict,
+    limits: SandboxLimits = SandboxLimits(),
+    *,
+    mode: str | None = None,
+    snapshot_json: bytes | None = None,
 ) -> SandboxResult:
     """Run `Strategy().should_trade(data)` of `code` in a sandbox. Never raises for anything the
     program does: every outcome is a SandboxResult. `mode` is "fork" or "spawn" (default: the
-    HYPERORU_SANDBOX_MODE environment variable, else fork); another value is a ValueError."""
+    HYPERORU_SANDBOX_MODE environment variable, else fork); another value is a ValueError.
+    `snapshot_json`, if given, is `snapshot` already encoded (sent as is)."""
     mode = mode or default_mode()
     if mode not in SANDBOX_MODES:
         raise ValueError(f"sandbox mode must be one of {', '.join(SANDBOX_MODES)}, not {mode!r}")
@@ -86,7 +92,8 @@ async def run_program(
     if problems:
         return _failure(p.INVALID_PROGRAM, "\n".join(problems), started)
     try:
-        request = _encode({"code": code, "snapshot": snapshot, "limits": asdict(limits)})
+        data = snapshot if snapshot_json is None else orjson.Fragment(snapshot_json)
+        request = _encode({"code": code, "snapshot": data, "limits": asdict(limits)})
     except (TypeError, ValueError) as exc:
         return _failure(p.SANDBOX_FAILURE, f"snapshot is not JSON-serialisable: {exc}", started)
     try:

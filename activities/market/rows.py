@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
+import orjson
+
 from domain.market import Candle
 
 Row = list[float]
@@ -31,6 +33,7 @@ class KlineRows:
         self._memo: OrderedDict[tuple[int, ...], tuple[tuple[Candle, ...], list[Row]]] = (
             OrderedDict()
         )
+        self._json: dict[int, orjson.Fragment] = {}  # id(rows) -> their JSON, for rows held
 
     def rows(self, candles: Sequence[Candle]) -> list[Row]:
         """The rows of `candles`; shared between callers, so never mutate them."""
@@ -42,8 +45,19 @@ class KlineRows:
         rows = to_rows(candles)
         self._memo[key] = (tuple(candles), rows)
         if len(self._memo) > self.size:
-            self._memo.popitem(last=False)
+            _, (_, old) = self._memo.popitem(last=False)
+            self._json.pop(id(old), None)
         return rows
+
+    def json(self, rows: list[Row]) -> orjson.Fragment | list[Row]:
+        """`rows` as JSON encoded once (every trader's snapshot in a minute embeds the same
+        rows), if they are rows this memo handed out; else `rows` themselves."""
+        frag = self._json.get(id(rows))
+        if frag is None:
+            if not any(r is rows for _, r in self._memo.values()):
+                return rows
+            frag = self._json[id(rows)] = orjson.Fragment(orjson.dumps(rows))
+        return frag
 
 
 SHARED = KlineRows()
