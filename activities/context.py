@@ -17,7 +17,7 @@ from temporalio import activity
 
 from activities.exchanges.base import AccountView
 from activities.exchanges.client import ExchangeError
-from activities.exchanges.reconcile import Reconciler
+from activities.exchanges.reconcile import Reconciler, last_trade_row
 from activities.exchanges.router import ExchangeRouter
 from activities.heartbeat import with_heartbeats
 from activities.market.feed import MarketFeed
@@ -26,7 +26,6 @@ from activities.outage import attempts_unless_database_outage
 from activities.snapshots import SnapshotHandOff
 from db.base import utcnow
 from db.decisions import store_snapshot
-from db.models import Account
 from db.session import EncodedJSON
 from db.tables import ACCOUNTS
 from db.transactions import read, write
@@ -109,6 +108,7 @@ _ACCOUNT_BASICS = select(
     ACCOUNTS.c.max_position_notional_usd,
     ACCOUNTS.c.max_concurrent_positions,
 ).where(ACCOUNTS.c.id == bindparam("b_account"))  # built once (see db/decisions.py)
+_SYMBOLS = select(ACCOUNTS.c.symbols).where(ACCOUNTS.c.id == bindparam("b_account"))
 
 
 def account_basics(s: Session, account_id: int) -> tuple[list[str], RiskLimits] | None:
@@ -197,9 +197,13 @@ class ContextActivities:
         return await with_heartbeats(self._sync(req))
 
     async def _sync(self, req: SyncAccountInput) -> SyncAccountResult:
-        async with self.sessions() as s:
-            acct = await s.get(Account, req.account_id)
-            symbols = list(acct.symbols) if acct else []
+        def before_sync(s: Session) -> tuple[list[str], int]:
+            # The last trade row before the sync: fills after it are the sync's findings.
+            key = {"b_account": req.account_id}
+            symbols = s.connection().execute(_SYMBOLS, key).scalar()
+            return list(symbols or []), last_trade_row(s, req.account_id)
+
+        symbols, trades_before = await read(self.sessions, before_sync)
         try:
             before = await self.exchange.view(req.account_id, {})
         except ExchangeError as err:
@@ -210,7 +214,6 @@ class ContextActivities:
         at = now_ms()
         feed = await self.exchange.feed_for(req.account_id)
         marks = {sym: await feed.get_price(sym, at) for sym in held}
-        trades_before = await self.reconciler.last_trade_row(req.account_id)
         after = await self.exchange.sync(req.account_id, marks)
         report = await self.reconciler.run(req.account_id, req.reason, after, trades_before)
         closed = len(before.positions) - len(after.positions)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, true, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
 
 from db.base import utcnow
 from db.decisions import create_row, decision_row, decision_state, set_fields
-from db.models import Account, Binding, DecisionRecord
-from db.tables import ACCOUNTS, ORDERS
-from db.transactions import write
+from db.tables import ACCOUNTS, BINDINGS, DECISIONS, ORDERS
+from db.transactions import read, write
 from domain.contracts import (
     Activity,
     BindingConfig,
@@ -36,6 +35,59 @@ _INSERT_ORDER = insert(ORDERS)
 _ACCOUNT_STATUS = update(ACCOUNTS).where(
     ACCOUNTS.c.id == bindparam("b_account"), ACCOUNTS.c.is_deleted.is_(False)
 )
+_ACCOUNT = select(ACCOUNTS.c.is_deleted, ACCOUNTS.c.exchange).where(
+    ACCOUNTS.c.id == bindparam("b_account")
+)
+_BINDINGS = (
+    select(
+        BINDINGS.c.id,
+        BINDINGS.c.program_id,
+        BINDINGS.c.prompt_id,
+        BINDINGS.c.schedule_interval_seconds,
+        BINDINGS.c.signal_pool_ids,
+    )
+    .where(BINDINGS.c.account_id == bindparam("b_account"), BINDINGS.c.enabled.is_(True))
+    .order_by(BINDINGS.c.id)
+)
+_LAST_SEQ = select(func.max(DECISIONS.c.seq)).where(
+    DECISIONS.c.account_id == bindparam("b_account")
+)
+# The asking run's own rows do not count: if its first workflow task died unrecorded, the rerun
+# mints the same decision ids.
+_LAST_SEQ_BEFORE_RUN = _LAST_SEQ.where(
+    or_(DECISIONS.c.run_id.is_(None), DECISIONS.c.run_id != bindparam("b_run"))
+)
+
+
+def _load_config(s: Session, req: LoadConfigInput) -> TraderConfig:
+    conn = s.connection()
+    key = {"b_account": req.account_id}
+    acct = conn.execute(_ACCOUNT, key).first()
+    if acct is None:
+        return TraderConfig(account_id=req.account_id, found=False)
+    bindings = [
+        BindingConfig(
+            id=b.id,
+            program_id=b.program_id,
+            prompt_id=b.prompt_id,
+            schedule_interval_seconds=b.schedule_interval_seconds,
+            signal_pool_ids=list(b.signal_pool_ids or []),
+        )
+        for b in conn.execute(_BINDINGS, key)
+    ]
+    last_seq = (
+        conn.execute(_LAST_SEQ_BEFORE_RUN, {**key, "b_run": req.run_id}).scalar()
+        if req.run_id
+        else conn.execute(_LAST_SEQ, key).scalar()
+    )
+    return TraderConfig(
+        account_id=req.account_id,
+        found=True,
+        deleted=acct.is_deleted,
+        bindings=bindings,
+        last_seq=last_seq or 0,
+        paper=acct.exchange == "paper",
+    )
 
 
 class RecordActivities:
@@ -44,54 +96,17 @@ class RecordActivities:
 
     @activity.defn(name=Activity.LOAD_CONFIG)
     async def load_trader_config(self, req: LoadConfigInput) -> TraderConfig:
-        async with self.sessions() as s:
-            acct = await s.get(Account, req.account_id)
-            if acct is None:
-                return TraderConfig(account_id=req.account_id, found=False)
-            rows = (
-                await s.scalars(
-                    select(Binding)
-                    .where(Binding.account_id == req.account_id, Binding.enabled.is_(True))
-                    .order_by(Binding.id)
-                )
-            ).all()
-            mine = DecisionRecord.run_id == req.run_id
-            last_seq = await s.scalar(
-                select(func.max(DecisionRecord.seq)).where(
-                    DecisionRecord.account_id == req.account_id,
-                    or_(DecisionRecord.run_id.is_(None), ~mine) if req.run_id else true(),
-                )
-            )
-            return TraderConfig(
-                account_id=req.account_id,
-                found=True,
-                deleted=acct.is_deleted,
-                bindings=[
-                    BindingConfig(
-                        id=b.id,
-                        program_id=b.program_id,
-                        prompt_id=b.prompt_id,
-                        schedule_interval_seconds=b.schedule_interval_seconds,
-                        signal_pool_ids=list(b.signal_pool_ids or []),
-                    )
-                    for b in rows
-                ],
-                last_seq=last_seq or 0,
-                paper=acct.exchange == "paper",
-            )
+        return await read(self.sessions, lambda s: _load_config(s, req))
 
     @activity.defn(name=Activity.RECORD_STATUS)
     async def record_trader_status(self, req: RecordStatusInput) -> None:
-        async with self.sessions() as s, s.begin():
-            await s.execute(
-                update(Account)
-                .where(Account.id == req.account_id, Account.is_deleted.is_(False))
-                .values(
-                    status=req.status,
-                    status_reason=req.reason,
-                    trading_enabled=req.status != "Paused",
-                )
-            )
+        values = {
+            "b_account": req.account_id,
+            "status": req.status,
+            "status_reason": req.reason,
+            "trading_enabled": req.status != "Paused",
+        }
+        await write(self.sessions, lambda s: s.connection().execute(_ACCOUNT_STATUS, values))
 
     @activity.defn(name=Activity.RECORD_NOTE)
     async def record_note(self, req: RecordNoteInput) -> None:

@@ -6,6 +6,9 @@ activity functions, called in the workflow's order through temporalio's Activity
 against a migrated SQLite database in a temp dir). This measures the second share: CPU of this
 process per decision (the sandbox's forked children are not counted), with --concurrency
 decisions in flight over --traders paper traders running the bench's program.
+
+`--starts`: a trader start's activities instead (load configuration, account sync, status),
+for each of --traders new paper traders, --concurrency at a time; CPU per start.
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ from db.session import make_engine, make_sessionmaker
 from domain.contracts import (
     FinishDecisionInput,
     GatherContextInput,
+    LoadConfigInput,
     RecordIntentsInput,
+    RecordStatusInput,
     RunProgramInput,
+    SyncAccountInput,
 )
 from domain.decision import Operation
 from domain.orders import OrderOutcome, OrderStatus, intents_for
@@ -62,7 +68,7 @@ async def _seed(sessions: Any, traders: int) -> dict[int, int]:
         return {b.account_id: b.id for b in (await s.scalars(select(Binding))).all()}
 
 
-async def run(traders: int, decisions: int, concurrency: int) -> dict[str, Any]:
+async def _setup(traders: int) -> tuple[Any, dict[int, int], dict[str, Any]]:
     data = tempfile.mkdtemp(prefix="hyperoru-bench-activities-")
     url = f"sqlite+aiosqlite:///{data}/hyperoru.db"
     upgrade(url)
@@ -74,6 +80,49 @@ async def run(traders: int, decisions: int, concurrency: int) -> dict[str, Any]:
         f.__temporal_activity_definition.name: f  # type: ignore[attr-defined]
         for f in build_activities(default_deps(settings, sessions))
     }
+    return engine, bindings, acts
+
+
+async def run_starts(traders: int, concurrency: int) -> dict[str, Any]:
+    """A start's activities, in the workflow's order, for each trader: the first half warms
+    up (imports, statement caches), the second half is measured."""
+    engine, bindings, acts = await _setup(traders)
+    env = ActivityEnvironment()
+    gate = asyncio.Semaphore(concurrency)
+    statuses: list[int] = []
+
+    async def start(acct: int) -> None:
+        async with gate:
+            cfg = await env.run(
+                acts["load_trader_config"], LoadConfigInput(account_id=acct, run_id=f"r{acct}")
+            )
+            assert cfg.found and cfg.paper, cfg
+            synced = await env.run(
+                acts["sync_account"], SyncAccountInput(account_id=acct, reason="start")
+            )
+            statuses.append(synced.open_positions)
+            await env.run(
+                acts["record_trader_status"], RecordStatusInput(account_id=acct, status="Active")
+            )
+
+    ids = list(bindings)
+    warm, measured = ids[: len(ids) // 2], ids[len(ids) // 2 :]
+    await asyncio.gather(*(start(a) for a in warm))
+    cpu0, t0 = time.process_time(), time.monotonic()
+    await asyncio.gather(*(start(a) for a in measured))
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - t0
+    await engine.dispose()
+    return {
+        "starts": len(measured),
+        "concurrency": concurrency,
+        "starts_per_s": round(len(measured) / wall, 1),
+        "cpu_ms_per_start": round(cpu / len(measured) * 1000, 2),
+        "open_positions": sum(statuses),
+    }
+
+
+async def run(traders: int, decisions: int, concurrency: int) -> dict[str, Any]:
+    engine, bindings, acts = await _setup(traders)
     env = ActivityEnvironment()
     seqs = dict.fromkeys(bindings, 0)
     locks = {a: asyncio.Lock() for a in bindings}
@@ -166,8 +215,13 @@ def cli() -> None:
     p.add_argument("--traders", type=int, default=100)
     p.add_argument("--decisions", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=20)
+    p.add_argument("--starts", action="store_true", help="measure trader starts instead")
     args = p.parse_args()
-    print(json.dumps(asyncio.run(run(args.traders, args.decisions, args.concurrency)), indent=2))
+    if args.starts:
+        out = asyncio.run(run_starts(args.traders, args.concurrency))
+    else:
+        out = asyncio.run(run(args.traders, args.decisions, args.concurrency))
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

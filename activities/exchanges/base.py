@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
@@ -20,6 +21,16 @@ class AccountView(BaseModel):
     fees_paid_usd: Decimal
     unrealized_pnl_usd: Decimal
     positions: list[PositionView] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """An order the platform does not consider settled (intent or unknown), as reconciliation
+    needs it."""
+
+    client_order_id: str
+    symbol: str
+    status: str
 
 
 class Exchange(Protocol):

@@ -94,7 +94,11 @@ class PaperExchange:
         )
 
     async def view(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
-        # Why a write transaction for a read: the first view creates the paper account row.
+        # Why a read first: only the first view writes (it creates the paper account row), and
+        # a write transaction queues behind every other write (db/transactions.py).
+        seen = await read(self.sessions, lambda s: self._peek(s, account_id))
+        if seen is not None:
+            return self._view(seen, marks)
         return await write(
             self.sessions, lambda s: self._view(self._load(s, account_id, False), marks)
         )

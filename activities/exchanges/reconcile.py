@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
-from activities.exchanges.base import AccountView
+from activities.exchanges.base import AccountView, Unsettled
 from activities.exchanges.router import ExchangeRouter
-from db.models import DecisionRecord, OrderRecord, ReconciliationEvent, TradeRecord
+from db.models import ReconciliationEvent
+from db.tables import DECISIONS, ORDERS, TRADES
+from db.transactions import read
 from domain.orders import OrderStatus
 
 # Orders the platform does not consider settled; reconciliation asks the venue about them.
@@ -37,71 +40,98 @@ class ReconcileReport:
     drift: int = 0
 
 
+@dataclass
+class Recorded:
+    """What the platform recorded for an account, read in one transaction."""
+
+    new_fills: list[Finding]
+    unsettled: list[Unsettled]
+    net_sizes: dict[str, Decimal]  # symbol -> net size of the recorded fills (buy +, sell -)
+    client_order_ids: set[str] | None  # ours, only where the venue can hold foreign orders
+
+
+# Built once, values bound at execution (see db/decisions.py).
+_ACCOUNT: BindParameter[int] = bindparam("b_account")
+_LAST_TRADE = select(func.max(TRADES.c.id)).where(TRADES.c.account_id == _ACCOUNT)
+_NEW_FILLS = select(
+    TRADES.c.trade_id,
+    TRADES.c.client_order_id,
+    TRADES.c.symbol,
+    TRADES.c.side,
+    TRADES.c.size,
+    TRADES.c.price,
+    TRADES.c.trigger,
+).where(TRADES.c.account_id == _ACCOUNT, TRADES.c.id > bindparam("b_after"))
+_UNSETTLED = (
+    select(ORDERS.c.client_order_id, ORDERS.c.symbol, ORDERS.c.status)
+    .join(DECISIONS, DECISIONS.c.id == ORDERS.c.decision_id)
+    .where(
+        ORDERS.c.account_id == _ACCOUNT,
+        ORDERS.c.status.in_([str(x) for x in UNSETTLED]),
+        DECISIONS.c.completed_at.is_not(None),
+    )
+)
+_FILL_SIZES = select(TRADES.c.symbol, TRADES.c.side, TRADES.c.size).where(
+    TRADES.c.account_id == _ACCOUNT
+)
+_CLIENT_ORDER_IDS = select(ORDERS.c.client_order_id).where(ORDERS.c.account_id == _ACCOUNT)
+
+
+def last_trade_row(s: Session, account_id: int) -> int:
+    return int(s.connection().execute(_LAST_TRADE, {"b_account": account_id}).scalar() or 0)
+
+
+def recorded(s: Session, account_id: int, after_row: int, foreign_orders: bool) -> Recorded:
+    conn = s.connection()
+    key = {"b_account": account_id}
+    fills = [
+        Finding(
+            "fill_recorded",
+            t.trade_id,
+            f"fill:{t.trade_id}",
+            {
+                "client_order_id": t.client_order_id,
+                "symbol": t.symbol,
+                "side": t.side,
+                "size": str(t.size),
+                "price": str(t.price),
+                "trigger": t.trigger,
+            },
+        )
+        for t in conn.execute(_NEW_FILLS, {**key, "b_after": after_row})
+    ]
+    unsettled = [Unsettled(*row) for row in conn.execute(_UNSETTLED, key)]
+    net: dict[str, Decimal] = {}
+    for symbol, side, size in conn.execute(_FILL_SIZES, key):
+        net[symbol] = net.get(symbol, Decimal(0)) + (size if side == "buy" else -size)
+    ours = set(conn.execute(_CLIENT_ORDER_IDS, key).scalars()) if foreign_orders else None
+    return Recorded(fills, unsettled, net, ours)
+
+
 class Reconciler:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], exchange: ExchangeRouter):
         self.sessions = sessions
         self.exchange = exchange
 
-    async def last_trade_row(self, account_id: int) -> int:
-        async with self.sessions() as s:
-            last = await s.scalar(
-                select(func.max(TradeRecord.id)).where(TradeRecord.account_id == account_id)
-            )
-        return int(last or 0)
-
     async def run(
         self, account_id: int, reason: str, view: AccountView, trades_before: int
     ) -> ReconcileReport:
-        findings = await self._new_fills(account_id, trades_before)
-        report = ReconcileReport(fills_recorded=len(findings))
-        resolved = await self._settle_orders(account_id)
+        # Why one read: each session and statement through the event loop costs more than the
+        # statements themselves, and most syncs find nothing (a start, a quiet account).
+        foreign = not await self.exchange.is_paper(account_id)  # paper holds only ours
+        rec = await read(self.sessions, lambda s: recorded(s, account_id, trades_before, foreign))
+        report = ReconcileReport(fills_recorded=len(rec.new_fills))
+        resolved = await self._settle_orders(account_id, rec.unsettled)
         report.orders_resolved = len(resolved)
-        drift = await self._position_drift(account_id, view)
-        drift += await self._unexpected_orders(account_id)
+        drift = self._position_drift(rec.net_sizes, view)
+        if rec.client_order_ids is not None:
+            drift += await self._unexpected_orders(account_id, rec.client_order_ids)
         report.drift = len(drift)
-        await self._record(account_id, reason, findings + resolved + drift)
+        await self._record(account_id, reason, rec.new_fills + resolved + drift)
         return report
 
-    async def _new_fills(self, account_id: int, after_row: int) -> list[Finding]:
-        async with self.sessions() as s:
-            rows = list(
-                await s.scalars(
-                    select(TradeRecord).where(
-                        TradeRecord.account_id == account_id, TradeRecord.id > after_row
-                    )
-                )
-            )
-        return [
-            Finding(
-                "fill_recorded",
-                t.trade_id,
-                f"fill:{t.trade_id}",
-                {
-                    "client_order_id": t.client_order_id,
-                    "symbol": t.symbol,
-                    "side": t.side,
-                    "size": str(t.size),
-                    "price": str(t.price),
-                    "trigger": t.trigger,
-                },
-            )
-            for t in rows
-        ]
-
-    async def _settle_orders(self, account_id: int) -> list[Finding]:
+    async def _settle_orders(self, account_id: int, rows: list[Unsettled]) -> list[Finding]:
         """Unknown orders, and intents of finished decisions: record what the venue says."""
-        async with self.sessions() as s:
-            rows = list(
-                await s.scalars(
-                    select(OrderRecord)
-                    .join(DecisionRecord, DecisionRecord.id == OrderRecord.decision_id)
-                    .where(
-                        OrderRecord.account_id == account_id,
-                        OrderRecord.status.in_([str(x) for x in UNSETTLED]),
-                        DecisionRecord.completed_at.is_not(None),
-                    )
-                )
-            )
         found: list[Finding] = []
         for order in rows:
             was = order.status
@@ -117,19 +147,9 @@ class Reconciler:
                 )
         return found
 
-    async def _position_drift(self, account_id: int, view: AccountView) -> list[Finding]:
+    @staticmethod
+    def _position_drift(recorded: dict[str, Decimal], view: AccountView) -> list[Finding]:
         """Venue position vs. the net of the fills the platform recorded."""
-        async with self.sessions() as s:
-            rows = (
-                await s.execute(
-                    select(TradeRecord.symbol, TradeRecord.side, TradeRecord.size).where(
-                        TradeRecord.account_id == account_id
-                    )
-                )
-            ).all()
-        recorded: dict[str, Decimal] = {}
-        for symbol, side, size in rows:
-            recorded[symbol] = recorded.get(symbol, Decimal(0)) + (size if side == "buy" else -size)
         venue = {p.symbol: p.size if p.side == "long" else -p.size for p in view.positions}
         found = []
         for symbol in sorted(set(recorded) | set(venue)):
@@ -145,13 +165,7 @@ class Reconciler:
                 )
         return found
 
-    async def _unexpected_orders(self, account_id: int) -> list[Finding]:
-        async with self.sessions() as s:
-            ours = set(
-                await s.scalars(
-                    select(OrderRecord.client_order_id).where(OrderRecord.account_id == account_id)
-                )
-            )
+    async def _unexpected_orders(self, account_id: int, ours: set[str]) -> list[Finding]:
         return [
             Finding(
                 "unexpected_order",

@@ -5,15 +5,22 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.exchanges.base import AccountView
+from activities.exchanges.base import AccountView, Unsettled
 from activities.exchanges.client import ExchangeError
 from activities.exchanges.live import LiveExchanges, VenueFeed
 from activities.exchanges.paper import PaperExchange
 from activities.market.feed import MarketFeed
-from db.models import Account, OrderRecord
+from db.models import OrderRecord
+from db.tables import ACCOUNTS
+from db.transactions import read
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+
+_KIND = select(ACCOUNTS.c.exchange, ACCOUNTS.c.symbols).where(
+    ACCOUNTS.c.id == bindparam("b_account")
+)  # built once (see db/decisions.py)
 
 
 class ExchangeRouter:
@@ -32,11 +39,11 @@ class ExchangeRouter:
 
     async def _kind(self, account_id: int) -> tuple[str, list[str]]:
         if account_id not in self._kinds:
-            async with self.sessions() as s:
-                acct = await s.get(Account, account_id)
-            if acct is None:
+            key = {"b_account": account_id}
+            row = await read(self.sessions, lambda s: s.connection().execute(_KIND, key).first())
+            if row is None:
                 raise LookupError(f"account {account_id} not found")
-            self._kinds[account_id] = (acct.exchange, list(acct.symbols))
+            self._kinds[account_id] = (row.exchange, list(row.symbols))
         return self._kinds[account_id]
 
     async def is_paper(self, account_id: int) -> bool:
@@ -74,7 +81,7 @@ class ExchangeRouter:
         target = self.paper if kind == "paper" else self.live
         return await target.resolve_order(intent, deadline)
 
-    async def settle(self, account_id: int, order: OrderRecord) -> str | None:
+    async def settle(self, account_id: int, order: Unsettled) -> str | None:
         """Record the venue's state of an unsettled order; its new status, or None if the
         venue cannot say yet."""
         kind, _ = await self._kind(account_id)
