@@ -110,6 +110,9 @@ class CarriedConfig(BaseModel):
     paper: bool
     bindings: list[BindingConfig]
     reconcile: bool  # `reconcile-v1` was in effect
+    # The patches in effect for the run (workflows/patches.py): the new run takes them without
+    # recording a marker. None (runs carried before this field): it decides on its own.
+    patches: list[str] | None = None
 
 
 class TraderInput(BaseModel):

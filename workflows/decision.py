@@ -30,17 +30,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
     from domain.trader import PendingTrigger, TraderStatus
-    from workflows import profiles
+    from workflows import patches, profiles
+    from workflows.patches import LOCAL_PAPER_ORDERS_PATCH, ORDER_UNKNOWN_PATCH
     from workflows.steps import execute_local, run_step
 
-# Why a patch: an order whose answer was lost is settled by a resolve_order lookup and, if still
-# unknown, fails the decision as ORDER_UNKNOWN (halting the trader) instead of ORDER_REJECTED;
-# histories recorded before must replay unchanged.
-ORDER_UNKNOWN_PATCH = "order-unknown-v1"
 ORDER_UNKNOWN = "ORDER_UNKNOWN"
-# Why a patch: paper orders became local activities; histories that placed them as normal
-# activities must replay the same way.
-LOCAL_PAPER_ORDERS_PATCH = "local-paper-orders-v1"
 
 
 async def _act(name: Activity, arg: Any, result: type, profile: profiles.ActivityProfile) -> Any:
@@ -180,7 +174,7 @@ class DecisionRun:
             RecordIntentsResult,
             profiles.RECORD,
         )
-        paper = ctx.paper and workflow.patched(LOCAL_PAPER_ORDERS_PATCH)
+        paper = ctx.paper and patches.patched(LOCAL_PAPER_ORDERS_PATCH)
         outcomes = [await self._place(intent, paper) for intent in intents]
         unknown = [o for o in outcomes if o.status is OrderStatus.UNKNOWN]
         if unknown and self.resolving:
@@ -224,7 +218,7 @@ class DecisionRun:
                 side=intent.side,
                 reject_reason=_describe(err),
             )
-            if not workflow.patched(ORDER_UNKNOWN_PATCH):
+            if not patches.patched(ORDER_UNKNOWN_PATCH):
                 return outcome  # recorded before the patch: failed as ORDER_REJECTED
         if outcome.status is not OrderStatus.UNKNOWN:
             return outcome

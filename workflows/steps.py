@@ -12,20 +12,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState, T
 
 with workflow.unsafe.imports_passed_through():
     from domain.contracts import Activity
-    from workflows import profiles
+    from workflows import patches, profiles
+    from workflows.patches import (
+        LOCAL_STEP_FAILURE_PATCH,
+        LOCAL_STEPS_PATCH,
+        LOCAL_TRADER_STEPS_PATCH,
+    )
 
-# Why a patch: histories recorded before this change scheduled every step as a normal activity;
-# they must replay the same way, while new runs record local-activity markers instead.
-LOCAL_STEPS_PATCH = "local-steps-v1"
-# The same for the trader's own steps (configuration, status, notes), patched separately: the
-# decision steps went local first, and histories exist with only that change.
-LOCAL_TRADER_STEPS_PATCH = "local-trader-steps-v1"
-# Why a patch: a local activity that runs out of attempts raises its own failure in the workflow
-# (ApplicationError, TimeoutError), not the ActivityError of a normal activity, so the
-# `except ActivityError` around each step missed it and the whole trader workflow failed (seen
-# when a database outage outlasted gather_context's attempts). New runs raise an ActivityError
-# (caused by that failure); histories in which a trader failed that way replay unchanged.
-LOCAL_STEP_FAILURE_PATCH = "local-step-failure-v1"
+__all__ = ["LOCAL_STEP_FAILURE_PATCH", "LOCAL_STEPS_PATCH", "LOCAL_TRADER_STEPS_PATCH"]
 
 
 async def execute_local(
@@ -41,7 +35,7 @@ async def execute_local(
             retry_policy=profile.retry,
         )
     except (ApplicationError, TimeoutError) as err:
-        if not workflow.patched(LOCAL_STEP_FAILURE_PATCH):
+        if not patches.patched(LOCAL_STEP_FAILURE_PATCH):
             raise
         raise ActivityError(
             "Local activity failed",
@@ -63,7 +57,7 @@ async def run_step(
     profile: profiles.ActivityProfile,
     patch: str = LOCAL_STEPS_PATCH,
 ) -> Any:
-    if profile.local and workflow.patched(patch):
+    if profile.local and patches.patched(patch):
         # Why a local activity: the step runs on this worker without a server round trip
         # (~30 ms of dispatch each); it is still retried, and its result recorded in history.
         return await execute_local(name, arg, result, profile)

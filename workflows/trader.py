@@ -34,17 +34,15 @@ with workflow.unsafe.imports_passed_through():
         TriggerRequest,
         TriggerType,
     )
-    from workflows import profiles
+    from workflows import patches, profiles
+    from workflows.patches import (
+        IDLE_CONTINUE_AS_NEW_PATCH,
+        POSITION_SYNC_PATCH,
+        RECONCILE_PATCH,
+    )
     from workflows.trader_messages import TraderMessages
-    from workflows.trader_steps import POSITION_SYNC_PATCH
 
-
-# Why a patch: reconciliation also runs on resume and every RECONCILE_SECONDS with no position
-# open (new commands and timers); histories recorded before must replay unchanged.
-RECONCILE_PATCH = "reconcile-v1"
-# Why a patch: a run that did work and then stays idle continues as new (new timers and a
-# continue-as-new command); histories recorded before must replay unchanged.
-IDLE_CONTINUE_AS_NEW_PATCH = "idle-continue-as-new-v1"
+__all__ = ["IDLE_CONTINUE_AS_NEW_PATCH", "RECONCILE_PATCH", "TraderWorkflow"]
 
 
 @workflow.defn(name="TraderWorkflow")
@@ -71,6 +69,11 @@ class TraderWorkflow(TraderMessages):
         self.idle_cas = False  # idle-continue-as-new-v1 is in effect for this run
         self.steps = 0
         self.idle_since = None
+        carried = input.carried.patches if input.carried is not None else None
+        # Read by workflows/patches.py; None: decided (by the bundle marker) on the first check.
+        self.patches_in_effect: frozenset[str] | None = (
+            None if carried is None else frozenset(carried)
+        )
 
     @workflow.run
     async def run(self, input: TraderInput) -> None:
@@ -82,9 +85,9 @@ class TraderWorkflow(TraderMessages):
                 return
             if self.state.next_seq is None:
                 self.state.next_seq = cfg.last_seq + 1
-            self.reconcile = workflow.patched(RECONCILE_PATCH)
-            self.idle_cas = self.idle_seconds > 0 and workflow.patched(IDLE_CONTINUE_AS_NEW_PATCH)
-            if workflow.patched(POSITION_SYNC_PATCH):
+            self.reconcile = patches.patched(RECONCILE_PATCH)
+            self.idle_cas = self.idle_seconds > 0 and patches.patched(IDLE_CONTINUE_AS_NEW_PATCH)
+            if patches.patched(POSITION_SYNC_PATCH):
                 await self._sync_account("start")  # reconcile on every start
         while True:
             steps = self.steps
@@ -144,7 +147,14 @@ class TraderWorkflow(TraderMessages):
         # Why continue-as-new: a cached run keeps every step it ran in the worker's memory, and
         # its history grows; the new run starts from this state with nothing behind it.
         carried = (
-            CarriedConfig(paper=self.paper, bindings=self.bindings, reconcile=self.reconcile)
+            CarriedConfig(
+                paper=self.paper,
+                bindings=self.bindings,
+                reconcile=self.reconcile,
+                # The bundle's patches (or the set this run was handed); none for a run replayed
+                # from before the bundle: the new run then records the bundle marker itself.
+                patches=sorted(self.patches_in_effect) if self.patches_in_effect else None,
+            )
             if self.idle_cas
             else None
         )

@@ -35,17 +35,14 @@ with workflow.unsafe.imports_passed_through():
         TraderStatus,
         TriggerType,
     )
-    from workflows import profiles
+    from workflows import patches, profiles
     from workflows.decision import ORDER_UNKNOWN, DecisionRun
-    from workflows.steps import LOCAL_TRADER_STEPS_PATCH, execute_local, run_step
-
-
-# Why a patch: the position sync (at start, then every POSITION_SYNC_SECONDS while positions are
-# open) adds commands; histories recorded before it must replay unchanged.
-POSITION_SYNC_PATCH = "position-sync-v1"
-# Why a patch: a paper trader's account sync became a local activity; histories that ran it as
-# a normal activity must replay the same way.
-LOCAL_PAPER_SYNC_PATCH = "local-paper-sync-v1"
+    from workflows.patches import (
+        LOCAL_PAPER_SYNC_PATCH,
+        LOCAL_TRADER_STEPS_PATCH,
+        POSITION_SYNC_PATCH,
+    )
+    from workflows.steps import execute_local, run_step
 
 
 class TraderSteps:
@@ -90,7 +87,7 @@ class TraderSteps:
         if reason != "periodic":  # periodic syncs are background: they do not end idleness
             self.steps += 1
         try:
-            if self.paper and workflow.patched(LOCAL_PAPER_SYNC_PATCH):
+            if self.paper and patches.patched(LOCAL_PAPER_SYNC_PATCH):
                 # Why a local activity: see profiles.PAPER_SYNC.
                 result: SyncAccountResult = await execute_local(
                     Activity.SYNC_ACCOUNT, req, SyncAccountResult, profiles.PAPER_SYNC
@@ -161,7 +158,7 @@ class TraderSteps:
         )
         outcome = await run.run()
         self.state.decisions_made += 1
-        if outcome.orders and workflow.patched(POSITION_SYNC_PATCH):
+        if outcome.orders and patches.patched(POSITION_SYNC_PATCH):
             if self.state.next_sync is None:
                 self._schedule_sync(True)
             elif self.reconcile:  # positions may be open now: sync at the position pace

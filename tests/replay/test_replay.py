@@ -13,6 +13,7 @@ from temporalio.workflow import NondeterminismError
 
 from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
 from temporal_client import DATA_CONVERTER
+from workflows.patches import BUNDLE_PATCH, BUNDLED
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -45,6 +46,8 @@ def test_histories_cover_the_scenarios() -> None:
         "pool_fire",
         "idle_continue_as_new",
         "idle_continue_as_new_carried",
+        "happy_path_bundle",
+        "idle_continue_as_new_carried_bundle",
     } <= names
     for name in ("continue_as_new", "continue_as_new_reconcile", "idle_continue_as_new"):
         cas = json.loads((HISTORIES / f"{name}.json").read_text())
@@ -59,6 +62,28 @@ def test_carried_history_starts_from_the_carried_configuration() -> None:
     arg = json.loads(base64.b64decode(start["input"]["payloads"][0]["data"]))
     assert arg["carried"]["bindings"] and arg["state"]["decisions_made"] == 1
     assert events[4]["eventType"] == "EVENT_TYPE_TIMER_STARTED"
+
+
+def _patch_ids(name: str) -> list[str]:
+    ids = []
+    for e in json.loads((HISTORIES / f"{name}.json").read_text())["events"]:
+        marker = e.get("markerRecordedEventAttributes")
+        if marker and marker["markerName"] == "core_patch":
+            data = marker["details"]["patch-data"]["payloads"][0]["data"]
+            ids.append(json.loads(base64.b64decode(data))["id"])
+    return ids
+
+
+def test_bundle_histories_take_the_bundle() -> None:
+    """patch-bundle-v1: a fresh run records the bundle's marker only; a run continued as new is
+    handed the bundle's patches and records none (their replay is the test above)."""
+    assert _patch_ids("happy_path_bundle") == [BUNDLE_PATCH]
+    assert len(_patch_ids("happy_path_paper_local")) == 6  # the same run before the bundle
+    events = json.loads((HISTORIES / "idle_continue_as_new_carried_bundle.json").read_text())
+    start = events["events"][0]["workflowExecutionStartedEventAttributes"]
+    arg = json.loads(base64.b64decode(start["input"]["payloads"][0]["data"]))
+    assert set(arg["carried"]["patches"]) == BUNDLED
+    assert _patch_ids("idle_continue_as_new_carried_bundle") == []
 
 
 def test_order_timeout_history_takes_the_unknown_path() -> None:

@@ -16,7 +16,7 @@ from temporal_client import DATA_CONVERTER
 from tests import programs
 from tests.support.ports import free_port
 from tests.support.stack import full_stack, make_settings
-from workflows.steps import LOCAL_STEP_FAILURE_PATCH
+from workflows.patches import BUNDLE_PATCH, BUNDLED, LOCAL_STEP_FAILURE_PATCH
 from workflows.trader import TraderWorkflow
 
 
@@ -39,13 +39,15 @@ async def test_exhausted_local_step_fails_the_decision_not_the_trader(
             assert out["orders"] == []
         handle = st.client.get_workflow_handle(f"trader-{tid}")
         assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
-        # The new path replays deterministically (its patch marker is in this history).
+        # The new path replays deterministically (its patch is in effect through the bundle's
+        # marker, which is in this history).
         history = await handle.fetch_history()
         patches = [
             json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)
             for e in history.events
             if e.marker_recorded_event_attributes.marker_name == "core_patch"
         ]
-        assert LOCAL_STEP_FAILURE_PATCH in {p["id"] for p in patches}
+        assert LOCAL_STEP_FAILURE_PATCH in BUNDLED
+        assert BUNDLE_PATCH in {p["id"] for p in patches}
         replayer = Replayer(workflows=[TraderWorkflow], data_converter=DATA_CONVERTER)
         await replayer.replay_workflow(history)
