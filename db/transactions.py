@@ -66,6 +66,16 @@ class SQLiteWriter:
         self.readers.shutdown(wait=True)
         self.engine.dispose()
 
+    def release(self) -> None:
+        """What the engine's finalizer does: let the threads end, without waiting for them.
+
+        Why no join: a finalizer runs wherever the garbage collector happens to run, possibly
+        inside `threading`'s own locks (a join from there deadlocked a test run: the joining
+        thread waited for a lock it held). Idle threads exit on their own; the connections close
+        with the engine."""
+        self.thread.shutdown(wait=False)
+        self.readers.shutdown(wait=False)
+
 
 _writers: weakref.WeakKeyDictionary[Any, SQLiteWriter] = weakref.WeakKeyDictionary()
 
@@ -79,7 +89,7 @@ def _writer(sessions: async_sessionmaker[AsyncSession]) -> SQLiteWriter | None:
     writer = _writers.get(bind.sync_engine)
     if writer is None:
         writer = _writers[bind.sync_engine] = SQLiteWriter(bind)
-        weakref.finalize(bind.sync_engine, writer.close)
+        weakref.finalize(bind.sync_engine, writer.release)
     return writer
 
 

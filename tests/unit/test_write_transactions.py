@@ -97,3 +97,48 @@ async def test_in_memory_sqlite_reads_stay_on_the_async_session() -> None:
     )
     assert who == "m" and not name.startswith("sqlite-reader")
     await engine.dispose()
+
+
+_COLLECT_UNDER_THE_LOCK = """
+import asyncio, gc, sys, threading, weakref
+from sqlalchemy import text
+from db.session import make_engine, make_sessionmaker
+from db.transactions import read, write
+
+async def main():
+    engine = make_engine(sys.argv[1])
+    sessions = make_sessionmaker(engine)
+    await write(sessions, lambda s: s.execute(text("create table t (id integer)")))
+    await read(sessions, lambda s: s.execute(text("select count(*) from t")).scalar())
+    await engine.dispose()
+    return weakref.ref(engine.sync_engine)
+
+dropped = asyncio.run(main())
+with threading._shutdown_locks_lock:
+    gc.collect()
+assert dropped() is None, "the finalizer did not run"
+print("collected")
+"""
+
+
+def test_a_dropped_engine_never_joins_its_threads_from_the_collector(tmp_path: Path) -> None:
+    """The engine's finalizer runs wherever the garbage collector runs, even in a thread that
+    holds `threading`'s own locks (seen in a test run: the collector ran inside threading's
+    bookkeeping, the finalizer joined the writer's threads, and the join waited for the lock
+    its own thread held, hanging the worker). It must not join. A process of its own: a hang
+    fails the test instead of the test run."""
+    import subprocess
+    import sys
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/w.db"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _COLLECT_UNDER_THE_LOCK, url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).parents[2],
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the finalizer blocked the garbage collector")
+    assert done.returncode == 0 and done.stdout.strip() == "collected", done.stderr
