@@ -2,7 +2,8 @@
 
 `python -m tests.replay.record_histories [SCENARIO ...] [--suffix S]` records them into
 `histories/<scenario><S>.json`. Histories are kept when the workflow changes: a change must replay
-old histories (use `workflow.patched`), so record new ones next to the old, never over them.
+old histories (a patch in `workflows/patches.py`, checked with `patches.patched`), so record new
+ones next to the old, never over them.
 """
 
 from __future__ import annotations
