@@ -37,6 +37,9 @@ log = logging.getLogger("hyperoru.worker_cache")
 # A run that has only waited so far leaves the cache after this long quiet (or `idle_s`, if
 # shorter): its replay is one activation.
 WAITING_RUN_IDLE_S = 15.0
+# The freed memory goes back to the system once the worker has used under this share of a core
+# over a sweep: a full collection pauses every trader on the worker (50-150 ms with 1,000).
+QUIET_CPU_SHARE = 0.02
 # Longer runs stay cached however quiet: a replay walks every event again. A trader's run
 # continues as new well before this when it idles (a sync-only run at 100 events).
 LONG_RUN_EVENTS = 200
@@ -116,7 +119,8 @@ class TrackingRunner(WorkflowRunner):
 
 
 class IdleEviction:
-    """Evicts the worker's runs quiet for `idle_s` seconds; then gives the memory back."""
+    """Evicts the worker's runs quiet for `idle_s` seconds; the memory goes back to the system
+    once the worker is quiet (never a collection pause for busy traders)."""
 
     def __init__(self, runner: TrackingRunner, idle_s: float) -> None:
         self.runner = runner
@@ -148,10 +152,15 @@ class IdleEviction:
         return len(idle)
 
     async def run(self, every_s: float = 5.0) -> None:
-        evicted = 0
+        release = False  # runs were evicted since the last release
+        cpu = time.process_time()
         while True:
             await asyncio.sleep(every_s)
-            if evicted:  # the evictions asked for last time have run by now
+            cpu, last_cpu = time.process_time(), cpu
+            if release and cpu - last_cpu < QUIET_CPU_SHARE * every_s:
                 release_memory()
-                log.info("evicted %d idle trader runs from the worker cache", evicted)
+                release = False
             evicted = self.sweep(time.monotonic())
+            if evicted:
+                log.info("evicting %d idle trader runs from the worker cache", evicted)
+                release = True

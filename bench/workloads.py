@@ -351,9 +351,9 @@ async def idle_rss_after_shedding(stack: BenchStack, live_traders: int) -> dict[
     worker_cache.WAITING_RUN_IDLE_S, unless a position's sync keeps it working)."""
     idle_s = stack.settings.idle_continue_as_new_seconds
     # The last step of the last trader ended before this call; 15 s after the new runs' first
-    # task they are evicted (a sweep every 5 s), and 5 s later the worker gives the memory back
-    # (worker_cache.IdleEviction.run; gc_policy.collect_when_idle does it after other work).
-    await asyncio.sleep(idle_s + 35)
+    # task they are evicted (a sweep every 5 s), and the worker gives the memory back in its
+    # next quiet 10 s (gc_policy.collect_when_idle).
+    await asyncio.sleep(idle_s + 50)
     waited = await wait_quiet(stack)
     return {"traders": live_traders, "idle_seconds": idle_s, "quiet_after_s": waited, **stack.rss()}
 

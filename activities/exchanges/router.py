@@ -35,57 +35,58 @@ class ExchangeRouter:
         self.paper = paper
         self.live = live
         self.feed = feed
-        self._kinds: dict[int, tuple[str, list[str]]] = {}  # a trader's exchange never changes
+        # A trader's exchange never changes: True/False per account (shared objects: an idle
+        # trader leaves one int here, not strings and lists that would keep the memory of its
+        # evicted run from going back to the system; see worker_cache).
+        self._paper: dict[int, bool] = {}
 
-    async def _kind(self, account_id: int) -> tuple[str, list[str]]:
-        if account_id not in self._kinds:
-            key = {"b_account": account_id}
-            row = await read(self.sessions, lambda s: s.connection().execute(_KIND, key).first())
-            if row is None:
-                raise LookupError(f"account {account_id} not found")
-            self._kinds[account_id] = (row.exchange, list(row.symbols))
-        return self._kinds[account_id]
+    async def _account(self, account_id: int) -> Any:
+        key = {"b_account": account_id}
+        row = await read(self.sessions, lambda s: s.connection().execute(_KIND, key).first())
+        if row is None:
+            raise LookupError(f"account {account_id} not found")
+        return row
 
     async def is_paper(self, account_id: int) -> bool:
-        kind, _ = await self._kind(account_id)
-        return kind == "paper"
+        paper = self._paper.get(account_id)
+        if paper is None:
+            paper = self._paper[account_id] = (await self._account(account_id)).exchange == "paper"
+        return paper
 
     async def feed_for(self, account_id: int) -> MarketFeed:
-        kind, symbols = await self._kind(account_id)
-        return self.feed if kind == "paper" else VenueFeed(self.live, account_id, symbols)
+        if await self.is_paper(account_id):
+            return self.feed
+        # The symbols are read each time: an update of the trader changes them.
+        symbols = list((await self._account(account_id)).symbols)
+        return VenueFeed(self.live, account_id, symbols)
 
     async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
-        kind, _ = await self._kind(account_id)
-        target = self.paper if kind == "paper" else self.live
+        target = self.paper if await self.is_paper(account_id) else self.live
         return await target.sync(account_id, marks)
 
     async def view(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
-        kind, _ = await self._kind(account_id)
-        target = self.paper if kind == "paper" else self.live
+        target = self.paper if await self.is_paper(account_id) else self.live
         return await target.view(account_id, marks)
 
     async def place_order(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
-        kind, _ = await self._kind(intent.account_id)
-        target = self.paper if kind == "paper" else self.live
+        target = self.paper if await self.is_paper(intent.account_id) else self.live
         return await target.place_order(intent, mark)
 
     async def place_order_retry(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
         """A later attempt: an earlier one may have reached the venue."""
-        kind, _ = await self._kind(intent.account_id)
-        if kind == "paper":  # one transaction: the row says whether it executed
+        if await self.is_paper(intent.account_id):
+            # One transaction: the row says whether it executed.
             return await self.paper.place_order(intent, mark)
         return await self.live.place_order(intent, mark, retry=True)
 
     async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
-        kind, _ = await self._kind(intent.account_id)
-        target = self.paper if kind == "paper" else self.live
+        target = self.paper if await self.is_paper(intent.account_id) else self.live
         return await target.resolve_order(intent, deadline)
 
     async def settle(self, account_id: int, order: Unsettled) -> str | None:
         """Record the venue's state of an unsettled order; its new status, or None if the
         venue cannot say yet."""
-        kind, _ = await self._kind(account_id)
-        if kind == "paper":
+        if await self.is_paper(account_id):
             async with self.sessions() as s, s.begin():
                 row = await s.get(OrderRecord, order.client_order_id, with_for_update=True)
                 if row is None or row.status not in (OrderStatus.INTENT, OrderStatus.UNKNOWN):
@@ -102,8 +103,7 @@ class ExchangeRouter:
 
     async def foreign_open_orders(self, account_id: int, ours: set[str]) -> list[dict[str, Any]]:
         """Open orders at the venue that none of our client order ids names."""
-        kind, _ = await self._kind(account_id)
-        if kind == "paper":
+        if await self.is_paper(account_id):
             return []  # paper orders fill at once; its TP/SL live in our own state
         async with self.live.client(account_id) as client:
             known = ours | {client.venue_client_id(c) for c in ours}
@@ -115,8 +115,7 @@ class ExchangeRouter:
     async def cancel(
         self, account_id: int, client_order_id: str, symbol: str | None
     ) -> tuple[bool, str]:
-        kind, _ = await self._kind(account_id)
-        if kind == "paper":
+        if await self.is_paper(account_id):
             return False, "paper orders fill at once: nothing rests to cancel"
         async with self.live.client(account_id) as client:
             done = await client.cancel(client_order_id, symbol)
@@ -130,8 +129,7 @@ class ExchangeRouter:
 
     async def market_extras(self, account_id: int, symbols: list[str]) -> dict[str, object]:
         """Funding and open interest where the trader's venue offers them (best effort)."""
-        kind, _ = await self._kind(account_id)
-        if kind == "paper":
+        if await self.is_paper(account_id):
             return {}
         funding: dict[str, str] = {}
         open_interest: dict[str, str] = {}

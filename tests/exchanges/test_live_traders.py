@@ -152,3 +152,17 @@ async def test_binance_trader(
             assert len(first["resting"]) == 2
             assert closed["status"] == "executed", closed
             assert (await st.api.get(f"/api/account/{tid}/positions")).json()["total_count"] == 0
+
+
+async def test_a_live_traders_feed_follows_its_symbols_after_an_update(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    settings = make_settings(temporal_address, sqlite_url)
+    async with full_stack(None, settings, worker=False) as st:
+        tid = int((await st.create_trader(exchange="hyperliquid", symbols=["BTC"]))["account_id"])
+        assert (await st.deps.exchange.feed_for(tid)).symbols() == ["BTC"]
+        r = await st.api.put(f"/api/account/{tid}", json={"symbols": ["BTC", "ETH"]})
+        assert r.status_code == 200, r.text
+        # The worker's router read the symbols once and kept them before (a live trader's
+        # venue feed then asked for the old symbols until the worker restarted).
+        assert (await st.deps.exchange.feed_for(tid)).symbols() == ["BTC", "ETH"]

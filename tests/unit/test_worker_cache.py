@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
+import pytest
 from temporalio.bridge.proto.workflow_activation import (
     RemoveFromCache,
     ResolveActivity,
@@ -124,3 +127,33 @@ def test_quiet_runs_are_evicted_once_and_busy_or_long_ones_never() -> None:
     # an activation, stays however long it has been quiet.
     assert eviction.sweep(now + 100) == 2
     assert bridge.asked[2:] == ["decided", "recent"]
+
+
+async def test_evicted_memory_goes_back_only_once_the_worker_is_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    released: list[float] = []
+    monkeypatch.setattr(worker_cache, "release_memory", lambda: released.append(time.monotonic()))
+    runner = TrackingRunner(inner=None)  # type: ignore[arg-type]
+    runner.runs = {"idle": RunState(last_activation=time.monotonic() - 100, history_length=5)}
+    eviction = IdleEviction(runner, idle_s=60)
+    bridge = eviction._bridge = _Bridge()
+    task = asyncio.create_task(eviction.run(every_s=0.1))
+    try:
+        await asyncio.sleep(0.15)
+        assert bridge.asked == ["idle"] and released == []  # evicted at the first sweep
+        _burn(0.25)  # busy through the next sweep: no collection pause for busy traders
+        await asyncio.sleep(0.02)
+        assert released == []
+        await asyncio.sleep(0.3)
+        assert len(released) == 1  # the first quiet sweep
+        await asyncio.sleep(0.3)
+        assert len(released) == 1  # nothing evicted since
+    finally:
+        task.cancel()
+
+
+def _burn(cpu_s: float) -> None:
+    end = time.process_time() + cpu_s
+    while time.process_time() < end:
+        pass
