@@ -6,6 +6,7 @@ import asyncio
 
 from temporalio.client import Client, WorkflowHandle
 
+from settings import Settings
 from tests import programs
 from tests.support.stack import Stack, full_stack, make_settings
 from tests.support.waiting import eventually
@@ -22,24 +23,28 @@ async def _run_id(handle: WorkflowHandle) -> str:
     return (await handle.describe()).run_id
 
 
-async def test_an_idle_run_is_evicted_and_replayed_on_its_next_signal(
-    temporal_client: Client, temporal_address: str, sqlite_url: str
-) -> None:
-    settings = make_settings(
+def _idle_after_1s(temporal_address: str, sqlite_url: str, evict_idle_seconds: float) -> Settings:
+    return make_settings(
         temporal_address,
         sqlite_url,
         idle_continue_as_new_seconds=1,
-        worker_evict_idle_seconds=1,
+        worker_evict_idle_seconds=evict_idle_seconds,
     )
-    async with full_stack(None, settings) as st:
-        assert st.runner is not None
+
+
+async def test_an_idle_run_is_evicted_and_replayed_on_its_next_signal(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    async with full_stack(None, _idle_after_1s(temporal_address, sqlite_url, 1)) as st:
+        runner = st.runner
+        assert runner is not None
         tid, handle = await _hold_trader(st)
         first = await _run_id(handle)
-        assert first in st.runner.runs  # the run that just decided is cached
+        assert first in runner.runs  # the run that just decided is cached
 
         async def evicted() -> str | None:
             run_id = await _run_id(handle)
-            return run_id if run_id != first and run_id not in st.runner.runs else None
+            return run_id if run_id != first and run_id not in runner.runs else None
 
         # Idle: the run continues as new, and the new run, which only waits, is evicted.
         waiting = await eventually(evicted, timeout=30)
@@ -60,13 +65,7 @@ async def test_an_idle_run_is_evicted_and_replayed_on_its_next_signal(
 async def test_without_eviction_an_idle_run_stays_cached(
     temporal_client: Client, temporal_address: str, sqlite_url: str
 ) -> None:
-    settings = make_settings(
-        temporal_address,
-        sqlite_url,
-        idle_continue_as_new_seconds=1,
-        worker_evict_idle_seconds=0,
-    )
-    async with full_stack(None, settings) as st:
+    async with full_stack(None, _idle_after_1s(temporal_address, sqlite_url, 0)) as st:
         assert st.runner is not None
         _, handle = await _hold_trader(st)
         first = await _run_id(handle)
