@@ -130,7 +130,7 @@ class IdleEviction:
     def bind(self, worker: Worker) -> None:
         # Why a private attribute: temporalio has no public call to evict one run, only the
         # core's (request_workflow_eviction, which the SDK itself uses). temporalio is pinned,
-        # and tests/worker/test_worker_cache.py fails if this moves.
+        # and tests/workflows/test_worker_cache.py fails if this moves.
         self._bridge = worker._bridge_worker
 
     def idle_runs(self, now: float) -> list[str]:

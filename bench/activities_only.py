@@ -17,9 +17,12 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -68,25 +71,40 @@ async def _seed(sessions: Any, traders: int) -> dict[int, int]:
         return {b.account_id: b.id for b in (await s.scalars(select(Binding))).all()}
 
 
-async def _setup(traders: int) -> tuple[Any, dict[int, int], dict[str, Any]]:
+@asynccontextmanager
+async def _database(traders: int) -> AsyncIterator[tuple[dict[int, int], dict[str, Any]]]:
+    """A migrated SQLite file in a temp dir, seeded, with the registered activities over it;
+    the dir is removed afterwards."""
     data = tempfile.mkdtemp(prefix="hyperoru-bench-activities-")
-    url = f"sqlite+aiosqlite:///{data}/hyperoru.db"
-    upgrade(url)
-    settings = Settings(database_url=url, data_dir=Path(data))
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    bindings = await _seed(sessions, traders)
-    acts = {
-        f.__temporal_activity_definition.name: f  # type: ignore[attr-defined]
-        for f in build_activities(default_deps(settings, sessions))
-    }
-    return engine, bindings, acts
+    try:
+        url = f"sqlite+aiosqlite:///{data}/hyperoru.db"
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            settings = Settings(database_url=url, data_dir=Path(data))
+            sessions = make_sessionmaker(engine)
+            bindings = await _seed(sessions, traders)
+            acts = {
+                f.__temporal_activity_definition.name: f  # type: ignore[attr-defined]
+                for f in build_activities(default_deps(settings, sessions))
+            }
+            yield bindings, acts
+        finally:
+            await engine.dispose()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 async def run_starts(traders: int, concurrency: int) -> dict[str, Any]:
     """A start's activities, in the workflow's order, for each trader: the first half warms
     up (imports, statement caches), the second half is measured."""
-    engine, bindings, acts = await _setup(traders)
+    async with _database(traders) as (bindings, acts):
+        return await _starts(bindings, acts, concurrency)
+
+
+async def _starts(
+    bindings: dict[int, int], acts: dict[str, Any], concurrency: int
+) -> dict[str, Any]:
     env = ActivityEnvironment()
     gate = asyncio.Semaphore(concurrency)
     statuses: list[int] = []
@@ -111,7 +129,6 @@ async def run_starts(traders: int, concurrency: int) -> dict[str, Any]:
     cpu0, t0 = time.process_time(), time.monotonic()
     await asyncio.gather(*(start(a) for a in measured))
     cpu, wall = time.process_time() - cpu0, time.monotonic() - t0
-    await engine.dispose()
     return {
         "starts": len(measured),
         "concurrency": concurrency,
@@ -122,7 +139,13 @@ async def run_starts(traders: int, concurrency: int) -> dict[str, Any]:
 
 
 async def run(traders: int, decisions: int, concurrency: int) -> dict[str, Any]:
-    engine, bindings, acts = await _setup(traders)
+    async with _database(traders) as (bindings, acts):
+        return await _decisions(bindings, acts, decisions, concurrency)
+
+
+async def _decisions(
+    bindings: dict[int, int], acts: dict[str, Any], decisions: int, concurrency: int
+) -> dict[str, Any]:
     env = ActivityEnvironment()
     seqs = dict.fromkeys(bindings, 0)
     locks = {a: asyncio.Lock() for a in bindings}
@@ -199,9 +222,8 @@ async def run(traders: int, decisions: int, concurrency: int) -> dict[str, Any]:
     cpu0, t0 = time.process_time(), time.monotonic()
     await asyncio.gather(*(one(i) for i in range(decisions)))
     cpu, wall = time.process_time() - cpu0, time.monotonic() - t0
-    await engine.dispose()
     return {
-        "traders": traders,
+        "traders": len(bindings),
         "decisions": decisions,
         "concurrency": concurrency,
         "decisions_per_s": round(decisions / wall, 1),

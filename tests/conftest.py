@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -76,11 +77,26 @@ def sqlite_url() -> str:
 
 
 _EXIT_STATUS = 0
+_TEMP_ROOT: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Why: tests make hundreds of temp dirs (databases, data dirs, worker logs); they all go
+    # under one root, removed when the run passes (kept, and named, when it fails).
+    root = tempfile.mkdtemp(prefix="hyperoru-tests-")
+    os.chmod(root, 0o755)  # the sandbox (nobody) and PostgreSQL (postgres) reach their dirs
+    tempfile.tempdir = root
+    _TEMP_ROOT.append(root)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     global _EXIT_STATUS
     _EXIT_STATUS = int(exitstatus)
+    for root in _TEMP_ROOT:
+        if exitstatus == 0:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"\ntest files kept in {root}", file=sys.stderr)
 
 
 @pytest.hookimpl(trylast=True)
