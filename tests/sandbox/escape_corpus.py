@@ -228,9 +228,12 @@ raise RuntimeError("poisoned")
     _e("numpy_memory_bomb", 'module("numpy").ones(10**10)', "memory limit", MEMORY),
     _e("infinite_loop", "while True:\n    pass", "limit", frozenset({"CPU_LIMIT", "TIMEOUT"})),
     _e("deep_recursion", "def f(n):\n    return f(n + 1)\nf(0)", "maximum recursion depth"),
+    # A C-level recursion with no depth guard: hashing a million nested tuples. (repr of nested
+    # lists crashes the same way but scans every enclosing list at each level: ~0.7-1.0 s of
+    # CPU before the crash, racing the 1 s CPU limit; this takes ~0.05-0.3 s.)
     _e(
         "c_stack_overflow",
-        "sys.setrecursionlimit(10**8)\nx = []\nfor _ in range(10**6):\n    x = [x]\nrepr(x)",
+        "sys.setrecursionlimit(10**8)\nx = ()\nfor _ in range(10**6):\n    x = (x,)\nhash(x)",
         "crashed the interpreter|recursion|memory limit",
         frozenset({"PROGRAM_ERROR", "MEMORY_LIMIT"}),
     ),
