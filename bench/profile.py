@@ -20,7 +20,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -80,9 +79,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         done0 = await orders_done_since(stack, step.since)
         cpu = stack.cpu_window()
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        raw = Path(tempfile.mkstemp(prefix="hyperoru-pyspy-", suffix=".txt")[1])
+        raw = args.out.with_suffix(".pyspy.txt")  # beside the results, replaced every run
+        raw.unlink(missing_ok=True)
         proc = None
         if Path(spy).exists():
+            raw.parent.mkdir(parents=True, exist_ok=True)
             proc = subprocess.Popen(
                 [spy, "record", "-p", str(stack.worker.pid), "-d", str(int(args.seconds)),
                  "-r", "100", "--gil", "--nonblocking", "-f", "raw", "-o", str(raw)],
