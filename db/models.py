@@ -6,7 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -125,8 +134,19 @@ class DecisionRecord(Base):
     duration_ms: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Decided once (see db/decisions.py): what woke the trader (`manual-<update id>`,
+    # `fire-<fire id>`, `schedule-<binding>@<due>`, `note-<run>-<n>`), unique per trader, so a
+    # re-executed workflow task finds the decision it already made for the same trigger; and
+    # each step's result as first recorded, which every later attempt reuses.
+    trigger_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    context_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    strategy_output: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)  # verdict and intents
 
-    __table_args__ = (Index("ix_decisions_account_created", "account_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_decisions_account_created", "account_id", "created_at"),
+        Index("uq_decisions_account_trigger", "account_id", "trigger_key", unique=True),
+    )
 
 
 class OrderRecord(Base):
@@ -263,3 +283,11 @@ class ReconciliationEvent(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "fingerprint", name="uq_reconciliation_account_print"),
     )
+
+
+# Ids are never reused. SQLite hands a deleted row's id (the highest) to the next insert unless
+# the table says AUTOINCREMENT: an old decision's `binding_id` would then name a new binding, a
+# deleted trader's id a new trader. PostgreSQL's sequences never go back.
+for _table in Base.metadata.tables.values():
+    if [c.name for c in _table.primary_key] == ["id"] and isinstance(_table.c.id.type, Integer):
+        _table.dialect_options["sqlite"]["autoincrement"] = True
