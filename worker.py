@@ -7,12 +7,13 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import (
+    Interceptor,
     PollerBehaviorSimpleMaximum,
     UnsandboxedWorkflowRunner,
     Worker,
@@ -50,11 +51,16 @@ def workflow_runner(mode: str) -> WorkflowRunner:
 
 
 def build_worker(
-    client: Client, settings: Settings, deps: Deps, runner: WorkflowRunner | None = None
+    client: Client,
+    settings: Settings,
+    deps: Deps,
+    runner: WorkflowRunner | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
+        interceptors=interceptors,  # tests inject faults here (tests/support/faults.py)
         workflows=[TraderWorkflow, SignalPoolWorkflow],
         workflow_runner=runner or workflow_runner(settings.worker_workflow_sandbox),
         activities=build_activities(deps),
@@ -90,13 +96,13 @@ def build_pool_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
 
 @asynccontextmanager
 async def running_workers(
-    client: Client, settings: Settings, deps: Deps
+    client: Client, settings: Settings, deps: Deps, interceptors: Sequence[Interceptor] = ()
 ) -> AsyncIterator[TrackingRunner]:
     """Both workers of this process: traders (and pools started before they had their own
     queue) on `task_queue`, signal pools on `pools_task_queue`. Idle traders' short runs leave
     the trader worker's cache after `worker_evict_idle_seconds` (see worker_cache)."""
     runner = TrackingRunner(workflow_runner(settings.worker_workflow_sandbox))
-    traders = build_worker(client, settings, deps, runner)
+    traders = build_worker(client, settings, deps, runner, interceptors)
     async with traders, build_pool_worker(client, settings, deps):
         idle_s = settings.worker_evict_idle_seconds
         if idle_s <= 0:
@@ -111,7 +117,7 @@ async def running_workers(
             sweeper.cancel()
 
 
-async def main() -> None:
+async def main(interceptors: Sequence[Interceptor] = ()) -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
     engine = make_engine(settings.resolved_database_url)
@@ -134,7 +140,7 @@ async def main() -> None:
             log.exception("could not start the sandbox zygote; it is retried on first use")
     tune_gc()
     collector = asyncio.create_task(collect_when_idle())
-    async with running_workers(client, settings, deps):
+    async with running_workers(client, settings, deps, interceptors):
         await stop.wait()
     collector.cancel()
     zygote_client.shutdown()

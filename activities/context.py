@@ -25,7 +25,7 @@ from activities.market.rows import SHARED as kline_rows
 from activities.outage import attempts_unless_database_outage
 from activities.snapshots import SnapshotHandOff
 from db.base import utcnow
-from db.decisions import store_snapshot
+from db.decisions import Claim, claim, store_snapshot
 from db.session import EncodedJSON
 from db.tables import ACCOUNTS
 from db.transactions import read, write
@@ -38,6 +38,7 @@ from domain.contracts import (
 )
 from domain.market import Interval
 from domain.risk import RiskLimits
+from domain.trader import decision_id
 from workflows import profiles
 
 SNAPSHOT_INTERVALS = (Interval("1m"), Interval("5m"), Interval("15m"), Interval("1h"))
@@ -111,6 +112,33 @@ _ACCOUNT_BASICS = select(
 _SYMBOLS = select(ACCOUNTS.c.symbols).where(ACCOUNTS.c.id == bindparam("b_account"))
 
 
+_NOT_STORED = {"decision_id", "seq", "completed"}
+
+
+def _claim(s: Session, req: GatherContextInput) -> Claim:
+    return claim(
+        s,
+        req.account_id,
+        req.trigger_key,
+        req.decision_id,
+        req.seq,
+        lambda seq: decision_id(req.account_id, seq),
+    )
+
+
+def _recorded(claimed: Claim) -> ContextSummary:
+    """This trigger's decision as an earlier attempt recorded it: the same context again (no
+    new market data, no new snapshot), or, if it is finished, just that."""
+    ids: dict[str, Any] = {"decision_id": claimed.decision_id, "seq": claimed.seq}
+    if claimed.completed or claimed.context_summary is None:
+        # Finished, or (a row from before context summaries) not reusable: finish_decision
+        # answers with what is recorded.
+        return ContextSummary.model_validate(
+            {"ok": False, "completed": True, "error": "already decided", **ids}
+        )
+    return ContextSummary.model_validate({**claimed.context_summary, **ids})
+
+
 def account_basics(s: Session, account_id: int) -> tuple[list[str], RiskLimits] | None:
     """The trader's symbols and risk limits, read fresh for every decision."""
     row = s.connection().execute(_ACCOUNT_BASICS, {"b_account": account_id}).first()
@@ -143,7 +171,13 @@ class ContextActivities:
 
     async def _gather(self, req: GatherContextInput) -> ContextSummary:
         started = utcnow()
-        acct = await read(self.sessions, lambda s: account_basics(s, req.account_id))
+
+        def look(s: Session) -> tuple[Claim, tuple[list[str], RiskLimits] | None]:
+            return _claim(s, req), account_basics(s, req.account_id)
+
+        claimed, acct = await read(self.sessions, look)
+        if claimed.found:
+            return _recorded(claimed)
         if acct is None:
             return ContextSummary(decision_id=req.decision_id, ok=False, error="account not found")
         symbols, limits = acct
@@ -155,30 +189,7 @@ class ContextActivities:
         snap = snapshot_dict(symbols, at, prices, klines, view, trigger)
         snap.update(await self.exchange.market_extras(req.account_id, symbols))
         encoded = snapshot_json(snap)
-
-        # One write per gathering: the row and its snapshot together (a failure before this
-        # point leaves no row; finish_decision creates it then). A retried attempt replaces
-        # the snapshot: the one it gathered is the one used.
-        def store(s: Session) -> None:
-            store_snapshot(
-                s,
-                req.decision_id,
-                EncodedJSON(encoded.decode()),
-                account_id=req.account_id,
-                seq=req.seq,
-                binding_id=req.binding_id,
-                trigger_type=req.trigger_type,
-                trigger_context=req.trigger_context,
-                workflow_id=req.workflow_id,
-                run_id=req.run_id,
-                created_at=started,
-            )
-
-        await write(self.sessions, store)
-        if self.handoff is not None:
-            # Stored first: the row stays the record.
-            self.handoff.put(req.decision_id, snap, encoded)
-        return ContextSummary(
+        summary = ContextSummary(
             decision_id=req.decision_id,
             ok=True,
             symbols=symbols,
@@ -189,6 +200,39 @@ class ContextActivities:
             limits=limits,
             paper=await self.exchange.is_paper(req.account_id),
         )
+
+        # One write per gathering: the row with its snapshot and the context the decision is
+        # made on (a failure before this point leaves no row; finish_decision creates it then).
+        # Claimed again inside the write: an attempt running alongside may have stored first,
+        # and then its context stands.
+        def store(s: Session) -> Claim:
+            claimed = _claim(s, req)
+            if claimed.found:
+                return claimed
+            store_snapshot(
+                s,
+                claimed.decision_id,
+                EncodedJSON(encoded.decode()),
+                account_id=req.account_id,
+                seq=claimed.seq,
+                binding_id=req.binding_id,
+                trigger_type=req.trigger_type,
+                trigger_context=req.trigger_context,
+                trigger_key=req.trigger_key or None,
+                context_summary=summary.model_dump(mode="json", exclude=_NOT_STORED),
+                workflow_id=req.workflow_id,
+                run_id=req.run_id,
+                created_at=started,
+            )
+            return claimed
+
+        claimed = await write(self.sessions, store)
+        if claimed.found:
+            return _recorded(claimed)
+        if self.handoff is not None:
+            # Stored first: the row stays the record.
+            self.handoff.put(claimed.decision_id, snap, encoded)
+        return summary.model_copy(update={"decision_id": claimed.decision_id, "seq": claimed.seq})
 
     @activity.defn(name=Activity.SYNC_ACCOUNT)
     async def sync_account(self, req: SyncAccountInput) -> SyncAccountResult:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
 
+from activities import decided_once
 from db.base import utcnow
-from db.decisions import create_row, decision_row, decision_state, set_fields
-from db.tables import ACCOUNTS, BINDINGS, DECISIONS, ORDERS
+from db.decisions import claim, create_row
+from db.tables import ACCOUNTS, BINDINGS, DECISIONS
 from db.transactions import read, write
 from domain.contracts import (
     Activity,
@@ -22,16 +21,13 @@ from domain.contracts import (
     RecordIntentsInput,
     RecordIntentsResult,
     RecordNoteInput,
+    RecordNoteResult,
     RecordStatusInput,
     TraderConfig,
 )
-from domain.orders import OrderStatus
+from domain.trader import decision_id
 
 # Built once, values bound at execution (see db/decisions.py).
-_KNOWN_ORDERS = select(ORDERS.c.client_order_id).where(
-    ORDERS.c.client_order_id.in_(bindparam("b_ids", expanding=True))
-)
-_INSERT_ORDER = insert(ORDERS)
 _ACCOUNT_STATUS = update(ACCOUNTS).where(
     ACCOUNTS.c.id == bindparam("b_account"), ACCOUNTS.c.is_deleted.is_(False)
 )
@@ -109,114 +105,40 @@ class RecordActivities:
         await write(self.sessions, lambda s: s.connection().execute(_ACCOUNT_STATUS, values))
 
     @activity.defn(name=Activity.RECORD_NOTE)
-    async def record_note(self, req: RecordNoteInput) -> None:
-        def note(s: Session) -> None:
-            decision_row(
+    async def record_note(self, req: RecordNoteInput) -> RecordNoteResult:
+        def note(s: Session) -> RecordNoteResult:
+            claimed = claim(
                 s,
+                req.account_id,
+                req.trigger_key,
                 req.decision_id,
-                account_id=req.account_id,
-                seq=req.seq,
-                trigger_type=req.trigger_type,
-                trigger_context=req.context,
-                status=req.status,
-                error_code=req.status.upper(),
-                error=req.error,
-                workflow_id=req.workflow_id,
-                run_id=req.run_id,
-                completed_at=utcnow(),
+                req.seq,
+                lambda seq: decision_id(req.account_id, seq),
             )
+            if not claimed.found:  # recorded once: a rerun finds the note by its key
+                create_row(
+                    s,
+                    claimed.decision_id,
+                    account_id=req.account_id,
+                    seq=claimed.seq,
+                    trigger_type=req.trigger_type,
+                    trigger_context=req.context,
+                    trigger_key=req.trigger_key or None,
+                    status=req.status,
+                    error_code=req.status.upper(),
+                    error=req.error,
+                    workflow_id=req.workflow_id,
+                    run_id=req.run_id,
+                    completed_at=utcnow(),
+                )
+            return RecordNoteResult(decision_id=claimed.decision_id, seq=claimed.seq)
 
-        await write(self.sessions, note)
+        return await write(self.sessions, note)
 
     @activity.defn(name=Activity.RECORD_INTENTS)
     async def record_order_intents(self, req: RecordIntentsInput) -> RecordIntentsResult:
-        def intents(s: Session) -> None:
-            conn = s.connection()
-            ids = [i.client_order_id for i in req.intents]
-            known = set(conn.scalars(_KNOWN_ORDERS, {"b_ids": ids}))
-            rows = []
-            for intent in req.intents:
-                if intent.client_order_id in known:
-                    continue
-                known.add(intent.client_order_id)
-                rows.append(
-                    {
-                        "client_order_id": intent.client_order_id,
-                        "decision_id": req.decision_id,
-                        "account_id": intent.account_id,
-                        "leg": intent.leg,
-                        "symbol": intent.symbol,
-                        "side": intent.side,
-                        "reduce_only": intent.reduce_only,
-                        "size_usd": intent.size_usd,
-                        "leverage": intent.leverage,
-                        "take_profit_pct": intent.take_profit_pct,
-                        "stop_loss_pct": intent.stop_loss_pct,
-                        "status": OrderStatus.INTENT.value,
-                    }
-                )
-            if rows:
-                conn.execute(_INSERT_ORDER, rows)
-
-        await write(self.sessions, intents)
-        return RecordIntentsResult(recorded=len(req.intents))
+        return await write(self.sessions, lambda s: decided_once.record_intents(s, req))
 
     @activity.defn(name=Activity.FINISH_DECISION)
     async def finish_decision(self, req: FinishDecisionInput) -> DecisionOutcome:
-        await write(self.sessions, lambda s: _finish(s, req))
-        return DecisionOutcome(
-            decision_id=req.decision_id,
-            status=req.status,
-            risk_verdict=req.risk_verdict,
-            error_code=req.error_code,
-            error=req.error,
-            orders=req.orders,
-        )
-
-
-def _finish(s: Session, req: FinishDecisionInput) -> None:
-    values: dict[str, Any] = {
-        "status": req.status,
-        "risk_verdict": req.risk_verdict.model_dump(mode="json") if req.risk_verdict else None,
-    }
-    if req.error_code or req.error:
-        values.update(error_code=req.error_code, error=req.error)
-    now = utcnow()
-    row = decision_state(s, req.decision_id)
-    if row is None:  # context gathering never created it
-        if req.llm:
-            values["llm_exchange"] = req.llm
-        if req.decision is not None:
-            values["output"] = {"decision": req.decision.model_dump(mode="json")}
-        create_row(
-            s,
-            req.decision_id,
-            account_id=req.account_id,
-            seq=req.seq,
-            binding_id=req.binding_id,
-            trigger_type=req.trigger_type,
-            trigger_context=req.trigger_context,
-            completed_at=now,
-            **values,
-        )
-    else:
-        if req.llm:
-            values["llm_exchange"] = {**(row.llm_exchange or {}), **req.llm}
-        if req.decision is not None and row.output is None:  # prompt strategies
-            values["output"] = {"decision": req.decision.model_dump(mode="json")}
-        if row.completed_at is None:
-            values["completed_at"] = now
-            if row.created_at is not None:
-                created = row.created_at
-                if created.tzinfo is None:
-                    created = created.replace(tzinfo=now.tzinfo)
-                values["duration_ms"] = int((now - created).total_seconds() * 1000)
-        set_fields(s, req.decision_id, **values)
-    s.connection().execute(
-        _ACCOUNT_STATUS,
-        {
-            "b_account": req.account_id,
-            "status": req.trader_status,
-            "status_reason": req.trader_status_reason,
-        },
-    )
+        return await write(self.sessions, lambda s: decided_once.finish(s, req))

@@ -15,7 +15,7 @@ from temporalio import activity
 from activities.heartbeat import with_heartbeats
 from activities.outage import attempts_unless_database_outage
 from activities.snapshots import SnapshotHandOff
-from db.decisions import set_fields
+from db.decisions import record_output, recorded_output
 from db.tables import BINDINGS, DECISIONS, PROGRAMS
 from db.transactions import read, write
 from domain.contracts import Activity, RunProgramInput, StrategyOutput
@@ -57,9 +57,11 @@ class StrategyActivities:
 
     async def _run_program(self, req: RunProgramInput) -> StrategyOutput:
         handed = self.handoff.take(req.decision_id) if self.handoff is not None else None
-        program, snapshot = await read(
+        recorded, program, snapshot = await read(
             self.sessions, lambda s: program_and_snapshot(s, req, need_snapshot=handed is None)
         )
+        if recorded is not None:  # decided once: an earlier attempt's output stands
+            return StrategyOutput.model_validate(recorded)
         if handed is not None:
             snapshot = handed.snapshot
         if program is None:
@@ -68,22 +70,20 @@ class StrategyActivities:
                 error_code="NO_STRATEGY_BOUND",
                 error=f"binding {req.binding_id} has no program",
             )
-            await self._record(req.decision_id, out, logs="")
-            return out
+            return await self._record(req.decision_id, out, logs="")
         encoded = handed.encoded if handed is not None else None
         result = await with_heartbeats(self._run(program.code, snapshot or {}, encoded))
         if result.ok and result.decision is not None:
             out = StrategyOutput(ok=True, decision=Decision.model_validate(result.decision))
         else:
             out = StrategyOutput(ok=False, error_code=result.error_code, error=result.error)
-        await self._record(
+        return await self._record(
             req.decision_id,
             out,
             logs=result.logs,
             program_id=program.id,
             duration_ms=result.duration_ms,
         )
-        return out
 
     async def _run(
         self, code: str, snapshot: dict[str, Any], encoded: bytes | None = None
@@ -100,8 +100,10 @@ class StrategyActivities:
         logs: str,
         program_id: int | None = None,
         duration_ms: int | None = None,
-    ) -> None:
-        def record(s: Session) -> None:
+    ) -> StrategyOutput:
+        """Record the output, or return the one an earlier attempt recorded (which stands)."""
+
+        def record(s: Session) -> Any:
             values: dict[str, Any] = {
                 "output": {
                     "program_id": program_id,
@@ -112,9 +114,10 @@ class StrategyActivities:
             }
             if not out.ok:
                 values.update(error_code=out.error_code, error=out.error)
-            set_fields(s, decision_id, **values)
+            return record_output(s, decision_id, out.model_dump(mode="json"), **values)
 
-        await write(self.sessions, record)
+        earlier = await write(self.sessions, record)
+        return out if earlier is None else StrategyOutput.model_validate(earlier)
 
 
 # Built once, values bound at execution (see db/decisions.py).
@@ -134,9 +137,13 @@ class ProgramSource:
 
 def program_and_snapshot(
     s: Session, req: RunProgramInput, need_snapshot: bool
-) -> tuple[ProgramSource | None, dict[str, Any] | None]:
-    """The bound program's current source and (unless handed over in memory) the decision's
-    stored input snapshot; LookupError if that snapshot is missing."""
+) -> tuple[Any, ProgramSource | None, dict[str, Any] | None]:
+    """The strategy output an earlier attempt recorded (None: none yet), the bound program's
+    current source and (unless handed over in memory) the decision's stored input snapshot;
+    LookupError if that snapshot is missing."""
+    recorded = recorded_output(s, req.decision_id)
+    if recorded is not None:
+        return recorded, None, None
     conn = s.connection()
     row = conn.execute(_BOUND_PROGRAM, {"b_binding": req.binding_id}).first()
     program = None if row is None else ProgramSource(id=row.id, code=row.code)
@@ -145,4 +152,4 @@ def program_and_snapshot(
         snapshot = conn.execute(_SNAPSHOT, {"b_decision": req.decision_id}).scalar()
         if snapshot is None:
             raise LookupError(f"decision {req.decision_id} has no input snapshot")
-    return program, snapshot
+    return None, program, snapshot

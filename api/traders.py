@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -23,6 +24,19 @@ from domain.trader import (
 from temporal_client import trader_workflow_id
 
 T = TypeVar("T")
+
+# How often a trigger whose update the server aborted is asked again (same update id), and the
+# pause before each new attempt.
+TRIGGER_ATTEMPTS = 4
+TRIGGER_RETRY_S = 0.5
+
+
+def _interrupted(err: RPCError) -> bool:
+    """The server gave up on an update it may already have delivered: its workflow task was
+    lost ("Unable to perform workflow execution update due to unexpected workflow task
+    failure", FAILED_PRECONDITION) or the update was aborted ("workflow update was aborted",
+    UNAVAILABLE). The decision may have been made; asking again with the same id finds it."""
+    return err.status in (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.UNAVAILABLE)
 
 
 async def _guard(call: Awaitable[T]) -> T:
@@ -95,14 +109,29 @@ class TraderControl:
         self, account_id: int, req: TriggerRequest, idempotency_key: str | None
     ) -> DecisionOutcome:
         # Why an update id from the client's key: a retried request is answered with the
-        # first request's decision instead of running a second one (within one workflow run).
-        return await _guard(
-            self._handle(account_id).execute_update(
-                "trigger",
-                req,
-                id=idempotency_key or f"api-{uuid.uuid4()}",
-                result_type=DecisionOutcome,
-            )
+        # first request's decision instead of running a second one. The trader records each
+        # decision under its trigger's key (`manual-<update id>`, decided once), so the same id
+        # asked again returns the same decision, even after the server lost the first attempt.
+        key = idempotency_key or f"api-{uuid.uuid4()}"
+        for attempt in range(TRIGGER_ATTEMPTS):
+            try:
+                return await _guard(
+                    self._handle(account_id).execute_update(
+                        "trigger", req, id=key, result_type=DecisionOutcome
+                    )
+                )
+            except ApiError as err:
+                cause = err.__cause__
+                if not (isinstance(cause, RPCError) and _interrupted(cause)):
+                    raise
+                if attempt + 1 < TRIGGER_ATTEMPTS:
+                    await asyncio.sleep(TRIGGER_RETRY_S * (attempt + 1))
+        raise ApiError(
+            503,
+            "TRIGGER_INTERRUPTED",
+            "Temporal lost this trigger before its decision was confirmed; send it again with "
+            f"the header Idempotency-Key: {key} to get the decision it made (or make it once)",
+            headers={"Retry-After": "1", "Idempotency-Key": key},
         )
 
     async def cancel(self, account_id: int, req: CancelRequest) -> CancelOrderResult:

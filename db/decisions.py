@@ -1,7 +1,16 @@
 """The decision row every step writes to: created once, by whichever step gets there first.
 
+Decided once. A workflow task that ran a decision's local steps can be lost after they committed
+(its completion refused, the worker killed or stalled past the task timeout): Temporal then runs
+the task again from the last recorded event, and the steps run again. So each step's result is
+kept the first time it commits and every later attempt gets that result back instead of making
+a new one: the row is claimed by its trigger's key (`claim`), the context and the strategy's
+output are first-write-wins (`record_output`), and intents and outcome likewise (activities/
+decided_once.py). A rerun therefore walks the same path to the same orders, which the venues
+deduplicate by client order id.
+
 The functions run inside a synchronous transaction (db/transactions.py). The per-decision ones
-(`store_snapshot`, `set_fields`, `decision_state`) are SQLAlchemy Core statements on the
+(`claim`, `store_snapshot`, `record_output`) are SQLAlchemy Core statements on the
 session's connection: the ORM's identity map and unit of work cost more CPU than the statements
 themselves, several times per decision. The statements are built once (values are bound at
 execution): building one costs several times more than running it.
@@ -9,71 +18,99 @@ execution): building one costs several times more than running it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, insert, select, update
+from sqlalchemy import BindParameter, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.models import DecisionRecord
 from db.session import EncodedJSON
 from db.tables import DECISIONS
 
 _ID: BindParameter[str] = bindparam("b_id")
-FIND = select(DECISIONS.c.id).where(DECISIONS.c.id == _ID)
 INSERT = insert(DECISIONS)
-UPDATE = update(DECISIONS).where(DECISIONS.c.id == _ID)  # SET: the other parameters given
-STATE = select(
-    DECISIONS.c.llm_exchange,
-    DECISIONS.c.output,
-    DECISIONS.c.created_at,
+_ACCOUNT: BindParameter[int] = bindparam("b_account")
+_CLAIM_COLUMNS = (
+    DECISIONS.c.id,
+    DECISIONS.c.seq,
+    DECISIONS.c.trigger_key,
     DECISIONS.c.completed_at,
-).where(DECISIONS.c.id == _ID)
+    DECISIONS.c.context_summary,
+)
+BY_KEY = select(*_CLAIM_COLUMNS).where(
+    DECISIONS.c.account_id == _ACCOUNT, DECISIONS.c.trigger_key == bindparam("b_key")
+)
+BY_ID = select(*_CLAIM_COLUMNS).where(DECISIONS.c.id == _ID)
+MAX_SEQ = select(func.max(DECISIONS.c.seq)).where(DECISIONS.c.account_id == _ACCOUNT)
+SET_OUTPUT = update(DECISIONS).where(DECISIONS.c.id == _ID, DECISIONS.c.strategy_output.is_(None))
+OUTPUT = select(DECISIONS.c.strategy_output).where(DECISIONS.c.id == _ID)
 
 
-def decision_row(s: Session, decision_id: str, **fields: Any) -> tuple[DecisionRecord, bool]:
-    """(row, created). Keyed by the workflow-minted id, so a retried activity reuses the row."""
-    rec = s.get(DecisionRecord, decision_id)
-    if rec is not None:
-        return rec, False
-    rec = DecisionRecord(id=decision_id, **fields)
-    s.add(rec)
-    return rec, True
+@dataclass
+class Claim:
+    """The row a trigger's decision lives in.
+
+    `found`: the row exists already (this trigger's, from an earlier attempt; or, without a
+    key, the proposed id's). Otherwise the caller inserts it under `decision_id`/`seq`: the
+    proposed ones, or the next free ones when another trigger's decision holds the proposed id.
+    """
+
+    decision_id: str
+    seq: int
+    found: bool
+    completed: bool = False
+    context_summary: dict[str, Any] | None = None
+
+
+def claim(
+    s: Session,
+    account_id: int,
+    trigger_key: str,
+    decision_id: str,
+    seq: int,
+    mint: Callable[[int], str],
+) -> Claim:
+    """`mint(seq)`: the id of decision number `seq` (domain.trader.decision_id)."""
+    conn = s.connection()
+    if trigger_key:
+        row = conn.execute(BY_KEY, {"b_account": account_id, "b_key": trigger_key}).first()
+        if row is not None:
+            return Claim(row.id, row.seq, True, row.completed_at is not None, row.context_summary)
+    row = conn.execute(BY_ID, {"b_id": decision_id}).first()
+    if row is None:
+        return Claim(decision_id, seq, False)
+    if not trigger_key:  # a caller without keys (older histories): the id is the key
+        return Claim(row.id, row.seq, True, row.completed_at is not None, row.context_summary)
+    # Taken by another trigger's decision (made by a workflow task that was lost after its
+    # steps committed): this trigger gets the next free number.
+    free = (conn.execute(MAX_SEQ, {"b_account": account_id}).scalar() or 0) + 1
+    return Claim(mint(free), free, False)
 
 
 def store_snapshot(
     s: Session, decision_id: str, snapshot: dict[str, Any] | EncodedJSON, **fields: Any
-) -> bool:
-    """Create the row with its input snapshot, or (a retried gathering) replace the snapshot of
-    the row an earlier attempt created. True if created."""
+) -> None:
+    """Create the row with its input snapshot and the context the decision is made on."""
+    s.connection().execute(INSERT, {"id": decision_id, "input_snapshot": snapshot, **fields})
+
+
+def record_output(s: Session, decision_id: str, result: dict[str, Any], **values: Any) -> Any:
+    """Record the strategy's output (with `values`) unless an earlier attempt did: then return
+    that attempt's output, which stands. None when this one was recorded."""
     conn = s.connection()
-    if conn.execute(FIND, {"b_id": decision_id}).first() is None:
-        conn.execute(INSERT, {"id": decision_id, "input_snapshot": snapshot, **fields})
-        return True
-    conn.execute(UPDATE, {"b_id": decision_id, "input_snapshot": snapshot})
-    return False
-
-
-def set_fields(s: Session, decision_id: str, **values: Any) -> None:
-    """Set columns of an existing row; LookupError if there is none."""
-    if s.connection().execute(UPDATE, {"b_id": decision_id, **values}).rowcount == 0:
+    done = conn.execute(SET_OUTPUT, {"b_id": decision_id, "strategy_output": result, **values})
+    if done.rowcount:
+        return None
+    row = conn.execute(OUTPUT, {"b_id": decision_id}).first()
+    if row is None:
         raise LookupError(f"decision {decision_id} has no row")
+    return row.strategy_output
 
 
-@dataclass
-class DecisionState:
-    """What finishing a decision needs to know of its row."""
-
-    llm_exchange: dict[str, Any] | None
-    output: dict[str, Any] | None
-    created_at: datetime | None
-    completed_at: datetime | None
-
-
-def decision_state(s: Session, decision_id: str) -> DecisionState | None:
-    row = s.connection().execute(STATE, {"b_id": decision_id}).first()
-    return None if row is None else DecisionState(*row)
+def recorded_output(s: Session, decision_id: str) -> Any:
+    """The strategy output recorded for the decision (None: not yet)."""
+    return s.connection().execute(OUTPUT, {"b_id": decision_id}).scalar()
 
 
 def create_row(s: Session, decision_id: str, **values: Any) -> None:

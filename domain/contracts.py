@@ -75,6 +75,16 @@ class RecordNoteInput(BaseModel):
     error: str = ""
     workflow_id: str = ""
     run_id: str = ""
+    # The note's own key (see DecisionRecord.trigger_key): recorded once, whatever reruns.
+    trigger_key: str = ""
+
+
+class RecordNoteResult(BaseModel):
+    """Where the note was recorded: the proposed id, or the next free one if a decision of a
+    lost workflow task took it. None in histories from before the field (see TraderSteps)."""
+
+    decision_id: str
+    seq: int
 
 
 class GatherContextInput(BaseModel):
@@ -86,13 +96,24 @@ class GatherContextInput(BaseModel):
     trigger_context: dict[str, Any] = Field(default_factory=dict)
     workflow_id: str = ""
     run_id: str = ""
+    # What woke the trader, unique per trader (DecisionRecord.trigger_key): a rerun of the same
+    # trigger finds the decision it already made. Empty: the decision id alone keys the row.
+    trigger_key: str = ""
 
 
 class ContextSummary(BaseModel):
-    """Small by design: the full snapshot stays in the database, not in workflow history."""
+    """Small by design: the full snapshot stays in the database, not in workflow history.
+
+    Decided once: `decision_id` and `seq` are the decision this trigger has, which is not the
+    proposed one when a lost workflow task already decided the trigger (its decision is reused)
+    or took the proposed id for another trigger (the next free id is used)."""
 
     decision_id: str
     ok: bool
+    seq: int | None = None  # None in histories from before the field: the proposed seq
+    # An earlier attempt already finished this decision: nothing is run again, the recorded
+    # outcome is returned (finish_decision).
+    completed: bool = False
     error: str | None = None
     symbols: list[str] = Field(default_factory=list)
     prices: dict[str, Decimal] = Field(default_factory=dict)
@@ -131,6 +152,7 @@ class StrategyOutput(BaseModel):
 class RecordIntentsInput(BaseModel):
     decision_id: str
     intents: list[OrderIntent]
+    verdict: RiskVerdict | None = None  # recorded with the intents: the decision is made
 
 
 class ResolveOrderInput(BaseModel):
@@ -142,6 +164,12 @@ class ResolveOrderInput(BaseModel):
 
 class RecordIntentsResult(BaseModel):
     recorded: int
+    # Decided once: the verdict and intents as first recorded for this decision (this call's,
+    # or an earlier attempt's), which the workflow carries out instead of its own. None in
+    # histories from before the fields.
+    verdict: RiskVerdict | None = None
+    intents: list[OrderIntent] | None = None
+    completed: bool = False  # an earlier attempt already finished the decision
 
 
 class FinishDecisionInput(BaseModel):
@@ -160,6 +188,11 @@ class FinishDecisionInput(BaseModel):
     decision: Decision | None = None
     trader_status: str
     trader_status_reason: str | None = None
+    trigger_key: str = ""
+    # The trader's state as the workflow saw it, so the trader's recorded status follows the
+    # recorded outcome when an earlier attempt's outcome stands (see finish_decision).
+    paused: bool = False
+    halt_reason: str = ""
 
 
 class DecisionOutcome(BaseModel):
@@ -167,6 +200,7 @@ class DecisionOutcome(BaseModel):
 
     decision_id: str
     status: str
+    seq: int | None = None  # the decision's number (None: from before the field)
     decision: Decision | None = None
     risk_verdict: RiskVerdict | None = None
     error_code: str | None = None

@@ -76,6 +76,11 @@ class ScheduleState(BaseModel):
     next_due: datetime
 
 
+def decision_id(account_id: int, seq: int) -> str:
+    """The id of a trader's decision (or note) number `seq`."""
+    return f"dec-{account_id}-{seq}"
+
+
 class Note(BaseModel):
     """Something the trader must write to its decision log that is not a decision run."""
 
@@ -101,6 +106,8 @@ class TraderState(BaseModel):
     halted: bool = False
     halt_reason: str = ""
     recent_manual: dict[str, DecisionOutcome] = Field(default_factory=dict)
+    # Notes recorded so far (in every run of this workflow): numbers each note's key.
+    notes_made: int = 0
 
 
 class CarriedConfig(BaseModel):

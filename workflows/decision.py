@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.decision import Decision, Operation
     from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
-    from domain.trader import PendingTrigger, TraderStatus
+    from domain.trader import PendingTrigger, TraderStatus, decision_id
     from workflows import patches, profiles
     from workflows.patches import LOCAL_PAPER_ORDERS_PATCH, ORDER_UNKNOWN_PATCH
     from workflows.steps import execute_local, run_step
@@ -50,6 +50,10 @@ def _failure_code(err: ActivityError) -> str:
 
 def _describe(err: BaseException) -> str:
     cause = err.cause if isinstance(err, ActivityError) and err.cause else err
+    if isinstance(cause, ApplicationError) and (cause.type or "").startswith("LLM_"):
+        # Its message alone: str() is "<type>: <message>", and the type is the code that
+        # _failure_code returns and _finish puts in front of this (`LLM_AUTH: LLM_AUTH: ...`).
+        return cause.message[:1000] or cause.type or ""
     return str(cause)[:1000] or type(cause).__name__
 
 
@@ -66,7 +70,7 @@ class DecisionRun:
     ) -> None:
         self.account_id = account_id
         self.seq = seq
-        self.decision_id = f"dec-{account_id}-{seq}"
+        self.decision_id = decision_id(account_id, seq)
         self.trigger = trigger
         self.binding_id = binding_id
         self.is_paused = is_paused
@@ -96,6 +100,7 @@ class DecisionRun:
                     trigger_context=trigger_context,
                     workflow_id=info.workflow_id,
                     run_id=info.run_id,
+                    trigger_key=self.trigger.key,
                 ),
                 ContextSummary,
                 profiles.GATHER,
@@ -104,6 +109,13 @@ class DecisionRun:
             return await self._finish(
                 "failed", code="MARKET_DATA_UNAVAILABLE", error=_describe(err)
             )
+        # Decided once: the decision this trigger has. A lost workflow task may already have
+        # made it (same id, or another one), or given the proposed id to another trigger.
+        if ctx.seq is not None:
+            self.seq = ctx.seq
+            self.decision_id = ctx.decision_id
+        if ctx.completed:  # finish_decision answers with the recorded outcome
+            return await self._finish("failed", code="DECISION_INTERRUPTED", error=ctx.error)
         if not ctx.ok:
             return await self._finish("failed", code="CONTEXT_UNAVAILABLE", error=ctx.error)
         if self.binding_id is None:
@@ -168,12 +180,19 @@ class DecisionRun:
             return await self._finish("denied", decision=decision, verdict=halted)
         intents = intents_for(decision, self.account_id, self.decision_id, self.seq, ctx.positions)
         # Intent before action: the client order ids are durably recorded before any order.
-        await _act(
+        recorded: RecordIntentsResult = await _act(
             Activity.RECORD_INTENTS,
-            RecordIntentsInput(decision_id=self.decision_id, intents=intents),
+            RecordIntentsInput(decision_id=self.decision_id, intents=intents, verdict=verdict),
             RecordIntentsResult,
             profiles.RECORD,
         )
+        if recorded.intents is not None:
+            # Decided once: carry out the intents as first recorded (an earlier attempt's
+            # stand); a decision already finished, or denied, is only finished (recorded).
+            if recorded.completed or (recorded.verdict and not recorded.verdict.approved):
+                return await self._finish("denied", decision=decision, verdict=recorded.verdict)
+            intents = recorded.intents
+            verdict = recorded.verdict or verdict
         paper = ctx.paper and patches.patched(LOCAL_PAPER_ORDERS_PATCH)
         outcomes = [await self._place(intent, paper) for intent in intents]
         unknown = [o for o in outcomes if o.status is OrderStatus.UNKNOWN]
@@ -251,9 +270,10 @@ class DecisionRun:
     ) -> DecisionOutcome:
         failed = status == "failed"
         halt = self.halt_reason()
+        paused = self.is_paused()
         trader_status = (
             TraderStatus.PAUSED
-            if self.is_paused()
+            if paused
             else TraderStatus.ERROR
             if failed or halt
             else TraderStatus.ACTIVE
@@ -277,8 +297,18 @@ class DecisionRun:
                 decision=decision,
                 trader_status=trader_status.value,
                 trader_status_reason=status_reason,
+                trigger_key=self.trigger.key,
+                paused=paused,
+                halt_reason=halt,
             ),
             DecisionOutcome,
             profiles.RECORD,
         )
+        # Decided once: the outcome recorded first stands (finish_decision answers with it,
+        # and with the decision's own id and number).
+        if outcome.seq is not None:
+            self.seq = outcome.seq
+            self.decision_id = outcome.decision_id
+        if outcome.decision is not None:
+            return outcome
         return outcome.model_copy(update={"decision": decision})

@@ -23,7 +23,7 @@ __all__ = ["LOCAL_STEP_FAILURE_PATCH", "LOCAL_STEPS_PATCH", "LOCAL_TRADER_STEPS_
 
 
 async def execute_local(
-    name: Activity, arg: Any, result: type | None, profile: profiles.ActivityProfile
+    name: Activity, arg: Any, result: Any, profile: profiles.ActivityProfile
 ) -> Any:
     try:
         # Why a local activity: see run_step (callers decide which steps run locally).
@@ -53,7 +53,7 @@ async def execute_local(
 async def run_step(
     name: Activity,
     arg: Any,
-    result: type | None,
+    result: Any,  # the result's type (a class, or e.g. Optional[...]), None for none
     profile: profiles.ActivityProfile,
     patch: str = LOCAL_STEPS_PATCH,
 ) -> Any:

@@ -7,6 +7,7 @@ methods use; pure orchestration like the rest of workflows/.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Optional
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionOutcome,
         LoadConfigInput,
         RecordNoteInput,
+        RecordNoteResult,
         RecordStatusInput,
         SyncAccountInput,
         SyncAccountResult,
@@ -34,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         TraderState,
         TraderStatus,
         TriggerType,
+        decision_id,
     )
     from workflows import patches, profiles
     from workflows.decision import ORDER_UNKNOWN, DecisionRun
@@ -157,6 +160,8 @@ class TraderSteps:
             halt_reason=lambda: self.state.halt_reason,
         )
         outcome = await run.run()
+        # The number the decision was recorded under (decided once: not always the proposed).
+        self.state.next_seq = max(self.state.next_seq, run.seq + 1)
         self.state.decisions_made += 1
         if outcome.orders and patches.patched(POSITION_SYNC_PATCH):
             if self.state.next_sync is None:
@@ -173,7 +178,9 @@ class TraderSteps:
             self.state.last_error = f"{outcome.error_code}: {outcome.error}"
             if not self.state.paused:
                 self.state.status = TraderStatus.ERROR
-        elif not self.state.paused:
+        else:
+            self.state.last_error = None  # a later success clears it (as it clears Error)
+        if outcome.status != "failed" and not self.state.paused:
             self.state.status = TraderStatus.ERROR if self.state.halted else TraderStatus.ACTIVE
         if trig.type is TriggerType.MANUAL:
             self.results[trig.key] = outcome
@@ -223,11 +230,15 @@ class TraderSteps:
             seq = self.state.next_seq
             self.state.next_seq += 1
             info = workflow.info()
-            await run_step(
+            # Why a key: a note is recorded once even if the task that recorded it is lost and
+            # rerun; numbered in the order notes arise, within this chain of runs.
+            self.state.notes_made += 1
+            key = f"note-{info.first_execution_run_id}-{self.state.notes_made}"
+            recorded: RecordNoteResult | None = await run_step(
                 Activity.RECORD_NOTE,
                 RecordNoteInput(
                     account_id=self.account_id,
-                    decision_id=f"dec-{self.account_id}-{seq}",
+                    decision_id=decision_id(self.account_id, seq),
                     seq=seq,
                     status=note.status,
                     trigger_type=note.trigger_type,
@@ -235,8 +246,12 @@ class TraderSteps:
                     error=note.error,
                     workflow_id=info.workflow_id,
                     run_id=info.run_id,
+                    trigger_key=key,
                 ),
-                None,
+                # None in histories from before the result (the activity returned nothing).
+                Optional[RecordNoteResult],  # noqa: UP045 (a runtime type for the converter)
                 profiles.RECORD,
                 LOCAL_TRADER_STEPS_PATCH,
             )
+            if recorded is not None:
+                self.state.next_seq = max(self.state.next_seq, recorded.seq + 1)

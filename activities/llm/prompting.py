@@ -5,15 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import Session, undefer
 from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
 from activities.llm.client import LLMCallConfig, LLMError, complete
 from activities.llm.providers import estimate_cost_usd, supports_json_mode
+from db.decisions import record_output, recorded_output
 from db.models import Account, Binding, DecisionRecord, PromptTemplate, TradeRecord
+from db.tables import DECISIONS
+from db.transactions import read, write
 from domain.contracts import Activity, RunPromptInput, StrategyOutput
 from domain.llm_output import output_contract, parse_decision
 from domain.prompts import render
@@ -24,6 +27,7 @@ SYSTEM_PROMPT = (
     "the instructions, then answer with exactly one JSON trading decision as specified."
 )
 MAX_TOKENS = 1200
+_LLM_EXCHANGE = select(DECISIONS.c.llm_exchange).where(DECISIONS.c.id == bindparam("b_id"))
 
 
 async def recent_trades(s: AsyncSession, account_id: int, limit: int = 10) -> list[dict[str, Any]]:
@@ -74,6 +78,28 @@ class PromptActivities:
 
     @activity.defn(name=Activity.RUN_PROMPT)
     async def run_prompt(self, req: RunPromptInput) -> StrategyOutput:
+        # Decided once: the model is asked once per decision. An answer recorded by an earlier
+        # attempt (the activity retried after the answer, a lost workflow task) stands.
+        recorded = await read(self.sessions, lambda s: recorded_output(s, req.decision_id))
+        if recorded is not None:
+            return StrategyOutput.model_validate(recorded)
+        out = await self._ask(req)
+        return await self._record(req.decision_id, out)
+
+    async def _record(self, decision_id: str, out: StrategyOutput) -> StrategyOutput:
+        def record(s: Session) -> Any:
+            exchange = s.connection().execute(_LLM_EXCHANGE, {"b_id": decision_id}).scalar()
+            values: dict[str, Any] = {}
+            if out.llm:
+                values["llm_exchange"] = {**(exchange or {}), **out.llm}
+            if out.decision is not None:
+                values["output"] = {"decision": out.decision.model_dump(mode="json")}
+            return record_output(s, decision_id, out.model_dump(mode="json"), **values)
+
+        earlier = await write(self.sessions, record)
+        return out if earlier is None else StrategyOutput.model_validate(earlier)
+
+    async def _ask(self, req: RunPromptInput) -> StrategyOutput:
         async with self.sessions() as s, s.begin():
             rec = await s.get(
                 DecisionRecord, req.decision_id, options=[undefer(DecisionRecord.input_snapshot)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
+from temporalio.worker import Interceptor
 
 from activities.wiring import Deps, default_deps
 from api.main import create_app
@@ -106,10 +107,12 @@ def make_settings(temporal_address: str, database_url: str, **overrides: Any) ->
 
 
 @asynccontextmanager
-async def running_worker(client: Client, settings: Settings) -> AsyncIterator[TrackingRunner]:
+async def running_worker(
+    client: Client, settings: Settings, interceptors: Sequence[Interceptor] = ()
+) -> AsyncIterator[TrackingRunner]:
     engine = make_engine(settings.resolved_database_url)
     deps = default_deps(settings, make_sessionmaker(engine), client)
-    async with running_workers(client, settings, deps) as runner:
+    async with running_workers(client, settings, deps, interceptors) as runner:
         yield runner
     await engine.dispose()
 
@@ -149,7 +152,10 @@ async def namespace_client(settings: Settings) -> Client:
 
 @asynccontextmanager
 async def full_stack(
-    _client: Client | None, settings: Settings, worker: bool = True
+    _client: Client | None,
+    settings: Settings,
+    worker: bool = True,
+    interceptors: Sequence[Interceptor] = (),
 ) -> AsyncIterator[Stack]:
     client = await namespace_client(settings)
     async with api_only(settings) as (app, http):
@@ -160,7 +166,7 @@ async def full_stack(
             sandbox_limits=app.state.sandbox_limits,
         )
         if worker:
-            async with running_worker(client, settings) as runner:
+            async with running_worker(client, settings, interceptors) as runner:
                 yield Stack(http, app, client, settings, deps, runner)
         else:
             yield Stack(http, app, client, settings, deps)

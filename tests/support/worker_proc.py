@@ -15,8 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:
-    def __init__(self, settings: Settings) -> None:
+    """`stall_after`: the worker stops itself (SIGSTOP) once, right after that local step
+    committed (tests/support/stalling_worker.py); `resume` wakes it."""
+
+    def __init__(self, settings: Settings, stall_after: str = "") -> None:
         self.settings = settings
+        self.stall_after = stall_after
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = Path(tempfile.mkstemp(prefix="worker-", suffix=".log")[1])
 
@@ -38,12 +42,15 @@ class WorkerProcess:
             HYPERORU_DATA_DIR=str(s.data_dir),
             HYPERORU_WORKER_WORKFLOW_SANDBOX=s.worker_workflow_sandbox,
         )
+        if self.stall_after:
+            env["HYPERORU_TEST_STALL_AFTER"] = self.stall_after
         return env
 
     def start(self) -> None:
         with self.log.open("ab") as out:
+            entry = ["-m", "tests.support.stalling_worker"] if self.stall_after else ["worker.py"]
             self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py")],
+                [sys.executable, *entry],
                 cwd=ROOT,
                 env=self.env(),
                 stdout=out,
@@ -55,6 +62,21 @@ class WorkerProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+
+    def pause(self) -> None:
+        """SIGSTOP: the worker stalls mid-flight (past a workflow task's timeout, say)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def stopped(self) -> bool:
+        """Stopped by a signal (state T in /proc)."""
+        assert self.proc is not None
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] == "T"
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

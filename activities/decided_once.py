@@ -1,0 +1,283 @@
+"""A decision's intents and outcome: recorded the first time, and that record stands.
+
+Why (see also db/decisions.py): the workflow task that ran a decision's local steps can be lost
+after they committed, and its rerun may see a different world (the position the lost attempt
+opened, a pause that arrived meanwhile). Whatever the rerun computes, the decision is the one
+first recorded: `record_intents` answers with the verdict and intents already recorded, and
+`finish` with the outcome already recorded. If a rerun finishes without carrying out intents an
+earlier attempt recorded (it was denied, say, by a pause that came later), the record follows
+what the orders' rows say happened: one that never went out is marked NOT_PLACED (a paper order
+still in flight elsewhere then cannot fill: it checks its row under lock), the rest stand.
+
+Each function runs inside one write transaction (db/transactions.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BindParameter, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from activities.exchanges.paper import outcome_of
+from db.base import utcnow
+from db.decisions import claim, create_row
+from db.tables import ACCOUNTS, DECISIONS, ORDERS
+from domain.contracts import (
+    DecisionOutcome,
+    FinishDecisionInput,
+    RecordIntentsInput,
+    RecordIntentsResult,
+)
+from domain.decision import Decision
+from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from domain.risk import RiskVerdict
+from domain.trader import TraderStatus, decision_id
+
+NOT_PLACED = "NOT_PLACED: the decision was finished without sending this order"
+_REJECTED = {"status": OrderStatus.REJECTED.value, "reject_reason": NOT_PLACED}
+
+# Built once, values bound at execution (see db/decisions.py).
+_ID: BindParameter[str] = bindparam("b_id")
+_ROW = (
+    select(
+        DECISIONS.c.id,
+        DECISIONS.c.seq,
+        DECISIONS.c.status,
+        DECISIONS.c.risk_verdict,
+        DECISIONS.c.error_code,
+        DECISIONS.c.error,
+        DECISIONS.c.strategy_output,
+        DECISIONS.c.output,
+        DECISIONS.c.llm_exchange,
+        DECISIONS.c.created_at,
+        DECISIONS.c.completed_at,
+        DECISIONS.c.decided_at,
+    )
+    .where(DECISIONS.c.id == _ID)
+    .with_for_update()
+)
+# The decision's own legs (entry or close), as recorded with its intents; a live venue's TP/SL
+# legs (`<entry id>:tp`) are the venue's orders, recorded beside them.
+INTENT_LEGS = ("entry", "close")
+_ORDERS_OF = (
+    select(ORDERS)
+    .where(ORDERS.c.decision_id == _ID, ORDERS.c.leg.in_(INTENT_LEGS))
+    .order_by(ORDERS.c.client_order_id)
+)
+_KNOWN_ORDERS = select(ORDERS.c.client_order_id).where(
+    ORDERS.c.client_order_id.in_(bindparam("b_ids", expanding=True))
+)
+_INSERT_ORDER = insert(ORDERS)
+_NOT_PLACED = update(ORDERS).where(
+    ORDERS.c.client_order_id == bindparam("b_coid"), ORDERS.c.status == OrderStatus.INTENT.value
+)
+_UPDATE = update(DECISIONS).where(DECISIONS.c.id == _ID)
+_ACCOUNT_STATUS = update(ACCOUNTS).where(
+    ACCOUNTS.c.id == bindparam("b_account"), ACCOUNTS.c.is_deleted.is_(False)
+)
+
+
+def _intent_of(row: Any) -> OrderIntent:
+    return OrderIntent(
+        client_order_id=row.client_order_id,
+        account_id=row.account_id,
+        decision_id=row.decision_id,
+        leg=row.leg,
+        symbol=row.symbol,
+        side=row.side,
+        reduce_only=row.reduce_only,
+        size_usd=row.size_usd,
+        leverage=row.leverage,
+        take_profit_pct=row.take_profit_pct,
+        stop_loss_pct=row.stop_loss_pct,
+    )
+
+
+def _verdict(stored: Any) -> RiskVerdict | None:
+    return None if stored is None else RiskVerdict.model_validate(stored)
+
+
+def record_intents(s: Session, req: RecordIntentsInput) -> RecordIntentsResult:
+    """Record the verdict and intents unless the decision already has them (or is finished);
+    either way, answer with the ones recorded."""
+    conn = s.connection()
+    row = conn.execute(_ROW, {"b_id": req.decision_id}).first()
+    if row is None:
+        raise LookupError(f"decision {req.decision_id} has no row")
+    if row.decided_at is not None or row.completed_at is not None:
+        return RecordIntentsResult(
+            recorded=0,
+            verdict=_verdict(row.risk_verdict),
+            intents=[_intent_of(o) for o in conn.execute(_ORDERS_OF, {"b_id": req.decision_id})],
+            completed=row.completed_at is not None,
+        )
+    known = set(conn.scalars(_KNOWN_ORDERS, {"b_ids": [i.client_order_id for i in req.intents]}))
+    rows = [
+        {
+            "client_order_id": intent.client_order_id,
+            "decision_id": req.decision_id,
+            "account_id": intent.account_id,
+            "leg": intent.leg,
+            "symbol": intent.symbol,
+            "side": intent.side,
+            "reduce_only": intent.reduce_only,
+            "size_usd": intent.size_usd,
+            "leverage": intent.leverage,
+            "take_profit_pct": intent.take_profit_pct,
+            "stop_loss_pct": intent.stop_loss_pct,
+            "status": OrderStatus.INTENT.value,
+        }
+        for intent in req.intents
+        if intent.client_order_id not in known
+    ]
+    if rows:
+        conn.execute(_INSERT_ORDER, rows)
+    verdict = req.verdict.model_dump(mode="json") if req.verdict else None
+    conn.execute(
+        _UPDATE, {"b_id": req.decision_id, "decided_at": utcnow(), "risk_verdict": verdict}
+    )
+    return RecordIntentsResult(recorded=len(req.intents), verdict=req.verdict, intents=req.intents)
+
+
+def _decision(row: Any) -> Decision | None:
+    for stored in (row.strategy_output, row.output):
+        if stored and stored.get("decision"):
+            return Decision.model_validate(stored["decision"])
+    return None
+
+
+def _recorded(row: Any, orders: list[OrderOutcome]) -> DecisionOutcome:
+    return DecisionOutcome(
+        decision_id=row.id,
+        seq=row.seq,
+        status=row.status,
+        decision=_decision(row),
+        risk_verdict=_verdict(row.risk_verdict),
+        error_code=row.error_code,
+        error=row.error,
+        orders=orders,
+    )
+
+
+def _from_orders(row: Any, req: FinishDecisionInput, orders: list[OrderOutcome]) -> DecisionOutcome:
+    """The outcome of a decision whose recorded intents this attempt did not carry out."""
+    bad = [o for o in orders if o.status is not OrderStatus.FILLED]
+    return DecisionOutcome(
+        decision_id=row.id,
+        seq=row.seq,
+        status="failed" if bad else "executed",
+        decision=_decision(row) or req.decision,
+        risk_verdict=_verdict(row.risk_verdict),
+        error_code="ORDER_REJECTED" if bad else None,
+        error="; ".join(f"{o.client_order_id}: {o.reject_reason}" for o in bad) or None,
+        orders=orders,
+    )
+
+
+def _orders(s: Session, decision: str) -> list[OrderOutcome]:
+    return [outcome_of(o) for o in s.connection().execute(_ORDERS_OF, {"b_id": decision})]
+
+
+def finish(s: Session, req: FinishDecisionInput) -> DecisionOutcome:
+    """Record the decision's outcome, unless one is recorded already: the answer is the
+    recorded outcome either way (see the module docstring)."""
+    conn = s.connection()
+    now = utcnow()
+    row = conn.execute(_ROW, {"b_id": req.decision_id}).first()
+    if row is None:  # context gathering never created it
+        claimed = claim(
+            s,
+            req.account_id,
+            req.trigger_key,
+            req.decision_id,
+            req.seq,
+            lambda seq: decision_id(req.account_id, seq),
+        )
+        if not claimed.found:
+            outcome = _as_asked(req, claimed.decision_id, claimed.seq)
+            create_row(
+                s,
+                claimed.decision_id,
+                account_id=req.account_id,
+                seq=claimed.seq,
+                binding_id=req.binding_id,
+                trigger_type=req.trigger_type,
+                trigger_context=req.trigger_context,
+                trigger_key=req.trigger_key or None,
+                completed_at=now,
+                **_values(req, outcome, None),
+            )
+            _record_trader_status(s, req, outcome)
+            return outcome
+        row = conn.execute(_ROW, {"b_id": claimed.decision_id}).one()
+    if row.completed_at is not None:
+        outcome = _recorded(row, _orders(s, row.id))
+        _record_trader_status(s, req, outcome)
+        return outcome
+    recorded = _orders(s, row.id)
+    carried = {o.client_order_id for o in req.orders}
+    if any(o.client_order_id not in carried for o in recorded):
+        for o in recorded:
+            if o.status is OrderStatus.INTENT:
+                conn.execute(_NOT_PLACED, {"b_coid": o.client_order_id, **_REJECTED})
+        outcome = _from_orders(row, req, _orders(s, row.id))
+    else:
+        outcome = _as_asked(req, row.id, row.seq)
+        if row.decided_at is not None:  # the verdict the intents were recorded with
+            outcome.risk_verdict = _verdict(row.risk_verdict)
+    values = _values(req, outcome, row)
+    values["completed_at"] = now
+    if row.created_at is not None:
+        created = row.created_at
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=now.tzinfo)
+        values["duration_ms"] = int((now - created).total_seconds() * 1000)
+    conn.execute(_UPDATE, {"b_id": row.id, **values})
+    _record_trader_status(s, req, outcome)
+    return outcome
+
+
+def _as_asked(req: FinishDecisionInput, decision: str, seq: int) -> DecisionOutcome:
+    return DecisionOutcome(
+        decision_id=decision,
+        seq=seq,
+        status=req.status,
+        decision=req.decision,
+        risk_verdict=req.risk_verdict,
+        error_code=req.error_code,
+        error=req.error,
+        orders=req.orders,
+    )
+
+
+def _values(req: FinishDecisionInput, outcome: DecisionOutcome, row: Any) -> dict[str, Any]:
+    verdict = outcome.risk_verdict
+    values: dict[str, Any] = {
+        "status": outcome.status,
+        "risk_verdict": verdict.model_dump(mode="json") if verdict else None,
+    }
+    if outcome.error_code or outcome.error:
+        values.update(error_code=outcome.error_code, error=outcome.error)
+    if req.llm:
+        earlier = row.llm_exchange if row is not None else None
+        values["llm_exchange"] = {**(earlier or {}), **req.llm}
+    if outcome.decision is not None and (row is None or row.output is None):  # prompts
+        values["output"] = {"decision": outcome.decision.model_dump(mode="json")}
+    return values
+
+
+def _record_trader_status(s: Session, req: FinishDecisionInput, outcome: DecisionOutcome) -> None:
+    """The trader's status after this decision, from the outcome that stands."""
+    failed = outcome.status == "failed"
+    if req.paused:
+        status = TraderStatus.PAUSED
+    elif failed or req.halt_reason:
+        status = TraderStatus.ERROR
+    else:
+        status = TraderStatus.ACTIVE
+    reason = f"{outcome.error_code}: {outcome.error}" if failed else req.halt_reason or None
+    s.connection().execute(
+        _ACCOUNT_STATUS,
+        {"b_account": req.account_id, "status": status.value, "status_reason": reason},
+    )
