@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from settings import Settings, get_settings
+from settings import Settings, ensure_data_dir, get_settings
 
 app = typer.Typer(add_completion=False, help="hyperoru: durable AI traders on Temporal")
 
@@ -20,7 +20,7 @@ def migrate() -> None:
     from secrets_check import require_openable_secrets
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_data_dir(settings)
     upgrade(settings.resolved_database_url)
     typer.echo("database is up to date")
     # Created here, once, before the API and worker start (they would otherwise race for it);
@@ -152,8 +152,10 @@ def api() -> None:
 
     from api.main import create_app
     from secrets_check import require_openable_secrets
+    from supervisor import check_api_host
 
     settings = get_settings()
+    check_api_host(settings)
     require_openable_secrets(settings, "api")
     uvicorn.run(
         create_app(settings),

@@ -11,13 +11,14 @@ is the right key.
 from __future__ import annotations
 
 from collections import Counter
+from typing import NoReturn
 
 from sqlalchemy import create_engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.models import Account
 from secrets_config import ReloadingKeyWrapper, key_file_path, master_key_wrapper
-from settings import Settings, sync_url
+from settings import Settings, config_exit, sync_url
 from vault import MasterKeyError, SealedSecret, SecretError
 
 SEALED_COLUMNS = (Account.llm_api_key_sealed, Account.exchange_credentials_sealed)
@@ -59,8 +60,8 @@ def key_source(settings: Settings) -> str:
     return "HYPERORU_MASTER_KEY" if path is None else str(path)
 
 
-def _refusal(prefix: str, missing: Counter[str], have: str) -> SystemExit:
-    return SystemExit(
+def _refuse(prefix: str, missing: Counter[str], have: str) -> NoReturn:
+    config_exit(
         f"{prefix} {sum(missing.values())} stored secret(s) were sealed with master key(s) "
         f"{', '.join(sorted(missing))}, which this process does not have ({have}). Every "
         "process must use the same key: restore it from its backup (README, Production), or, "
@@ -81,16 +82,16 @@ def require_openable_secrets(settings: Settings, process: str) -> ReloadingKeyWr
     if stored and path is not None and not path.exists():
         # Not generated: a new key could open none of them, and would only be in the way when
         # the right one is restored.
-        raise _refusal(prefix, stored, f"there is no key at {path}")
+        _refuse(prefix, stored, f"there is no key at {path}")
     try:
         wrapper = master_key_wrapper(settings)
     except (MasterKeyError, OSError) as err:
-        raise SystemExit(f"{prefix} master key: {err}") from None
+        config_exit(f"{prefix} master key: {err}")
     loaded = set(wrapper.key_ids)
     missing = Counter({kid: n for kid, n in stored.items() if kid not in loaded})
     if missing:
         have = f"it loaded {', '.join(wrapper.key_ids)} from {key_source(settings)}"
-        raise _refusal(prefix, missing, have)
+        _refuse(prefix, missing, have)
     return wrapper
 
 
