@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from settings import Settings, get_settings
+from settings import Settings, ensure_data_dir, get_settings
 
 app = typer.Typer(add_completion=False, help="hyperoru: durable AI traders on Temporal")
 
@@ -17,14 +17,15 @@ app = typer.Typer(add_completion=False, help="hyperoru: durable AI traders on Te
 def migrate() -> None:
     """Apply database migrations (Alembic) to HYPERORU_DATABASE_URL."""
     from db.migrate import upgrade
-    from secrets_config import master_key_wrapper
+    from secrets_check import require_openable_secrets
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_data_dir(settings)
     upgrade(settings.resolved_database_url)
     typer.echo("database is up to date")
-    # Created here, once, before the API and worker start (they would otherwise race for it).
-    master_key_wrapper(settings)
+    # Created here, once, before the API and worker start (they would otherwise race for it);
+    # and checked against the stored secrets, so a stack with the wrong key stops here.
+    require_openable_secrets(settings, "migrate")
     _first_user(settings)
 
 
@@ -110,6 +111,32 @@ def rotate_master_key(
         raise typer.Exit(1)
 
 
+@app.command("drop-unreadable-secrets")
+def drop_unreadable_secrets(
+    yes: bool = typer.Option(False, "--yes", help="really clear them (otherwise only count)"),
+) -> None:
+    """Clear the stored secrets whose master key is lost, so the stack can start again."""
+    from secrets_check import drop_unreadable, unreadable
+    from secrets_config import master_key_wrapper
+    from vault import MasterKeyError
+
+    settings = get_settings()
+    try:
+        wrapper = master_key_wrapper(settings)
+    except MasterKeyError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+    found = drop_unreadable(settings, wrapper) if yes else unreadable(settings, wrapper)
+    if not found:
+        typer.echo("every stored secret opens with the loaded master key(s); nothing to do")
+        return
+    counts = ", ".join(f"{n} under key {kid}" for kid, n in sorted(found.items()))
+    if yes:
+        typer.echo(f"cleared {counts}: enter those traders' LLM and exchange keys again")
+    else:
+        typer.echo(f"{counts} cannot be opened; run again with --yes to clear them")
+
+
 @app.command("generate-key")
 def generate_key() -> None:
     """Print a new random 32-byte key (for HYPERORU_MASTER_KEY or the payload codec)."""
@@ -124,8 +151,12 @@ def api() -> None:
     import uvicorn
 
     from api.main import create_app
+    from secrets_check import require_openable_secrets
+    from supervisor import check_api_host
 
     settings = get_settings()
+    check_api_host(settings)
+    require_openable_secrets(settings, "api")
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, create_engine, select, update
 
 from db.models import Account
+from secrets_check import SEALED_COLUMNS
 from secrets_config import key_file_path
 from settings import Settings, sync_url
 from vault import (
@@ -33,7 +34,6 @@ from vault import (
     rewrap,
 )
 
-SEALED_COLUMNS = (Account.llm_api_key_sealed, Account.exchange_credentials_sealed)
 MAX_PASSES = 5
 
 

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NoReturn
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vault.keys import MasterKey
+
 TASK_QUEUE = "hyperoru-traders"
+ENV_PREFIX = "HYPERORU_"
+# sysexits' EX_CONFIG: the process refused its configuration; restarting it will not help.
+EXIT_CONFIG = 78
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+MARKET_SOURCES = ("simulated", "hyperliquid", "binance")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HYPERORU_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     data_dir: Path = Path(".data")
     api_host: str = "127.0.0.1"
-    api_port: int = 8000
-    temporal_port: int = 7233
-    temporal_ui_port: int = 8233
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    temporal_port: int = Field(default=7233, ge=1, le=65535)
+    temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
     # When set, use this Temporal cluster and start no dev server.
     temporal_address: str | None = None
     temporal_namespace: str = "default"
@@ -97,6 +105,38 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(default=100.0, ge=0)
     rate_limit_burst: int = Field(default=3000, ge=1)
 
+    # Checked here, so a wrong value stops a process at start with one line naming it
+    # (load_settings) instead of failing later, deep in a library, with a traceback.
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        if v.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return v.strip().upper()
+
+    @field_validator("market_source")
+    @classmethod
+    def _market_source(cls, v: str) -> str:
+        if v.strip().lower() not in MARKET_SOURCES:
+            raise ValueError(f"must be one of {', '.join(MARKET_SOURCES)}")
+        return v.strip().lower()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str | None) -> str | None:
+        if v:
+            async_url(v)  # the error names only the scheme: the URL may hold a password
+        return v
+
+    @field_validator("master_key", "payload_encryption_key")
+    @classmethod
+    def _keys(cls, v: SecretStr | None) -> SecretStr | None:
+        # The format only (vault.keys checks the rest at start); errors never echo a key.
+        for n, part in enumerate((v.get_secret_value() if v else "").split(","), start=1):
+            if part.strip():
+                MasterKey.from_text(part, source=f"entry {n}")
+        return v
+
     @property
     def pools_task_queue(self) -> str:
         """Signal-pool workflows and their activities: a queue of their own, so a pool's
@@ -123,7 +163,10 @@ def async_url(url: str) -> str:
     ):
         if url.startswith(prefix):
             return repl + url[len(prefix) :]
-    raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+    raise ValueError(
+        f"unsupported database URL scheme {url.split(':', 1)[0]!r} "
+        "(postgresql://... or sqlite:///...)"
+    )
 
 
 def sync_url(url: str) -> str:
@@ -131,6 +174,61 @@ def sync_url(url: str) -> str:
     return async_url(url).replace("sqlite+aiosqlite://", "sqlite://")
 
 
+# Values never shown in an error: they may hold a key or a password.
+_NOT_ECHOED = {"master_key", "payload_encryption_key", "database_url"}
+
+
+def _problem(err: Any) -> str:
+    kind, msg = err["type"], str(err["msg"])
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return "must be a whole number"
+    if kind in ("float_parsing", "float_type"):
+        return "must be a number"
+    if kind in ("bool_parsing", "bool_type"):
+        return "must be true or false (or 1/0, yes/no, on/off)"
+    for prefix in ("Value error, ", "Input should be "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+            return msg if prefix == "Value error, " else f"must be {msg}"
+    return msg
+
+
+def describe(error: ValidationError) -> str:
+    """One line per invalid setting: the variable, its value (unless secret), what is allowed."""
+    lines = []
+    for err in error.errors():
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        shown = ""
+        if field not in _NOT_ECHOED and isinstance(err.get("input"), str):
+            shown = "=" + repr(err["input"][:60])
+        lines.append(f"invalid setting {ENV_PREFIX}{field.upper()}{shown}: {_problem(err)}")
+    return "\n".join(lines)
+
+
+def config_exit(message: str) -> NoReturn:
+    """Stop a process whose configuration is wrong: the message, no traceback, EXIT_CONFIG."""
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_CONFIG)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment (and .env); an invalid one ends the process."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        config_exit(describe(err))
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        config_exit(
+            f"invalid setting {ENV_PREFIX}DATA_DIR={str(settings.data_dir)!r}: cannot create it "
+            f"({err.strerror or type(err).__name__})"
+        )
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from settings import Settings
+from settings import Settings, config_exit, ensure_data_dir
 
 RESTART_BACKOFF_S = 2.0
 PR_SET_PDEATHSIG = 1
@@ -150,7 +150,15 @@ async def start_temporal(
     await wait_port("127.0.0.1", s.temporal_ui_port, proc, "temporal UI", stopping)
 
 
+def check_api_host(s: Settings) -> None:
+    try:
+        socket.getaddrinfo(s.api_host, s.api_port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        config_exit(f"invalid setting HYPERORU_API_HOST={s.api_host!r}: {err.strerror or err}")
+
+
 def check_ports_free(s: Settings) -> None:
+    check_api_host(s)
     wanted = [(s.api_host, s.api_port, "HYPERORU_API_PORT")]
     if s.temporal_address is None:
         wanted += [("127.0.0.1", s.temporal_port, "HYPERORU_TEMPORAL_PORT")]
@@ -183,7 +191,7 @@ async def run_stack(s: Settings) -> int:
 async def supervise(
     s: Settings, procs: dict[str, asyncio.subprocess.Process], stopping: asyncio.Event
 ) -> int:
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_data_dir(s)
     check_ports_free(s)
     py = sys.executable
     if s.temporal_address is None:

@@ -25,6 +25,7 @@ from activities.wiring import Deps, build_activities, build_pool_activities, def
 from db.session import make_engine, make_sessionmaker
 from gc_policy import collect_when_idle, tune_gc
 from sandbox import zygote_client
+from secrets_check import require_openable_secrets
 from settings import Settings, get_settings
 from temporal_client import connect
 from worker_cache import IdleEviction, TrackingRunner
@@ -120,6 +121,7 @@ async def running_workers(
 async def main(interceptors: Sequence[Interceptor] = ()) -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    require_openable_secrets(settings, "worker")
     engine = make_engine(settings.resolved_database_url)
     client = await connect(settings)
     deps = default_deps(settings, make_sessionmaker(engine), client)

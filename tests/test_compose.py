@@ -213,3 +213,45 @@ def test_dockerfile_runs_as_non_root_without_secrets() -> None:
     assert ".[DEV]" not in text
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored
+
+
+def data_dir_mount(service: dict[str, Any]) -> dict[str, Any] | None:
+    """The mount that holds the service's data dir (where its master.key lives), if any."""
+    target = service["environment"].get("HYPERORU_DATA_DIR")
+    for mount in service.get("volumes") or []:
+        if target and mount["target"] == target:
+            return dict(mount)
+    return None
+
+
+def test_app_services_share_one_master_key_kept_in_a_named_volume(empty_env_file: Path) -> None:
+    """One key for migrate, api and worker, surviving rebuilds: without it each container
+    generated its own and the worker could not open what the API sealed (issue 19)."""
+    model = resolved_model(empty_env_file)
+    services = model["services"]
+    mounts = {}
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        # The key comes from <data dir>/master.key, not from a per-service variable.
+        assert "HYPERORU_MASTER_KEY" not in env and "HYPERORU_MASTER_KEY_FILE" not in env, name
+        mount = data_dir_mount(services[name])
+        assert mount is not None, f"{name}: its data dir is not on a volume"
+        mounts[name] = mount
+    assert {m["type"] for m in mounts.values()} == {"volume"}
+    sources = {m["source"] for m in mounts.values()}
+    assert len(sources) == 1, sources  # one volume, so one key
+    (source,) = sources
+    assert source in model["volumes"] and not model["volumes"][source].get("external")
+    # migrate (first, one-shot) creates the key; the long-running processes only read it.
+    assert not mounts["migrate"].get("read_only")
+    assert mounts["api"].get("read_only") and mounts["worker"].get("read_only")
+
+
+def test_the_key_volume_starts_owned_by_the_app_user(empty_env_file: Path) -> None:
+    """A new named volume copies the image's directory: it must exist there, owned by the
+    non-root user the app runs as, or migrate cannot write the key into it."""
+    services = resolved_model(empty_env_file)["services"]
+    target = services["migrate"]["environment"]["HYPERORU_DATA_DIR"]
+    text = DOCKERFILE.read_text()
+    assert re.search(rf"install -d -o hyperoru -g hyperoru -m 07[05]0 {re.escape(target)}\b", text)
+    assert "--uid 10001" in text and "USER 10001:10001" in text
