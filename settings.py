@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     payload_encryption_key: SecretStr | None = None
     # Every LLM call times out after this many seconds (the activity then retries).
     llm_timeout_seconds: float = 60.0
+    # A trader's llm_base_url may point at a loopback or private address (e.g. Ollama on
+    # localhost) only when this is true; link-local and cloud metadata addresses never.
+    # Checked by the API when saved and by the worker on every connection.
+    llm_allow_private_hosts: bool = False
     # Program sandbox limits.
     sandbox_wall_seconds: float = 5.0
     sandbox_cpu_seconds: int = 3

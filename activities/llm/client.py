@@ -18,12 +18,18 @@ code, non_retryable = not retryable, next_retry_delay = the provider's Retry-Aft
   LLM_NOT_FOUND        no         404 (unknown model or wrong base URL)
   LLM_BAD_REQUEST      no         400, 422 and any other 4xx
   LLM_CONFIG           no         unusable base URL or client settings
+  LLM_HOST_NOT_ALLOWED no         the base URL's host (or a redirect's) is refused by the egress
+                                  rules (activities.llm.egress): metadata, link-local, or a
+                                  private/loopback address without HYPERORU_LLM_ALLOW_PRIVATE_HOSTS
 
 The API key never appears in an LLMError message or repr, in `LLMCallConfig`'s repr, or in log
-lines written here: provider error text is scrubbed of the key and of masked key fragments
-(`sk-...****abcd`), the 401 message carries no provider text at all, base URLs are shown as host
+lines written here: a provider's error text is kept only as a short excerpt (MAX_DETAIL_CHARS),
+without control or invisible characters (removed first, so a key echoed with zero-width
+characters inside is still recognised), scrubbed of the key and of masked key fragments
+(`sk-...****abcd`); the 401 message carries no provider text at all, base URLs are shown as host
 only, and the SDK exception is not chained (`__cause__` and `__context__` are None), since its
-request object holds the Authorization header. A fresh SDK client is created and closed per call.
+request object holds the Authorization header. A fresh SDK client (over the guarded transport of
+activities.llm.transport) is created and closed per call.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import logging
 import math
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -42,7 +49,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
+from activities.llm.egress import HostNotAllowed
 from activities.llm.providers import ProviderConfigError, host_of, validate_base_url
+from activities.llm.transport import guarded_http_client
 
 if TYPE_CHECKING:
     import openai
@@ -50,7 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_KEY_PLACEHOLDER = "not-needed"  # sent when the endpoint needs no key (e.g. Ollama)
-MAX_DETAIL_CHARS = 300
+MAX_DETAIL_CHARS = 200
 MAX_RETRY_AFTER_S = 3600.0
 _DEADLINE_SLACK_S = 1.0
 
@@ -67,6 +76,7 @@ class LLMErrorCode(StrEnum):
     NOT_FOUND = "LLM_NOT_FOUND"
     BAD_REQUEST = "LLM_BAD_REQUEST"
     CONFIG = "LLM_CONFIG"
+    HOST_NOT_ALLOWED = "LLM_HOST_NOT_ALLOWED"
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,8 @@ class LLMCallConfig:
     timeout_s: float = 60.0
     max_tokens: int | None = None
     temperature: float | None = None
+    # Loopback and private hosts (HYPERORU_LLM_ALLOW_PRIVATE_HOSTS); see activities.llm.egress.
+    allow_private_hosts: bool = False
 
 
 class LLMResponse(BaseModel):
@@ -171,6 +183,24 @@ def scrub(text: str, api_key: str) -> str:
     return _TOKENISH.sub(repl, text)
 
 
+def sanitize(text: str) -> str:
+    """One line of visible text: control, format (zero-width, bidi) and unassigned characters
+    removed, whitespace runs collapsed to one space."""
+    kept = []
+    for ch in text:
+        if ch.isspace():
+            kept.append(" ")
+        elif unicodedata.category(ch)[0] != "C":
+            kept.append(ch)
+    return " ".join("".join(kept).split())
+
+
+def excerpt(text: str, api_key: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """A short, sanitised excerpt of untrusted text that may echo the key."""
+    text = scrub(sanitize(text), api_key)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _provider_detail(exc: openai.APIStatusError, api_key: str) -> str:
     body = exc.body
     detail: Any = None
@@ -182,11 +212,7 @@ def _provider_detail(exc: openai.APIStatusError, api_key: str) -> str:
         detail = body
     if not detail:
         return ""
-    text = " ".join(str(detail).split())
-    text = scrub(text, api_key)
-    if len(text) > MAX_DETAIL_CHARS:
-        text = text[: MAX_DETAIL_CHARS - 3] + "..."
-    return text
+    return excerpt(str(detail), api_key)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -332,6 +358,7 @@ async def complete(cfg: LLMCallConfig, system: str, user: str) -> LLMResponse:
             api_key=cfg.api_key or NO_KEY_PLACEHOLDER,
             timeout=cfg.timeout_s,
             max_retries=0,
+            http_client=guarded_http_client(cfg.allow_private_hosts, cfg.timeout_s),
         )
     except openai.OpenAIError:
         result = LLMError(LLMErrorCode.CONFIG, False, "the LLM client could not be configured")
@@ -358,6 +385,8 @@ async def complete(cfg: LLMCallConfig, system: str, user: str) -> LLMResponse:
             )
         except openai.APIStatusError as exc:
             result = _status_error(exc, cfg, host)
+        except HostNotAllowed as exc:
+            result = LLMError(LLMErrorCode.HOST_NOT_ALLOWED, False, f"{exc}; nothing was sent")
         except Exception as exc:  # noqa: BLE001 - SDK validation/decoding errors of a 2xx body
             # (e.g. JSONDecodeError on a non-JSON body); the text is not used, only the type
             result = LLMError(

@@ -66,11 +66,16 @@ def build_messages(
 
 class PromptActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], vault: KeyWrapper, timeout_s: float
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        vault: KeyWrapper,
+        timeout_s: float,
+        allow_private_hosts: bool = False,
     ) -> None:
         self.sessions = sessions
         self.vault = vault
         self.timeout_s = timeout_s
+        self.allow_private_hosts = allow_private_hosts  # HYPERORU_LLM_ALLOW_PRIVATE_HOSTS
 
     @activity.defn(name=Activity.RUN_PROMPT)
     async def run_prompt(self, req: RunPromptInput) -> StrategyOutput:
@@ -152,6 +157,7 @@ class PromptActivities:
             json_mode=supports_json_mode(acct.llm_provider or "custom"),
             timeout_s=self.timeout_s,
             max_tokens=MAX_TOKENS,
+            allow_private_hosts=self.allow_private_hosts,
         )
 
 

@@ -49,8 +49,11 @@ async def create_account(
     )
     s.add(acct)
     await s.flush()  # the id binds the sealed key to this trader
-    apply_llm_settings(
-        acct, body.model_dump(include=set(LLM_FIELDS), exclude_none=True), request.app.state.vault
+    await apply_llm_settings(
+        acct,
+        body.model_dump(include=set(LLM_FIELDS), exclude_none=True),
+        request.app.state.vault,
+        request.app.state.settings.llm_allow_private_hosts,
     )
     await s.commit()
     try:
@@ -91,7 +94,9 @@ async def update_account(
     """Change a trader; trading_enabled starts or pauses it. The LLM key is write-only."""
     acct = await get_account(s, account_id, user.id, live=True)
     llm = body.model_dump(include=set(LLM_FIELDS), exclude_unset=True, exclude_none=True)
-    apply_llm_settings(acct, llm, request.app.state.vault)
+    await apply_llm_settings(
+        acct, llm, request.app.state.vault, request.app.state.settings.llm_allow_private_hosts
+    )
     changes = body.model_dump(exclude_unset=True, exclude={"trading_enabled", *LLM_FIELDS})
     for field, value in changes.items():
         if value is None:

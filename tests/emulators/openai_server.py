@@ -82,7 +82,15 @@ class Raw:
     content_type: str = "application/json"
 
 
-Behaviour = Reply | Fail | Hang | Raw
+@dataclass(frozen=True)
+class Redirect:
+    """A redirect to `location` (e.g. a metadata address a hostile provider points at)."""
+
+    location: str
+    status: int = 307
+
+
+Behaviour = Reply | Fail | Hang | Raw | Redirect
 
 
 def valid_json(**overrides: Any) -> Reply:
@@ -279,6 +287,8 @@ class OpenAIEmulator:
             )
         if isinstance(b, Raw):
             return Response(b.body, status_code=b.status, media_type=b.content_type)
+        if isinstance(b, Redirect):
+            return Response(status_code=b.status, headers={"location": b.location})
         raise TypeError(f"unexpected behaviour {b!r}")
 
     # -- lifecycle

@@ -58,6 +58,9 @@ def cfg(emu: OpenAIEmulator, **kw: object) -> LLMCallConfig:
         "model": "gpt-4o-mini",
         "json_mode": True,
         "timeout_s": 5.0,
+        # The emulator listens on 127.0.0.1: a loopback host, allowed only when the operator
+        # says so (HYPERORU_LLM_ALLOW_PRIVATE_HOSTS).
+        "allow_private_hosts": True,
     }
     base.update(kw)
     return LLMCallConfig(**base)  # type: ignore[arg-type]
@@ -281,7 +284,13 @@ async def test_connection_refused() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    c = LLMCallConfig(f"http://127.0.0.1:{port}/v1", API_KEY, "gpt-4o-mini", timeout_s=2)
+    c = LLMCallConfig(
+        f"http://127.0.0.1:{port}/v1",
+        API_KEY,
+        "gpt-4o-mini",
+        timeout_s=2,
+        allow_private_hosts=True,  # a loopback port on purpose
+    )
     err = await call_err(c)
     assert err.code == LLMErrorCode.CONNECTION and err.retryable
     assert err.message == f"could not connect to the provider at 127.0.0.1:{port}"
