@@ -16,7 +16,7 @@ from activities.llm.providers import estimate_cost_usd, supports_json_mode
 from db.models import Account, Binding, DecisionRecord, PromptTemplate, TradeRecord
 from domain.contracts import Activity, RunPromptInput, StrategyOutput
 from domain.llm_output import output_contract, parse_decision
-from domain.prompts import render
+from domain.prompts import MAX_PROMPT_CHARS, PromptTooLarge, render
 from vault import KeyWrapper, SealedSecret, SecretError, open_secret
 
 SYSTEM_PROMPT = (
@@ -54,13 +54,14 @@ def build_messages(
     trades: list[dict[str, Any]],
     max_size_usd: Decimal | None = None,
 ) -> tuple[str, str, dict[str, str]]:
-    """(system, user, variables): exactly what the model receives."""
+    """(system, user, variables): exactly what the model receives. Raises PromptTooLarge when
+    the rendered template passes MAX_PROMPT_CHARS (a template saved before the cap existed)."""
     # Imported here: it loads numpy and TA-Lib, which only prompt strategies need in the worker.
     from activities.llm.context_text import variables_from_snapshot
 
     variables = variables_from_snapshot(snapshot, trades)
     contract = output_contract(snapshot.get("symbols") or None, max_size_usd)
-    user = render(template, variables).rstrip() + "\n\n" + contract
+    user = render(template, variables, MAX_PROMPT_CHARS).rstrip() + "\n\n" + contract
     return SYSTEM_PROMPT, user, variables
 
 
@@ -102,9 +103,12 @@ class PromptActivities:
             if problem:
                 return StrategyOutput(ok=False, error_code="LLM_NOT_CONFIGURED", error=problem)
             trades = await recent_trades(s, acct.id)
-            system, user, _ = build_messages(
-                prompt.content, rec.input_snapshot, trades, acct.max_position_notional_usd
-            )
+            try:
+                system, user, _ = build_messages(
+                    prompt.content, rec.input_snapshot, trades, acct.max_position_notional_usd
+                )
+            except PromptTooLarge as err:  # the model is not called
+                return StrategyOutput(ok=False, error_code="PROMPT_TOO_LARGE", error=str(err))
             # The exact text is recorded before the call, so it is kept whatever happens next.
             rec.llm_exchange = {
                 "prompt_id": prompt.id,
