@@ -22,6 +22,12 @@ code, non_retryable = not retryable, next_retry_delay = the provider's Retry-Aft
                                   rules (activities.llm.egress): metadata, link-local, or a
                                   private/loopback address without HYPERORU_LLM_ALLOW_PRIVATE_HOSTS
 
+Answer size: the text kept is at most MAX_ANSWER_CHARS (domain.llm_output); a longer answer is
+cut there and `LLMResponse.oversize` says so (the caller records it as an invalid decision, never
+a retry: a retry would pay for the same answer again, and a multi-megabyte answer would not fit
+in a Temporal payload). No body is read past MAX_RESPONSE_BYTES (activities.llm.transport); an
+answer stopped there keeps the start of its text as far as it was read.
+
 The API key never appears in an LLMError message or repr, in `LLMCallConfig`'s repr, or in log
 lines written here: a provider's error text is kept only as a short excerpt (MAX_DETAIL_CHARS),
 without control or invisible characters (removed first, so a key echoed with zero-width
@@ -35,6 +41,7 @@ activities.llm.transport) is created and closed per call.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import re
@@ -51,7 +58,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.llm.egress import HostNotAllowed
 from activities.llm.providers import ProviderConfigError, host_of, validate_base_url
-from activities.llm.transport import guarded_http_client
+from activities.llm.transport import MAX_RESPONSE_BYTES, ResponseTooLarge, guarded_http_client
+from domain.llm_output import MAX_ANSWER_CHARS
 
 if TYPE_CHECKING:
     import openai
@@ -102,6 +110,8 @@ class LLMResponse(BaseModel):
     completion_tokens: int | None
     latency_ms: int
     finish_reason: str | None
+    # Set when `text` is only the first MAX_ANSWER_CHARS of a larger answer: why, for the record.
+    oversize: str | None = None
 
 
 class LLMError(Exception):
@@ -324,13 +334,71 @@ def _response(completion: Any, cfg: LLMCallConfig, latency_ms: int) -> LLMRespon
     message = getattr(choice, "message", None)
     content = getattr(message, "content", None)
     usage = getattr(completion, "usage", None)
+    text = content if isinstance(content, str) else ""
+    oversize = None
+    if len(text) > MAX_ANSWER_CHARS:
+        oversize = (
+            f"the answer is {len(text):,} characters, over the limit of {MAX_ANSWER_CHARS:,}; "
+            f"only its first {MAX_ANSWER_CHARS:,} are kept"
+        )
+        text = text[:MAX_ANSWER_CHARS]
     return LLMResponse(
-        text=content if isinstance(content, str) else "",
+        text=text,
+        oversize=oversize,
         model=str(getattr(completion, "model", None) or cfg.model),
         prompt_tokens=getattr(usage, "prompt_tokens", None),
         completion_tokens=getattr(usage, "completion_tokens", None),
         latency_ms=latency_ms,
         finish_reason=getattr(choice, "finish_reason", None),
+    )
+
+
+_CONTENT_START = re.compile(r'"content"\s*:\s*"')
+_STRING = json.JSONDecoder(strict=False)
+
+
+def _partial_answer(head: bytes) -> str:
+    """The answer text in the first bytes of a completion body cut short: the `content` string
+    as far as it goes (a cut escape at the end dropped), or the raw start if there is none."""
+    text = head.decode("utf-8", "replace")
+    found = _CONTENT_START.search(text)
+    if found is None:
+        return text[:MAX_ANSWER_CHARS]
+    rest = text[found.end() : found.end() + 6 * MAX_ANSWER_CHARS]  # \uXXXX: 6 chars each
+    for cut in range(12):  # a \uXXXX\uXXXX pair cut anywhere, or a lone trailing backslash
+        try:
+            value = _STRING.decode('"' + rest[: len(rest) - cut] + '"')
+        except ValueError:
+            continue
+        return str(value)[:MAX_ANSWER_CHARS]
+    return ""
+
+
+def _too_large(
+    err: ResponseTooLarge, cfg: LLMCallConfig, host: str, started: float
+) -> LLMResponse | LLMError:
+    """A body past MAX_RESPONSE_BYTES: an oversize answer, or an error status."""
+    if err.status >= 400:
+        retryable = err.status >= 500 or err.status in (408, 409, 429)
+        return LLMError(
+            LLMErrorCode.PROVIDER_ERROR if retryable else LLMErrorCode.BAD_REQUEST,
+            retryable,
+            f"the provider at {host} failed ({err.status}) with a body over "
+            f"{MAX_RESPONSE_BYTES:,} bytes",
+            status=err.status,
+        )
+    text = _partial_answer(err.head)
+    return LLMResponse(
+        text=text,
+        model=cfg.model,
+        prompt_tokens=None,
+        completion_tokens=None,
+        latency_ms=int((time.monotonic() - started) * 1000),
+        finish_reason=None,
+        oversize=(
+            f"the provider's response is over {MAX_RESPONSE_BYTES:,} bytes; reading stopped "
+            f"there and the first {len(text):,} characters of its answer are kept"
+        ),
     )
 
 
@@ -387,6 +455,8 @@ async def complete(cfg: LLMCallConfig, system: str, user: str) -> LLMResponse:
             result = _status_error(exc, cfg, host)
         except HostNotAllowed as exc:
             result = LLMError(LLMErrorCode.HOST_NOT_ALLOWED, False, f"{exc}; nothing was sent")
+        except ResponseTooLarge as exc:
+            result = _too_large(exc, cfg, host, started)
         except Exception as exc:  # noqa: BLE001 - SDK validation/decoding errors of a 2xx body
             # (e.g. JSONDecodeError on a non-JSON body); the text is not used, only the type
             result = LLMError(

@@ -123,7 +123,7 @@ class PromptActivities:
             answer = await with_heartbeats(complete(cfg, system, user))
         except LLMError as err:
             raise err.to_application_error() from None  # Temporal retries 429/5xx/timeouts
-        parsed = parse_decision(answer.text, symbols, max_size)
+        parsed = parse_decision(answer.text, symbols, max_size, answer.oversize)
         llm = {
             "raw": answer.text,
             "response_model": answer.model,

@@ -75,11 +75,12 @@ class Hang:
 
 @dataclass(frozen=True)
 class Raw:
-    """Any status and raw body, e.g. a 200 that is not a completion."""
+    """Any status and raw body, e.g. a 200 that is not a completion (or a gzip bomb)."""
 
     status: int
-    body: str
+    body: str | bytes
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,9 @@ class OpenAIEmulator:
                 headers=b.headers,
             )
         if isinstance(b, Raw):
-            return Response(b.body, status_code=b.status, media_type=b.content_type)
+            return Response(
+                b.body, status_code=b.status, media_type=b.content_type, headers=b.headers
+            )
         if isinstance(b, Redirect):
             return Response(status_code=b.status, headers={"location": b.location})
         raise TypeError(f"unexpected behaviour {b!r}")

@@ -3,6 +3,7 @@ decision and paid for on every call) and the model's answer (carried in Temporal
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -10,7 +11,8 @@ from sqlalchemy import update
 from temporalio.client import Client
 
 from db.models import PromptTemplate
-from tests.emulators.openai_server import OpenAIEmulator, valid_json
+from domain.llm_output import MAX_ANSWER_CHARS
+from tests.emulators.openai_server import Fail, OpenAIEmulator, Reply, valid_json
 from tests.support.stack import Stack, full_stack, make_settings
 
 HUGE_TEMPLATE = "{kline_data}" * 8000  # 96 KB of template, ~23 MB once rendered
@@ -80,3 +82,23 @@ async def test_an_oversize_prompt_fails_the_decision_without_calling_the_model(
     assert "200,000" in out["error"]
     assert emulator.requests == []
     assert not (out["record"]["llm_exchange"] or {}).get("user")  # no 23 MB prompt stored
+
+
+async def test_an_oversize_answer_is_an_invalid_decision_paid_for_once(
+    st: Stack, emulator: OpenAIEmulator
+) -> None:
+    """A 3 MB answer (over Temporal's payload limit): before, the activity's result was refused,
+    the call retried and paid for five times, then STRATEGY_UNAVAILABLE."""
+    huge = Reply(json.dumps({"operation": "hold", "reasoning": "r" * 3_000_000}))
+    emulator.default = huge  # whatever is asked again would be paid again
+    try:
+        tid, _ = await _prompt_trader(st, emulator, "Decide for {symbols}.")
+        out = (await st.post(f"/api/account/{tid}/trigger")).json()
+    finally:
+        emulator.default = Fail(500, "emulator: no scripted behaviour left")
+    assert out["status"] == "invalid" and out["error_code"] == "LLM_ANSWER_TOO_LARGE", out
+    assert "65,536" in out["error"]
+    raw = out["record"]["llm_exchange"]["raw"]
+    assert len(raw) == MAX_ANSWER_CHARS and raw.startswith('{"operation": "hold"')
+    assert len(emulator.requests) == 1
+    assert (await st.api.get(f"/api/account/{tid}/orders")).json()["total"] == 0
