@@ -48,7 +48,10 @@ async def apply_llm_settings(
         acct.llm_base_url = resolved
     if changes.get("llm_model"):
         acct.llm_model = changes["llm_model"].strip()
-    key = changes.get(KEY_FIELD)
-    if key:
-        acct.llm_api_key_sealed = seal(wrapper, key, acct.id, KEY_FIELD).to_json()
-        acct.llm_api_key_hint = hint(key)
+    if KEY_FIELD in changes:
+        key = changes[KEY_FIELD]
+        if key:
+            acct.llm_api_key_sealed = seal(wrapper, key, acct.id, KEY_FIELD).to_json()
+            acct.llm_api_key_hint = hint(key)
+        else:  # null or "": the stored key is removed
+            acct.llm_api_key_sealed = acct.llm_api_key_hint = None

@@ -416,6 +416,15 @@ async def complete(cfg: LLMCallConfig, system: str, user: str) -> LLMResponse:
         raise LLMError(LLMErrorCode.CONFIG, False, config_problem)
     if not (cfg.timeout_s > 0 and math.isfinite(cfg.timeout_s)):
         raise LLMError(LLMErrorCode.CONFIG, False, "timeout_s must be a positive number")
+    if not all("!" <= ch <= "~" for ch in cfg.api_key):
+        # A key saved before the API refused these: the header could not be sent (it used to
+        # surface as a connection error, retried for 30 s).
+        raise LLMError(
+            LLMErrorCode.CONFIG,
+            False,
+            "the LLM API key contains a space, line break, control or non-ASCII character, "
+            "which an HTTP header cannot carry; set llm_api_key again",
+        )
     host = host_of(base_url)
 
     result: LLMResponse | LLMError

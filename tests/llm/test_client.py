@@ -343,3 +343,16 @@ def test_scrub() -> None:
     assert key not in out and "def456ghi789" not in out and "***" not in out
     assert out.endswith("ok words here")
     assert scrub("nothing secret", "") == "nothing secret"
+
+
+@pytest.mark.parametrize("key", [API_KEY + "\r\n", "sk-ключ-0123456789", "sk abc"])
+async def test_a_key_no_header_can_carry_fails_at_once_without_a_call(
+    openai_emulator: OpenAIEmulator, key: str
+) -> None:
+    """A key stored before the API refused these: a clear, non-retryable configuration error,
+    not a "could not connect" retried for 30 s."""
+    openai_emulator.script(valid_json())
+    err = await call_err(cfg(openai_emulator, api_key=key))
+    assert err.code == LLMErrorCode.CONFIG and not err.retryable
+    assert "llm_api_key" in err.message
+    assert openai_emulator.requests == []
