@@ -96,8 +96,8 @@ class Settings(BaseSettings):
     allow_registration: bool = True
     # Requests larger than this get 413 before any route reads them.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    # Token bucket per session token (or per client IP without one): a sustained rate and a
-    # burst. Generous on purpose; 0 turns the limit off.
+    # Token bucket per valid session token (per client IP without one, or with an invalid one):
+    # a sustained rate and a burst. Generous on purpose; 0 turns the limit off.
     rate_limit_per_second: float = Field(default=100.0, ge=0)
     rate_limit_burst: int = Field(default=3000, ge=1)
 
