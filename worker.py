@@ -26,6 +26,7 @@ from gc_policy import collect_when_idle, tune_gc
 from sandbox import zygote_client
 from settings import Settings, get_settings
 from temporal_client import connect
+from vault.redact import QueryStringRedactor
 from worker_cache import IdleEviction, TrackingRunner
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
@@ -114,6 +115,8 @@ async def running_workers(
 async def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:  # e.g. a venue's signed URL in an error
+        handler.addFilter(QueryStringRedactor())
     engine = make_engine(settings.resolved_database_url)
     client = await connect(settings)
     deps = default_deps(settings, make_sessionmaker(engine), client)
