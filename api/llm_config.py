@@ -40,7 +40,11 @@ async def apply_llm_settings(
             resolved = resolve_base_url(provider, base_url)
         except ProviderConfigError as err:
             raise ApiError(422, "INVALID_LLM_CONFIG", str(err)) from err
-        problem = await base_url_problem(resolved, allow_private_hosts)
+        problem = (
+            None
+            if preset.name == "offline"
+            else await base_url_problem(resolved, allow_private_hosts)
+        )
         if problem:
             where = "" if base_url else f" (the {preset.name} provider's base URL {resolved})"
             raise ApiError(422, "LLM_HOST_NOT_ALLOWED", f"llm_base_url{where}: {problem}")
@@ -48,6 +52,8 @@ async def apply_llm_settings(
         acct.llm_base_url = resolved
     if changes.get("llm_model"):
         acct.llm_model = changes["llm_model"].strip()
+    elif acct.llm_provider == "offline" and not acct.llm_model:
+        acct.llm_model = "offline"  # nothing to choose: the stand-in is one fixed rule
     if KEY_FIELD in changes:
         key = changes[KEY_FIELD]
         if key:

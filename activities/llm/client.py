@@ -57,6 +57,7 @@ from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
 from activities.llm.egress import HostNotAllowed
+from activities.llm.offline import OFFLINE_HOST, offline_http_client
 from activities.llm.providers import ProviderConfigError, host_of, validate_base_url
 from activities.llm.transport import MAX_RESPONSE_BYTES, ResponseTooLarge, guarded_http_client
 from domain.llm_output import MAX_ANSWER_CHARS
@@ -435,7 +436,10 @@ async def complete(cfg: LLMCallConfig, system: str, user: str) -> LLMResponse:
             api_key=cfg.api_key or NO_KEY_PLACEHOLDER,
             timeout=cfg.timeout_s,
             max_retries=0,
-            http_client=guarded_http_client(cfg.allow_private_hosts, cfg.timeout_s),
+            # the offline stand-in answers in process (its .invalid host never resolves)
+            http_client=offline_http_client(cfg.timeout_s)
+            if host == OFFLINE_HOST
+            else guarded_http_client(cfg.allow_private_hosts, cfg.timeout_s),
         )
     except openai.OpenAIError:
         result = LLMError(LLMErrorCode.CONFIG, False, "the LLM client could not be configured")
