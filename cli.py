@@ -150,6 +150,7 @@ def api() -> None:
     """Serve the API with uvicorn on HYPERORU_API_HOST:HYPERORU_API_PORT."""
     import uvicorn
 
+    from api.log_config import uvicorn_log_config
     from api.main import create_app
     from secrets_check import require_openable_secrets
     from supervisor import check_api_host
@@ -162,6 +163,7 @@ def api() -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(settings.log_level),
     )
 
 

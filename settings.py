@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     payload_encryption_key: SecretStr | None = None
     # Every LLM call times out after this many seconds (the activity then retries).
     llm_timeout_seconds: float = 60.0
+    # A trader's llm_base_url may point at a loopback or private address (e.g. Ollama on
+    # localhost) only when this is true; link-local and cloud metadata addresses never.
+    # Checked by the API when saved and by the worker on every connection.
+    llm_allow_private_hosts: bool = False
     # Program sandbox limits.
     sandbox_wall_seconds: float = 5.0
     sandbox_cpu_seconds: int = 3
@@ -100,8 +104,8 @@ class Settings(BaseSettings):
     allow_registration: bool = True
     # Requests larger than this get 413 before any route reads them.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    # Token bucket per session token (or per client IP without one): a sustained rate and a
-    # burst. Generous on purpose; 0 turns the limit off.
+    # Token bucket per valid session token (per client IP without one, or with an invalid one):
+    # a sustained rate and a burst. Generous on purpose; 0 turns the limit off.
     rate_limit_per_second: float = Field(default=100.0, ge=0)
     rate_limit_burst: int = Field(default=3000, ge=1)
 

@@ -28,6 +28,7 @@ from sandbox import zygote_client
 from secrets_check import require_openable_secrets
 from settings import Settings, get_settings
 from temporal_client import connect
+from vault.redact import QueryStringRedactor
 from worker_cache import IdleEviction, TrackingRunner
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
@@ -121,6 +122,8 @@ async def running_workers(
 async def main(interceptors: Sequence[Interceptor] = ()) -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:  # e.g. a venue's signed URL in an error
+        handler.addFilter(QueryStringRedactor())
     require_openable_secrets(settings, "worker")
     engine = make_engine(settings.resolved_database_url)
     client = await connect(settings)

@@ -52,6 +52,7 @@ class Deps:
     task_queue: str = ""
     vault: KeyWrapper | None = None  # opens stored secrets, inside the activities that use them
     llm_timeout_s: float = 60.0
+    llm_allow_private_hosts: bool = False
     order_resolve_seconds: float = 180.0
     sandbox_mode: str = "fork"  # see Settings.sandbox_mode
 
@@ -84,6 +85,7 @@ def default_deps(
         task_queue=settings.task_queue,
         vault=vault,
         llm_timeout_s=settings.llm_timeout_seconds,
+        llm_allow_private_hosts=settings.llm_allow_private_hosts,
         order_resolve_seconds=settings.order_resolve_seconds,
         sandbox_mode=settings.sandbox_mode,
     )
@@ -103,7 +105,9 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     )
     orders = OrderActivities(deps.exchange, deps.order_resolve_seconds)
     assert deps.vault is not None
-    prompts = PromptActivities(deps.sessions, deps.vault, deps.llm_timeout_s)
+    prompts = PromptActivities(
+        deps.sessions, deps.vault, deps.llm_timeout_s, deps.llm_allow_private_hosts
+    )
     return [
         prompts.run_prompt,
         # Pools started before they had their own queue still run here.

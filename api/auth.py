@@ -50,6 +50,8 @@ async def current_user(
         raise unauthorized("INVALID_TOKEN", "Session token is invalid, expired or revoked")
     session, user = found
     request.state.user_id = user.id
+    request.state.session_token = token
+    request.app.state.verified_tokens.add(token)  # its own rate-limit bucket from now on
     return Caller(id=user.id, session_token_id=session.id)
 
 

@@ -1,4 +1,12 @@
-"""Abuse limits in front of every route: body size (413) and a token bucket per caller (429)."""
+"""Abuse limits in front of every route: body size (413) and a token bucket per caller (429).
+
+Who is a caller: a session token the API has verified recently keeps a bucket of its own;
+everything else (no token, a junk or revoked token) shares its client address's bucket. The
+limiter runs before any route, so it cannot check a token itself without a database query per
+request: `VerifiedTokens` remembers the tokens the API issued (login) or verified (every
+authenticated request), by hash. Keying on any token sent, as before, let a client get a fresh
+bucket per request by sending a new junk token each time.
+"""
 
 from __future__ import annotations
 
@@ -107,28 +115,62 @@ class TokenBuckets:
 
 # Password guessing is limited per client IP, whatever token the request carries.
 PER_IP = ("/api/users/login", "/api/users/register")
+VERIFIED_TTL_S = 300.0
 
 
-def caller_key(scope: Scope) -> str:
-    """Per session token when one is sent (hashed: no token is kept in memory), else per IP."""
+def token_key(token: bytes) -> str:
+    """What identifies a token in memory: a hash prefix, never the token."""
+    return hashlib.sha256(token.strip()).hexdigest()[:32]
+
+
+class VerifiedTokens:
+    """Keys of tokens the API issued or accepted within the last `ttl_s` seconds (each accepted
+    request renews its token). A token revoked meanwhile keeps its own bucket at most that
+    long, and its requests get 401 all the same; logout forgets it at once."""
+
+    def __init__(self, ttl_s: float = VERIFIED_TTL_S, max_entries: int = MAX_TRACKED_CALLERS):
+        self.ttl_s, self.max_entries = ttl_s, max_entries
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def add(self, token: str, now: float | None = None) -> None:
+        key = token_key(token.encode("latin-1", "replace"))
+        self._seen.pop(key, None)
+        self._seen[key] = time.monotonic() if now is None else now
+        if len(self._seen) > self.max_entries:
+            self._seen.popitem(last=False)
+
+    def discard(self, token: str) -> None:
+        self._seen.pop(token_key(token.encode("latin-1", "replace")), None)
+
+    def recent(self, key: str, now: float) -> bool:
+        seen = self._seen.get(key)
+        return seen is not None and now - seen <= self.ttl_s
+
+
+def caller_key(scope: Scope, verified: VerifiedTokens, now: float) -> str:
+    """Per session token when a recently verified one is sent, else per client address."""
     auth = dict(scope["headers"]).get(b"authorization", b"")
     if auth[:7].lower() == b"bearer " and len(auth) > 7 and scope.get("path") not in PER_IP:
-        return "t:" + hashlib.sha256(auth[7:].strip()).hexdigest()[:32]
+        key = token_key(auth[7:])
+        if verified.recent(key, now):
+            return "t:" + key
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 
 
 class RateLimit:
-    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+    def __init__(self, app: ASGIApp, rate: float, burst: int, verified: VerifiedTokens) -> None:
         self.app = app
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+        self.verified = verified
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if self.buckets is None or not path.startswith("/api/") or path in EXEMPT:
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(caller_key(scope), time.monotonic())
+        now = time.monotonic()
+        wait = self.buckets.take(caller_key(scope, self.verified, now), now)
         if wait > 0:
             retry = str(max(1, math.ceil(wait)))
             message = f"Too many requests; retry in {retry} s"

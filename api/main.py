@@ -11,7 +11,7 @@ from sqlalchemy import select
 from activities.wiring import default_deps
 from api import errors
 from api.auth import current_user
-from api.limits import BodyLimit, RateLimit
+from api.limits import BodyLimit, RateLimit, VerifiedTokens
 from api.pools import PoolControl
 from api.routes import (
     accounts,
@@ -79,11 +79,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.verified_tokens = VerifiedTokens()  # filled by auth, read by the rate limit
     errors.install(app)
     # Added last = outermost: limits answer before any route reads a byte or touches the DB.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
-        RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+        RateLimit,
+        rate=settings.rate_limit_per_second,
+        burst=settings.rate_limit_burst,
+        verified=app.state.verified_tokens,
     )
 
     @app.get("/api/health", tags=["health"])

@@ -55,6 +55,17 @@ class Strict(BaseModel):
         return storable(value)
 
 
+def api_key_text(value: str | None) -> str | None:
+    """An API key goes into an HTTP header: visible ASCII only (no spaces, line breaks, control
+    or non-ASCII characters), refused here rather than failing on every call later."""
+    if value and not all("!" <= ch <= "~" for ch in value):
+        raise ValueError(
+            "must be visible ASCII characters only, without spaces, tabs, line breaks or "
+            "non-ASCII characters (was it pasted with a trailing newline?)"
+        )
+    return value
+
+
 class AccountType(StrEnum):
     PROGRAM = "program"
     PROMPT = "prompt"
@@ -88,6 +99,8 @@ class AccountCreate(Strict):
     llm_api_key: str | None = Field(default=None, min_length=1, max_length=1000)
     llm_base_url: str | None = Field(default=None, max_length=500)
 
+    _llm_api_key = field_validator("llm_api_key")(lambda cls, v: api_key_text(v))
+
     @field_validator("symbols")
     @classmethod
     def _symbols(cls, v: list[str]) -> list[str]:
@@ -113,9 +126,11 @@ class AccountUpdate(Strict):
     trading_enabled: bool | None = None
     llm_provider: str | None = Field(default=None, max_length=32)
     llm_model: str | None = Field(default=None, min_length=1, max_length=200)
-    llm_api_key: str | None = Field(default=None, min_length=1, max_length=1000)
+    # null or "" removes the stored key (e.g. to switch to a provider that needs none).
+    llm_api_key: str | None = Field(default=None, max_length=1000)
     llm_base_url: str | None = Field(default=None, max_length=500)
 
+    _llm_api_key = field_validator("llm_api_key")(lambda cls, v: api_key_text(v))
     _symbols = field_validator("symbols")(lambda cls, v: AccountCreate._symbols(v) if v else v)
 
 

@@ -11,6 +11,10 @@ validated, or the result carries an error code:
                       several different decision objects, a list of more than one decision, ...)
   LLM_UNKNOWN_SYMBOL  `symbol` is not one of the trader's symbols
   LLM_ABSURD_SIZE     `size_usd` is not finite, or exceeds ABSURD_SIZE_FACTOR x max_size_usd
+  LLM_ANSWER_TOO_LARGE the answer passed MAX_ANSWER_CHARS: the LLM client keeps only its first
+                      MAX_ANSWER_CHARS characters (so the decision's raw text stays small enough
+                      for Temporal's payloads and the database) and says so with `oversize`;
+                      such an answer is never parsed, and never retried (it would be paid again)
 
 Where the JSON may be (first rule that applies):
   1. the whole response (surrounding whitespace ignored) is JSON;
@@ -55,6 +59,7 @@ from domain.decision import MAX_REASONING_CHARS, Decision, Operation
 
 ABSURD_SIZE_FACTOR = Decimal(10)
 MAX_RAW_CHARS = 100_000
+MAX_ANSWER_CHARS = 65_536  # 64 KiB of text: what the LLM client keeps of an answer
 MAX_SCANNED_OBJECTS = 50
 MAX_UNCLOSED_RESTARTS = 20
 
@@ -81,6 +86,7 @@ class LLMOutputError(StrEnum):
     SCHEMA = "LLM_SCHEMA"
     UNKNOWN_SYMBOL = "LLM_UNKNOWN_SYMBOL"
     ABSURD_SIZE = "LLM_ABSURD_SIZE"
+    ANSWER_TOO_LARGE = "LLM_ANSWER_TOO_LARGE"
 
 
 class ParsedDecision(BaseModel):
@@ -136,8 +142,12 @@ def parse_decision(
     raw_text: str | None,
     allowed_symbols: Sequence[str],
     max_size_usd: Decimal | int | float | None,
+    oversize: str | None = None,
 ) -> ParsedDecision:
-    """Parse and validate one decision from model output; never raises."""
+    """Parse and validate one decision from model output; never raises. `oversize`: why the
+    text is only the start of a larger answer (set by the LLM client), which is then refused."""
+    if oversize:
+        return ParsedDecision.fail(LLMOutputError.ANSWER_TOO_LARGE, oversize)
     if raw_text is None or not raw_text.strip():
         return ParsedDecision.fail(LLMOutputError.EMPTY, "the model returned an empty response")
     if len(raw_text) > MAX_RAW_CHARS:

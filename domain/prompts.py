@@ -14,6 +14,12 @@ cannot happen):
 
 `render` is a single pass: inserted values are never scanned again, so market data or signal
 metadata containing `{account_balance}` stays literal text.
+
+Size: every variable's text is at most MAX_VARIABLE_CHARS and a rendered template at most
+MAX_PROMPT_CHARS (the prompt is stored on every decision and paid for on every call).
+`size_problem` refuses, when a template is saved, one whose rendering could exceed the cap (its
+literal text plus MAX_VARIABLE_CHARS per placeholder: an upper bound, whatever the data);
+`render(..., max_chars=)` stops with PromptTooLarge as soon as the output passes it.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ VARIABLE_DESCRIPTIONS: dict[str, str] = {
 }
 
 MAX_ERRORS = 20
+MAX_VARIABLE_CHARS = 4000
+MAX_PROMPT_CHARS = 200_000
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KNOWN = frozenset(KNOWN_VARIABLES)
 
@@ -176,23 +184,64 @@ def validate_template(text: str) -> list[str]:
     return errors
 
 
-def render(text: str, values: dict[str, str]) -> str:
+class PromptTooLarge(ValueError):
+    """A rendered template over its cap (message is user-facing)."""
+
+
+def max_rendered_chars(text: str) -> int:
+    """The most characters `text` can render to: its literal text, plus MAX_VARIABLE_CHARS for
+    each known variable it uses (unknown ones render as themselves)."""
+    total = 0
+    for tok in scan(text):
+        if tok.kind == "var" and tok.value in _KNOWN:
+            total += MAX_VARIABLE_CHARS
+        elif tok.kind == "var":
+            total += len(tok.value) + 2
+        else:
+            total += len(tok.value)
+    return total
+
+
+def size_problem(text: str, limit: int = MAX_PROMPT_CHARS) -> str | None:
+    """Why a template could render too large (for a 422 when it is saved), or None."""
+    most = max_rendered_chars(text)
+    if most <= limit:
+        return None
+    placeholders = sum(1 for t in scan(text) if t.kind == "var" and t.value in _KNOWN)
+    return (
+        f"the template could render up to {most:,} characters ({placeholders:,} placeholders of "
+        f"up to {MAX_VARIABLE_CHARS:,} characters each, plus its text); the limit is "
+        f"{limit:,} characters"
+    )
+
+
+def render(text: str, values: dict[str, str], max_chars: int | None = None) -> str:
     """Fill known variables from `values`; everything else is literal text after unescaping.
 
     Unknown variables, invalid placeholders and unbalanced braces are kept verbatim (validate the
     template first to reject them). A known variable used by the template but absent from
     `values` raises KeyError (a programming error: the context builder provides all of them).
+    With `max_chars`, PromptTooLarge is raised as soon as the output would pass it (nothing
+    larger is ever built).
     """
     out: list[str] = []
+    size = 0
     for tok in scan(text):
         if tok.kind == "var" and tok.value in _KNOWN:
             if tok.value not in values:
                 raise KeyError(f"no value for template variable {{{tok.value}}}")
-            out.append(str(values[tok.value]))
+            piece = str(values[tok.value])
         elif tok.kind == "var":
-            out.append("{" + tok.value + "}")
+            piece = "{" + tok.value + "}"
         else:
-            out.append(tok.value)
+            piece = tok.value
+        size += len(piece)
+        if max_chars is not None and size > max_chars:
+            raise PromptTooLarge(
+                f"the rendered prompt is over the limit of {max_chars:,} characters "
+                f"(the template is {len(text):,} characters); shorten the template"
+            )
+        out.append(piece)
     return "".join(out)
 
 

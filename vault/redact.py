@@ -1,4 +1,4 @@
-"""Keeping secrets out of output: display hints, an opaque secret holder, a log filter."""
+"""Keeping secrets out of output: display hints, an opaque secret holder, log filters."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import hmac
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
+from urllib.parse import unquote_plus
 
 __all__ = [
     "HINT_PREFIX",
@@ -15,9 +16,11 @@ __all__ = [
     "MASK",
     "MIN_HINT_LENGTH",
     "MIN_MASK_LENGTH",
+    "QueryStringRedactor",
     "Secret",
     "SecretMaskingFilter",
     "hint",
+    "redact_query_secrets",
 ]
 
 HINT_PREFIX = "\u2026"  # "…"
@@ -173,3 +176,54 @@ class SecretMaskingFilter(logging.Filter):
 
     def __repr__(self) -> str:
         return f"<SecretMaskingFilter masking {len(self._values)} value(s)>"
+
+
+# A query parameter whose name (decoded, any case) contains one of these carries a credential:
+# session_token, token, access_token, api_key, apikey, secret, password, signature, auth, ...
+_SECRET_PARAM = re.compile(r"token|key|secret|passw|pwd|auth|signature|credential|session", re.I)
+_QUERY_PARAM = re.compile(r"([?&;])([^=&;?#\s\"']+)=([^&;#\s\"']*)")
+QUERY_MASK = "[redacted]"
+
+
+def redact_query_secrets(text: str) -> str:
+    """`text` with the value of every credential-like query parameter replaced by [redacted]
+    (`?session_token=abc&page=2` -> `?session_token=[redacted]&page=2`); percent-encoded names
+    (`%74oken`) are decoded before they are judged."""
+    if "=" not in text:
+        return text
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(3) and _SECRET_PARAM.search(unquote_plus(m.group(2))):
+            return f"{m.group(1)}{m.group(2)}={QUERY_MASK}"
+        return m.group(0)
+
+    return _QUERY_PARAM.sub(repl, text)
+
+
+class QueryStringRedactor(logging.Filter):
+    """Redacts credential-like query parameters in every part of a record: message, arguments
+    (each one, keeping the argument tuple's shape: uvicorn's access formatter unpacks it),
+    exception and stack text. Attach it to handlers, like SecretMaskingFilter."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_query_secrets(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted_arg(a) for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: _redacted_arg(v) for k, v in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_query_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_query_secrets(record.stack_info)
+        return True
+
+
+def _redacted_arg(value: Any) -> Any:
+    if isinstance(value, (int, float)) or value is None:
+        return value  # numbers stay numbers (%d, status codes)
+    text = value if isinstance(value, str) else str(value)
+    redacted = redact_query_secrets(text)
+    return value if redacted == text else redacted

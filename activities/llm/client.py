@@ -18,21 +18,35 @@ code, non_retryable = not retryable, next_retry_delay = the provider's Retry-Aft
   LLM_NOT_FOUND        no         404 (unknown model or wrong base URL)
   LLM_BAD_REQUEST      no         400, 422 and any other 4xx
   LLM_CONFIG           no         unusable base URL or client settings
+  LLM_HOST_NOT_ALLOWED no         the base URL's host (or a redirect's) is refused by the egress
+                                  rules (activities.llm.egress): metadata, link-local, or a
+                                  private/loopback address without HYPERORU_LLM_ALLOW_PRIVATE_HOSTS
+
+Answer size: the text kept is at most MAX_ANSWER_CHARS (domain.llm_output); a longer answer is
+cut there and `LLMResponse.oversize` says so (the caller records it as an invalid decision, never
+a retry: a retry would pay for the same answer again, and a multi-megabyte answer would not fit
+in a Temporal payload). No body is read past MAX_RESPONSE_BYTES (activities.llm.transport); an
+answer stopped there keeps the start of its text as far as it was read.
 
 The API key never appears in an LLMError message or repr, in `LLMCallConfig`'s repr, or in log
-lines written here: provider error text is scrubbed of the key and of masked key fragments
-(`sk-...****abcd`), the 401 message carries no provider text at all, base URLs are shown as host
+lines written here: a provider's error text is kept only as a short excerpt (MAX_DETAIL_CHARS),
+without control or invisible characters (removed first, so a key echoed with zero-width
+characters inside is still recognised), scrubbed of the key and of masked key fragments
+(`sk-...****abcd`); the 401 message carries no provider text at all, base URLs are shown as host
 only, and the SDK exception is not chained (`__cause__` and `__context__` are None), since its
-request object holds the Authorization header. A fresh SDK client is created and closed per call.
+request object holds the Authorization header. A fresh SDK client (over the guarded transport of
+activities.llm.transport) is created and closed per call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -42,7 +56,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
+from activities.llm.egress import HostNotAllowed
+from activities.llm.offline import OFFLINE_HOST, offline_http_client
 from activities.llm.providers import ProviderConfigError, host_of, validate_base_url
+from activities.llm.transport import MAX_RESPONSE_BYTES, ResponseTooLarge, guarded_http_client
+from domain.llm_output import MAX_ANSWER_CHARS
 
 if TYPE_CHECKING:
     import openai
@@ -50,7 +68,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_KEY_PLACEHOLDER = "not-needed"  # sent when the endpoint needs no key (e.g. Ollama)
-MAX_DETAIL_CHARS = 300
+MAX_DETAIL_CHARS = 200
 MAX_RETRY_AFTER_S = 3600.0
 _DEADLINE_SLACK_S = 1.0
 
@@ -67,6 +85,7 @@ class LLMErrorCode(StrEnum):
     NOT_FOUND = "LLM_NOT_FOUND"
     BAD_REQUEST = "LLM_BAD_REQUEST"
     CONFIG = "LLM_CONFIG"
+    HOST_NOT_ALLOWED = "LLM_HOST_NOT_ALLOWED"
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,8 @@ class LLMCallConfig:
     timeout_s: float = 60.0
     max_tokens: int | None = None
     temperature: float | None = None
+    # Loopback and private hosts (HYPERORU_LLM_ALLOW_PRIVATE_HOSTS); see activities.llm.egress.
+    allow_private_hosts: bool = False
 
 
 class LLMResponse(BaseModel):
@@ -90,6 +111,8 @@ class LLMResponse(BaseModel):
     completion_tokens: int | None
     latency_ms: int
     finish_reason: str | None
+    # Set when `text` is only the first MAX_ANSWER_CHARS of a larger answer: why, for the record.
+    oversize: str | None = None
 
 
 class LLMError(Exception):
@@ -171,6 +194,24 @@ def scrub(text: str, api_key: str) -> str:
     return _TOKENISH.sub(repl, text)
 
 
+def sanitize(text: str) -> str:
+    """One line of visible text: control, format (zero-width, bidi) and unassigned characters
+    removed, whitespace runs collapsed to one space."""
+    kept = []
+    for ch in text:
+        if ch.isspace():
+            kept.append(" ")
+        elif unicodedata.category(ch)[0] != "C":
+            kept.append(ch)
+    return " ".join("".join(kept).split())
+
+
+def excerpt(text: str, api_key: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """A short, sanitised excerpt of untrusted text that may echo the key."""
+    text = scrub(sanitize(text), api_key)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _provider_detail(exc: openai.APIStatusError, api_key: str) -> str:
     body = exc.body
     detail: Any = None
@@ -182,11 +223,7 @@ def _provider_detail(exc: openai.APIStatusError, api_key: str) -> str:
         detail = body
     if not detail:
         return ""
-    text = " ".join(str(detail).split())
-    text = scrub(text, api_key)
-    if len(text) > MAX_DETAIL_CHARS:
-        text = text[: MAX_DETAIL_CHARS - 3] + "..."
-    return text
+    return excerpt(str(detail), api_key)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -298,13 +335,71 @@ def _response(completion: Any, cfg: LLMCallConfig, latency_ms: int) -> LLMRespon
     message = getattr(choice, "message", None)
     content = getattr(message, "content", None)
     usage = getattr(completion, "usage", None)
+    text = content if isinstance(content, str) else ""
+    oversize = None
+    if len(text) > MAX_ANSWER_CHARS:
+        oversize = (
+            f"the answer is {len(text):,} characters, over the limit of {MAX_ANSWER_CHARS:,}; "
+            f"only its first {MAX_ANSWER_CHARS:,} are kept"
+        )
+        text = text[:MAX_ANSWER_CHARS]
     return LLMResponse(
-        text=content if isinstance(content, str) else "",
+        text=text,
+        oversize=oversize,
         model=str(getattr(completion, "model", None) or cfg.model),
         prompt_tokens=getattr(usage, "prompt_tokens", None),
         completion_tokens=getattr(usage, "completion_tokens", None),
         latency_ms=latency_ms,
         finish_reason=getattr(choice, "finish_reason", None),
+    )
+
+
+_CONTENT_START = re.compile(r'"content"\s*:\s*"')
+_STRING = json.JSONDecoder(strict=False)
+
+
+def _partial_answer(head: bytes) -> str:
+    """The answer text in the first bytes of a completion body cut short: the `content` string
+    as far as it goes (a cut escape at the end dropped), or the raw start if there is none."""
+    text = head.decode("utf-8", "replace")
+    found = _CONTENT_START.search(text)
+    if found is None:
+        return text[:MAX_ANSWER_CHARS]
+    rest = text[found.end() : found.end() + 6 * MAX_ANSWER_CHARS]  # \uXXXX: 6 chars each
+    for cut in range(12):  # a \uXXXX\uXXXX pair cut anywhere, or a lone trailing backslash
+        try:
+            value = _STRING.decode('"' + rest[: len(rest) - cut] + '"')
+        except ValueError:
+            continue
+        return str(value)[:MAX_ANSWER_CHARS]
+    return ""
+
+
+def _too_large(
+    err: ResponseTooLarge, cfg: LLMCallConfig, host: str, started: float
+) -> LLMResponse | LLMError:
+    """A body past MAX_RESPONSE_BYTES: an oversize answer, or an error status."""
+    if err.status >= 400:
+        retryable = err.status >= 500 or err.status in (408, 409, 429)
+        return LLMError(
+            LLMErrorCode.PROVIDER_ERROR if retryable else LLMErrorCode.BAD_REQUEST,
+            retryable,
+            f"the provider at {host} failed ({err.status}) with a body over "
+            f"{MAX_RESPONSE_BYTES:,} bytes",
+            status=err.status,
+        )
+    text = _partial_answer(err.head)
+    return LLMResponse(
+        text=text,
+        model=cfg.model,
+        prompt_tokens=None,
+        completion_tokens=None,
+        latency_ms=int((time.monotonic() - started) * 1000),
+        finish_reason=None,
+        oversize=(
+            f"the provider's response is over {MAX_RESPONSE_BYTES:,} bytes; reading stopped "
+            f"there and the first {len(text):,} characters of its answer are kept"
+        ),
     )
 
 
@@ -322,6 +417,15 @@ async def complete(cfg: LLMCallConfig, system: str, user: str) -> LLMResponse:
         raise LLMError(LLMErrorCode.CONFIG, False, config_problem)
     if not (cfg.timeout_s > 0 and math.isfinite(cfg.timeout_s)):
         raise LLMError(LLMErrorCode.CONFIG, False, "timeout_s must be a positive number")
+    if not all("!" <= ch <= "~" for ch in cfg.api_key):
+        # A key saved before the API refused these: the header could not be sent (it used to
+        # surface as a connection error, retried for 30 s).
+        raise LLMError(
+            LLMErrorCode.CONFIG,
+            False,
+            "the LLM API key contains a space, line break, control or non-ASCII character, "
+            "which an HTTP header cannot carry; set llm_api_key again",
+        )
     host = host_of(base_url)
 
     result: LLMResponse | LLMError
@@ -332,6 +436,10 @@ async def complete(cfg: LLMCallConfig, system: str, user: str) -> LLMResponse:
             api_key=cfg.api_key or NO_KEY_PLACEHOLDER,
             timeout=cfg.timeout_s,
             max_retries=0,
+            # the offline stand-in answers in process (its .invalid host never resolves)
+            http_client=offline_http_client(cfg.timeout_s)
+            if host == OFFLINE_HOST
+            else guarded_http_client(cfg.allow_private_hosts, cfg.timeout_s),
         )
     except openai.OpenAIError:
         result = LLMError(LLMErrorCode.CONFIG, False, "the LLM client could not be configured")
@@ -358,6 +466,10 @@ async def complete(cfg: LLMCallConfig, system: str, user: str) -> LLMResponse:
             )
         except openai.APIStatusError as exc:
             result = _status_error(exc, cfg, host)
+        except HostNotAllowed as exc:
+            result = LLMError(LLMErrorCode.HOST_NOT_ALLOWED, False, f"{exc}; nothing was sent")
+        except ResponseTooLarge as exc:
+            result = _too_large(exc, cfg, host, started)
         except Exception as exc:  # noqa: BLE001 - SDK validation/decoding errors of a 2xx body
             # (e.g. JSONDecodeError on a non-JSON body); the text is not used, only the type
             result = LLMError(

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from domain.prompts import KNOWN_VARIABLES
+from domain.prompts import KNOWN_VARIABLES, MAX_VARIABLE_CHARS
 from sandbox.indicators import REGIME_MIN_CANDLES, Series, compute, regime, required_candles
 
 KLINE_INTERVALS = ("1h", "15m")
@@ -47,7 +47,6 @@ MAX_TRADES = 10
 MAX_SYMBOLS = 10
 MAX_LINE_CHARS = 240
 MAX_TRIGGER_CHARS = 1500
-MAX_VARIABLE_CHARS = 4000
 NONE_TEXT = "none"
 NA = "n/a"
 

@@ -19,7 +19,7 @@ from db.tables import DECISIONS
 from db.transactions import read, write
 from domain.contracts import Activity, RunPromptInput, StrategyOutput
 from domain.llm_output import output_contract, parse_decision
-from domain.prompts import render
+from domain.prompts import MAX_PROMPT_CHARS, PromptTooLarge, render
 from vault import KeyWrapper, SealedSecret, SecretError, open_secret
 
 SYSTEM_PROMPT = (
@@ -58,23 +58,29 @@ def build_messages(
     trades: list[dict[str, Any]],
     max_size_usd: Decimal | None = None,
 ) -> tuple[str, str, dict[str, str]]:
-    """(system, user, variables): exactly what the model receives."""
+    """(system, user, variables): exactly what the model receives. Raises PromptTooLarge when
+    the rendered template passes MAX_PROMPT_CHARS (a template saved before the cap existed)."""
     # Imported here: it loads numpy and TA-Lib, which only prompt strategies need in the worker.
     from activities.llm.context_text import variables_from_snapshot
 
     variables = variables_from_snapshot(snapshot, trades)
     contract = output_contract(snapshot.get("symbols") or None, max_size_usd)
-    user = render(template, variables).rstrip() + "\n\n" + contract
+    user = render(template, variables, MAX_PROMPT_CHARS).rstrip() + "\n\n" + contract
     return SYSTEM_PROMPT, user, variables
 
 
 class PromptActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], vault: KeyWrapper, timeout_s: float
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        vault: KeyWrapper,
+        timeout_s: float,
+        allow_private_hosts: bool = False,
     ) -> None:
         self.sessions = sessions
         self.vault = vault
         self.timeout_s = timeout_s
+        self.allow_private_hosts = allow_private_hosts  # HYPERORU_LLM_ALLOW_PRIVATE_HOSTS
 
     @activity.defn(name=Activity.RUN_PROMPT)
     async def run_prompt(self, req: RunPromptInput) -> StrategyOutput:
@@ -123,9 +129,12 @@ class PromptActivities:
             if problem:
                 return StrategyOutput(ok=False, error_code="LLM_NOT_CONFIGURED", error=problem)
             trades = await recent_trades(s, acct.id)
-            system, user, _ = build_messages(
-                prompt.content, rec.input_snapshot, trades, acct.max_position_notional_usd
-            )
+            try:
+                system, user, _ = build_messages(
+                    prompt.content, rec.input_snapshot, trades, acct.max_position_notional_usd
+                )
+            except PromptTooLarge as err:  # the model is not called
+                return StrategyOutput(ok=False, error_code="PROMPT_TOO_LARGE", error=str(err))
             # The exact text is recorded before the call, so it is kept whatever happens next.
             rec.llm_exchange = {
                 "prompt_id": prompt.id,
@@ -140,7 +149,7 @@ class PromptActivities:
             answer = await with_heartbeats(complete(cfg, system, user))
         except LLMError as err:
             raise err.to_application_error() from None  # Temporal retries 429/5xx/timeouts
-        parsed = parse_decision(answer.text, symbols, max_size)
+        parsed = parse_decision(answer.text, symbols, max_size, answer.oversize)
         llm = {
             "raw": answer.text,
             "response_model": answer.model,
@@ -178,6 +187,7 @@ class PromptActivities:
             json_mode=supports_json_mode(acct.llm_provider or "custom"),
             timeout_s=self.timeout_s,
             max_tokens=MAX_TOKENS,
+            allow_private_hosts=self.allow_private_hosts,
         )
 
 

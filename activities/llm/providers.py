@@ -9,7 +9,9 @@ for JSON either way, and domain.llm_output parses prose-wrapped JSON too.
 
 Prices are list prices in USD per 1M tokens (input, output) for standard, non-cached, non-batch
 requests, reviewed 2025-10; providers change them, so treat estimates as approximate. A model
-not in the table has no estimate (None); models served by the `ollama` preset cost 0.
+not in the table has no estimate (None); models served by the `ollama` preset cost 0, and so does
+the `offline` stand-in (activities.llm.offline: not a model, answered inside the worker; its base
+URL is fixed).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
+
+from activities.llm.offline import OFFLINE_BASE_URL
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ PRESETS: dict[str, ProviderPreset] = {
         ),
         ProviderPreset("deepseek", "https://api.deepseek.com/v1", True, True),
         ProviderPreset("ollama", "http://localhost:11434/v1", True, False),
+        ProviderPreset("offline", OFFLINE_BASE_URL, True, False),
         ProviderPreset("custom", None, False, False),
     )
 }
@@ -73,6 +78,10 @@ def resolve_base_url(provider: str, base_url: str | None = None) -> str:
     """The base URL to call: `base_url` when given (any preset may be overridden, e.g. Ollama on
     another host), else the preset's; `custom` requires one."""
     preset = get_preset(provider)
+    if preset.name == "offline" and base_url and base_url.strip().rstrip("/") != OFFLINE_BASE_URL:
+        raise ProviderConfigError(
+            "the offline stand-in runs inside the worker: it takes no base URL"
+        )
     if base_url and base_url.strip():
         return validate_base_url(base_url)
     if preset.base_url is None:
@@ -153,7 +162,7 @@ def estimate_cost_usd(
     provider: str | None = None,
 ) -> Decimal | None:
     """Estimated USD cost of one call, or None (unknown model or missing token counts)."""
-    if provider is not None and provider.strip().lower() == "ollama":
+    if provider is not None and provider.strip().lower() in ("ollama", "offline"):
         return Decimal(0)
     price = price_for(model)
     if price is None or prompt_tokens is None or completion_tokens is None:

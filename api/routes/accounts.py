@@ -10,7 +10,7 @@ from sqlalchemy import select
 from api.auth import CurrentUser
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError
-from api.llm_config import LLM_FIELDS, apply_llm_settings
+from api.llm_config import KEY_FIELD, LLM_FIELDS, apply_llm_settings
 from api.queries import account_out, decisions_out, get_account
 from api.schemas import (
     AccountCreate,
@@ -49,8 +49,11 @@ async def create_account(
     )
     s.add(acct)
     await s.flush()  # the id binds the sealed key to this trader
-    apply_llm_settings(
-        acct, body.model_dump(include=set(LLM_FIELDS), exclude_none=True), request.app.state.vault
+    await apply_llm_settings(
+        acct,
+        body.model_dump(include=set(LLM_FIELDS), exclude_none=True),
+        request.app.state.vault,
+        request.app.state.settings.llm_allow_private_hosts,
     )
     await s.commit()
     try:
@@ -90,8 +93,14 @@ async def update_account(
 ) -> AccountOut:
     """Change a trader; trading_enabled starts or pauses it. The LLM key is write-only."""
     acct = await get_account(s, account_id, user.id, live=True)
-    llm = body.model_dump(include=set(LLM_FIELDS), exclude_unset=True, exclude_none=True)
-    apply_llm_settings(acct, llm, request.app.state.vault)
+    llm = {
+        field: value
+        for field, value in body.model_dump(include=set(LLM_FIELDS), exclude_unset=True).items()
+        if value is not None or field == KEY_FIELD  # a null key clears it; other nulls: no change
+    }
+    await apply_llm_settings(
+        acct, llm, request.app.state.vault, request.app.state.settings.llm_allow_private_hosts
+    )
     changes = body.model_dump(exclude_unset=True, exclude={"trading_enabled", *LLM_FIELDS})
     for field, value in changes.items():
         if value is None:

@@ -20,7 +20,7 @@ from api.schemas import (
     PromptUpdate,
 )
 from db.models import Binding, PromptTemplate
-from domain.prompts import parse_template, validate_template
+from domain.prompts import parse_template, size_problem, validate_template
 
 router = APIRouter(prefix="/api/prompts", tags=["prompts"])
 
@@ -40,6 +40,9 @@ def _check(content: str) -> None:
     errors = validate_template(content)
     if errors:
         raise ApiError(422, "INVALID_TEMPLATE", "; ".join(errors))
+    too_large = size_problem(content)
+    if too_large:
+        raise ApiError(422, "PROMPT_TOO_LARGE", f"content: {too_large}")
 
 
 async def _get(s: SessionDep, prompt_id: int, owner: int) -> PromptTemplate:

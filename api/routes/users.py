@@ -42,11 +42,12 @@ async def login(body: LoginBody, s: SessionDep, request: Request) -> LoginOut:
         # The same answer whether or not the email exists.
         raise ApiError(401, "INVALID_CREDENTIALS", "Wrong email or password")
     token, expires = await issue_token(s, user, request.app.state.settings.session_days)
+    request.app.state.verified_tokens.add(token)
     return LoginOut(user=user_out(user), session_token=token, expires_at=expires)
 
 
 @router.post("/logout", response_model=LogoutOut)
-async def logout(caller: CurrentUser, s: SessionDep) -> LogoutOut:
+async def logout(caller: CurrentUser, s: SessionDep, request: Request) -> LogoutOut:
     """Revoke the token this request carries; the user's other sessions stay valid."""
     await s.execute(
         update(SessionToken)
@@ -54,6 +55,7 @@ async def logout(caller: CurrentUser, s: SessionDep) -> LogoutOut:
         .values(revoked_at=utcnow())
     )
     await s.commit()
+    request.app.state.verified_tokens.discard(request.state.session_token)
     return LogoutOut()
 
 

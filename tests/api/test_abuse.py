@@ -131,15 +131,58 @@ async def test_too_many_requests_429_with_retry_after(
 
 
 def test_login_is_limited_per_ip_whatever_token_is_sent() -> None:
-    from api.limits import caller_key
+    from api.limits import VerifiedTokens, caller_key
 
     def scope(path: str, token: bytes) -> dict:  # type: ignore[type-arg]
         headers = [(b"authorization", b"Bearer " + token)]
         return {"type": "http", "path": path, "headers": headers, "client": ("10.0.0.9", 1)}
 
-    assert caller_key(scope("/api/users/login", b"a")) == "ip:10.0.0.9"
-    assert caller_key(scope("/api/users/login", b"b")) == "ip:10.0.0.9"
-    assert caller_key(scope("/api/account/list", b"a")).startswith("t:")
+    verified = VerifiedTokens(ttl_s=300)
+    verified.add("a", now=100.0)
+    assert caller_key(scope("/api/users/login", b"a"), verified, 100.0) == "ip:10.0.0.9"
+    assert caller_key(scope("/api/users/login", b"b"), verified, 100.0) == "ip:10.0.0.9"
+    assert caller_key(scope("/api/account/list", b"a"), verified, 100.0).startswith("t:")
+
+
+def test_only_a_recently_verified_token_has_a_bucket_of_its_own() -> None:
+    """A token the API never accepted (junk, made up per request) shares its address's bucket;
+    so does a verified one after the TTL without being accepted again, or after logout."""
+    from api.limits import VerifiedTokens, caller_key
+
+    def scope(token: bytes) -> dict:  # type: ignore[type-arg]
+        headers = [(b"authorization", b"Bearer " + token)]
+        return {"type": "http", "path": "/api/account/list", "headers": headers,
+                "client": ("10.0.0.9", 1)}  # fmt: skip
+
+    verified = VerifiedTokens(ttl_s=300)
+    verified.add("good", now=100.0)
+    assert caller_key(scope(b"junk-1"), verified, 100.0) == "ip:10.0.0.9"
+    assert caller_key(scope(b"junk-2"), verified, 100.0) == "ip:10.0.0.9"
+    assert caller_key(scope(b"good"), verified, 399.0).startswith("t:")
+    assert caller_key(scope(b"good"), verified, 401.0) == "ip:10.0.0.9"
+    verified.add("good", now=401.0)
+    verified.discard("good")
+    assert caller_key(scope(b"good"), verified, 402.0) == "ip:10.0.0.9"
+
+
+async def test_junk_tokens_are_limited_per_address(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    """Before, every distinct junk token got a fresh bucket: unlimited 401s, each a database
+    lookup. Now they share the address's bucket, and a valid token keeps its own."""
+    settings = make_settings(
+        temporal_address, sqlite_url, rate_limit_per_second=0.001, rate_limit_burst=5
+    )
+    async with full_stack(None, settings, worker=False) as st, st.anonymous() as anon:
+        # register and login spent 2 of the address's 5
+        codes = [
+            (await anon.get("/api/account/list", headers={"Authorization": f"Bearer junk-{i}"}))
+            for i in range(5)
+        ]
+        assert [r.status_code for r in codes] == [401, 401, 401, 429, 429], codes
+        assert_error(codes[-1], 429, "RATE_LIMITED")
+        assert (await anon.get("/api/account/list")).status_code == 429  # no token: same bucket
+        assert (await st.api.get("/api/account/list")).status_code == 200  # its own bucket
 
 
 def test_token_bucket_refills_at_its_rate() -> None:

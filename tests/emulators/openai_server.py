@@ -75,14 +75,23 @@ class Hang:
 
 @dataclass(frozen=True)
 class Raw:
-    """Any status and raw body, e.g. a 200 that is not a completion."""
+    """Any status and raw body, e.g. a 200 that is not a completion (or a gzip bomb)."""
 
     status: int
-    body: str
+    body: str | bytes
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-Behaviour = Reply | Fail | Hang | Raw
+@dataclass(frozen=True)
+class Redirect:
+    """A redirect to `location` (e.g. a metadata address a hostile provider points at)."""
+
+    location: str
+    status: int = 307
+
+
+Behaviour = Reply | Fail | Hang | Raw | Redirect
 
 
 def valid_json(**overrides: Any) -> Reply:
@@ -278,7 +287,11 @@ class OpenAIEmulator:
                 headers=b.headers,
             )
         if isinstance(b, Raw):
-            return Response(b.body, status_code=b.status, media_type=b.content_type)
+            return Response(
+                b.body, status_code=b.status, media_type=b.content_type, headers=b.headers
+            )
+        if isinstance(b, Redirect):
+            return Response(status_code=b.status, headers={"location": b.location})
         raise TypeError(f"unexpected behaviour {b!r}")
 
     # -- lifecycle

@@ -58,6 +58,9 @@ def cfg(emu: OpenAIEmulator, **kw: object) -> LLMCallConfig:
         "model": "gpt-4o-mini",
         "json_mode": True,
         "timeout_s": 5.0,
+        # The emulator listens on 127.0.0.1: a loopback host, allowed only when the operator
+        # says so (HYPERORU_LLM_ALLOW_PRIVATE_HOSTS).
+        "allow_private_hosts": True,
     }
     base.update(kw)
     return LLMCallConfig(**base)  # type: ignore[arg-type]
@@ -281,7 +284,13 @@ async def test_connection_refused() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    c = LLMCallConfig(f"http://127.0.0.1:{port}/v1", API_KEY, "gpt-4o-mini", timeout_s=2)
+    c = LLMCallConfig(
+        f"http://127.0.0.1:{port}/v1",
+        API_KEY,
+        "gpt-4o-mini",
+        timeout_s=2,
+        allow_private_hosts=True,  # a loopback port on purpose
+    )
     err = await call_err(c)
     assert err.code == LLMErrorCode.CONNECTION and err.retryable
     assert err.message == f"could not connect to the provider at 127.0.0.1:{port}"
@@ -334,3 +343,16 @@ def test_scrub() -> None:
     assert key not in out and "def456ghi789" not in out and "***" not in out
     assert out.endswith("ok words here")
     assert scrub("nothing secret", "") == "nothing secret"
+
+
+@pytest.mark.parametrize("key", [API_KEY + "\r\n", "sk-ключ-0123456789", "sk abc"])
+async def test_a_key_no_header_can_carry_fails_at_once_without_a_call(
+    openai_emulator: OpenAIEmulator, key: str
+) -> None:
+    """A key stored before the API refused these: a clear, non-retryable configuration error,
+    not a "could not connect" retried for 30 s."""
+    openai_emulator.script(valid_json())
+    err = await call_err(cfg(openai_emulator, api_key=key))
+    assert err.code == LLMErrorCode.CONFIG and not err.retryable
+    assert "llm_api_key" in err.message
+    assert openai_emulator.requests == []

@@ -9,10 +9,15 @@ import pytest
 
 from domain.prompts import (
     KNOWN_VARIABLES,
+    MAX_PROMPT_CHARS,
+    MAX_VARIABLE_CHARS,
     VARIABLE_DESCRIPTIONS,
+    PromptTooLarge,
+    max_rendered_chars,
     parse_template,
     render,
     scan,
+    size_problem,
     template_warnings,
     validate_template,
 )
@@ -185,3 +190,30 @@ def test_pathological_input_is_linear() -> None:
     assert time.perf_counter() - start < 3
     errors = validate_template("x}" * 1000)
     assert len(errors) == 21 and errors[-1] == "... and 980 more problems"
+
+
+# ---------------------------------------------------------------- size cap
+
+
+def test_a_template_that_could_render_past_the_cap_is_refused_saying_the_limit() -> None:
+    """8,000 x {kline_data} rendered 23 MB, stored on every decision and sent every time."""
+    problem = size_problem("{kline_data}" * 8000)
+    assert problem and f"{MAX_PROMPT_CHARS:,}" in problem and "8,000 placeholders" in problem
+
+
+def test_the_bound_is_text_plus_the_largest_each_variable_can_be() -> None:
+    fits = MAX_PROMPT_CHARS // MAX_VARIABLE_CHARS
+    text = "{market_prices}" * fits
+    assert max_rendered_chars(text) == MAX_PROMPT_CHARS and size_problem(text) is None
+    assert size_problem(text + "x")  # one more character of text is over
+    assert max_rendered_chars("a{{b}} {symbols}") == len("a{b} ") + MAX_VARIABLE_CHARS
+
+
+def test_render_stops_at_the_cap_without_building_the_whole_prompt() -> None:
+    big = {name: "x" * MAX_VARIABLE_CHARS for name in KNOWN_VARIABLES}
+    text = "{kline_data}" * 8000
+    start = time.perf_counter()
+    with pytest.raises(PromptTooLarge, match="200,000 characters"):
+        render(text, big, max_chars=MAX_PROMPT_CHARS)
+    assert time.perf_counter() - start < 0.5
+    assert len(render("{symbols}" * 50, big, max_chars=MAX_PROMPT_CHARS)) == MAX_PROMPT_CHARS

@@ -25,6 +25,7 @@ def test_preset_urls() -> None:
         "gemini": "https://generativelanguage.googleapis.com/v1beta/openai",
         "deepseek": "https://api.deepseek.com/v1",
         "ollama": "http://localhost:11434/v1",
+        "offline": "http://offline.hyperoru.invalid/v1",  # answered in process, never resolved
         "custom": None,
     }
 
@@ -35,6 +36,7 @@ def test_json_mode_support() -> None:
         "gemini",
         "deepseek",
         "ollama",
+        "offline",
     }
     assert not supports_json_mode("anthropic") and not supports_json_mode("custom")
 

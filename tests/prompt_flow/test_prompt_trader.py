@@ -50,7 +50,10 @@ async def st(
     temporal_client: Client, temporal_address: str, sqlite_url: str, emulator: OpenAIEmulator
 ) -> AsyncIterator[Stack]:
     emulator.reset()
-    settings = make_settings(temporal_address, sqlite_url, llm_timeout_seconds=3.0)
+    # The emulator listens on 127.0.0.1: a loopback LLM host needs the operator's setting.
+    settings = make_settings(
+        temporal_address, sqlite_url, llm_timeout_seconds=3.0, llm_allow_private_hosts=True
+    )
     async with full_stack(None, settings) as stack:
         yield stack
 

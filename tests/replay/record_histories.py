@@ -186,6 +186,7 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
         idle_continue_as_new_seconds=3 if name == "idle_continue_as_new" else 600,
         exchange_timeout_seconds=1.0,
         order_resolve_seconds=RECORD_RESOLVE_SECONDS,
+        llm_allow_private_hosts=True,  # invalid_llm_output's emulator is on 127.0.0.1
     )
     emu = HyperliquidEmulator()
     async with contextlib.AsyncExitStack() as stack:

@@ -129,3 +129,28 @@ def test_log_filter_tolerates_bad_format_args() -> None:
     f = SecretMaskingFilter([VALUE])
     record = logging.LogRecord("n", logging.INFO, __file__, 1, "%d", ("x",), None)
     assert f.filter(record) is True
+
+
+def test_query_redactor_keeps_uvicorn_access_arguments_usable() -> None:
+    """uvicorn's access formatter unpacks a 5-tuple of arguments (status code an int): the
+    redactor rewrites the path inside it, and exception text too, and nothing else."""
+    from uvicorn.logging import AccessFormatter
+
+    from vault.redact import QueryStringRedactor
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s'))
+    handler.addFilter(QueryStringRedactor())
+    logger = logging.getLogger("test.vault.redact.access")
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    path = "/api/account/list?page=2&session_token=tok-SECRET-1&Api_Key=k-SECRET-2"
+    logger.info('%s - "%s %s HTTP/%s" %d', "10.0.0.1:5", "GET", path, "1.1", 401)
+    try:
+        raise ValueError("failed calling https://x.example/v1?signature=sig-SECRET-3")
+    except ValueError:
+        logger.exception("call to %s failed", "https://x.example/?access_token=t-SECRET-4")
+    text = stream.getvalue()
+    assert "GET /api/account/list?page=2&session_token=[redacted]&Api_Key=[redacted]" in text
+    assert "401" in text and "SECRET" not in text, text
