@@ -11,12 +11,12 @@ from api.auth import CurrentUser
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError
 from api.llm_config import LLM_FIELDS, apply_llm_settings
+from api.market import check_symbols
 from api.queries import account_out, decisions_out, get_account
 from api.schemas import (
     AccountCreate,
     AccountOut,
     AccountUpdate,
-    ExchangeName,
     PauseBody,
     TriggerBody,
     TriggerOut,
@@ -36,10 +36,7 @@ async def create_account(
     body: AccountCreate, s: SessionDep, control: ControlDep, request: Request, user: CurrentUser
 ) -> AccountOut:
     """Create a trader (its workflow starts paused unless trading_enabled)."""
-    known = set(request.app.state.feed.symbols())
-    unknown = [sym for sym in body.symbols if sym not in known]
-    if unknown and body.exchange is ExchangeName.PAPER:
-        raise ApiError(422, "SYMBOL_NOT_SUPPORTED", f"Unknown symbols: {', '.join(unknown)}")
+    check_symbols(request.app.state.feed, body.exchange.value, body.symbols)
     acct = Account(
         **body.model_dump(exclude={"account_type", "exchange", *LLM_FIELDS}),
         account_type=body.account_type.value,
@@ -90,6 +87,8 @@ async def update_account(
 ) -> AccountOut:
     """Change a trader; trading_enabled starts or pauses it. The LLM key is write-only."""
     acct = await get_account(s, account_id, user.id, live=True)
+    if body.symbols is not None:
+        check_symbols(request.app.state.feed, acct.exchange, body.symbols)
     llm = body.model_dump(include=set(LLM_FIELDS), exclude_unset=True, exclude_none=True)
     apply_llm_settings(acct, llm, request.app.state.vault)
     changes = body.model_dump(exclude_unset=True, exclude={"trading_enabled", *LLM_FIELDS})

@@ -12,6 +12,7 @@ from activities.context import now_ms
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import not_found
+from api.market import feed_for
 from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict
 from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut, as_utc
@@ -142,11 +143,10 @@ async def reconciliation(
 
 
 async def _view(request: Request, account_id: int, symbols: list[str]):  # type: ignore[no-untyped-def]
-    exchange = request.app.state.exchange
-    feed = await exchange.feed_for(account_id)
+    feed = await feed_for(request, account_id)
     at = now_ms()
     marks = {sym: await feed.get_price(sym, at) for sym in symbols}
-    return await exchange.view(account_id, marks)
+    return await request.app.state.exchange.view(account_id, marks)
 
 
 @router.get("/positions", response_model=PositionsOut)

@@ -13,6 +13,7 @@ from activities.context import now_ms
 from activities.signals import load_candles, store_candles
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.market import market_feed
 from api.money import fmt_str
 from db.models import CandleRecord
 from domain.market import parse_interval
@@ -45,7 +46,7 @@ async def data(
     limit: Annotated[int, Query(ge=1, le=MAX_CANDLES)] = 200,
 ) -> list[dict[str, Any]]:
     """Closed candles between start and end (ISO 8601), oldest first; gaps are backfilled."""
-    feed = request.app.state.feed
+    feed = market_feed(request)
     sym = symbol.strip().upper()
     if sym not in feed.symbols():
         raise ApiError(404, "SYMBOL_NOT_FOUND", f"Unknown symbol {sym}")

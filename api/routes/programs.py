@@ -9,6 +9,7 @@ from activities.context import market_snapshot, now_ms, snapshot_dict
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.market import feed_for
 from api.queries import get_account, get_owned
 from api.schemas import (
     ProgramCreate,
@@ -79,7 +80,7 @@ async def test_run(
     _check_code(code)
     acct = await get_account(s, body.account_id, user.id)
     exchange = request.app.state.exchange
-    feed = await exchange.feed_for(acct.id)
+    feed = await feed_for(request, acct.id)
     at = now_ms()
     prices, klines = await market_snapshot(feed, list(acct.symbols), at)
     view = await exchange.view(acct.id, prices)

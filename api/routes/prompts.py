@@ -10,6 +10,7 @@ from activities.llm.prompting import build_messages, recent_trades
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.market import feed_for
 from api.queries import get_account, get_owned
 from api.schemas import (
     PromptCreate,
@@ -79,7 +80,7 @@ async def preview(
     _check(content)
     acct = await get_account(s, body.account_id, user.id)
     at = now_ms()
-    feed = await request.app.state.exchange.feed_for(acct.id)
+    feed = await feed_for(request, acct.id)
     prices, klines = await market_snapshot(feed, list(acct.symbols), at)
     view = await request.app.state.exchange.view(acct.id, prices)
     snap = snapshot_dict(
