@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from api.money import MoneyOut
 from domain.orders import OrderOutcome
@@ -42,6 +43,42 @@ def storable(value: Any) -> Any:
             storable(key)
             storable(item)
     return value
+
+
+# A free-form JSON context (a trigger's, a dry run's, a preview's) is encoded again by every
+# later step: the workflow's payload, the stored decision, the sandbox's input, the prompt. Its
+# shape is bounded here so that no encoder's own recursion or size limit is what refuses it.
+MAX_CONTEXT_DEPTH = 32  # objects and arrays nested in one another, the context itself included
+MAX_CONTEXT_VALUES = 10_000  # values in all, at every level (its bytes: HYPERORU_MAX_BODY_BYTES)
+
+
+def bounded_context(value: dict[str, Any]) -> dict[str, Any]:
+    """The context's nesting and value count within the limits (walked without recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    count = 0
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > MAX_CONTEXT_DEPTH:
+            raise PydanticCustomError(
+                "context_too_deep",
+                "nested deeper than the limit of {limit} levels",
+                {"limit": MAX_CONTEXT_DEPTH},
+            )
+        for child in children:
+            count += 1
+            if count > MAX_CONTEXT_VALUES:
+                raise PydanticCustomError(
+                    "context_too_large",
+                    "holds more than the limit of {limit} values",
+                    {"limit": MAX_CONTEXT_VALUES},
+                )
+            if isinstance(child, dict | list):
+                pending.append((child, depth + 1))
+    return value
+
+
+Context = Annotated[dict[str, Any], AfterValidator(bounded_context)]
 
 
 class Strict(BaseModel):
@@ -155,7 +192,7 @@ class PauseBody(Strict):
 
 class TriggerBody(Strict):
     binding_id: int | None = None
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: Context = Field(default_factory=dict)
 
 
 class ProgramCreate(Strict):
@@ -195,7 +232,7 @@ class TestRunBody(Strict):
     account_id: int
     program_id: int | None = None
     code: str | None = Field(default=None, max_length=200_000)
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: Context = Field(default_factory=dict)
 
 
 class TestRunOut(BaseModel):
@@ -330,7 +367,7 @@ class PromptPreviewBody(Strict):
     account_id: int
     prompt_id: int | None = None
     content: str | None = Field(default=None, max_length=100_000)
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: Context = Field(default_factory=dict)
 
 
 class PromptPreviewOut(BaseModel):
