@@ -190,8 +190,10 @@ async def trigger(
     user: CurrentUser,
     body: TriggerBody | None = None,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    include_snapshot: bool = False,
 ) -> TriggerOut:
-    """Run one decision now and return it with its risk verdict and orders."""
+    """Run one decision now and return it with its risk verdict and orders (the recorded
+    decision's input snapshot only with include_snapshot=true)."""
     body = body or TriggerBody()
     acct = await get_account(s, account_id, user.id, live=True)
     if not acct.trading_enabled and await _workflow_paused(control, account_id):
@@ -208,7 +210,7 @@ async def trigger(
     )
     await s.rollback()  # end the read transaction so the worker's writes are visible
     rec = await s.get(DecisionRecord, outcome.decision_id) if outcome.decision_id else None
-    record = (await decisions_out(s, [rec]))[0] if rec else None
+    record = (await decisions_out(s, [rec], include_snapshot))[0] if rec else None
     return TriggerOut(
         decision_id=outcome.decision_id,
         status=outcome.status,

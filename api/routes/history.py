@@ -37,9 +37,10 @@ async def decisions(
     user: CurrentUser,
     page: PageNo = 1,
     per_page: PerPage = 50,
-    include_snapshot: bool = True,
+    include_snapshot: bool = False,
 ) -> Page:
-    """Decision log, newest first: trigger, input snapshot, output or error, verdict, orders."""
+    """Decision log, newest first: trigger, output or error, verdict, orders; each decision's
+    input snapshot (~70 KB: prices, candles, positions) only with include_snapshot=true."""
     await get_account(s, account_id, user.id)
     where = DecisionRecord.account_id == account_id
     rows, total = await _page(
@@ -57,12 +58,12 @@ async def decisions(
 async def decision(
     account_id: int, decision_id: str, s: SessionDep, user: CurrentUser
 ) -> DecisionOut:
-    """One decision with everything recorded about it."""
+    """One decision with everything recorded about it, its input snapshot included."""
     await get_account(s, account_id, user.id)
     rec = await s.get(DecisionRecord, decision_id)
     if rec is None or rec.account_id != account_id:
         raise not_found("decision", decision_id)
-    return (await decisions_out(s, [rec]))[0]
+    return (await decisions_out(s, [rec], include_snapshot=True))[0]
 
 
 @router.get("/orders", response_model=Page)
