@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api.auth import CurrentUser
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError
+from api.idempotency import check_reuse, earlier_decision
 from api.llm_config import LLM_FIELDS, apply_llm_settings
 from api.market import check_symbols
 from api.queries import account_out, decisions_out, get_account
@@ -203,6 +204,8 @@ async def trigger(
         raise ApiError(409, "NO_STRATEGY_BOUND", "Bind a program or prompt to this trader first")
     if body.binding_id is not None and body.binding_id not in bindings:
         raise ApiError(404, "BINDING_NOT_FOUND", f"Binding {body.binding_id} not found")
+    if idempotency_key is not None:  # a key already used: the same body, or nothing runs
+        check_reuse(await earlier_decision(s, account_id, idempotency_key), body)
     outcome = await control.trigger(
         account_id,
         TriggerRequest(binding_id=body.binding_id, context=body.context),
@@ -210,6 +213,8 @@ async def trigger(
     )
     await s.rollback()  # end the read transaction so the worker's writes are visible
     rec = await s.get(DecisionRecord, outcome.decision_id) if outcome.decision_id else None
+    if idempotency_key is not None:  # a concurrent request with the key ran another body
+        check_reuse(rec, body)
     record = (await decisions_out(s, [rec], include_snapshot))[0] if rec else None
     return TriggerOut(
         decision_id=outcome.decision_id,
