@@ -81,7 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     # Added last = outermost: limits answer before any route reads a byte or touches the DB.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        read_timeout_s=settings.body_read_timeout_seconds,
+    )
     app.add_middleware(
         RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
     )
