@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api.auth import CurrentUser
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
 from api.idempotency import check_reuse, earlier_decision
 from api.llm_config import LLM_FIELDS, apply_llm_settings
 from api.market import check_symbols
@@ -26,10 +27,21 @@ from db.base import utcnow
 from db.models import Account, Binding, DecisionRecord
 from domain.trader import CancelRequest, TriggerRequest
 
-router = APIRouter(prefix="/api/account", tags=["accounts"])
+router = APIRouter(prefix="/api/account", tags=["accounts"], route_class=ExactNumbersRoute)
 # Client order ids the platform mints (`ho-1-2-entry:tp`), and symbols: plain ASCII only.
 ORDER_ID = r"^[A-Za-z0-9:._-]+$"
 SYMBOL = r"^[A-Za-z0-9._-]+$"
+
+
+def refuse_llm_fields(account_type: str, fields: dict[str, Any]) -> None:
+    """A program trader has no model: LLM settings given for one are a mistake, not ignored."""
+    given = [f for f in LLM_FIELDS if fields.get(f) is not None]
+    if account_type != "prompt" and given:
+        raise ApiError(
+            422,
+            "VALIDATION_ERROR",
+            f"{given[0]}: LLM settings are only for prompt traders (account_type 'prompt')",
+        )
 
 
 @router.post("/", status_code=201, response_model=AccountOut)
@@ -38,6 +50,7 @@ async def create_account(
 ) -> AccountOut:
     """Create a trader (its workflow starts paused unless trading_enabled)."""
     check_symbols(request.app.state.feed, body.exchange.value, body.symbols)
+    refuse_llm_fields(body.account_type.value, body.model_dump(include=set(LLM_FIELDS)))
     acct = Account(
         **body.model_dump(exclude={"account_type", "exchange", *LLM_FIELDS}),
         account_type=body.account_type.value,
@@ -91,6 +104,7 @@ async def update_account(
     if body.symbols is not None:
         check_symbols(request.app.state.feed, acct.exchange, body.symbols)
     llm = body.model_dump(include=set(LLM_FIELDS), exclude_unset=True, exclude_none=True)
+    refuse_llm_fields(acct.account_type, llm)
     apply_llm_settings(acct, llm, request.app.state.vault)
     changes = body.model_dump(exclude_unset=True, exclude={"trading_enabled", *LLM_FIELDS})
     for field, value in changes.items():

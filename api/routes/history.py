@@ -12,13 +12,16 @@ from activities.context import now_ms
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import not_found
+from api.exact_json import ExactNumbersRoute
 from api.market import feed_for
 from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict
 from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut, as_utc
 from db.models import DecisionRecord, OrderRecord, ReconciliationEvent, TradeRecord
 
-router = APIRouter(prefix="/api/account/{account_id}", tags=["history"])
+router = APIRouter(
+    prefix="/api/account/{account_id}", tags=["history"], route_class=ExactNumbersRoute
+)
 
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 PerPage = Annotated[int, Query(ge=1, le=200)]

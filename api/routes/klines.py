@@ -13,12 +13,13 @@ from activities.context import now_ms
 from activities.signals import load_candles, store_candles
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
 from api.market import market_feed
 from api.money import fmt_str
 from db.models import CandleRecord
 from domain.market import parse_interval
 
-router = APIRouter(prefix="/api/klines", tags=["klines"])
+router = APIRouter(prefix="/api/klines", tags=["klines"], route_class=ExactNumbersRoute)
 MAX_CANDLES = 1000
 
 

@@ -9,6 +9,7 @@ from activities.context import market_snapshot, now_ms, snapshot_dict
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
 from api.market import feed_for
 from api.queries import get_account, get_owned
 from api.schemas import (
@@ -25,7 +26,7 @@ from domain.decision import Decision
 from domain.risk import RiskCheckInput, RiskLimits, evaluate
 from sandbox.runner import run_program, validate_program
 
-router = APIRouter(prefix="/api/programs", tags=["programs"])
+router = APIRouter(prefix="/api/programs", tags=["programs"], route_class=ExactNumbersRoute)
 
 
 def _out(p: Program) -> ProgramOut:

@@ -10,6 +10,7 @@ from activities.llm.prompting import build_messages, recent_trades
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
 from api.market import feed_for
 from api.queries import get_account, get_owned
 from api.schemas import (
@@ -23,7 +24,7 @@ from api.schemas import (
 from db.models import Binding, PromptTemplate
 from domain.prompts import parse_template, validate_template
 
-router = APIRouter(prefix="/api/prompts", tags=["prompts"])
+router = APIRouter(prefix="/api/prompts", tags=["prompts"], route_class=ExactNumbersRoute)
 
 
 def _out(p: PromptTemplate) -> PromptOut:
