@@ -34,7 +34,7 @@ def _out(p: Program) -> ProgramOut:
 
 
 def _check_code(code: str) -> None:
-    errors = validate_program(code)
+    errors = validate_program(code, check_imports=True)
     if errors:
         raise ApiError(422, "INVALID_PROGRAM", "; ".join(errors))
 
@@ -62,8 +62,8 @@ async def create_program(body: ProgramCreate, s: SessionDep, user: CurrentUser) 
 
 @router.post("/validate", response_model=ValidateOut)
 async def validate(body: ValidateBody) -> ValidateOut:
-    """Check a program's code without running it."""
-    errors = validate_program(body.code)
+    """Check a program's code without running it (syntax, Strategy, imports)."""
+    errors = validate_program(body.code, check_imports=True)
     return ValidateOut(valid=not errors, errors=errors)
 
 
