@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from api.schemas import MAX_CONTEXT_DEPTH, MAX_CONTEXT_VALUES
+from api.context_limits import MAX_CONTEXT_DEPTH, MAX_CONTEXT_VALUES
 from tests import programs
 from tests.support.stack import Stack, full_stack, make_settings
 
