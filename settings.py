@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     allow_registration: bool = True
     # Requests larger than this get 413 before any route reads them.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # ... and 408 (connection closed) when their body has not arrived in full after this long.
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Token bucket per valid session token (per client IP without one, or with an invalid one):
     # a sustained rate and a burst. Generous on purpose; 0 turns the limit off.
     rate_limit_per_second: float = Field(default=100.0, ge=0)

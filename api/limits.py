@@ -1,4 +1,5 @@
-"""Abuse limits in front of every route: body size (413) and a token bucket per caller (429).
+"""Abuse limits in front of every route: body size (413) and read time (408), and a token bucket
+per caller (429).
 
 Who is a caller: a session token the API has verified recently keeps a bucket of its own;
 everything else (no token, a junk or revoked token) shares its client address's bucket. The
@@ -10,6 +11,7 @@ bucket per request by sending a new junk token each time.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -41,45 +43,61 @@ async def _reject(
 
 
 class BodyLimit:
-    """413 for a body over the limit, before any route reads it.
+    """413 for a body over the limit, 408 for one that does not arrive in time, before any
+    route reads it.
 
-    A declared Content-Length is judged at once; a body streamed without one is read here (up
-    to the limit, so at most that much is buffered) and handed on whole.
+    A declared Content-Length is judged at once; the body (declared or streamed) is then read
+    here, up to the limit (so at most that much is buffered) and within the read timeout, and
+    handed on whole. Why a timeout: a Content-Length overstating the body, or a chunked body
+    that stalls, would otherwise hold a connection (and a task) open indefinitely.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float = 30.0) -> None:
+        self.app, self.max_bytes, self.read_timeout_s = app, max_bytes, read_timeout_s
 
     async def _too_large(self, send: Send) -> None:
         message = f"Request body is larger than {self.max_bytes} bytes"
         await _reject(send, 413, "PAYLOAD_TOO_LARGE", message, {"Connection": "close"})
+
+    async def _read(self, receive: Receive) -> bytes | int | None:
+        """The whole body; or its size so far once past the limit; None if the client left."""
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return size
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                await _reject(send, 400, "BAD_REQUEST", "Invalid Content-Length header", {})
-            elif int(declared) > self.max_bytes:
-                await self._too_large(send)
-            else:
-                await self.app(scope, receive, send)
+        if declared is not None and not declared.isdigit():
+            await _reject(send, 400, "BAD_REQUEST", "Invalid Content-Length header", {})
             return
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        whole: Message | None = {"type": "http.request", "body": b"".join(chunks)}
+        if declared is not None and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        try:
+            async with asyncio.timeout(self.read_timeout_s):
+                body = await self._read(receive)
+        except TimeoutError:
+            message = f"Request body not received in full within {self.read_timeout_s:g} s"
+            await _reject(send, 408, "REQUEST_TIMEOUT", message, {"Connection": "close"})
+            return
+        if body is None:
+            return  # the client went away
+        if isinstance(body, int):
+            await self._too_large(send)
+            return
+        whole: Message | None = {"type": "http.request", "body": body}
 
         async def replay() -> Message:
             nonlocal whole

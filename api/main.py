@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import select
 
 from activities.wiring import default_deps
@@ -72,7 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await engine.dispose()
 
-    app = FastAPI(
+    # Why FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed
+    # fastapi-offline package (served under /static-offline-docs), not from a CDN, so the docs
+    # work without internet.
+    app = FastAPIOffline(
         title="hyperoru",
         version="0.1.0",
         description="Durable AI traders on Temporal: control plane API.",
@@ -82,7 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.verified_tokens = VerifiedTokens()  # filled by auth, read by the rate limit
     errors.install(app)
     # Added last = outermost: limits answer before any route reads a byte or touches the DB.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        read_timeout_s=settings.body_read_timeout_seconds,
+    )
     app.add_middleware(
         RateLimit,
         rate=settings.rate_limit_per_second,

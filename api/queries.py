@@ -99,7 +99,7 @@ def order_dict(o: OrderRecord) -> dict[str, object]:
 
 
 async def decisions_out(
-    s: AsyncSession, rows: list[DecisionRecord], include_snapshot: bool = True
+    s: AsyncSession, rows: list[DecisionRecord], include_snapshot: bool
 ) -> list[DecisionOut]:
     ids = [r.id for r in rows]
     orders: dict[str, list[dict[str, object]]] = {i: [] for i in ids}

@@ -7,8 +7,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
+from api.context_limits import Context
 from api.money import MoneyOut
 from domain.orders import OrderOutcome
 from domain.risk import PositionView, RiskVerdict
@@ -77,25 +86,31 @@ class ExchangeName(StrEnum):
     BINANCE = "binance"
 
 
-Money = Decimal
+# Money columns are Numeric(30, 10): a value with more digits than that is refused, not rounded.
+Money = Annotated[Decimal, Field(max_digits=30, decimal_places=10)]
+# A trader starts with at least 1 USD (less rounds to nothing) and at most a billion.
+MIN_CAPITAL, MAX_CAPITAL = Decimal(1), Decimal(1_000_000_000)
+# Names are trimmed; one of only whitespace is as empty as "".
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LlmModel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class AccountCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     description: str = Field(default="", max_length=2000)
     account_type: AccountType = AccountType.PROGRAM
     exchange: ExchangeName = ExchangeName.PAPER
-    initial_capital: Money = Field(default=Decimal("10000"), gt=0, le=Decimal("1e12"))
+    initial_capital: Money = Field(default=Decimal("10000"), ge=MIN_CAPITAL, le=MAX_CAPITAL)
     max_leverage: Money = Field(default=Decimal("5"), ge=1, le=100)
     max_position_notional_usd: Money = Field(default=Decimal("1000"), gt=0, le=Decimal("1e12"))
     max_concurrent_positions: int = Field(default=3, ge=1, le=100)
     symbols: list[str] = Field(
         default_factory=lambda: list(DEFAULT_SYMBOLS), min_length=1, max_length=50
     )
-    show_on_dashboard: bool = True
-    trading_enabled: bool = False
+    show_on_dashboard: StrictBool = True
+    trading_enabled: StrictBool = False
     llm_provider: str | None = Field(default=None, max_length=32)
-    llm_model: str | None = Field(default=None, min_length=1, max_length=200)
+    llm_model: LlmModel | None = None
     llm_api_key: str | None = Field(default=None, min_length=1, max_length=1000)
     llm_base_url: str | None = Field(default=None, max_length=500)
 
@@ -115,17 +130,17 @@ class AccountCreate(Strict):
 
 
 class AccountUpdate(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     description: str | None = Field(default=None, max_length=2000)
-    initial_capital: Money | None = Field(default=None, gt=0, le=Decimal("1e12"))
+    initial_capital: Money | None = Field(default=None, ge=MIN_CAPITAL, le=MAX_CAPITAL)
     max_leverage: Money | None = Field(default=None, ge=1, le=100)
     max_position_notional_usd: Money | None = Field(default=None, gt=0, le=Decimal("1e12"))
     max_concurrent_positions: int | None = Field(default=None, ge=1, le=100)
     symbols: list[str] | None = Field(default=None, min_length=1, max_length=50)
-    show_on_dashboard: bool | None = None
-    trading_enabled: bool | None = None
+    show_on_dashboard: StrictBool | None = None
+    trading_enabled: StrictBool | None = None
     llm_provider: str | None = Field(default=None, max_length=32)
-    llm_model: str | None = Field(default=None, min_length=1, max_length=200)
+    llm_model: LlmModel | None = None
     # null or "" removes the stored key (e.g. to switch to a provider that needs none).
     llm_api_key: str | None = Field(default=None, max_length=1000)
     llm_base_url: str | None = Field(default=None, max_length=500)
@@ -170,21 +185,21 @@ class PauseBody(Strict):
 
 class TriggerBody(Strict):
     binding_id: int | None = None
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: Context = Field(default_factory=dict)
 
 
 class ProgramCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     code: str = Field(min_length=1, max_length=200_000)
     description: str = Field(default="", max_length=2000)
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class ProgramUpdate(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     code: str | None = Field(default=None, min_length=1, max_length=200_000)
     description: str | None = Field(default=None, max_length=2000)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class ProgramOut(BaseModel):
@@ -210,7 +225,7 @@ class TestRunBody(Strict):
     account_id: int
     program_id: int | None = None
     code: str | None = Field(default=None, max_length=200_000)
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: Context = Field(default_factory=dict)
 
 
 class TestRunOut(BaseModel):
@@ -229,6 +244,14 @@ class BindingCreate(Strict):
     prompt_id: int | None = None
     schedule_interval_seconds: int | None = Field(default=None, ge=5, le=86_400 * 7)
     signal_pool_ids: list[int] = Field(default_factory=list, max_length=100)
+
+    @field_validator("signal_pool_ids")
+    @classmethod
+    def _distinct(cls, v: list[int]) -> list[int]:
+        repeated = sorted({i for i in v if v.count(i) > 1})
+        if repeated:
+            raise ValueError(f"each pool at most once; repeated: {repeated}")
+        return v
 
 
 class BindingOut(BaseModel):
@@ -319,17 +342,17 @@ class OverviewOut(BaseModel):
 
 
 class PromptCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     content: str = Field(min_length=1, max_length=100_000)
 
 
 class PromptUpdate(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     content: str | None = Field(default=None, min_length=1, max_length=100_000)
 
 
 class PromptRename(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
 
 
 class PromptOut(BaseModel):
@@ -345,7 +368,7 @@ class PromptPreviewBody(Strict):
     account_id: int
     prompt_id: int | None = None
     content: str | None = Field(default=None, max_length=100_000)
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: Context = Field(default_factory=dict)
 
 
 class PromptPreviewOut(BaseModel):

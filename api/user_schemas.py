@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from api.schemas import Strict, UtcDateTime
 
 # Deliberately loose (one @, no spaces; admin@localhost is fine): the address is a login name.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 def _email(value: str) -> str:
@@ -23,7 +25,7 @@ def _email(value: str) -> str:
 class RegisterBody(Strict):
     email: str = Field(max_length=320)
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
-    username: str | None = Field(default=None, min_length=1, max_length=100)
+    username: Username | None = None
 
     _check_email = field_validator("email")(_email)
 
@@ -39,7 +41,7 @@ class LoginBody(Strict):
 
 
 class ProfileUpdate(Strict):
-    username: str | None = Field(default=None, min_length=1, max_length=100)
+    username: Username | None = None
     email: str | None = Field(default=None, max_length=320)
     # Changing the password needs the current one and ends every other session.
     current_password: str | None = Field(default=None, min_length=1, max_length=256)

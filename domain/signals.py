@@ -39,7 +39,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from domain.market import Candle, Interval, interval_ms, parse_interval
 
@@ -308,7 +308,7 @@ class SignalDefinition(BaseModel):
     threshold: Decimal | None = None
     reference: str | None = None
     timeframe: Interval = Interval.H1
-    enabled: bool = True
+    enabled: StrictBool = True  # JSON true/false only: "yes" is no answer
 
     @model_validator(mode="before")
     @classmethod

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import ast
 
+from sandbox.program import ALLOWED_MODULES
 from sandbox.protocol import MAX_CODE_CHARS
 
 PROGRAM_FILENAME = "<program>"
 
 
-def validate_program(code: str) -> list[str]:
+def validate_program(code: str, *, check_imports: bool = False) -> list[str]:
     """Return human-readable problems with `code`; an empty list means it looks runnable.
 
     Checks: size, syntax (with line numbers), a top-level `class Strategy` that defines a plain
-    (not async, not static/class) method `should_trade(self, data)`.
+    (not async, not static/class) method `should_trade(self, data)`; with `check_imports`, also
+    every import statement against the sandbox's allowlist. Why optional: saving or checking a
+    program reports a forbidden import up front, while a run leaves it to the sandbox's own
+    import guard, which refuses it the same way (and which its tests exercise).
     """
     if not isinstance(code, str):
         return [f"program must be a string, got {type(code).__name__}"]
@@ -33,7 +37,29 @@ def validate_program(code: str) -> list[str]:
         return [f"syntax error at {where}: {exc.msg}"]
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
         return [f"program cannot be parsed: {type(exc).__name__}: {exc}"]
-    return _check_strategy(tree)
+    problems = _check_strategy(tree)
+    return [*_check_imports(tree), *problems] if check_imports else problems
+
+
+def _check_imports(tree: ast.Module) -> list[str]:
+    """The import statements sandbox.program's import guard would refuse, in line order."""
+    found: list[tuple[int, str]] = []
+    allowed = ", ".join(sorted(m for m in ALLOWED_MODULES if not m.startswith("_")))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            found.append((node.lineno, "relative imports are not available in strategies"))
+            continue
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        else:
+            continue
+        for name in names:
+            if name not in ALLOWED_MODULES:
+                message = f"import of {name!r} is not allowed in strategies; allowed: {allowed}"
+                found.append((node.lineno, message))
+    return [f"line {line}: {message}" for line, message in sorted(found)]
 
 
 def _check_strategy(tree: ast.Module) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from sqlalchemy import select
@@ -10,13 +10,15 @@ from sqlalchemy import select
 from api.auth import CurrentUser
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
+from api.idempotency import check_reuse, earlier_decision
 from api.llm_config import KEY_FIELD, LLM_FIELDS, apply_llm_settings
+from api.market import check_symbols
 from api.queries import account_out, decisions_out, get_account
 from api.schemas import (
     AccountCreate,
     AccountOut,
     AccountUpdate,
-    ExchangeName,
     PauseBody,
     TriggerBody,
     TriggerOut,
@@ -25,10 +27,21 @@ from db.base import utcnow
 from db.models import Account, Binding, DecisionRecord
 from domain.trader import CancelRequest, TriggerRequest
 
-router = APIRouter(prefix="/api/account", tags=["accounts"])
+router = APIRouter(prefix="/api/account", tags=["accounts"], route_class=ExactNumbersRoute)
 # Client order ids the platform mints (`ho-1-2-entry:tp`), and symbols: plain ASCII only.
 ORDER_ID = r"^[A-Za-z0-9:._-]+$"
 SYMBOL = r"^[A-Za-z0-9._-]+$"
+
+
+def refuse_llm_fields(account_type: str, fields: dict[str, Any]) -> None:
+    """A program trader has no model: LLM settings given for one are a mistake, not ignored."""
+    given = [f for f in LLM_FIELDS if fields.get(f) is not None]
+    if account_type != "prompt" and given:
+        raise ApiError(
+            422,
+            "VALIDATION_ERROR",
+            f"{given[0]}: LLM settings are only for prompt traders (account_type 'prompt')",
+        )
 
 
 @router.post("/", status_code=201, response_model=AccountOut)
@@ -36,10 +49,8 @@ async def create_account(
     body: AccountCreate, s: SessionDep, control: ControlDep, request: Request, user: CurrentUser
 ) -> AccountOut:
     """Create a trader (its workflow starts paused unless trading_enabled)."""
-    known = set(request.app.state.feed.symbols())
-    unknown = [sym for sym in body.symbols if sym not in known]
-    if unknown and body.exchange is ExchangeName.PAPER:
-        raise ApiError(422, "SYMBOL_NOT_SUPPORTED", f"Unknown symbols: {', '.join(unknown)}")
+    check_symbols(request.app.state.feed, body.exchange.value, body.symbols)
+    refuse_llm_fields(body.account_type.value, body.model_dump(include=set(LLM_FIELDS)))
     acct = Account(
         **body.model_dump(exclude={"account_type", "exchange", *LLM_FIELDS}),
         account_type=body.account_type.value,
@@ -93,11 +104,14 @@ async def update_account(
 ) -> AccountOut:
     """Change a trader; trading_enabled starts or pauses it. The LLM key is write-only."""
     acct = await get_account(s, account_id, user.id, live=True)
+    if body.symbols is not None:
+        check_symbols(request.app.state.feed, acct.exchange, body.symbols)
     llm = {
         field: value
         for field, value in body.model_dump(include=set(LLM_FIELDS), exclude_unset=True).items()
         if value is not None or field == KEY_FIELD  # a null key clears it; other nulls: no change
     }
+    refuse_llm_fields(acct.account_type, llm)
     await apply_llm_settings(
         acct, llm, request.app.state.vault, request.app.state.settings.llm_allow_private_hosts
     )
@@ -200,8 +214,10 @@ async def trigger(
     user: CurrentUser,
     body: TriggerBody | None = None,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    include_snapshot: bool = False,
 ) -> TriggerOut:
-    """Run one decision now and return it with its risk verdict and orders."""
+    """Run one decision now and return it with its risk verdict and orders (the recorded
+    decision's input snapshot only with include_snapshot=true)."""
     body = body or TriggerBody()
     acct = await get_account(s, account_id, user.id, live=True)
     if not acct.trading_enabled and await _workflow_paused(control, account_id):
@@ -211,6 +227,8 @@ async def trigger(
         raise ApiError(409, "NO_STRATEGY_BOUND", "Bind a program or prompt to this trader first")
     if body.binding_id is not None and body.binding_id not in bindings:
         raise ApiError(404, "BINDING_NOT_FOUND", f"Binding {body.binding_id} not found")
+    if idempotency_key is not None:  # a key already used: the same body, or nothing runs
+        check_reuse(await earlier_decision(s, account_id, idempotency_key), body)
     outcome = await control.trigger(
         account_id,
         TriggerRequest(binding_id=body.binding_id, context=body.context),
@@ -218,7 +236,9 @@ async def trigger(
     )
     await s.rollback()  # end the read transaction so the worker's writes are visible
     rec = await s.get(DecisionRecord, outcome.decision_id) if outcome.decision_id else None
-    record = (await decisions_out(s, [rec]))[0] if rec else None
+    if idempotency_key is not None:  # a concurrent request with the key ran another body
+        check_reuse(rec, body)
+    record = (await decisions_out(s, [rec], include_snapshot))[0] if rec else None
     return TriggerOut(
         decision_id=outcome.decision_id,
         status=outcome.status,

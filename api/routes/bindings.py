@@ -8,11 +8,14 @@ from sqlalchemy import select
 from api.auth import CurrentUser
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError, not_found
+from api.exact_json import ExactNumbersRoute
 from api.queries import MAX_ID, get_account, get_owned
 from api.schemas import BindingCreate, BindingOut
 from db.models import Binding, Program, PromptTemplate, SignalPoolRecord
 
-router = APIRouter(prefix="/api/account/{account_id}/bindings", tags=["bindings"])
+router = APIRouter(
+    prefix="/api/account/{account_id}/bindings", tags=["bindings"], route_class=ExactNumbersRoute
+)
 
 
 def _out(b: Binding) -> BindingOut:

@@ -12,12 +12,15 @@ from activities.llm.providers import ProviderConfigError, validate_base_url
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
 from api.queries import account_out, get_account
 from api.schemas import AccountOut, ExchangeConnect
 from db.base import utcnow
 from vault import hint, seal
 
-router = APIRouter(prefix="/api/account/{account_id}", tags=["exchange"])
+router = APIRouter(
+    prefix="/api/account/{account_id}", tags=["exchange"], route_class=ExactNumbersRoute
+)
 
 
 def _secrets(exchange: str, body: ExchangeConnect) -> dict[str, str]:

@@ -12,12 +12,16 @@ from activities.context import now_ms
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import not_found
+from api.exact_json import ExactNumbersRoute
+from api.market import feed_for
 from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict
 from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut, as_utc
 from db.models import DecisionRecord, OrderRecord, ReconciliationEvent, TradeRecord
 
-router = APIRouter(prefix="/api/account/{account_id}", tags=["history"])
+router = APIRouter(
+    prefix="/api/account/{account_id}", tags=["history"], route_class=ExactNumbersRoute
+)
 
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 PerPage = Annotated[int, Query(ge=1, le=200)]
@@ -36,9 +40,10 @@ async def decisions(
     user: CurrentUser,
     page: PageNo = 1,
     per_page: PerPage = 50,
-    include_snapshot: bool = True,
+    include_snapshot: bool = False,
 ) -> Page:
-    """Decision log, newest first: trigger, input snapshot, output or error, verdict, orders."""
+    """Decision log, newest first: trigger, output or error, verdict, orders; each decision's
+    input snapshot (~70 KB: prices, candles, positions) only with include_snapshot=true."""
     await get_account(s, account_id, user.id)
     where = DecisionRecord.account_id == account_id
     rows, total = await _page(
@@ -56,12 +61,12 @@ async def decisions(
 async def decision(
     account_id: int, decision_id: str, s: SessionDep, user: CurrentUser
 ) -> DecisionOut:
-    """One decision with everything recorded about it."""
+    """One decision with everything recorded about it, its input snapshot included."""
     await get_account(s, account_id, user.id)
     rec = await s.get(DecisionRecord, decision_id)
     if rec is None or rec.account_id != account_id:
         raise not_found("decision", decision_id)
-    return (await decisions_out(s, [rec]))[0]
+    return (await decisions_out(s, [rec], include_snapshot=True))[0]
 
 
 @router.get("/orders", response_model=Page)
@@ -142,11 +147,10 @@ async def reconciliation(
 
 
 async def _view(request: Request, account_id: int, symbols: list[str]):  # type: ignore[no-untyped-def]
-    exchange = request.app.state.exchange
-    feed = await exchange.feed_for(account_id)
+    feed = await feed_for(request, account_id)
     at = now_ms()
     marks = {sym: await feed.get_price(sym, at) for sym in symbols}
-    return await exchange.view(account_id, marks)
+    return await request.app.state.exchange.view(account_id, marks)
 
 
 @router.get("/positions", response_model=PositionsOut)

@@ -13,11 +13,13 @@ from activities.context import now_ms
 from activities.signals import load_candles, store_candles
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
+from api.market import market_feed
 from api.money import fmt_str
 from db.models import CandleRecord
 from domain.market import parse_interval
 
-router = APIRouter(prefix="/api/klines", tags=["klines"])
+router = APIRouter(prefix="/api/klines", tags=["klines"], route_class=ExactNumbersRoute)
 MAX_CANDLES = 1000
 
 
@@ -45,7 +47,7 @@ async def data(
     limit: Annotated[int, Query(ge=1, le=MAX_CANDLES)] = 200,
 ) -> list[dict[str, Any]]:
     """Closed candles between start and end (ISO 8601), oldest first; gaps are backfilled."""
-    feed = request.app.state.feed
+    feed = market_feed(request)
     sym = symbol.strip().upper()
     if sym not in feed.symbols():
         raise ApiError(404, "SYMBOL_NOT_FOUND", f"Unknown symbol {sym}")

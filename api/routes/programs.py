@@ -9,6 +9,8 @@ from activities.context import market_snapshot, now_ms, snapshot_dict
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
+from api.market import feed_for
 from api.queries import get_account, get_owned
 from api.schemas import (
     ProgramCreate,
@@ -24,7 +26,7 @@ from domain.decision import Decision
 from domain.risk import RiskCheckInput, RiskLimits, evaluate
 from sandbox.runner import run_program, validate_program
 
-router = APIRouter(prefix="/api/programs", tags=["programs"])
+router = APIRouter(prefix="/api/programs", tags=["programs"], route_class=ExactNumbersRoute)
 
 
 def _out(p: Program) -> ProgramOut:
@@ -32,7 +34,7 @@ def _out(p: Program) -> ProgramOut:
 
 
 def _check_code(code: str) -> None:
-    errors = validate_program(code)
+    errors = validate_program(code, check_imports=True)
     if errors:
         raise ApiError(422, "INVALID_PROGRAM", "; ".join(errors))
 
@@ -60,8 +62,8 @@ async def create_program(body: ProgramCreate, s: SessionDep, user: CurrentUser) 
 
 @router.post("/validate", response_model=ValidateOut)
 async def validate(body: ValidateBody) -> ValidateOut:
-    """Check a program's code without running it."""
-    errors = validate_program(body.code)
+    """Check a program's code without running it (syntax, Strategy, imports)."""
+    errors = validate_program(body.code, check_imports=True)
     return ValidateOut(valid=not errors, errors=errors)
 
 
@@ -79,7 +81,7 @@ async def test_run(
     _check_code(code)
     acct = await get_account(s, body.account_id, user.id)
     exchange = request.app.state.exchange
-    feed = await exchange.feed_for(acct.id)
+    feed = await feed_for(request, acct.id)
     at = now_ms()
     prices, klines = await market_snapshot(feed, list(acct.symbols), at)
     view = await exchange.view(acct.id, prices)

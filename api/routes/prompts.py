@@ -10,6 +10,8 @@ from activities.llm.prompting import build_messages, recent_trades
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
+from api.market import feed_for
 from api.queries import get_account, get_owned
 from api.schemas import (
     PromptCreate,
@@ -22,7 +24,7 @@ from api.schemas import (
 from db.models import Binding, PromptTemplate
 from domain.prompts import parse_template, size_problem, validate_template
 
-router = APIRouter(prefix="/api/prompts", tags=["prompts"])
+router = APIRouter(prefix="/api/prompts", tags=["prompts"], route_class=ExactNumbersRoute)
 
 
 def _out(p: PromptTemplate) -> PromptOut:
@@ -82,7 +84,7 @@ async def preview(
     _check(content)
     acct = await get_account(s, body.account_id, user.id)
     at = now_ms()
-    feed = await request.app.state.exchange.feed_for(acct.id)
+    feed = await feed_for(request, acct.id)
     prices, klines = await market_snapshot(feed, list(acct.symbols), at)
     view = await request.app.state.exchange.view(acct.id, prices)
     snap = snapshot_dict(

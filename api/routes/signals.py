@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
-from pydantic import Field, ValidationError
+from pydantic import Field, StrictBool, ValidationError
 from sqlalchemy import select
 
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
 from api.queries import MAX_ID, get_owned
-from api.schemas import Strict, as_utc, storable
+from api.schemas import Name, Strict, as_utc, storable
 from db.models import Binding, SignalDefinitionRecord, SignalPoolRecord
 from domain.signals import SignalDefinition, SignalPool, parse_definition
 
-router = APIRouter(prefix="/api/signals", tags=["signals"])
+router = APIRouter(prefix="/api/signals", tags=["signals"], route_class=ExactNumbersRoute)
 MAX_BODY_KEYS = 50
 
 
@@ -26,8 +27,16 @@ def _definition(body: dict[str, Any]) -> SignalDefinition:
     try:
         return parse_definition(storable(body))
     except (ValidationError, ValueError, TypeError) as err:
-        msg = err.errors()[0]["msg"] if isinstance(err, ValidationError) else str(err)
-        raise ApiError(422, "INVALID_SIGNAL", msg.removeprefix("Value error, ")) from err
+        msg = _first_error(err) if isinstance(err, ValidationError) else str(err)
+        raise ApiError(422, "INVALID_SIGNAL", msg) from err
+
+
+def _first_error(err: ValidationError) -> str:
+    """The first problem, naming its field when it has one."""
+    first = err.errors()[0]
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    loc = ".".join(str(p) for p in first.get("loc", ()))
+    return f"{loc}: {msg}" if loc else msg
 
 
 def definition_out(r: SignalDefinitionRecord) -> dict[str, Any]:
@@ -45,12 +54,12 @@ def definition_out(r: SignalDefinitionRecord) -> dict[str, Any]:
 
 
 class PoolBody(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     symbols: list[str] = Field(min_length=1, max_length=50)
     signal_ids: list[int] = Field(min_length=1, max_length=50)
     logic: str = "and"
     cooldown_seconds: int = Field(default=0, ge=0, le=30 * 86400)
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 def pool_out(r: SignalPoolRecord) -> dict[str, Any]:
@@ -72,7 +81,7 @@ async def _check_pool(s: SessionDep, body: PoolBody, request: Request, owner: in
     try:
         pool = SignalPool.model_validate(body.model_dump())
     except ValidationError as err:
-        raise ApiError(422, "INVALID_POOL", err.errors()[0]["msg"]) from err
+        raise ApiError(422, "INVALID_POOL", _first_error(err)) from err
     unknown = [sym for sym in pool.symbols if sym not in request.app.state.feed.symbols()]
     if unknown:
         raise ApiError(422, "SYMBOL_NOT_SUPPORTED", f"Unknown symbols: {', '.join(unknown)}")

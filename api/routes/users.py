@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.exact_json import ExactNumbersRoute
 from api.passwords import hash_password, verify_password
 from api.user_schemas import LoginBody, LoginOut, LogoutOut, ProfileUpdate, RegisterBody, UserOut
 from api.users_store import create_user, issue_token
@@ -15,8 +16,8 @@ from db.base import utcnow
 from db.models import SessionToken, User
 
 # Register and login are the only /api/ routes besides health that take no token.
-public = APIRouter(prefix="/api/users", tags=["users"])
-router = APIRouter(prefix="/api/users", tags=["users"])
+public = APIRouter(prefix="/api/users", tags=["users"], route_class=ExactNumbersRoute)
+router = APIRouter(prefix="/api/users", tags=["users"], route_class=ExactNumbersRoute)
 
 
 def user_out(u: User) -> UserOut:

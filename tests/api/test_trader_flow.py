@@ -33,7 +33,7 @@ async def test_create_start_trigger_pause(
         r = await st.post(f"/api/account/{tid}/start")
         assert r.status_code == 200 and r.json()["status"] == "Active"
 
-        r = await st.post(f"/api/account/{tid}/trigger")
+        r = await st.post(f"/api/account/{tid}/trigger", params={"include_snapshot": "true"})
         assert r.status_code == 200, r.text
         out = r.json()
         assert out["status"] == "executed", out

@@ -25,7 +25,9 @@ async def _run_flow(st: Stack, tid: int) -> tuple[dict, dict]:
     b = await st.bind(tid, long_prog["id"])
     r = await st.post(f"/api/account/{tid}/start")
     assert r.status_code == 200, r.text
-    opened = (await st.post(f"/api/account/{tid}/trigger")).json()
+    opened = (
+        await st.post(f"/api/account/{tid}/trigger", params={"include_snapshot": "true"})
+    ).json()
     await st.api.delete(f"/api/account/{tid}/bindings/{b['id']}")
     await st.bind(tid, (await st.create_program(programs.CLOSE_BTC, "close"))["id"])
     positions = (await st.api.get(f"/api/account/{tid}/positions")).json()

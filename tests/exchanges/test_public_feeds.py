@@ -59,7 +59,8 @@ async def test_paper_trader_on_live_hyperliquid_prices(
         async with full_stack(None, settings) as st:
             t = await st.create_trader(trading_enabled=True, symbols=["BTC"])
             await st.bind(t["account_id"], (await st.create_program(programs.ALWAYS_LONG))["id"])
-            out = (await st.post(f"/api/account/{t['account_id']}/trigger")).json()
+            trigger = f"/api/account/{t['account_id']}/trigger"
+            out = (await st.post(trigger, params={"include_snapshot": "true"})).json()
             assert out["status"] == "executed", out
             fill = Decimal(out["orders"][0]["avg_price"])
             assert fill == Decimal("80000") * (1 + Decimal("5") / 10000)  # mid + 5 bps slippage

@@ -37,7 +37,8 @@ async def _pool(st: Stack) -> int:
 
 
 async def _decisions(st: Stack, tid: int) -> list[dict]:
-    return (await st.api.get(f"/api/account/{tid}/decisions")).json()["items"]
+    log = f"/api/account/{tid}/decisions"
+    return (await st.api.get(log, params={"include_snapshot": "true"})).json()["items"]
 
 
 async def _bound_traders(
