@@ -32,7 +32,9 @@ async def st(
     temporal_client: Client, temporal_address: str, sqlite_url: str, emulator: OpenAIEmulator
 ) -> AsyncIterator[Stack]:
     emulator.reset()
-    settings = make_settings(temporal_address, sqlite_url, llm_timeout_seconds=3.0)
+    settings = make_settings(
+        temporal_address, sqlite_url, llm_timeout_seconds=3.0, llm_allow_private_hosts=True
+    )
     async with full_stack(None, settings) as stack:
         yield stack
 

@@ -131,7 +131,9 @@ async def test_model_answer_is_reused_when_the_llm_step_is_retried(
     """The model answered, then its activity's result was lost (worker died before reporting):
     the retry returns the recorded answer, never asks (and pays) the model again."""
     faults = FailAfterFirstAttempt(Activity.RUN_PROMPT)
-    settings = make_settings(temporal_address, sqlite_url, llm_timeout_seconds=3.0)
+    settings = make_settings(
+        temporal_address, sqlite_url, llm_timeout_seconds=3.0, llm_allow_private_hosts=True
+    )
     with OpenAIEmulator() as llm:
         first, second = ("long", "short")
         llm.script(
