@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -16,7 +16,9 @@ from api.errors import ApiError
 from domain.contracts import CancelOrderResult, DecisionOutcome
 from domain.trader import (
     CancelRequest,
+    ClosePositionsRequest,
     PauseRequest,
+    StopRequest,
     TraderInput,
     TraderStatusView,
     TriggerRequest,
@@ -98,9 +100,14 @@ class TraderControl:
     async def config_changed(self, account_id: int) -> None:
         await _guard(self._handle(account_id).signal("config_changed"))
 
-    async def stop(self, account_id: int) -> None:
+    async def stop(
+        self, account_id: int, left_positions: list[dict[str, Any]] | None = None
+    ) -> None:
+        """End a deleted trader's workflow (it checks the trader is deleted)."""
         try:
-            await self._handle(account_id).signal("stop")
+            await self._handle(account_id).signal(
+                "stop", StopRequest(left_positions=left_positions or [])
+            )
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:  # already gone is fine
                 raise ApiError(503, "TEMPORAL_UNAVAILABLE", "Temporal is unavailable") from err
@@ -133,6 +140,20 @@ class TraderControl:
             f"the header Idempotency-Key: {key} to get the decision it made (or make it once)",
             headers={"Retry-After": "1", "Idempotency-Key": key},
         )
+
+    async def close_positions(
+        self, account_id: int, symbols: list[str], reason: str
+    ) -> list[DecisionOutcome]:
+        """Close these positions through the trader's workflow (each a decision of its own)."""
+        outcomes: list[DecisionOutcome] = await _guard(
+            self._handle(account_id).execute_update(
+                "close_positions",
+                ClosePositionsRequest(symbols=symbols, reason=reason),
+                id=f"close-{uuid.uuid4()}",
+                result_type=list[DecisionOutcome],
+            )
+        )
+        return outcomes
 
     async def cancel(self, account_id: int, req: CancelRequest) -> CancelOrderResult:
         return await _guard(

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 from pydantic import BaseModel, Field
 
 from domain.contracts import BindingConfig, DecisionOutcome
+from domain.decision import Decision
 
 # A point in time; workflows name it this way (they get it from workflow.now(), never a clock).
 Instant: TypeAlias = datetime
@@ -68,6 +69,26 @@ class PendingTrigger(BaseModel):
     binding_id: int | None = None
     context: dict[str, Any] = Field(default_factory=dict)
     fire_id: str | None = None
+    # The owner's own decision (a close, say), carried out instead of asking the strategy.
+    # Only a close may run while the trader is paused.
+    decision: Decision | None = None
+
+
+class ClosePositionsRequest(BaseModel):
+    """Argument of the `close_positions` update: close these positions now, each as a decision
+    of its own in the decision log (risk-checked, recorded, ordered like any other); allowed
+    while the trader is paused."""
+
+    symbols: list[str] = Field(min_length=1, max_length=50)
+    reason: str = Field(default="", max_length=500)
+
+
+class StopRequest(BaseModel):
+    """Payload of the `stop` signal, which the API sends once it has deleted the trader: the
+    workflow ends (after checking the trader is deleted). `left_positions`: positions the owner
+    chose to leave open, unwatched from now on; recorded in the decision log."""
+
+    left_positions: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
 
 
 class ScheduleState(BaseModel):

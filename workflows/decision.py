@@ -118,6 +118,8 @@ class DecisionRun:
             return await self._finish("failed", code="DECISION_INTERRUPTED", error=ctx.error)
         if not ctx.ok:
             return await self._finish("failed", code="CONTEXT_UNAVAILABLE", error=ctx.error)
+        if self.trigger.decision is not None:  # the owner's own decision: no strategy is asked
+            return await self._execute(self.trigger.decision, ctx)
         if self.binding_id is None:
             return await self._finish(
                 "failed", code="NO_STRATEGY_BOUND", error="no strategy is bound to this trader"

@@ -45,6 +45,12 @@ RECONCILE_PATCH = "reconcile-v1"
 # continue-as-new command); histories recorded before must replay unchanged.
 IDLE_CONTINUE_AS_NEW_PATCH = "idle-continue-as-new-v1"
 
+# Why a patch: one rule for every message, rejected means no effect (a malformed `pause` used to
+# pause, a `resume` or `config_changed` with junk input to act), and `stop` first reloads the
+# configuration and ends the run only if the trader is deleted (it used to end any trader's
+# run at once). Histories recorded before must replay as they ran.
+MESSAGE_RULES_PATCH = "message-rules-v1"
+
 # Why a patch: the marker that stands for every patch in BUNDLED (see the module docstring). A
 # patch added later is not in it: it records its own marker, until a new bundle (checked before
 # this one) lists it.

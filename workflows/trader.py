@@ -22,10 +22,12 @@ with workflow.unsafe.imports_passed_through():
         CancelOrderResult,
         DecisionOutcome,
     )
+    from domain.decision import Decision, Operation
     from domain.trader import (
         IDLE_SHED_MIN_EVENTS,
         CancelRequest,
         CarriedConfig,
+        ClosePositionsRequest,
         PendingTrigger,
         TraderInput,
         TraderState,
@@ -63,6 +65,7 @@ class TraderWorkflow(TraderMessages):
         self.config_dirty = False
         self.status_dirty = input.carried is None  # a continued run's status is recorded
         self.stopping = False
+        self.stop_request = None
         self.reconcile = False
         self.resumed = False
         self.idle_seconds = input.idle_continue_as_new_seconds
@@ -93,6 +96,8 @@ class TraderWorkflow(TraderMessages):
             steps = self.steps
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(self._has_work, timeout=self._until_next_due())
+            if self.stop_request is not None:
+                await self._stop_if_deleted()
             if self.stopping:
                 return
             if self._idle_long_enough():
@@ -110,7 +115,7 @@ class TraderWorkflow(TraderMessages):
                 self.resumed = False
                 await self._sync_account("resume")
             self._enqueue_due_schedules()
-            if self.state.pending and not self.state.paused:
+            if self._runnable():
                 await self._run_next()
             if self.state.next_sync is not None and workflow.now() >= self.state.next_sync:
                 await self._sync_account()
@@ -179,8 +184,8 @@ class TraderWorkflow(TraderMessages):
             "signal_fired": self._on_signal_fired,
             "pause": self._on_pause,
             "resume": self._on_resume,
-            "config_changed": lambda _: self._on_config_changed(),
-            "stop": lambda _: self._on_stop(),
+            "config_changed": self._on_config_changed,
+            "stop": self._on_stop,
         }
         handler = handlers.get(name)
         if handler is None:
@@ -219,6 +224,37 @@ class TraderWorkflow(TraderMessages):
             retry_policy=profiles.ORDER.retry,
         )
         return result
+
+    # Why an update: the caller (the API, before deleting a trader) waits for the closes and
+    # their outcomes. Each close is a decision of its own, queued like a manual trigger, and it
+    # runs even while the trader is paused (closes only reduce exposure).
+    @workflow.update
+    async def close_positions(self, req: ClosePositionsRequest) -> list[DecisionOutcome]:
+        uid = workflow.current_update_info().id  # type: ignore[union-attr]
+        keys = [f"close-{uid}-{symbol}" for symbol in req.symbols]
+        reason = req.reason or "closed by the owner"
+        for key, symbol in zip(keys, req.symbols, strict=True):
+            if key in self.state.recent_manual or any(p.key == key for p in self.state.pending):
+                continue  # a retried update: the first one's closes stand
+            self.state.pending.append(
+                PendingTrigger(
+                    key=key,
+                    type=TriggerType.MANUAL,
+                    context={"close": symbol, "reason": reason},
+                    decision=Decision(operation=Operation.CLOSE, symbol=symbol, reasoning=reason),
+                )
+            )
+        await workflow.wait_condition(
+            lambda: all(k in self.results or k in self.state.recent_manual for k in keys)
+        )
+        return [
+            self.results.pop(k) if k in self.results else self.state.recent_manual[k] for k in keys
+        ]
+
+    @close_positions.validator
+    def _validate_close(self, req: ClosePositionsRequest) -> None:
+        if self.stopping:
+            raise ValueError("trader is being deleted")
 
     @cancel_order.validator
     def _validate_cancel(self, req: CancelRequest) -> None:

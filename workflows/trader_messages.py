@@ -2,6 +2,7 @@
 
 Workflow code, mixed into TraderWorkflow (workflows/trader.py), whose dynamic signal handler
 decodes nothing itself and dispatches here; a bad payload becomes a note, never a failed task.
+One rule for every message: one that is rejected (recorded as `rejected_input`) has no effect.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ with workflow.unsafe.imports_passed_through():
         PauseRequest,
         PendingTrigger,
         SignalFired,
+        StopRequest,
         TraderStatus,
         TriggerType,
     )
+    from workflows import patches
+    from workflows.patches import MESSAGE_RULES_PATCH
     from workflows.trader_steps import TraderSteps
 
 
 class TraderMessages(TraderSteps):
     resumed: bool  # a resume arrived: reconcile before the next decision
+    stop_request: StopRequest | None  # a stop arrived: checked (and recorded) by the loop
 
     def _on_signal_fired(self, payload: RawValue | None) -> None:
         fired = self._decode(payload, SignalFired, "signal_fired")
@@ -59,14 +64,19 @@ class TraderMessages(TraderSteps):
         )
 
     def _on_pause(self, payload: RawValue | None) -> None:
-        req = self._decode(payload, PauseRequest, "pause", allow_empty=True) or PauseRequest()
+        req = self._decode(payload, PauseRequest, "pause", allow_empty=True)
+        if req is None and payload is not None and self._rejected_has_no_effect():
+            return
+        req = req or PauseRequest()
         if self.state.paused:
             return
         self.state.paused = True
         self.state.pause_reason = req.reason
         self.state.status = TraderStatus.PAUSED
         self.status_dirty = True
-        for trig in self.state.pending:
+        # The owner's closes still run while paused (they only reduce exposure).
+        owners = [t for t in self.state.pending if t.decision is not None]
+        for trig in (t for t in self.state.pending if t.decision is None):
             self.notes.append(
                 Note(
                     status="ignored",
@@ -79,9 +89,11 @@ class TraderMessages(TraderSteps):
                 self.results[trig.key] = DecisionOutcome(
                     decision_id="", status="ignored", error="trader paused before the decision ran"
                 )
-        self.state.pending = []
+        self.state.pending = owners
 
     def _on_resume(self, payload: RawValue | None) -> None:
+        if not self._no_input(payload, "resume") and self._rejected_has_no_effect():
+            return
         if not self.state.paused and not self.state.halted:
             return
         if self.state.halted:  # the operator checked the venue after an unknown order
@@ -97,11 +109,34 @@ class TraderMessages(TraderSteps):
         self.status_dirty = True
         schedules.restart(self.state.schedules, workflow.now())
 
-    def _on_config_changed(self) -> None:
-        self.config_dirty = True
+    def _on_config_changed(self, payload: RawValue | None) -> None:
+        if self._no_input(payload, "config_changed") or not self._rejected_has_no_effect():
+            self.config_dirty = True
 
-    def _on_stop(self) -> None:
-        self.stopping = True
+    def _on_stop(self, payload: RawValue | None) -> None:
+        req = self._decode(payload, StopRequest, "stop", allow_empty=True)
+        if req is None and payload is not None and self._rejected_has_no_effect():
+            return
+        self.stop_request = req or StopRequest()
+
+    def _rejected_has_no_effect(self) -> bool:
+        # Why only here: the patch marker is recorded when a message is rejected, the one case
+        # where the behaviour changed (see workflows/patches.py).
+        return patches.patched(MESSAGE_RULES_PATCH)
+
+    def _no_input(self, payload: RawValue | None, name: str) -> bool:
+        """A message that takes no input: none, null or {} pass; anything else is rejected."""
+        if payload is None:
+            return True
+        try:
+            raw = workflow.payload_converter().from_payload(payload.payload, Any)
+        except Exception as err:  # any bad input is recorded, never fails the task
+            self._reject(name, f"invalid payload: {str(err)[:800]}")
+            return False
+        if raw in (None, {}):
+            return True
+        self._reject(name, f"{name} takes no input, got {str(raw)[:200]!r}")
+        return False
 
     def _decode(
         self, payload: RawValue | None, model: type[BaseModel], name: str, allow_empty: bool = False

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Instant,
         Note,
         PendingTrigger,
+        StopRequest,
         TraderState,
         TraderStatus,
         TriggerType,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.patches import (
         LOCAL_PAPER_SYNC_PATCH,
         LOCAL_TRADER_STEPS_PATCH,
+        MESSAGE_RULES_PATCH,
         POSITION_SYNC_PATCH,
     )
     from workflows.steps import execute_local, run_step
@@ -59,6 +61,7 @@ class TraderSteps:
     config_dirty: bool
     status_dirty: bool
     stopping: bool
+    stop_request: StopRequest | None  # a stop signal, checked by the loop (_stop_if_deleted)
     reconcile: bool  # reconcile-v1 is in effect for this run
     steps: int  # steps this run has run, periodic syncs aside (a continued run: none)
     idle_seconds: int
@@ -67,11 +70,49 @@ class TraderSteps:
     def _has_work(self) -> bool:
         return bool(
             self.stopping
+            or self.stop_request is not None
             or self.config_dirty
             or self.notes
             or self.status_dirty
-            or (self.state.pending and not self.state.paused)
+            or self._runnable()
         )
+
+    def _runnable(self) -> bool:
+        """A trigger waits and may run now: any while active; only the owner's own decisions
+        (closes) while paused."""
+        pending = self.state.pending
+        return bool(pending) and (not self.state.paused or pending[0].decision is not None)
+
+    async def _stop_if_deleted(self) -> None:
+        """`stop` ends the run of a deleted trader only (the API sends it after the delete);
+        anything else would leave the API and the workflow disagreeing, so it is rejected."""
+        req, self.stop_request = self.stop_request, None
+        if not patches.patched(MESSAGE_RULES_PATCH):
+            self.stopping = True  # histories from before: stop ended the run at once
+            return
+        cfg = await self._load_config()  # a deleted trader: stopping
+        if not cfg.found:
+            self.stopping = True
+        if not self.stopping:
+            self.notes.append(
+                Note(
+                    status="rejected_input",
+                    trigger_type="stop",
+                    error="stop only ends a deleted trader's workflow and this trader is not "
+                    "deleted (pause it, or delete it through the API)",
+                )
+            )
+            return
+        if req is not None and req.left_positions:
+            self.notes.append(
+                Note(
+                    status="deleted",
+                    trigger_type="delete",
+                    context={"left_positions": req.left_positions},
+                    error="deleted with open positions, left unwatched at the owner's request",
+                )
+            )
+        await self._flush_notes()
 
     def _until_next_due(self) -> timedelta | None:
         now = workflow.now()
@@ -148,7 +189,7 @@ class TraderSteps:
         assert self.state.next_seq is not None
         seq = self.state.next_seq
         self.state.next_seq += 1
-        binding_id = self._binding_for(trig)
+        binding_id = None if trig.decision is not None else self._binding_for(trig)
         binding = next((b for b in self.bindings if b.id == binding_id), None)
         run = DecisionRun(
             self.account_id,

@@ -23,6 +23,7 @@ from api.schemas import (
     TriggerBody,
     TriggerOut,
 )
+from api.trader_deletion import PositionsChoice, settle_positions
 from db.base import utcnow
 from db.models import Account, Binding, DecisionRecord
 from domain.trader import CancelRequest, TriggerRequest
@@ -130,15 +131,24 @@ async def update_account(
 
 @router.delete("/{account_id}", response_model=AccountOut)
 async def delete_account(
-    account_id: int, s: SessionDep, control: ControlDep, user: CurrentUser
+    account_id: int,
+    s: SessionDep,
+    control: ControlDep,
+    request: Request,
+    user: CurrentUser,
+    positions: PositionsChoice | None = None,
 ) -> AccountOut:
-    """Soft delete: execution stops, history stays."""
+    """Soft delete: execution stops, history stays. A trader holding positions needs
+    `positions=close` (closed through its workflow first) or `positions=leave` (left open,
+    unwatched, recorded in its decision log); without either it is a 409 listing them."""
     acct = await get_account(s, account_id, user.id)
+    left: list[dict[str, Any]] = []
     if not acct.is_deleted:
+        left = await settle_positions(acct, control, request.app.state.exchange, positions)
         acct.is_deleted, acct.deleted_at = True, utcnow()
         acct.trading_enabled, acct.status = False, "Deleted"
         await s.commit()
-    await control.stop(account_id)
+    await control.stop(account_id, left)
     return account_out(acct)
 
 

@@ -22,11 +22,13 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from db.migrate import upgrade
+from domain.contracts import Activity
 from temporal_client import DATA_CONVERTER
 from tests import programs
 from tests.emulators.exchange_common import serving
 from tests.emulators.hyperliquid_emulator import HyperliquidEmulator
-from tests.reliability.venues import ALWAYS_LONG_SMALL
+from tests.reliability.venues import ALWAYS_LONG_SMALL, TOGGLE
+from tests.support.faults import LoseTaskAfter
 from tests.support.stack import Stack, full_stack, make_settings
 from tests.support.waiting import eventually
 
@@ -143,6 +145,29 @@ async def pool_fire(st: Stack, tid: int) -> WorkflowHandle:
     return st.client.get_workflow_handle(f"signal-pool-{pool_id}")
 
 
+async def decided_once(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    """The workflow task of a paper decision is lost right after its order filled (the recorder
+    installs LoseTaskAfter for this scenario): the rerun gets every step's recorded result back
+    (decided once), then a second decision closes the position."""
+    await st.bind(tid, (await st.create_program(TOGGLE))["id"])
+    await st.post(f"/api/account/{tid}/trigger")
+    await st.post(f"/api/account/{tid}/trigger")
+
+
+async def message_rules(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    """message-rules-v1: a malformed pause and a stop to a trader that is not deleted are
+    rejected with no effect; paused, the owner's delete closes the open position through the
+    workflow (close_positions), and the trader ends."""
+    await st.bind(tid, (await st.create_program(programs.ALWAYS_LONG))["id"])
+    await st.post(f"/api/account/{tid}/trigger")  # opens a BTC long
+    await h.signal("pause", {"reason": ["not", "a", "string"]})
+    await h.signal("stop")
+    await st.post(f"/api/account/{tid}/trigger")  # still trading: adds to the long
+    await st.post(f"/api/account/{tid}/pause", json={"reason": "r"})
+    r = await st.api.delete(f"/api/account/{tid}", params={"positions": "close"})
+    assert r.status_code == 200, r.text
+
+
 POOL_SCENARIOS: dict[str, Callable[[Stack, int], Awaitable[WorkflowHandle]]] = {
     "pool_fire": pool_fire,
 }
@@ -154,6 +179,8 @@ SCENARIOS: dict[str, Callable[[Stack, int, WorkflowHandle], Awaitable[None]]] = 
     "invalid_llm_output": invalid_llm_output,
     "order_timeout_reconcile": order_timeout_reconcile,
     "idle_continue_as_new": idle_continue_as_new,
+    "decided_once": decided_once,
+    "message_rules": message_rules,
 }
 RECORD_RESOLVE_SECONDS = 5.0
 
@@ -191,7 +218,8 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
     emu = HyperliquidEmulator()
     async with contextlib.AsyncExitStack() as stack:
         server = stack.enter_context(serving(emu.app))
-        st = await stack.enter_async_context(full_stack(None, settings))
+        faults = [LoseTaskAfter(Activity.PLACE_ORDER)] if name == "decided_once" else []
+        st = await stack.enter_async_context(full_stack(None, settings, interceptors=faults))
         st.app.state.replay_emulator = emu
         kind = "prompt" if name == "invalid_llm_output" else "program"
         if name == "order_timeout_reconcile":
@@ -216,7 +244,9 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
 
         await eventually(idle)
         await asyncio.sleep(0.5)
-        await h.signal("stop")
+        # Deleting ends the run (a `stop` alone is rejected for a trader that is not deleted).
+        r = await st.api.delete(f"/api/account/{tid}", params={"positions": "leave"})
+        assert r.status_code == 200, r.text
         await eventually(lambda: _closed(h), timeout=30)
         first = st.client.get_workflow_handle(f"trader-{tid}", run_id=first_run)
         history = await first.fetch_history()

@@ -13,7 +13,7 @@ from temporalio.workflow import NondeterminismError
 
 from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
 from temporal_client import DATA_CONVERTER
-from workflows.patches import BUNDLE_PATCH, BUNDLED
+from workflows.patches import BUNDLE_PATCH, BUNDLED, MESSAGE_RULES_PATCH
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -48,6 +48,8 @@ def test_histories_cover_the_scenarios() -> None:
         "idle_continue_as_new_carried",
         "happy_path_bundle",
         "idle_continue_as_new_carried_bundle",
+        "decided_once",
+        "message_rules",
     } <= names
     for name in ("continue_as_new", "continue_as_new_reconcile", "idle_continue_as_new"):
         cas = json.loads((HISTORIES / f"{name}.json").read_text())
@@ -127,3 +129,16 @@ def test_reconciliation_runs_periodically_without_positions() -> None:
     assert any(
         POSITION_SYNC_SECONDS < t <= RECONCILE_SECONDS for t in timers("pause_resume_reconcile")
     )
+
+
+def test_decided_once_history_has_a_lost_task() -> None:
+    """The task that placed the paper order failed after it committed; the rerun is recorded."""
+    events = json.loads((HISTORIES / "decided_once.json").read_text())["events"]
+    types = [e["eventType"] for e in events]
+    assert "EVENT_TYPE_WORKFLOW_TASK_FAILED" in types
+
+
+def test_message_rules_history_records_its_patch() -> None:
+    """message-rules-v1 is recorded where a message is rejected (not in the bundle)."""
+    assert MESSAGE_RULES_PATCH in _patch_ids("message_rules")
+    assert MESSAGE_RULES_PATCH not in BUNDLED
