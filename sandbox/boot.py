@@ -1,5 +1,7 @@
-"""Spawn-mode child entry point: `python -I sandbox/boot.py`, one request on stdin, one result
-line out (the protocol is in sandbox/serve.py). Fork mode uses sandbox/zygote.py instead."""
+"""Spawn-mode child entry point: `python -I sandbox/boot.py [UID ROOT]`, one request on stdin,
+one result line out (the protocol is in sandbox/serve.py). UID and ROOT: the run's own identity
+and the empty directory it chroots into (sandbox/jail.py), given by the worker that started it.
+Fork mode uses sandbox/zygote.py instead."""
 
 from __future__ import annotations
 
@@ -25,7 +27,12 @@ def main() -> None:
         return
     from sandbox import jail
 
-    serve(raw, lambda limits: jail.apply(limits["cpu_seconds"], limits["memory_mb"]).as_dict())
+    uid, root = (int(sys.argv[1]), sys.argv[2]) if len(sys.argv) == 3 else (None, None)
+
+    def isolate(limits: dict) -> dict:
+        return jail.apply(limits["cpu_seconds"], limits["memory_mb"], uid, root).as_dict()
+
+    serve(raw, isolate)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox import jail
 from sandbox.pipes import CappedBuffer
 from sandbox.protocol import child_env
 
@@ -30,18 +31,59 @@ class ChildRun:
     returncode: int | None = None
     timed_out: bool = False
     output_overflow: bool = False
+    # Fork mode: the zygote died (or was harmed) twice while this run was in flight, and the run
+    # is taken to be the cause (sandbox/zygote_client.py).
+    harmed_sandbox: bool = False
 
 
-def child_command() -> list[str]:
+def child_command(uid: int | None = None, root: str | None = None) -> list[str]:
     # -I: ignore PYTHON* variables and user site-packages, keep the script dir off sys.path. The
     # venv's site-packages (numpy, talib) still load, as they come from pyvenv.cfg.
-    return [sys.executable, "-I", str(BOOT_SCRIPT)]
+    jail_args = [] if uid is None or root is None else [str(uid), root]
+    return [sys.executable, "-I", str(BOOT_SCRIPT), *jail_args]
+
+
+class _Identities:
+    """Run uids of this process (spawn mode): one each for the runs in flight (sandbox/jail.py)."""
+
+    def __init__(self) -> None:
+        self.taken: set[int] = set()
+        self.root: str | None = None
+
+    def take(self) -> tuple[int | None, str | None]:
+        if not jail.is_root():
+            return None, None
+        free = set(range(1, jail.UIDS_PER_OWNER)) - self.taken
+        if not free:
+            raise OSError("no free run identity: too many sandbox runs at once")
+        slot = min(free)
+        self.taken.add(slot)
+        if self.root is None:
+            self.root = jail.empty_root()
+        return jail.run_uid(os.getpid(), slot), self.root
+
+    def give_back(self, uid: int | None) -> None:
+        if uid is not None:
+            self.taken.discard((uid - jail.RUN_UID_FIRST) % jail.UIDS_PER_OWNER)
+
+
+_identities = _Identities()
 
 
 async def run_child(request: bytes, wall_seconds: float, max_output_bytes: int) -> ChildRun:
+    uid, root = _identities.take()
+    try:
+        return await _run_child(request, wall_seconds, max_output_bytes, uid, root)
+    finally:
+        _identities.give_back(uid)  # the run's process is gone (reaped, or killed and reaped)
+
+
+async def _run_child(
+    request: bytes, wall_seconds: float, max_output_bytes: int, uid: int | None, root: str | None
+) -> ChildRun:
     run = ChildRun()
     proc = await asyncio.create_subprocess_exec(
-        *child_command(),
+        *child_command(uid, root),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

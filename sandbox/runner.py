@@ -121,6 +121,12 @@ def _encode(request: dict[str, Any]) -> bytes:
 
 
 def _interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxResult:
+    if run.harmed_sandbox:
+        msg = (
+            "the sandbox stopped twice while this program ran (it died, or was stopped, slowed "
+            "or limited): the program is taken to be the cause"
+        )
+        return _failure(p.PROGRAM_ERROR, msg, started)
     if run.timed_out:
         msg = f"program exceeded the wall-clock limit of {limits.wall_seconds:g} s"
         return _failure(p.TIMEOUT, msg, started)

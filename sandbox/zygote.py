@@ -2,17 +2,22 @@
 
 The worker starts it with exec and the scrubbed child environment (sandbox.protocol.child_env),
 never by forking itself, so no secret, DB URL or other trader's data is in its memory. It
-imports everything a program may use, jails itself once (namespaces, uid nobody, not dumpable)
-and then forks one child per run. It never runs user code and never even sees code or
-snapshots: the worker passes the three pipe ends of each run (request in, result out, stderr)
-with the run message, and the child reads its request from its own stdin.
+imports everything a program may use, then (as root) enters new network, IPC, UTS and PID
+namespaces: the process the worker started stays outside as a thin launcher, and the zygote
+proper is pid 1 of its PID namespace, so when it dies (or is killed) the kernel kills every run
+it started, whatever a run did to itself. Each run is then cloned into a PID namespace of its
+own, with a uid of its own from the launcher's range and an empty root (sandbox/jail.py). The
+zygote never runs user code and never even sees code or snapshots: the worker passes the three
+pipe ends of each run (request in, result out, stderr) with the run message, and the child
+reads its request from its own stdin.
 
 Control protocol on the SOCK_SEQPACKET socket <fd>, one JSON object per message:
   worker -> zygote: {"op": "run", "id": n} with 3 fds (stdin, stdout, stderr of the child)
                     {"op": "kill", "id": n}
-  zygote -> worker: {"op": "ready", "isolation": {...}} once, when it is jailed and warm
+  zygote -> worker: {"op": "ready", "isolation": {...}, "pid": p} once, when it is jailed and
+                    warm (p: the zygote's pid as the worker sees it)
                     {"op": "exit", "id": n, "status": s} (s < 0: killed by signal -s)
-                    {"op": "error", "id": n, "error": "..."} (could not fork)
+                    {"op": "error", "id": n, "error": "..."} (could not fork, no free uid)
 End of file on the socket (the worker closed it or died): kill every child and exit.
 """
 
@@ -32,28 +37,36 @@ if __name__ == "__main__":  # -I leaves the script's directory off sys.path; add
 
 from sandbox import jail, program, serve  # noqa: E402 - needs the sys.path entry above
 
-PR_SET_PDEATHSIG = 1
 _MAX_MESSAGE = 4096
 
 
 class Zygote:
-    def __init__(self, control: socket.socket, report: jail.IsolationReport) -> None:
+    def __init__(
+        self,
+        control: socket.socket,
+        report: jail.IsolationReport,
+        owner_pid: int | None = None,
+        root: str | None = None,
+    ) -> None:
         self.control = control
         self.report = report
+        self.owner_pid = owner_pid  # the launcher's pid: the range run uids come from
+        self.root = root  # the empty directory runs chroot into
+        self.slots: dict[int, int] = {}  # pid -> the run's uid slot (1 .. UIDS_PER_OWNER - 1)
         self.seccomp = jail.precompile_seccomp()  # None: each child builds its own filter
         jail.libc()  # loaded once here, not in every child
-        jail.install_zygote_seccomp()
         self.children: dict[int, int] = {}  # pid -> run id
         self.by_id: dict[int, int] = {}  # run id -> pid
-        self.wake_r, self.wake_w = os.pipe()
+        self.wake_r, self.wake_w = os.pipe()  # before the filter, which forbids new pipes
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
+        jail.install_zygote_seccomp()
 
     def serve_forever(self) -> None:
         # Why a wakeup fd: SIGCHLD must interrupt the select() below to reap children promptly.
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        self.send({"op": "ready", "isolation": self.report.as_dict()})
+        self.send({"op": "ready", "isolation": self.report.as_dict(), "pid": _host_pid()})
         while True:
             control = self.control.fileno()
             readable, _, _ = select.select([control, self.wake_r], [], [])
@@ -83,27 +96,42 @@ class Zygote:
         return True
 
     def fork(self, run_id: int, fds: list[int]) -> None:
+        slot = None
+        if self.owner_pid is not None:
+            free = set(range(1, jail.UIDS_PER_OWNER)) - set(self.slots.values())
+            if not free:
+                self.send({"op": "error", "id": run_id, "error": "no free run identity"})
+                return
+            slot = min(free)
         try:
-            pid = os.fork()
+            # Why a PID namespace per run: the run sees no other process (not the zygote, not
+            # another run), and nothing it could start outlives it (it is that namespace's pid 1).
+            pid = jail.clone_into_new_pid_namespace()
+            if pid < 0:  # not root, or an architecture without the clone number
+                pid = os.fork()
         except OSError as exc:
             self.send({"op": "error", "id": run_id, "error": f"fork failed: {exc!r}"})
             return
         if pid == 0:
             try:
-                self.become_child(fds)
+                uid = None if slot is None else jail.run_uid(self.owner_pid or 0, slot)
+                self.become_child(fds, uid)
             finally:
                 os._exit(70)
         self.children[pid] = run_id
         self.by_id[run_id] = pid
+        if slot is not None:
+            self.slots[pid] = slot
 
-    def become_child(self, fds: list[int]) -> None:
-        """In the forked child: detach from the zygote's state, then serve the one run."""
+    def become_child(self, fds: list[int], uid: int | None) -> None:
+        """In the cloned child: detach from the zygote's state, then serve the one run."""
         parent = os.getppid()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()  # own process group and session, like a spawned child
-        # Dies with the zygote (which is single-threaded, so "parent" is well defined).
-        jail.libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # Dies with the zygote (which is single-threaded, so "parent" is well defined; in a PID
+        # namespace of its own the parent is not visible: getppid() is 0 and stays 0).
+        jail.die_with_parent()
         if os.getppid() != parent:
             return
         for target, fd in enumerate(fds):
@@ -112,11 +140,12 @@ class Zygote:
         os.closerange(3, 1 << 20)  # the control socket, the wakeup pipe, everything else
         program.reseed()  # or every child would repeat the zygote's random sequence
         raw = serve.read_all(0)
-        zygote_report, compiled = self.report, self.seccomp
+        zygote_report, compiled, root = self.report, self.seccomp, self.root
 
         def isolate(limits: dict) -> dict:
             cpu, mem = limits["cpu_seconds"], limits["memory_mb"]
-            return jail.isolate_forked_child(cpu, mem, zygote_report, compiled).as_dict()
+            report = jail.isolate_forked_child(cpu, mem, zygote_report, compiled, uid, root)
+            return report.as_dict()
 
         try:
             serve.serve(raw, isolate)
@@ -136,6 +165,7 @@ class Zygote:
             if pid == 0:
                 return
             run_id = self.children.pop(pid, None)
+            self.slots.pop(pid, None)  # the uid is free again: nothing of that run is left
             if run_id is not None:
                 del self.by_id[run_id]
                 code = os.waitstatus_to_exitcode(status)
@@ -161,17 +191,45 @@ def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     control.setblocking(True)
     program.preload()
-    # The children's own modules too: once the zygote is nobody, the stdlib under /root is
-    # unreadable, and after seccomp nothing can be opened at all.
+    # The children's own modules too: after a run's chroot no module can be found, and after
+    # seccomp nothing can be opened at all.
     import sandbox.market_data
     import sandbox.runtime  # noqa: F401
 
+    owner_pid, root = None, None
+    if jail.is_root():
+        owner_pid, root = os.getpid(), jail.empty_root()
+        launch_in_pid_namespace(control)
     report = jail.isolate_zygote()
     # Why freeze: the children's garbage collector then never walks (and so never writes to,
     # copying on write) the zygote's objects; a fork stays cheap however much is preloaded.
     gc.collect()
     gc.freeze()
-    Zygote(control, report).serve_forever()
+    Zygote(control, report, owner_pid, root).serve_forever()
+
+
+def launch_in_pid_namespace(control: socket.socket) -> None:
+    """Split into the launcher (this process, returns never: it waits for the zygote and exits
+    with it) and the zygote (returns, as pid 1 of a new PID namespace). Killing either ends the
+    zygote, and the kernel then ends every run in the namespace."""
+    jail.libc().unshare(jail.CLONE_NEWPID)  # for the children of this process
+    pid = os.fork()
+    if pid == 0:
+        jail.die_with_parent()  # the worker kills the launcher (or it dies): the zygote goes
+        return
+    control.close()
+    status = 70
+    with contextlib.suppress(ChildProcessError):
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    os._exit(status if status >= 0 else 128 - status)
+
+
+def _host_pid() -> int:
+    """This process's pid as the worker sees it (/proc belongs to the worker's namespace)."""
+    try:
+        return int(os.readlink("/proc/self"))
+    except (OSError, ValueError):
+        return os.getpid()
 
 
 if __name__ == "__main__":

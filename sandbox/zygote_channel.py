@@ -23,6 +23,7 @@ from typing import Any
 from sandbox.pipes import read_capped, write_all
 from sandbox.process import STDERR_KEEP_BYTES, ChildRun
 from sandbox.protocol import child_env
+from sandbox.zygote_health import ProcessState, kill_quietly, read_state, tampered
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class Zygote:
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.ready: asyncio.Future[dict[str, Any]] = self.loop.create_future()
         self.dead = False
+        self.pid = proc.pid  # the zygote proper, as this process sees it (from `ready`)
+        self.baseline: ProcessState | None = None  # its state once ready (zygote_health)
         control.setblocking(False)
         self.loop.add_reader(control.fileno(), self._on_message)
 
@@ -97,6 +100,9 @@ class Zygote:
             self.close()
             return
         if msg.get("op") == "ready" and not self.ready.done():
+            if isinstance(msg.get("pid"), int):
+                self.pid = msg["pid"]
+            self.baseline = read_state(self.pid)
             self.ready.set_result(msg)
             return
         future = self.pending.pop(run_id, None)
@@ -129,10 +135,21 @@ class Zygote:
             with contextlib.suppress(ZygoteDiedError):
                 self._send({"op": "kill", "id": run_id})
 
+    def health(self) -> str | None:
+        """Why this zygote must not take another run (None: it may)."""
+        if not self.alive:
+            return "it exited"
+        if self.baseline is None:
+            return None  # its state could not be read at start (not root, say): not checked
+        return tampered(self.baseline, self.pid)
+
     def close(self) -> None:
-        """Stop the zygote: it kills its children and exits on end of file; SIGKILL to be sure."""
+        """Stop the zygote: it kills its children and exits on end of file; SIGKILL to be sure
+        (the zygote proper too: the kernel then ends every run in its PID namespace)."""
         self._mark_dead("the sandbox zygote was stopped")
         self.control.close()
+        if self.pid != self.proc.pid and self.proc.poll() is None:
+            kill_quietly(self.pid)
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):

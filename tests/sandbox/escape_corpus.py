@@ -82,6 +82,27 @@ DENIED = r"PermissionError|Operation not permitted"
 MEMORY = frozenset({"MEMORY_LIMIT"})
 
 
+# Tries `fn(pid)` on the process's parent and on every pid near its own (how the zygote, another
+# run or the worker would be found), and says which it reached. Each run is alone: none.
+NEIGHBOURS = """
+R = module("resource")
+def reach(fn, verb):
+    me, hit = os.getpid(), []
+    for pid in dict.fromkeys([os.getppid(), 1, *range(max(1, me - 64), me + 64)]):
+        if pid in (0, me):
+            continue
+        try:
+            fn(pid)
+            hit.append(pid)
+        except OSError:
+            pass
+    raise PermissionError(f"{verb} {hit}" if hit else NOBODY_REACHED)
+NOBODY_REACHED = "no other " + "process was reached"  # not in the traceback's source line
+"""
+UNREACHED = "no other process was reached"
+NO_PATH = r"No such file or directory|Operation not permitted"
+
+
 def _e(name: str, body: str, expect: str = DENIED, codes: frozenset[str] = ERR) -> Escape:
     return Escape(name, body, codes, expect)
 
@@ -266,6 +287,64 @@ os._exit(0)
         "unexpected error code",
         frozenset({"SANDBOX_FAILURE"}),
     ),
+    # --- other runs and the zygote (issue 20): every call that can name another process ------
+    _e(
+        "prlimit_neighbours_nproc",
+        NEIGHBOURS + 'reach(lambda pid: R.prlimit(pid, R.RLIMIT_NPROC, (0, 0)), "limited")',
+        UNREACHED,
+    ),
+    _e(
+        "rttime_covert_channel",
+        NEIGHBOURS + 'reach(lambda pid: R.prlimit(pid, R.RLIMIT_RTTIME, (4242, -1)), "wrote to")',
+        UNREACHED,
+    ),
+    _e(
+        "setpriority_neighbours",
+        NEIGHBOURS + 'reach(lambda pid: os.setpriority(os.PRIO_PROCESS, pid, 19), "niced")',
+        UNREACHED,
+    ),
+    _e(
+        "setpriority_whole_user",
+        'os.setpriority(os.PRIO_USER, os.getuid(), 19)\nraise RuntimeError("niced the user")',
+    ),
+    _e(
+        "sched_idle_neighbours",
+        NEIGHBOURS
+        + "reach(lambda pid: os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0)),"
+        + ' "idled")',
+        UNREACHED,
+    ),
+    _e(
+        "sched_affinity_neighbours",
+        NEIGHBOURS + 'reach(lambda pid: os.sched_setaffinity(pid, {0}), "pinned")',
+        UNREACHED,
+    ),
+    _e(
+        "fcntl_setown_sigkill",
+        NEIGHBOURS
+        + """
+F = module("fcntl")
+def arm(pid):
+    F.fcntl(3, F.F_SETOWN, pid)
+    F.fcntl(3, 10, 9)  # F_SETSIG: SIGKILL instead of SIGIO
+    F.fcntl(3, F.F_SETFL, F.fcntl(3, F.F_GETFL) | os.O_ASYNC)
+reach(arm, "armed SIGKILL for")
+""",
+        UNREACHED,
+    ),
+    _e(
+        "clear_parent_death_signal",
+        'check(libc()[1].prctl(1, 0, 0, 0, 0), "prctl")\nraise RuntimeError("cleared it")',
+    ),
+    _e("stat_outside", "raise RuntimeError(f\"saw {os.stat('/etc/passwd')}\")", NO_PATH),
+    _e(
+        "access_outside",
+        'if os.access("/etc/passwd", os.F_OK):\n    raise RuntimeError("found /etc/passwd")\n'
+        'raise FileNotFoundError(2, "No such file or directory")',
+        NO_PATH,
+    ),
+    _e("memfd_outside_limit", 'fd = os.memfd_create("x")\nraise RuntimeError(f"memfd {fd}")'),
+    _e("pipes_outside_limit", 'r, w = os.pipe()\nraise RuntimeError(f"pipe {r}, {w}")'),
     # --- signals and time ---------------------------------------------------------------------
     _e(
         "ignore_sigxcpu",

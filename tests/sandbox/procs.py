@@ -23,9 +23,12 @@ def _parents() -> dict[int, int]:
 
 def sandbox_children() -> set[int]:
     """Pids (zombies included) of sandbox runs: children of this test process (spawn mode) and
-    of the zygote (fork mode); the long-lived zygote itself is not a run. Session fixtures of
-    other test packages may own long-lived children (database, Temporal), so tests compare
-    against a baseline taken at their start."""
+    of the zygote (fork mode); the long-lived zygote (and its launcher) is not a run. Session
+    fixtures of other test packages may own long-lived children (database, Temporal), so tests
+    compare against a baseline taken at their start."""
     zygote = zygote_pid()
+    parents = _parents()
     owners = {os.getpid()} | ({zygote} if zygote else set())
-    return {pid for pid, ppid in _parents().items() if ppid in owners} - {zygote or -1}
+    # The zygote proper and its launcher (the process this one started) are not runs.
+    long_lived = {zygote, parents.get(zygote)} if zygote else set()
+    return {pid for pid, ppid in parents.items() if ppid in owners} - long_lived

@@ -68,7 +68,8 @@ def _state(pid: int) -> str | None:
 async def test_zygote_starts_clean(monkeypatch: pytest.MonkeyPatch) -> None:
     """Started by exec with the scrubbed environment after the worker has secrets: none of
     them is in its environment or (checked as root, it is not dumpable) anywhere in its memory;
-    it runs as nobody in its own network namespace, and shares no writable memory with its
+    it runs in network and PID namespaces of its own (root there: it gives each run a uid and a
+    PID namespace of its own, see sandbox/jail.py), and shares no writable memory with its
     children."""
     secret = f"zygote-canary-{uuid.uuid4().hex}"
     monkeypatch.setenv("HYPERORU_ZYGOTE_CANARY", secret)
@@ -86,8 +87,9 @@ async def test_zygote_starts_clean(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.skip("reading a non-dumpable process's environment and memory needs root")
     env = dict(item.split("=", 1) for item in (proc / "environ").read_text().split("\0") if item)
     assert env == child_env()
-    assert re.search(r"^Uid:\s+65534\s+65534\s+65534", status, re.M)
     assert os.readlink(proc / "ns/net") != os.readlink("/proc/self/ns/net")
+    assert os.readlink(proc / "ns/pid") != os.readlink("/proc/self/ns/pid")
+    assert re.search(r"^NSpid:\s+\d+\s+1$", status, re.M), status  # pid 1 in its namespace
     needle = secret.encode()
     with open(proc / "mem", "rb", buffering=0) as mem:
         for line in maps.splitlines():
