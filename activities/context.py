@@ -25,7 +25,7 @@ from activities.market.rows import SHARED as kline_rows
 from activities.outage import attempts_unless_database_outage
 from activities.snapshots import SnapshotHandOff
 from db.base import utcnow
-from db.decisions import Claim, claim, store_snapshot
+from db.decisions import Claim, claim, create_row, found, insert_new
 from db.session import EncodedJSON
 from db.tables import ACCOUNTS
 from db.transactions import read, write
@@ -172,12 +172,13 @@ class ContextActivities:
     async def _gather(self, req: GatherContextInput) -> ContextSummary:
         started = utcnow()
 
-        def look(s: Session) -> tuple[Claim, tuple[list[str], RiskLimits] | None]:
-            return _claim(s, req), account_basics(s, req.account_id)
+        def look(s: Session) -> tuple[Claim | None, tuple[list[str], RiskLimits] | None]:
+            earlier = found(s, req.account_id, req.trigger_key, req.decision_id)
+            return earlier, account_basics(s, req.account_id)
 
-        claimed, acct = await read(self.sessions, look)
-        if claimed.found:
-            return _recorded(claimed)
+        earlier, acct = await read(self.sessions, look)
+        if earlier is not None:
+            return _recorded(earlier)
         if acct is None:
             return ContextSummary(decision_id=req.decision_id, ok=False, error="account not found")
         symbols, limits = acct
@@ -206,24 +207,23 @@ class ContextActivities:
         # Claimed again inside the write: an attempt running alongside may have stored first,
         # and then its context stands.
         def store(s: Session) -> Claim:
-            claimed = _claim(s, req)
-            if claimed.found:
-                return claimed
-            store_snapshot(
-                s,
-                claimed.decision_id,
-                EncodedJSON(encoded.decode()),
-                account_id=req.account_id,
-                seq=claimed.seq,
-                binding_id=req.binding_id,
-                trigger_type=req.trigger_type,
-                trigger_context=req.trigger_context,
-                trigger_key=req.trigger_key or None,
-                context_summary=summary.model_dump(mode="json", exclude=_NOT_STORED),
-                workflow_id=req.workflow_id,
-                run_id=req.run_id,
-                created_at=started,
-            )
+            values = {
+                "input_snapshot": EncodedJSON(encoded.decode()),
+                "account_id": req.account_id,
+                "binding_id": req.binding_id,
+                "trigger_type": req.trigger_type,
+                "trigger_context": req.trigger_context,
+                "trigger_key": req.trigger_key or None,
+                "context_summary": EncodedJSON(summary.model_dump_json(exclude=_NOT_STORED)),
+                "workflow_id": req.workflow_id,
+                "run_id": req.run_id,
+                "created_at": started,
+            }
+            if insert_new(s, req.decision_id, seq=req.seq, **values):
+                return Claim(req.decision_id, req.seq, False)
+            claimed = _claim(s, req)  # an attempt alongside stored first, or the id is taken
+            if not claimed.found:
+                create_row(s, claimed.decision_id, seq=claimed.seq, **values)
             return claimed
 
         claimed = await write(self.sessions, store)

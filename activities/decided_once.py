@@ -39,24 +39,31 @@ _REJECTED = {"status": OrderStatus.REJECTED.value, "reject_reason": NOT_PLACED}
 
 # Built once, values bound at execution (see db/decisions.py).
 _ID: BindParameter[str] = bindparam("b_id")
-_ROW = (
+# What every call reads of the row (no JSON to decode), and what only the rare paths need.
+_STATE = (
     select(
         DECISIONS.c.id,
         DECISIONS.c.seq,
-        DECISIONS.c.status,
-        DECISIONS.c.risk_verdict,
-        DECISIONS.c.error_code,
-        DECISIONS.c.error,
-        DECISIONS.c.strategy_output,
-        DECISIONS.c.output,
-        DECISIONS.c.llm_exchange,
         DECISIONS.c.created_at,
         DECISIONS.c.completed_at,
         DECISIONS.c.decided_at,
+        DECISIONS.c.output.is_(None).label("no_output"),
     )
     .where(DECISIONS.c.id == _ID)
     .with_for_update()
 )
+_RECORDED = select(
+    DECISIONS.c.id,
+    DECISIONS.c.seq,
+    DECISIONS.c.status,
+    DECISIONS.c.risk_verdict,
+    DECISIONS.c.error_code,
+    DECISIONS.c.error,
+    DECISIONS.c.strategy_output,
+    DECISIONS.c.output,
+).where(DECISIONS.c.id == _ID)
+_VERDICT = select(DECISIONS.c.risk_verdict).where(DECISIONS.c.id == _ID)
+_LLM_EXCHANGE = select(DECISIONS.c.llm_exchange).where(DECISIONS.c.id == _ID)
 # The decision's own legs (entry or close), as recorded with its intents; a live venue's TP/SL
 # legs (`<entry id>:tp`) are the venue's orders, recorded beside them.
 INTENT_LEGS = ("entry", "close")
@@ -64,6 +71,9 @@ _ORDERS_OF = (
     select(ORDERS)
     .where(ORDERS.c.decision_id == _ID, ORDERS.c.leg.in_(INTENT_LEGS))
     .order_by(ORDERS.c.client_order_id)
+)
+_ORDER_IDS = select(ORDERS.c.client_order_id).where(
+    ORDERS.c.decision_id == _ID, ORDERS.c.leg.in_(INTENT_LEGS)
 )
 _KNOWN_ORDERS = select(ORDERS.c.client_order_id).where(
     ORDERS.c.client_order_id.in_(bindparam("b_ids", expanding=True))
@@ -102,13 +112,14 @@ def record_intents(s: Session, req: RecordIntentsInput) -> RecordIntentsResult:
     """Record the verdict and intents unless the decision already has them (or is finished);
     either way, answer with the ones recorded."""
     conn = s.connection()
-    row = conn.execute(_ROW, {"b_id": req.decision_id}).first()
+    row = conn.execute(_STATE, {"b_id": req.decision_id}).first()
     if row is None:
         raise LookupError(f"decision {req.decision_id} has no row")
     if row.decided_at is not None or row.completed_at is not None:
+        stored = conn.execute(_VERDICT, {"b_id": req.decision_id}).scalar()
         return RecordIntentsResult(
             recorded=0,
-            verdict=_verdict(row.risk_verdict),
+            verdict=_verdict(stored),
             intents=[_intent_of(o) for o in conn.execute(_ORDERS_OF, {"b_id": req.decision_id})],
             completed=row.completed_at is not None,
         )
@@ -184,7 +195,7 @@ def finish(s: Session, req: FinishDecisionInput) -> DecisionOutcome:
     recorded outcome either way (see the module docstring)."""
     conn = s.connection()
     now = utcnow()
-    row = conn.execute(_ROW, {"b_id": req.decision_id}).first()
+    row = conn.execute(_STATE, {"b_id": req.decision_id}).first()
     if row is None:  # context gathering never created it
         claimed = claim(
             s,
@@ -206,27 +217,30 @@ def finish(s: Session, req: FinishDecisionInput) -> DecisionOutcome:
                 trigger_context=req.trigger_context,
                 trigger_key=req.trigger_key or None,
                 completed_at=now,
-                **_values(req, outcome, None),
+                **_values(s, req, outcome, None),
             )
             _record_trader_status(s, req, outcome)
             return outcome
-        row = conn.execute(_ROW, {"b_id": claimed.decision_id}).one()
+        row = conn.execute(_STATE, {"b_id": claimed.decision_id}).one()
     if row.completed_at is not None:
-        outcome = _recorded(row, _orders(s, row.id))
+        outcome = _recorded(conn.execute(_RECORDED, {"b_id": row.id}).one(), _orders(s, row.id))
         _record_trader_status(s, req, outcome)
         return outcome
-    recorded = _orders(s, row.id)
     carried = {o.client_order_id for o in req.orders}
-    if any(o.client_order_id not in carried for o in recorded):
-        for o in recorded:
+    recorded_ids: list[str] = (
+        [] if row.decided_at is None else list(conn.scalars(_ORDER_IDS, {"b_id": row.id}))
+    )
+    if any(i not in carried for i in recorded_ids):
+        # (The usual finish carries every intent it recorded: it reads ids only, no JSON.)
+        for o in _orders(s, row.id):
             if o.status is OrderStatus.INTENT:
                 conn.execute(_NOT_PLACED, {"b_coid": o.client_order_id, **_REJECTED})
-        outcome = _from_orders(row, req, _orders(s, row.id))
+        recorded = conn.execute(_RECORDED, {"b_id": row.id}).one()
+        outcome = _from_orders(recorded, req, _orders(s, row.id))
     else:
+        # The verdict is the one the intents were recorded with: the workflow carries that.
         outcome = _as_asked(req, row.id, row.seq)
-        if row.decided_at is not None:  # the verdict the intents were recorded with
-            outcome.risk_verdict = _verdict(row.risk_verdict)
-    values = _values(req, outcome, row)
+    values = _values(s, req, outcome, row)
     values["completed_at"] = now
     if row.created_at is not None:
         created = row.created_at
@@ -251,7 +265,10 @@ def _as_asked(req: FinishDecisionInput, decision: str, seq: int) -> DecisionOutc
     )
 
 
-def _values(req: FinishDecisionInput, outcome: DecisionOutcome, row: Any) -> dict[str, Any]:
+def _values(
+    s: Session, req: FinishDecisionInput, outcome: DecisionOutcome, row: Any
+) -> dict[str, Any]:
+    """The row's columns for `outcome`; `row`: its _STATE (None: a new row)."""
     verdict = outcome.risk_verdict
     values: dict[str, Any] = {
         "status": outcome.status,
@@ -260,9 +277,11 @@ def _values(req: FinishDecisionInput, outcome: DecisionOutcome, row: Any) -> dic
     if outcome.error_code or outcome.error:
         values.update(error_code=outcome.error_code, error=outcome.error)
     if req.llm:
-        earlier = row.llm_exchange if row is not None else None
+        earlier = None
+        if row is not None:
+            earlier = s.connection().execute(_LLM_EXCHANGE, {"b_id": row.id}).scalar()
         values["llm_exchange"] = {**(earlier or {}), **req.llm}
-    if outcome.decision is not None and (row is None or row.output is None):  # prompts
+    if outcome.decision is not None and (row is None or row.no_output):  # prompts
         values["output"] = {"decision": outcome.decision.model_dump(mode="json")}
     return values
 

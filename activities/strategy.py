@@ -57,6 +57,8 @@ class StrategyActivities:
 
     async def _run_program(self, req: RunProgramInput) -> StrategyOutput:
         handed = self.handoff.take(req.decision_id) if self.handoff is not None else None
+        # Handed over in memory: this attempt stored the decision's row just now, so no output
+        # can be recorded for it yet (the conditional write in _record still holds the line).
         recorded, program, snapshot = await read(
             self.sessions, lambda s: program_and_snapshot(s, req, need_snapshot=handed is None)
         )
@@ -141,9 +143,10 @@ def program_and_snapshot(
     """The strategy output an earlier attempt recorded (None: none yet), the bound program's
     current source and (unless handed over in memory) the decision's stored input snapshot;
     LookupError if that snapshot is missing."""
-    recorded = recorded_output(s, req.decision_id)
-    if recorded is not None:
-        return recorded, None, None
+    if need_snapshot:
+        recorded = recorded_output(s, req.decision_id)
+        if recorded is not None:
+            return recorded, None, None
     conn = s.connection()
     row = conn.execute(_BOUND_PROGRAM, {"b_binding": req.binding_id}).first()
     program = None if row is None else ProgramSource(id=row.id, code=row.code)

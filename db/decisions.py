@@ -10,7 +10,7 @@ decided_once.py). A rerun therefore walks the same path to the same orders, whic
 deduplicate by client order id.
 
 The functions run inside a synchronous transaction (db/transactions.py). The per-decision ones
-(`claim`, `store_snapshot`, `record_output`) are SQLAlchemy Core statements on the
+(`found`, `insert_new`, `claim`, `record_output`) are SQLAlchemy Core statements on the
 session's connection: the ORM's identity map and unit of work cost more CPU than the statements
 themselves, several times per decision. The statements are built once (values are bound at
 execution): building one costs several times more than running it.
@@ -23,13 +23,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.session import EncodedJSON
 from db.tables import DECISIONS
 
 _ID: BindParameter[str] = bindparam("b_id")
 INSERT = insert(DECISIONS)
+# One statement for the usual case, a new decision: nothing is inserted if the id or the
+# trigger's key is taken (then `claim` says which).
+_INSERT_NEW = {
+    "postgresql": postgresql.insert(DECISIONS).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(DECISIONS).on_conflict_do_nothing(),
+}
 _ACCOUNT: BindParameter[int] = bindparam("b_account")
 _CLAIM_COLUMNS = (
     DECISIONS.c.id,
@@ -88,11 +94,23 @@ def claim(
     return Claim(mint(free), free, False)
 
 
-def store_snapshot(
-    s: Session, decision_id: str, snapshot: dict[str, Any] | EncodedJSON, **fields: Any
-) -> None:
-    """Create the row with its input snapshot and the context the decision is made on."""
-    s.connection().execute(INSERT, {"id": decision_id, "input_snapshot": snapshot, **fields})
+def found(s: Session, account_id: int, trigger_key: str, decision_id: str) -> Claim | None:
+    """The row this trigger already has (by its key; without one, by the id), else None."""
+    conn = s.connection()
+    if trigger_key:
+        row = conn.execute(BY_KEY, {"b_account": account_id, "b_key": trigger_key}).first()
+    else:
+        row = conn.execute(BY_ID, {"b_id": decision_id}).first()
+    if row is None:
+        return None
+    return Claim(row.id, row.seq, True, row.completed_at is not None, row.context_summary)
+
+
+def insert_new(s: Session, decision_id: str, **values: Any) -> bool:
+    """Insert the decision row unless its id or trigger key is taken; True if inserted."""
+    conn = s.connection()
+    statement = _INSERT_NEW.get(conn.dialect.name, INSERT)
+    return bool(conn.execute(statement, {"id": decision_id, **values}).rowcount)
 
 
 def record_output(s: Session, decision_id: str, result: dict[str, Any], **values: Any) -> Any:
