@@ -7,7 +7,6 @@ re-validated here (the decision against domain.decision.Decision).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from pydantic import ValidationError
 
 from domain.decision import Decision
 from sandbox import protocol as p
+from sandbox.compile_check import CheckerUnavailableError, check_program
 from sandbox.process import ChildRun, run_child
 from sandbox.validate import validate_program
 from sandbox.zygote_client import run_forked
@@ -47,10 +47,13 @@ class SandboxLimits:
     cpu_seconds: int = 3  # RLIMIT_CPU, counts interpreter start-up (~0.2 s) too
     memory_mb: int = 512  # RLIMIT_AS; python + numpy + talib take ~150 MB of address space
     max_output_bytes: int = 256_000  # result line and total printed chars; more => too large
+    compile_seconds: float = 2.0  # checking (parsing, compiling) the program, in a helper
 
     def __post_init__(self) -> None:
         if self.wall_seconds <= 0 or self.cpu_seconds < 1:
             raise ValueError("wall_seconds must be > 0 and cpu_seconds >= 1")
+        if self.compile_seconds <= 0:
+            raise ValueError("compile_seconds must be > 0")
         if self.memory_mb < 256:
             raise ValueError("memory_mb must be >= 256 (numpy and talib alone need ~150 MB)")
         if self.max_output_bytes < 16_000:
@@ -88,7 +91,10 @@ async def run_program(
     if mode not in SANDBOX_MODES:
         raise ValueError(f"sandbox mode must be one of {', '.join(SANDBOX_MODES)}, not {mode!r}")
     started = time.monotonic()
-    problems = _problems(code) if isinstance(code, str) else validate_program(code)
+    try:  # compiled once per program version, off this process (sandbox/compile_check.py)
+        problems = await check_program(code, budget_seconds=limits.compile_seconds)
+    except CheckerUnavailableError as exc:
+        return _failure(p.SANDBOX_FAILURE, str(exc), started)
     if problems:
         return _failure(p.INVALID_PROGRAM, "\n".join(problems), started)
     try:
@@ -103,12 +109,6 @@ async def run_program(
         logger.exception("could not run the program sandbox")
         return _failure(p.SANDBOX_FAILURE, f"could not start the sandbox: {exc!r}", started)
     return _interpret(run, limits, started)
-
-
-@functools.lru_cache(maxsize=64)
-def _problems(code: str) -> tuple[str, ...]:
-    # A trader runs the same program on every decision: parse and compile it once, not per run.
-    return tuple(validate_program(code))
 
 
 def _encode(request: dict[str, Any]) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sandbox import compile_check
 from sandbox.zygote_client import zygote_pid
 
 
@@ -25,7 +26,8 @@ def sandbox_children() -> set[int]:
     """Pids (zombies included) of sandbox runs: children of this test process (spawn mode) and
     of the zygote (fork mode); the long-lived zygote itself is not a run. Session fixtures of
     other test packages may own long-lived children (database, Temporal), so tests compare
-    against a baseline taken at their start."""
+    against a baseline taken at their start. The program checker's helpers are not runs."""
     zygote = zygote_pid()
     owners = {os.getpid()} | ({zygote} if zygote else set())
-    return {pid for pid, ppid in _parents().items() if ppid in owners} - {zygote or -1}
+    runs = {pid for pid, ppid in _parents().items() if ppid in owners} - {zygote or -1}
+    return runs - compile_check.helper_pids()
