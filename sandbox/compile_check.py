@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sandbox.protocol import child_env
+from sandbox.protocol import ERROR_KEEP_CHARS, child_env, clean_text
 from sandbox.validate import precheck
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def _check(key: tuple[bytes, float], code: str) -> Analysis:
                     return ((), ("program could not be compiled: the checker failed on it",))
                 continue
             _give_back(helper)
-            result = (tuple(reply["imports"]), tuple(reply["problems"]))
+            result = (_texts(reply["imports"]), _texts(reply["problems"]))
             break
         with _state.lock:
             _state.cache[key] = result
@@ -156,6 +156,10 @@ def _check(key: tuple[bytes, float], code: str) -> Analysis:
     finally:
         with _state.lock:
             _state.inflight.pop(key, None)
+
+
+def _texts(problems: list[Any]) -> tuple[str, ...]:
+    return tuple(clean_text(str(problem), ERROR_KEEP_CHARS) for problem in problems)
 
 
 def _take_helper() -> _Helper:
