@@ -38,7 +38,7 @@ DEFAULT_BUDGET_SECONDS = 2.0
 # Helpers (and so checks) at once: one pathological program holds one of them for its budget
 # while the other keeps serving.
 POOL_SIZE = 2
-_CACHE_SIZE = 1024
+_CACHE_SIZE = 4096  # answers are small: a hash and (mostly no) problems
 _START_TIMEOUT = 30.0  # a fresh interpreter on a possibly loaded machine
 _MAX_REPLY = 1 << 20
 

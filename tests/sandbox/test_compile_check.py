@@ -117,6 +117,20 @@ async def test_a_killed_helper_is_replaced() -> None:
     assert compile_check.helper_pids() and pid not in compile_check.helper_pids()
 
 
+async def test_a_helper_killed_during_a_check_is_replaced_and_the_check_retried() -> None:
+    """The slow program is valid: with time enough, a fresh helper compiles it to the end."""
+    before = compile_check.stats()["compiles"]
+    check = asyncio.ensure_future(check_program(fstring_bomb(), budget_seconds=30.0))
+    while not compile_check.helper_pids():
+        await asyncio.sleep(0.01)
+    (pid,) = compile_check.helper_pids()
+    await asyncio.sleep(0.3)  # it is compiling now
+    os.kill(pid, signal.SIGKILL)
+    assert await check == []
+    assert compile_check.helper_pids() and pid not in compile_check.helper_pids()
+    assert compile_check.stats()["compiles"] == before + 2  # the check was asked again
+
+
 async def test_an_overrun_helper_is_replaced_and_the_next_check_is_prompt() -> None:
     assert await check_program(fstring_bomb(), budget_seconds=BUDGET) != []
     assert compile_check.helper_pids() == set()  # killed at the budget, not left compiling
