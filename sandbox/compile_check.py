@@ -145,7 +145,10 @@ def _check(key: tuple[bytes, float], code: str) -> Analysis:
                 if attempt == 2:  # twice on the same text: the text is the cause; not cached
                     return ((), ("program could not be compiled: the checker failed on it",))
                 continue
-            _give_back(helper)
+            if reply.get("retire") is True:
+                helper.kill()
+            else:
+                _give_back(helper)
             result = (_texts(reply["imports"]), _texts(reply["problems"]))
             break
         with _state.lock:

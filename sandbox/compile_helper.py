@@ -10,7 +10,8 @@ budget itself; the CPU limit is the backstop should the parent not).
 Protocol, one JSON line each way (ASCII: the text travels \\u-escaped):
   parent -> helper: {"code": str, "budget": seconds}
   helper -> parent: {"ready": true} once at start, then per request
-                    {"imports": [problem, ...], "problems": [problem, ...]}
+                    {"imports": [problem, ...], "problems": [problem, ...], "retire": bool}
+                    (retire: it used a lot of memory; the parent replaces it)
 End of file on stdin: exit.
 """
 
@@ -22,6 +23,7 @@ import os
 import resource
 import sys
 import warnings
+from typing import Any
 
 if __name__ == "__main__":  # -I leaves the script's directory off sys.path; add the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -33,6 +35,9 @@ from sandbox.validate import analyse  # noqa: E402 - needs the sys.path entry ab
 # Address space of the helper: the interpreter takes ~15 MB; the largest legitimate programs
 # (MAX_CODE_CHARS) compile in well under 200 MB.
 MEMORY_MB = 512
+# A helper whose peak memory passed this asks to be replaced after its answer: what a huge
+# compile leaves fragmented must not make a later, ordinary program look too big.
+RETIRE_MB = 256
 # At most this many problems of each kind are reported (20,000 forbidden imports would
 # otherwise make a 6 MB answer).
 MAX_PROBLEMS = 50
@@ -73,11 +78,12 @@ def capped(problems: list[str]) -> list[str]:
     return [*problems[:MAX_PROBLEMS], f"... and {more} more problems of this kind"]
 
 
-def answer(line: bytes) -> dict[str, list[str]]:
+def answer(line: bytes) -> dict[str, Any]:
     request = json.loads(line)
     set_cpu_budget(float(request["budget"]))
     imports, problems = analyse(str(request["code"]))
-    return {"imports": capped(imports), "problems": capped(problems)}
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # kilobytes on Linux
+    return {"imports": capped(imports), "problems": capped(problems), "retire": peak_mb > RETIRE_MB}
 
 
 def reply(message: dict) -> None:

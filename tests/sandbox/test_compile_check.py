@@ -167,3 +167,13 @@ async def test_a_checker_that_cannot_start_is_a_platform_failure(
         await check_program(strategy())
     result = await run_program(strategy(), snapshot)
     assert result.error_code == "SANDBOX_FAILURE" and "checker" in (result.error or ""), result
+
+
+async def test_a_helper_that_needed_much_memory_is_replaced_after_its_answer() -> None:
+    """A later, ordinary program must not find a fragmented helper near its memory limit."""
+    assert await check_program(strategy()) == []
+    (ordinary,) = compile_check.helper_pids()
+    assert await check_program(strategy()) == []
+    assert compile_check.helper_pids() == {ordinary}  # kept while it stays small
+    assert await check_program(match_bomb(), budget_seconds=10.0) != []
+    assert compile_check.helper_pids() == set()
