@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     sandbox_wall_seconds: float = 5.0
     sandbox_cpu_seconds: int = 3
     sandbox_memory_mb: int = 512
+    # Checking a program (parse and compile, in a helper process) may take this long; past it
+    # the program is refused as too complex (422 INVALID_PROGRAM, or the run's INVALID_PROGRAM).
+    sandbox_compile_seconds: float = Field(default=2.0, gt=0, le=60)
     # fork: a pre-warmed sandbox parent per worker forks each run (a few ms); spawn: a fresh
     # interpreter per run (~0.1 s of CPU), the cold-start fallback.
     sandbox_mode: Literal["fork", "spawn"] = "fork"

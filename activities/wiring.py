@@ -80,6 +80,7 @@ def default_deps(
             wall_seconds=settings.sandbox_wall_seconds,
             cpu_seconds=settings.sandbox_cpu_seconds,
             memory_mb=settings.sandbox_memory_mb,
+            compile_seconds=settings.sandbox_compile_seconds,
         ),
         client=client,
         task_queue=settings.task_queue,

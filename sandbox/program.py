@@ -28,6 +28,7 @@ ALLOWED_MODULES = frozenset(
 # Imported for the sandbox's own use or to warm lazy imports; not importable by programs.
 _INTERNAL_PRELOAD = (
     "_strptime", "talib", "traceback", "linecache",
+    "unicodedata",  # the parser needs it for non-ASCII identifiers (`α = 0.5`)
     "numpy.ma", "numpy.strings", "numpy.char", "numpy.rec",  # lazily imported by numpy calls
 )  # fmt: skip
 

@@ -5,6 +5,7 @@ Kept free of third-party imports: the child imports this before anything else.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 # Stable error codes reported in SandboxResult.error_code.
@@ -40,6 +41,11 @@ CHILD_ERROR_CODES: Final = frozenset(
         SANDBOX_FAILURE,
     }
 )
+# Codes the child reports once user code has started (sandbox/runtime.py): after the
+# PROGRAM_STARTED marker, a result claiming any other code was written by the program itself.
+RUN_ERROR_CODES: Final = frozenset(
+    {PROGRAM_ERROR, MEMORY_LIMIT, INVALID_DECISION, OUTPUT_TOO_LARGE}
+)
 
 DECISION_FIELDS: Final = (
     "operation",
@@ -56,6 +62,11 @@ NUMERIC_DECISION_FIELDS: Final = frozenset(
 
 # How much of the program's printed output is kept in SandboxResult.logs.
 LOG_KEEP_CHARS: Final = 8_000
+# The first line on the result channel once the jail is in place, just before user code runs.
+# Before it, anything that goes wrong is the platform's; after it, the program can write on the
+# channel too, so an unreadable or missing result, or one claiming a code only the platform may
+# report (SANDBOX_FAILURE), is the program's failure. It carries the isolation report.
+PROGRAM_STARTED: Final = "program_started"
 # Upper bound on error texts (tracebacks) carried back to the caller.
 ERROR_KEEP_CHARS: Final = 8_000
 # Programs larger than this are rejected before any process is started.
@@ -80,3 +91,15 @@ def truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n... [truncated {len(text) - limit} chars]"
+
+
+# Characters a program can put in a string that the platform cannot store or send: a lone
+# surrogate is not UTF-8 (an API answer or a database write fails on it) and PostgreSQL refuses
+# NUL in text and JSON.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Text from a program made safe to store and send (each unstorable character becomes
+    U+FFFD), truncated to about `limit` characters."""
+    return truncate(_UNSTORABLE.sub("\ufffd", text), limit)

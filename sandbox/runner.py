@@ -7,7 +7,6 @@ re-validated here (the decision against domain.decision.Decision).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -22,7 +21,9 @@ from pydantic import ValidationError
 
 from domain.decision import Decision
 from sandbox import protocol as p
+from sandbox.compile_check import CheckerUnavailableError, check_program
 from sandbox.process import ChildRun, run_child
+from sandbox.result_channel import read_channel
 from sandbox.validate import validate_program
 from sandbox.zygote_client import run_forked
 
@@ -47,10 +48,13 @@ class SandboxLimits:
     cpu_seconds: int = 3  # RLIMIT_CPU, counts interpreter start-up (~0.2 s) too
     memory_mb: int = 512  # RLIMIT_AS; python + numpy + talib take ~150 MB of address space
     max_output_bytes: int = 256_000  # result line and total printed chars; more => too large
+    compile_seconds: float = 2.0  # checking (parsing, compiling) the program, in a helper
 
     def __post_init__(self) -> None:
         if self.wall_seconds <= 0 or self.cpu_seconds < 1:
             raise ValueError("wall_seconds must be > 0 and cpu_seconds >= 1")
+        if self.compile_seconds <= 0:
+            raise ValueError("compile_seconds must be > 0")
         if self.memory_mb < 256:
             raise ValueError("memory_mb must be >= 256 (numpy and talib alone need ~150 MB)")
         if self.max_output_bytes < 16_000:
@@ -88,7 +92,10 @@ async def run_program(
     if mode not in SANDBOX_MODES:
         raise ValueError(f"sandbox mode must be one of {', '.join(SANDBOX_MODES)}, not {mode!r}")
     started = time.monotonic()
-    problems = _problems(code) if isinstance(code, str) else validate_program(code)
+    try:  # compiled once per program version, off this process (sandbox/compile_check.py)
+        problems = await check_program(code, budget_seconds=limits.compile_seconds)
+    except CheckerUnavailableError as exc:
+        return _failure(p.SANDBOX_FAILURE, str(exc), started)
     if problems:
         return _failure(p.INVALID_PROGRAM, "\n".join(problems), started)
     try:
@@ -103,12 +110,6 @@ async def run_program(
         logger.exception("could not run the program sandbox")
         return _failure(p.SANDBOX_FAILURE, f"could not start the sandbox: {exc!r}", started)
     return _interpret(run, limits, started)
-
-
-@functools.lru_cache(maxsize=64)
-def _problems(code: str) -> tuple[str, ...]:
-    # A trader runs the same program on every decision: parse and compile it once, not per run.
-    return tuple(validate_program(code))
 
 
 def _encode(request: dict[str, Any]) -> bytes:
@@ -133,22 +134,30 @@ def _interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxR
     if run.output_overflow:
         msg = f"program output exceeded {limits.max_output_bytes} bytes"
         return _failure(p.OUTPUT_TOO_LARGE, msg, started)
-    payload = _parse_result_line(run.stdout)
-    if payload is not None:
-        return _from_payload(payload, started)
+    channel = read_channel(run.stdout)
+    if channel.program_started:
+        _warn_if_degraded(channel.isolation)
+    if channel.result is not None:
+        return _from_payload(channel.result, started, channel.program_started)
     rc = run.returncode
     # SIGXCPU at the soft RLIMIT_CPU, SIGKILL at the hard one. (We only SIGKILL on timeout or
     # overflow, both handled above; the OOM killer is unlikely with RLIMIT_AS in place.)
     if rc in (-signal.SIGXCPU, -signal.SIGKILL):
         msg = f"program exceeded the CPU limit of {limits.cpu_seconds} s"
         return _failure(p.CPU_LIMIT, msg, started)
-    stderr = run.stderr.decode("utf-8", "replace")
+    stderr = p.clean_text(run.stderr.decode("utf-8", "replace"), len(run.stderr))
     if "MemoryError" in stderr:
         msg = f"program exceeded the memory limit ({limits.memory_mb} MB)"
         return _failure(p.MEMORY_LIMIT, msg, started)
     if rc is not None and -rc in _CRASH_SIGNALS:
         msg = f"the program crashed the interpreter ({_describe_exit(rc)})"
         return _failure(p.PROGRAM_ERROR, msg, started)
+    if channel.program_started:
+        # Its own doing (e.g. os._exit, or garbage written on the result channel): a failure of
+        # this program, never SANDBOX_FAILURE, which means a fault of the platform.
+        what = "wrote an unreadable result" if channel.wrote else "ended without a result"
+        logger.info("program %s (%s): %r", what, _describe_exit(rc), stderr[-500:])
+        return _failure(p.PROGRAM_ERROR, f"the program {what} ({_describe_exit(rc)})", started)
     logger.warning("sandbox child exited %s without a result: %s", rc, stderr[-2000:])
     return _failure(
         p.SANDBOX_FAILURE,
@@ -157,32 +166,24 @@ def _interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxR
     )
 
 
-def _parse_result_line(stdout: bytes) -> dict[str, Any] | None:
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    if not lines:
-        return None
-    try:
-        payload = json.loads(lines[-1])
-    except (ValueError, RecursionError):
-        return None
-    return payload if isinstance(payload, dict) and isinstance(payload.get("ok"), bool) else None
-
-
-def _from_payload(payload: dict[str, Any], started: float) -> SandboxResult:
+def _from_payload(payload: dict[str, Any], started: float, program_started: bool) -> SandboxResult:
     logs = payload.get("logs")
-    logs = p.truncate(logs, p.LOG_KEEP_CHARS + 100) if isinstance(logs, str) else ""
-    _warn_if_degraded(payload.get("isolation"))
+    logs = logs if isinstance(logs, str) else ""
     if payload["ok"]:
         decision, problem = validate_decision(payload.get("decision"))
         if decision is None:
             return _failure(p.INVALID_DECISION, problem, started, logs)
-        return SandboxResult(True, decision, None, None, logs, _elapsed_ms(started))
+        return SandboxResult(True, decision, None, None, _clean_logs(logs), _elapsed_ms(started))
     code = payload.get("error_code")
-    if code not in p.CHILD_ERROR_CODES:
-        return _failure(p.SANDBOX_FAILURE, f"unexpected error code {code!r}", started, logs)
+    allowed = p.RUN_ERROR_CODES if program_started else p.CHILD_ERROR_CODES
+    if not (isinstance(code, str) and code in allowed):
+        if program_started:  # only the program writes such a line once it has started
+            claim = p.clean_text(repr(code), 100)
+            msg = f"the program wrote a result of its own on the result channel (claiming {claim})"
+            return _failure(p.PROGRAM_ERROR, msg, started, logs)
+        return _failure(p.SANDBOX_FAILURE, f"unexpected error code {code!r:.100}", started, logs)
     error = payload.get("error")
-    error = p.truncate(error, p.ERROR_KEEP_CHARS + 100) if isinstance(error, str) else str(code)
-    return _failure(code, error, started, logs)
+    return _failure(code, error if isinstance(error, str) else code, started, logs)
 
 
 def validate_decision(raw: object) -> tuple[dict | None, str]:
@@ -193,7 +194,11 @@ def validate_decision(raw: object) -> tuple[dict | None, str]:
     """
     if not isinstance(raw, dict):
         return None, "sandbox returned no decision"
-    fields = {k: v for k, v in raw.items() if v is not None}
+    fields = {
+        p.clean_text(str(k), 100): p.clean_text(v, len(v)) if isinstance(v, str) else v
+        for k, v in raw.items()
+        if v is not None
+    }
     size = fields.get("size_usd")
     if isinstance(size, str):
         try:
@@ -241,4 +246,11 @@ def _elapsed_ms(started: float) -> int:
 
 
 def _failure(code: str, error: str, started: float, logs: str = "") -> SandboxResult:
-    return SandboxResult(False, None, code, error, logs, _elapsed_ms(started))
+    error = p.clean_text(error, p.ERROR_KEEP_CHARS + 100)
+    return SandboxResult(False, None, code, error, _clean_logs(logs), _elapsed_ms(started))
+
+
+def _clean_logs(logs: str) -> str:
+    # Bad text is the program's problem: replaced here, where it enters, so that storing or
+    # sending a result can never fail on it (a 500, or a retried decision).
+    return p.clean_text(logs, p.LOG_KEEP_CHARS + 100)

@@ -1,10 +1,13 @@
 """Child side, shared by both modes: one request in, one JSON result line out.
 
 Request (JSON): {"code": str, "snapshot": dict, "limits": {"cpu_seconds", "memory_mb",
-"max_output_bytes", ...}}. Result (one JSON line on the result fd): {"ok": true, "decision":
-{...}, "logs": str, "isolation": {...}} or {"ok": false, "error_code", "error", "logs", ...}.
-The parent treats the result as untrusted: a hostile program can write to the channel too, which
-is harmless because everything is re-validated there.
+"max_output_bytes", ...}}. On the result fd, one JSON line each: {"program_started": true,
+"isolation": {...}} once jailed, just before user code runs (sandbox.protocol.PROGRAM_STARTED),
+then the result: {"ok": true, "decision": {...}, "logs": str} or {"ok": false, "error_code",
+"error", "logs"}; a failure before user code runs is a result without the first line.
+The parent treats everything after the first line as untrusted: a hostile program can write to
+the channel too, which is harmless because everything is re-validated (and any failure then
+counted as the program's) there.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ def serve(raw: bytes, isolate: Isolate) -> None:
         return
     try:
         compiled = compile(code, "<program>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as exc:
-        emit(1, {"ok": False, "error_code": protocol.INVALID_PROGRAM, "error": str(exc)})
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        # The parent checked it already (sandbox/compile_check.py); this is a second line.
+        error = f"program cannot be compiled: {type(exc).__name__}: {exc}"
+        emit(1, {"ok": False, "error_code": protocol.INVALID_PROGRAM, "error": error})
         return
 
     from sandbox.runtime import run_isolated
@@ -55,10 +60,10 @@ def serve(raw: bytes, isolate: Isolate) -> None:
         emit(result_fd, {"ok": False, "error_code": protocol.SANDBOX_FAILURE,
                          "error": f"isolation failed: {exc!r}"})  # fmt: skip
         return
+    emit(result_fd, {protocol.PROGRAM_STARTED: True, "isolation": isolation})
     outcome = run_isolated(
         code, compiled, data, int(limits["max_output_bytes"]), int(limits["memory_mb"])
     )
-    outcome["isolation"] = isolation
     emit(result_fd, outcome)
 
 

@@ -18,13 +18,31 @@ def validate_program(code: str, *, check_imports: bool = False) -> list[str]:
     every import statement against the sandbox's allowlist. Why optional: saving or checking a
     program reports a forbidden import up front, while a run leaves it to the sandbox's own
     import guard, which refuses it the same way (and which its tests exercise).
+
+    This compiles in the calling process, without a time budget: the API and the worker use
+    sandbox.compile_check.check_program, which runs it in a separate helper process.
     """
+    early = precheck(code)
+    if early:
+        return early
+    imports, problems = analyse(code)
+    return [*imports, *problems] if check_imports else problems
+
+
+def precheck(code: object) -> list[str]:
+    """The checks that need no parsing: type, emptiness, size (MAX_CODE_CHARS)."""
     if not isinstance(code, str):
         return [f"program must be a string, got {type(code).__name__}"]
     if not code.strip():
         return ["program is empty"]
     if len(code) > MAX_CODE_CHARS:
         return [f"program is too large ({len(code)} chars, limit {MAX_CODE_CHARS})"]
+    return []
+
+
+def analyse(code: str) -> tuple[list[str], list[str]]:
+    """Parse and compile `code`: (forbidden imports, every other problem). A program that does
+    not parse has only the second: its syntax error."""
     try:
         tree = ast.parse(code, filename=PROGRAM_FILENAME)
         # compile() of the tree catches what the parser lets through ('return' outside
@@ -34,11 +52,14 @@ def validate_program(code: str, *, check_imports: bool = False) -> list[str]:
         where = f"line {exc.lineno}" if exc.lineno else "unknown line"
         if exc.lineno and exc.offset:
             where += f", column {exc.offset}"
-        return [f"syntax error at {where}: {exc.msg}"]
-    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
-        return [f"program cannot be parsed: {type(exc).__name__}: {exc}"]
-    problems = _check_strategy(tree)
-    return [*_check_imports(tree), *problems] if check_imports else problems
+        return [], [f"syntax error at {where}: {exc.msg}"]
+    except MemoryError:
+        return [], ["program is too complex to compile (it needs too much memory)"]
+    except RecursionError:
+        return [], ["program is too deeply nested to compile"]
+    except ValueError as exc:  # null bytes, lone surrogates
+        return [], [f"program cannot be parsed: {type(exc).__name__}: {exc}"]
+    return _check_imports(tree), _check_strategy(tree)
 
 
 def _check_imports(tree: ast.Module) -> list[str]:

@@ -24,7 +24,8 @@ from api.schemas import (
 from db.models import Binding, Program
 from domain.decision import Decision
 from domain.risk import RiskCheckInput, RiskLimits, evaluate
-from sandbox.runner import run_program, validate_program
+from sandbox.compile_check import check_program
+from sandbox.runner import run_program
 
 router = APIRouter(prefix="/api/programs", tags=["programs"], route_class=ExactNumbersRoute)
 
@@ -33,8 +34,14 @@ def _out(p: Program) -> ProgramOut:
     return ProgramOut.model_validate(p, from_attributes=True)
 
 
-def _check_code(code: str) -> None:
-    errors = validate_program(code, check_imports=True)
+async def _problems(request: Request, code: str) -> list[str]:
+    """Compiled in a helper process within the sandbox's compile budget, once per version."""
+    budget = request.app.state.sandbox_limits.compile_seconds
+    return await check_program(code, check_imports=True, budget_seconds=budget)
+
+
+async def _check_code(request: Request, code: str) -> None:
+    errors = await _problems(request, code)
     if errors:
         raise ApiError(422, "INVALID_PROGRAM", "; ".join(errors))
 
@@ -51,9 +58,11 @@ async def list_programs(s: SessionDep, user: CurrentUser) -> list[ProgramOut]:
 
 
 @router.post("/", status_code=201, response_model=ProgramOut)
-async def create_program(body: ProgramCreate, s: SessionDep, user: CurrentUser) -> ProgramOut:
+async def create_program(
+    body: ProgramCreate, s: SessionDep, user: CurrentUser, request: Request
+) -> ProgramOut:
     """Create a program (its code is validated first)."""
-    _check_code(body.code)
+    await _check_code(request, body.code)
     p = Program(**body.model_dump(), owner_id=user.id)
     s.add(p)
     await s.commit()
@@ -61,9 +70,9 @@ async def create_program(body: ProgramCreate, s: SessionDep, user: CurrentUser) 
 
 
 @router.post("/validate", response_model=ValidateOut)
-async def validate(body: ValidateBody) -> ValidateOut:
+async def validate(body: ValidateBody, request: Request) -> ValidateOut:
     """Check a program's code without running it (syntax, Strategy, imports)."""
-    errors = validate_program(body.code, check_imports=True)
+    errors = await _problems(request, body.code)
     return ValidateOut(valid=not errors, errors=errors)
 
 
@@ -78,7 +87,7 @@ async def test_run(
         code = body.code
     else:
         code = (await _get(s, body.program_id or 0, user.id)).code
-    _check_code(code)
+    await _check_code(request, code)
     acct = await get_account(s, body.account_id, user.id)
     exchange = request.app.state.exchange
     feed = await feed_for(request, acct.id)
@@ -124,13 +133,13 @@ async def read_program(program_id: int, s: SessionDep, user: CurrentUser) -> Pro
 
 @router.put("/{program_id}", response_model=ProgramOut)
 async def update_program(
-    program_id: int, body: ProgramUpdate, s: SessionDep, user: CurrentUser
+    program_id: int, body: ProgramUpdate, s: SessionDep, user: CurrentUser, request: Request
 ) -> ProgramOut:
     """Change a program; bound traders use the new code from their next decision."""
     p = await _get(s, program_id, user.id)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("code") is not None:
-        _check_code(changes["code"])
+        await _check_code(request, changes["code"])
     for field, value in changes.items():
         if value is None:
             raise ApiError(422, "VALIDATION_ERROR", f"{field} may not be null")

@@ -278,14 +278,13 @@ raise RuntimeError("nothing was too large")
         "output exceeded",
         frozenset({"OUTPUT_TOO_LARGE"}),
     ),
-    _e(
+    _e(  # a result line of its own, claiming another failure: still its own failure
         "forged_result_line",
         """
 os.write(3, b'{"ok": false, "error_code": "TIMEOUT", "error": "forged"}\\n')
 os._exit(0)
 """,
-        "unexpected error code",
-        frozenset({"SANDBOX_FAILURE"}),
+        "result of its own",
     ),
     # --- other runs and the zygote (issue 20): every call that can name another process ------
     _e(
@@ -369,4 +368,61 @@ module("time").sleep(600)
         "wall-clock",
         frozenset({"TIMEOUT"}),
     ),
+    # --- text and result-channel abuse (issue 20) ---------------------------------------------
+    # Compiling is checked in a helper process within a budget (sandbox/compile_check.py): an
+    # f-string of 65,500 fields takes ~3 s to compile (quadratic), a pattern of 6,000 captures
+    # ~1.5 GB. Both used to be compiled on the API's and the worker's event loop.
+    _e(
+        "compile_time_bomb",
+        's = f"' + "{1}" * 65_500 + '"',
+        "too complex to compile within",
+        frozenset({"INVALID_PROGRAM"}),
+    ),
+    _e(
+        "compile_memory_bomb",
+        "match 1:\n    case [" + ", ".join(f"a{i}" for i in range(6_000)) + "]:\n        pass",
+        "too complex to compile",
+        frozenset({"INVALID_PROGRAM"}),
+    ),
+    # Text the platform cannot store or send (lone surrogates, NUL) is replaced where it enters.
+    _e("surrogate_in_error", 'raise ValueError("\\ud800 bad text")', "ValueError: \ufffd bad text"),
+    _e(
+        "surrogate_and_nul_in_logs",
+        'print("\\ud800\\x00 bad text")\nraise RuntimeError("printed")',
+        "RuntimeError: printed",
+    ),
+    _e(
+        "result_line_bomb",
+        """
+bad = "\\\\ud800" * 15_000  # ~180 KB: under the output cap
+os.write(3, ('{"ok": false, "error_code": "PROGRAM_ERROR", "error": "%s", "logs": "%s"}\\n'
+             % (bad, bad)).encode())
+os._exit(0)
+""",
+        "\ufffd{1000}",
+    ),
+    # After its code started, whatever the program does on the result channel is its failure,
+    # never SANDBOX_FAILURE, which means a fault of the platform.
+    _e(
+        "forged_platform_failure",
+        """
+os.write(3, b'{"ok": false, "error_code": "SANDBOX_FAILURE", "error": "forged"}\\n')
+os._exit(0)
+""",
+        "result of its own.*SANDBOX_FAILURE",
+    ),
+    _e(
+        "unhashable_error_code",
+        """
+os.write(3, b'{"ok": false, "error_code": []}\\n')
+os._exit(0)
+""",
+        "result of its own",
+    ),
+    _e(
+        "garbage_result_line",
+        'os.write(3, b"\\xff\\xfe not json " * 10_000 + b"\\n")\nos._exit(0)',
+        "wrote an unreadable result",
+    ),
+    _e("exit_without_result", "os._exit(0)", "ended without a result"),
 ]

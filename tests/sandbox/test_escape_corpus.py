@@ -19,7 +19,8 @@ from sandbox.runner import SandboxLimits, run_program
 from tests.sandbox.escape_corpus import CANARY_PREFIX, CORPUS, Escape
 from tests.sandbox.procs import sandbox_children
 
-LIMITS = SandboxLimits(wall_seconds=3.0, cpu_seconds=1, memory_mb=384)
+# compile_seconds: compile_time_bomb takes > 2 s to compile here; a wide margin either way.
+LIMITS = SandboxLimits(wall_seconds=3.0, cpu_seconds=1, memory_mb=384, compile_seconds=1.0)
 NORMAL = """
 class Strategy:
     def should_trade(self, data):
@@ -76,6 +77,8 @@ async def test_escape_is_contained(
     assert re.search(escape.expect, result.error or ""), result
     for text in (result.logs, result.error or "", json.dumps(result.decision)):
         assert canary not in text and CANARY_PREFIX not in text
+        # Storable and sendable (a lone surrogate or NUL fails an API answer or a DB write).
+        assert "\x00" not in text and text == text.encode("utf-8", "replace").decode(), text[:200]
 
     # Nothing left running, and the next program runs normally (in the same zygote).
     assert sandbox_children() - baseline == set()
