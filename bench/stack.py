@@ -87,11 +87,21 @@ def child_pids(pid: int) -> list[int]:
     return [int(x) for x in text.split()]
 
 
+def descendant_pids(pid: int) -> list[int]:
+    """Live descendants of a process: the worker's zygote launcher, the zygote, its runs."""
+    found, todo = [], child_pids(pid)
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(child_pids(child))
+    return found
+
+
 def sandbox_cpu(worker_pid: int) -> float:
     """CPU seconds spent in sandboxes: the worker's reaped children (spawn mode) plus its live
-    children and what they reaped (the zygote and the runs it forked)."""
+    descendants and what they reaped (the zygote's launcher, the zygote and its runs)."""
     total = cpu_times(worker_pid)[1]
-    for child in child_pids(worker_pid):
+    for child in descendant_pids(worker_pid):
         own, kids = cpu_times(child)
         total += own + kids
     return total
@@ -173,7 +183,7 @@ class BenchStack:
         }
 
     def rss(self) -> dict[str, float | None]:
-        zygotes = [rss_mb(c) or 0.0 for c in child_pids(self.worker.pid)]
+        zygotes = [rss_mb(c) or 0.0 for c in descendant_pids(self.worker.pid)]
         return {
             "worker_mb": rss_mb(self.worker.pid),
             "sandbox_zygote_mb": round(sum(zygotes), 1),
