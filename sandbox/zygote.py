@@ -190,16 +190,16 @@ def _kill(pid: int) -> None:
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     control.setblocking(True)
+    owner_pid, root = None, None
+    if jail.is_root():  # first, so that the launcher stays a small process
+        owner_pid, root = os.getpid(), jail.empty_root()
+        launch_in_pid_namespace(control)
     program.preload()
     # The children's own modules too: after a run's chroot no module can be found, and after
     # seccomp nothing can be opened at all.
     import sandbox.market_data
     import sandbox.runtime  # noqa: F401
 
-    owner_pid, root = None, None
-    if jail.is_root():
-        owner_pid, root = os.getpid(), jail.empty_root()
-        launch_in_pid_namespace(control)
     report = jail.isolate_zygote()
     # Why freeze: the children's garbage collector then never walks (and so never writes to,
     # copying on write) the zygote's objects; a fork stays cheap however much is preloaded.
