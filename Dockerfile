@@ -1,8 +1,8 @@
 # hyperoru application image: one image for every role of the compose stack.
-#   API (default):  python -m cli api
-#   worker:         python -m cli worker
-#   migrations:     python -m cli migrate
-# Configuration comes only from HYPERORU_* environment variables at run time (see settings.py);
+#   API (default):  hyperoru api
+#   worker:         hyperoru worker
+#   migrations:     hyperoru migrate
+# Configuration comes only from HYPERORU_* environment variables at run time (config/settings.py);
 # no secret and no .env file is in the image (.dockerignore keeps .env out of the context).
 FROM python:3.11-slim
 
@@ -33,13 +33,12 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The project itself. The source stays in /app (root-owned, read-only for the app user) and the
-# processes start there: `python -m cli` puts the working directory first on sys.path, the
-# sandbox's boot.py adds /app itself, and Alembic reads db/migrations from the tree. The wheel
-# that `pip install .` builds does not carry every top-level module (e.g. temporal_client.py is
-# not in [tool.setuptools] py-modules), so the tree, not site-packages, is what runs.
-COPY . .
-RUN pip install --no-deps . && rm -rf build ./*.egg-info
+# The project itself, installed as a package: the processes run the installed `hyperoru`
+# command and modules (migrations, the sandbox's scripts and the web assets ship in the wheel),
+# not the source tree, which is removed once built.
+COPY . /tmp/src
+RUN pip install --no-deps /tmp/src && rm -rf /tmp/src
+WORKDIR /home/hyperoru
 
 # Only used for SQLite/dev-server files; the compose stack keeps all state in PostgreSQL.
 ENV HYPERORU_DATA_DIR=/var/lib/hyperoru \
@@ -48,4 +47,4 @@ ENV HYPERORU_DATA_DIR=/var/lib/hyperoru \
 
 USER 10001:10001
 EXPOSE 8000
-CMD ["python", "-m", "cli", "api"]
+CMD ["hyperoru", "api"]

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP) ## Temporal dev server + migrations + worker + API, until Ctrl-C
-	$(PY) -m cli run
+	$(VENV)/bin/hyperoru run
 
 test: $(STAMP) ## install what tests need and run them all
 	$(PY) -m pytest -q

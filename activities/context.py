@@ -15,20 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from activities.exchanges.base import AccountView
-from activities.exchanges.client import ExchangeError
-from activities.exchanges.reconcile import Reconciler, last_trade_row
-from activities.exchanges.router import ExchangeRouter
 from activities.heartbeat import with_heartbeats
-from activities.market.feed import MarketFeed
-from activities.market.rows import SHARED as kline_rows
 from activities.outage import attempts_unless_database_outage
-from activities.snapshots import SnapshotHandOff
+from adapters.exchanges.base import AccountView
+from adapters.exchanges.client import ExchangeError
+from adapters.exchanges.reconcile import Reconciler, last_trade_row
+from adapters.exchanges.router import ExchangeRouter
+from adapters.market.feed import MarketFeed
+from adapters.market.rows import SHARED as kline_rows
 from db.base import utcnow
 from db.decisions import Claim, claim, create_row, found, insert_new
 from db.session import EncodedJSON
 from db.tables import ACCOUNTS
 from db.transactions import read, write
+from domain import profiles
 from domain.contracts import (
     Activity,
     ContextSummary,
@@ -39,7 +39,7 @@ from domain.contracts import (
 from domain.market import Interval
 from domain.risk import RiskLimits
 from domain.trader import decision_id
-from workflows import profiles
+from strategies.handoff import SnapshotHandOff
 
 SNAPSHOT_INTERVALS = (Interval("1m"), Interval("5m"), Interval("15m"), Interval("1h"))
 SNAPSHOT_CANDLES = 100

@@ -6,11 +6,11 @@ import time
 
 from temporalio import activity
 
-from activities.exchanges.router import ExchangeRouter
 from activities.heartbeat import with_heartbeats
+from adapters.exchanges.router import ExchangeRouter
+from domain import profiles
 from domain.contracts import Activity, CancelOrderInput, CancelOrderResult, ResolveOrderInput
 from domain.orders import OrderIntent, OrderOutcome
-from workflows import profiles
 
 
 class OrderActivities:

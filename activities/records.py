@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from activities import decided_once
+from db import decided_once
 from db.base import utcnow
 from db.decisions import claim, create_row
 from db.tables import ACCOUNTS, BINDINGS, DECISIONS

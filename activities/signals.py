@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.market.feed import MarketFeed
+from adapters.market.feed import MarketFeed
 from db.models import Account, Binding, CandleRecord, SignalDefinitionRecord, SignalPoolRecord
 from domain.contracts import (
     Activity,

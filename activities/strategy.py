@@ -14,14 +14,14 @@ from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
 from activities.outage import attempts_unless_database_outage
-from activities.snapshots import SnapshotHandOff
 from db.decisions import record_output, recorded_output
 from db.tables import BINDINGS, DECISIONS, PROGRAMS
 from db.transactions import read, write
+from domain import profiles
 from domain.contracts import Activity, RunProgramInput, StrategyOutput
 from domain.decision import Decision
 from sandbox.runner import SandboxLimits, SandboxResult, default_mode, run_program
-from workflows import profiles
+from strategies.handoff import SnapshotHandOff
 
 
 def sandbox_slots(mode: str) -> int:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from activities.exchanges.client import ExchangeError
+from adapters.exchanges.client import ExchangeError
 
 log = logging.getLogger("hyperoru.api")
 

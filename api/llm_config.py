@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.llm.egress import base_url_problem
-from activities.llm.providers import ProviderConfigError, get_preset, resolve_base_url
+from adapters.llm.egress import base_url_problem
+from adapters.llm.providers import ProviderConfigError, get_preset, resolve_base_url
 from api.errors import ApiError
 from db.models import Account
 from vault import KeyWrapper, hint, seal

@@ -9,7 +9,6 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import select
 
-from activities.wiring import default_deps
 from api import errors
 from api.auth import current_user
 from api.limits import BodyLimit, RateLimit, VerifiedTokens
@@ -26,10 +25,11 @@ from api.routes import (
     users,
 )
 from api.traders import TraderControl
+from config.settings import Settings, get_settings
 from db.models import Account, SignalPoolRecord
 from db.session import make_engine, make_sessionmaker
-from settings import Settings, get_settings
-from temporal_client import connect
+from runtime.temporal import connect
+from runtime.wiring import default_deps
 
 
 async def _ensure_traders_running(app: FastAPI) -> None:

@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from fastapi import Request
 
-from activities.exchanges.client import ExchangeError
-from activities.market.feed import MarketFeed, UnknownSymbolError
+from adapters.exchanges.client import ExchangeError
+from adapters.market.feed import MarketFeed, UnknownSymbolError
 from api.errors import ApiError
 from domain.market import Candle, Interval
 

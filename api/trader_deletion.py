@@ -12,8 +12,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from activities.exchanges.client import ExchangeError
-from activities.exchanges.router import ExchangeRouter
+from adapters.exchanges.client import ExchangeError
+from adapters.exchanges.router import ExchangeRouter
 from api.errors import ApiError
 from api.traders import TraderControl
 from db.models import Account

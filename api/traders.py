@@ -23,7 +23,7 @@ from domain.trader import (
     TraderStatusView,
     TriggerRequest,
 )
-from temporal_client import trader_workflow_id
+from runtime.temporal import trader_workflow_id
 
 T = TypeVar("T")
 

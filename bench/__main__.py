@@ -64,7 +64,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         idle_rss_after_shedding,
         sample_worker_peak_rss,
     )
-    from settings import Settings
+    from config.settings import Settings
 
     started = time.monotonic()
     deadline = Deadline(args.budget)

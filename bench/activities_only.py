@@ -30,8 +30,8 @@ from typing import Any
 from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.wiring import build_activities, default_deps
 from bench.workloads import PROGRAM, TRADER
+from config.settings import Settings
 from db.migrate import upgrade
 from db.models import Account, Binding, Program
 from db.session import make_engine, make_sessionmaker
@@ -47,7 +47,7 @@ from domain.contracts import (
 from domain.decision import Operation
 from domain.orders import OrderOutcome, OrderStatus, intents_for
 from domain.risk import RiskCheckInput
-from settings import Settings
+from runtime.wiring import build_activities, default_deps
 
 
 async def _seed(sessions: Any, traders: int) -> dict[int, int]:

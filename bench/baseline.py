@@ -20,16 +20,16 @@ from decimal import Decimal
 from typing import Any
 
 from activities.context import market_snapshot, snapshot_dict
-from activities.exchanges.paper import PaperExchange, paper_order
-from activities.market.simulated import SimulatedFeed
 from activities.strategy import sandbox_slots
+from adapters.exchanges.paper import PaperExchange, paper_order
+from adapters.market.simulated import SimulatedFeed
 from bench.workloads import PROGRAM, TRADER, summary_ms, throughput
+from config.settings import Settings
 from domain import paper
 from domain.decision import Decision
 from domain.orders import intents_for
 from domain.risk import RiskCheckInput, RiskLimits, evaluate
 from sandbox.runner import SandboxLimits, default_mode, run_program
-from settings import Settings
 
 
 class InMemoryTrader:

@@ -277,11 +277,11 @@ async def bench_stack(
 ) -> AsyncIterator[BenchStack]:
     # Imported here so `python -m bench --help` stays fast.
     from api.main import create_app
+    from config.settings import Settings, sync_url
     from db.migrate import upgrade
-    from secrets_config import master_key_wrapper
-    from settings import Settings, sync_url
-    from supervisor import dev_server_store_args
-    from temporal_client import connect
+    from runtime.devstack import dev_server_store_args
+    from runtime.temporal import connect
+    from vault.key_loading import master_key_wrapper
 
     tmp = Path(tempfile.mkdtemp(prefix="hyperoru-bench-"))
     async with AsyncExitStack() as stack:

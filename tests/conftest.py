@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from db.migrate import upgrade
-from temporal_client import DATA_CONVERTER
+from runtime.temporal import DATA_CONVERTER
 from tests.support import postgres
 
 BIN = Path(sys.executable).parent

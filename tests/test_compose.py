@@ -133,9 +133,9 @@ def test_services_and_dependencies(empty_env_file: Path) -> None:
         deps = services[name]["depends_on"]
         assert deps["migrate"]["condition"] == "service_completed_successfully", name
         assert "temporal" in deps, name
-    assert services["migrate"]["command"] == ["python", "-m", "cli", "migrate"]
-    assert services["api"]["command"] == ["python", "-m", "cli", "api"]
-    assert services["worker"]["command"] == ["python", "-m", "cli", "worker"]
+    assert services["migrate"]["command"] == ["hyperoru", "migrate"]
+    assert services["api"]["command"] == ["hyperoru", "api"]
+    assert services["worker"]["command"] == ["hyperoru", "worker"]
     assert services["worker"].get("restart") in {"unless-stopped", "always", "on-failure"}
     assert "healthcheck" in services["postgres"]
 
@@ -207,7 +207,7 @@ def test_dockerfile_runs_as_non_root_without_secrets() -> None:
     users = [line.split(None, 1)[1] for line in lines if line.upper().startswith("USER ")]
     assert users, "the image must switch to a non-root user"
     assert users[-1].split(":")[0] not in {"root", "0"}
-    assert lines[-1] == 'CMD ["python", "-m", "cli", "api"]'
+    assert lines[-1] == 'CMD ["hyperoru", "api"]'
     text = DOCKERFILE.read_text().upper()
     assert "PASSWORD" not in text
     assert ".[DEV]" not in text

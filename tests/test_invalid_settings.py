@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from settings import EXIT_CONFIG
+from config.settings import EXIT_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY_POINTS = {
-    "cli run": ["-m", "cli", "run"],
-    "cli api": ["-m", "cli", "api"],
-    "cli worker": ["-m", "cli", "worker"],
-    "cli migrate": ["-m", "cli", "migrate"],
+    "cli run": ["-m", "runtime.cli", "run"],
+    "cli api": ["-m", "runtime.cli", "api"],
+    "cli worker": ["-m", "runtime.cli", "worker"],
+    "cli migrate": ["-m", "runtime.cli", "migrate"],
     "worker.py": [str(ROOT / "worker.py")],
 }
 
@@ -66,7 +66,7 @@ def test_every_invalid_setting_gets_its_line(tmp_path: Path) -> None:
     """Checked at start instead of failing later in a library: log level, market source,
     a boolean, a bound; several at once give one line each."""
     done = _run(
-        [sys.executable, "-m", "cli", "run"],
+        [sys.executable, "-m", "runtime.cli", "run"],
         tmp_path,
         HYPERORU_LOG_LEVEL="loud",
         HYPERORU_MARKET_SOURCE="nyse",
@@ -87,7 +87,7 @@ def test_every_invalid_setting_gets_its_line(tmp_path: Path) -> None:
 
 def test_secret_values_are_named_but_never_shown(tmp_path: Path) -> None:
     done = _run(
-        [sys.executable, "-m", "cli", "api"],
+        [sys.executable, "-m", "runtime.cli", "api"],
         tmp_path,
         HYPERORU_DATABASE_URL="mysql://app:pw-NOT-SHOWN@db/app",
         HYPERORU_MASTER_KEY="key-NOT-SHOWN",
@@ -104,7 +104,7 @@ def test_secret_values_are_named_but_never_shown(tmp_path: Path) -> None:
 
 def test_run_with_an_unusable_data_dir_or_api_host(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
-    cmd = [sys.executable, "-m", "cli", "run"]
+    cmd = [sys.executable, "-m", "runtime.cli", "run"]
     done = _run(cmd, tmp_path, HYPERORU_DATA_DIR=str(tmp_path / "file" / "data"))
     assert _one_line(done).startswith("invalid setting HYPERORU_DATA_DIR=")
     done = _run(cmd, tmp_path, HYPERORU_API_HOST="no-such-host.invalid")

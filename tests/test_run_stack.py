@@ -103,7 +103,7 @@ class Run:
         self.seen: dict[int, str] = {}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cli", "run"],
+                [sys.executable, "-m", "runtime.cli", "run"],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,

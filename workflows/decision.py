@@ -13,6 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain import profiles
     from domain.contracts import (
         Activity,
         ContextSummary,
@@ -30,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
     from domain.trader import PendingTrigger, TraderStatus, decision_id
-    from workflows import patches, profiles
+    from workflows import patches
     from workflows.patches import LOCAL_PAPER_ORDERS_PATCH, ORDER_UNKNOWN_PATCH
     from workflows.steps import execute_local, run_step
 

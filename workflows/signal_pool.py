@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, Field
 
+    from domain import profiles
     from domain.contracts import (
         Activity,
         EvaluatePoolInput,
@@ -26,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         PoolConfigInput,
     )
     from domain.signals import EdgeState, PoolFire, step_pool
-    from workflows import profiles
 
 # Evaluate a little after the close, so the candle is final at the source.
 SETTLE_SECONDS = 2

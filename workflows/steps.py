@@ -11,8 +11,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from domain import profiles
     from domain.contracts import Activity
-    from workflows import patches, profiles
+    from workflows import patches
     from workflows.patches import (
         LOCAL_STEP_FAILURE_PATCH,
         LOCAL_STEPS_PATCH,

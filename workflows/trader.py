@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
+    from domain import profiles
     from domain.contracts import (
         Activity,
         CancelOrderInput,
@@ -36,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         TriggerRequest,
         TriggerType,
     )
-    from workflows import patches, profiles
+    from workflows import patches
     from workflows.patches import (
         IDLE_CONTINUE_AS_NEW_PATCH,
         POSITION_SYNC_PATCH,

@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import schedules
+    from domain import profiles, schedules
     from domain.contracts import (
         Activity,
         BindingConfig,
@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         TriggerType,
         decision_id,
     )
-    from workflows import patches, profiles
+    from workflows import patches
     from workflows.decision import ORDER_UNKNOWN, DecisionRun
     from workflows.patches import (
         LOCAL_PAPER_SYNC_PATCH,

@@ -6,9 +6,9 @@ import json
 
 from fastapi import APIRouter, Request
 
-from activities.exchanges.client import ExchangeError
-from activities.exchanges.live import CREDENTIALS_FIELD, build_client
-from activities.llm.providers import ProviderConfigError, validate_base_url
+from adapters.exchanges.client import ExchangeError
+from adapters.exchanges.live import CREDENTIALS_FIELD, build_client
+from adapters.llm.providers import ProviderConfigError, validate_base_url
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from activities.context import market_snapshot, now_ms, snapshot_dict
-from activities.llm.prompting import build_messages, recent_trades
+from activities.prompts import build_messages, recent_trades
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError

@@ -53,7 +53,11 @@ def test_query_string_credentials_are_redacted_in_every_log_line(
     out, err = Path(data) / "stdout.log", Path(data) / "stderr.log"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "api"], cwd=ROOT, env=env, stdout=stdout, stderr=stderr
+            [sys.executable, "-m", "runtime.cli", "api"],
+            cwd=ROOT,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
         )
         try:
             url = f"http://127.0.0.1:{port}"

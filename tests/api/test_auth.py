@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from temporalio.client import Client
 
-from settings import sync_url
+from config.settings import sync_url
 from tests.support.stack import DEFAULT_EMAIL, Stack, full_stack, make_settings
 
 PASSWORD = "correct horse battery"

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from api.users_store import create_user
+from config.settings import async_url, sync_url
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker
-from settings import async_url, sync_url
 from tests.conftest import _sqlite_url
 from tests.support import postgres
 

@@ -11,8 +11,8 @@ import pytest
 import pytest_asyncio
 from eth_account.signers.local import LocalAccount
 
-from activities.exchanges.binance import BinanceFuturesClient
-from activities.exchanges.hyperliquid import HyperliquidClient
+from adapters.exchanges.binance import BinanceFuturesClient
+from adapters.exchanges.hyperliquid import HyperliquidClient
 from tests.emulators.binance_emulator import BinanceEmulator
 from tests.emulators.exchange_common import ServerThread, serving
 from tests.emulators.hyperliquid_emulator import HyperliquidEmulator

@@ -11,8 +11,8 @@ import requests
 from binance.client import Client
 from binance.exceptions import BinanceAPIException
 
-from activities.exchanges.binance import BinanceFuturesClient
-from activities.exchanges.client import (
+from adapters.exchanges.binance import BinanceFuturesClient
+from adapters.exchanges.client import (
     ErrorCode,
     ExchangeClient,
     ExchangeError,
@@ -376,7 +376,7 @@ def test_construction_does_no_io() -> None:
     client = BinanceFuturesClient("k", "s", "mainnet", base_url="http://127.0.0.1:9", timeout_s=1)
     assert client.check_withdrawals
     assert BinanceFuturesClient("k", "s", "testnet").check_withdrawals is False
-    from activities.exchanges.hyperliquid import HyperliquidClient
+    from adapters.exchanges.hyperliquid import HyperliquidClient
 
     HyperliquidClient("0x" + "1" * 40, "0x" + "2" * 64, "mainnet", base_url="http://127.0.0.1:9")
     with pytest.raises(ValueError):

@@ -11,7 +11,7 @@ import pytest
 import requests
 from hyperliquid.utils.signing import get_timestamp_ms, sign_l1_action
 
-from activities.exchanges.client import (
+from adapters.exchanges.client import (
     ErrorCode,
     ExchangeClient,
     ExchangeError,
@@ -19,7 +19,7 @@ from activities.exchanges.client import (
     OutcomeUnknown,
     ProtectiveOrderError,
 )
-from activities.exchanges.hyperliquid import HyperliquidClient
+from adapters.exchanges.hyperliquid import HyperliquidClient
 from domain.exchange_rules import hyperliquid_cloid, protective_client_order_id
 from domain.orders import OrderIntent, OrderStatus
 from tests.exchanges.conftest import HlSetup

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from temporalio.client import Client
 
-from activities.market.live import BinancePublicFeed, HyperliquidPublicFeed
+from adapters.market.live import BinancePublicFeed, HyperliquidPublicFeed
 from domain.market import Interval
 from tests import programs
 from tests.emulators.binance_emulator import BinanceEmulator

@@ -1,5 +1,5 @@
 """An LLM answer is kept to MAX_ANSWER_CHARS and no response body is read past
-MAX_RESPONSE_BYTES (activities.llm.client, activities.llm.transport).
+MAX_RESPONSE_BYTES (adapters.llm.client, adapters.llm.transport).
 
 Before: a multi-megabyte answer was carried whole into the activity's result, which Temporal
 refused (payload limit), so the call was retried, and paid for, five times.
@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from activities.llm.client import LLMCallConfig, LLMError, LLMErrorCode, complete
-from activities.llm.transport import MAX_RESPONSE_BYTES
+from adapters.llm.client import LLMCallConfig, LLMError, LLMErrorCode, complete
+from adapters.llm.transport import MAX_RESPONSE_BYTES
 from domain.llm_output import MAX_ANSWER_CHARS, LLMOutputError, parse_decision
 from tests.emulators.openai_server import Fail, OpenAIEmulator, Raw, Reply, valid_json
 

@@ -1,4 +1,4 @@
-"""The LLM client against a real HTTP OpenAI-compatible emulator (activities.llm.client)."""
+"""The LLM client against a real HTTP OpenAI-compatible emulator (adapters.llm.client)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from activities.llm.client import (
+from adapters.llm.client import (
     NO_KEY_PLACEHOLDER,
     LLMCallConfig,
     LLMError,
@@ -20,7 +20,7 @@ from activities.llm.client import (
     complete,
     scrub,
 )
-from activities.llm.providers import estimate_cost_usd
+from adapters.llm.providers import estimate_cost_usd
 from domain.llm_output import LLMOutputError, parse_decision
 from tests.emulators.openai_server import (
     Behaviour,

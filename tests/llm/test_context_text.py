@@ -1,4 +1,4 @@
-"""Prompt variables from a decision snapshot (activities.llm.context_text)."""
+"""Prompt variables from a decision snapshot (adapters.llm.context_text)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ import pytest
 import talib
 
 from activities.context import market_snapshot, snapshot_dict
-from activities.exchanges.base import AccountView
-from activities.llm.context_text import (
+from adapters.exchanges.base import AccountView
+from adapters.market.simulated import SimulatedFeed
+from domain.prompts import KNOWN_VARIABLES, render
+from domain.risk import PositionView
+from strategies.prompt_context import (
     KLINE_INTERVALS,
     KLINE_ROWS,
     MAX_SYMBOLS,
@@ -24,9 +27,6 @@ from activities.llm.context_text import (
     fmt_num,
     variables_from_snapshot,
 )
-from activities.market.simulated import SimulatedFeed
-from domain.prompts import KNOWN_VARIABLES, render
-from domain.risk import PositionView
 
 SYMBOLS = ["BTC", "ETH", "SOL"]
 AT_MS = 1_790_000_000_000

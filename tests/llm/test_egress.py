@@ -1,4 +1,4 @@
-"""Where a trader's LLM base URL may lead (activities.llm.egress), checked on every connection.
+"""Where a trader's LLM base URL may lead (adapters.llm.egress), checked on every connection.
 
 The base URL is chosen by any registered user, so without these rules a trader could make the
 worker fetch cloud metadata (credentials) or probe services on the worker's own network.
@@ -10,14 +10,14 @@ import unicodedata
 
 import pytest
 
-from activities.llm.client import LLMCallConfig, LLMError, LLMErrorCode, complete
-from activities.llm.egress import (
+from adapters.llm.client import LLMCallConfig, LLMError, LLMErrorCode, complete
+from adapters.llm.egress import (
     ALLOW_PRIVATE_SETTING,
     HostNotAllowed,
     address_problem,
     base_url_problem,
 )
-from activities.llm.transport import guarded_http_client
+from adapters.llm.transport import guarded_http_client
 from tests.emulators.openai_server import Fail, OpenAIEmulator, Redirect, valid_json
 
 API_KEY = "sk-proj-EGRESSKEY0123456789abcdefSECRET4242"

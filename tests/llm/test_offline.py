@@ -1,4 +1,4 @@
-"""The `offline` stand-in (activities.llm.offline): deterministic answers from the prompt's data,
+"""The `offline` stand-in (adapters.llm.offline): deterministic answers from the prompt's data,
 labelled as not a real model, through the real client path and without any network."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from activities.llm.client import LLMCallConfig, complete
-from activities.llm.offline import LABEL, MODEL_NAME, OFFLINE_BASE_URL, decide
-from activities.llm.prompting import build_messages
-from activities.llm.providers import estimate_cost_usd
+from activities.prompts import build_messages
+from adapters.llm.client import LLMCallConfig, complete
+from adapters.llm.offline import LABEL, MODEL_NAME, OFFLINE_BASE_URL, decide
+from adapters.llm.providers import estimate_cost_usd
 from domain.llm_output import parse_decision
 
 NOW_MS = 1_790_000_000_000

@@ -1,4 +1,4 @@
-"""Provider presets, base URL rules and cost estimates (activities.llm.providers)."""
+"""Provider presets, base URL rules and cost estimates (adapters.llm.providers)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from activities.llm.providers import (
+from adapters.llm.providers import (
     PRESETS,
     ProviderConfigError,
     estimate_cost_usd,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from temporalio.client import Client
 
-from activities.exchanges.hyperliquid import HyperliquidClient
+from adapters.exchanges.hyperliquid import HyperliquidClient
 from domain.orders import OrderIntent, OrderStatus
 from tests.emulators.binance_emulator import BinanceEmulator
 from tests.emulators.exchange_common import serving

@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.migrate import upgrade
 from domain.contracts import Activity
-from temporal_client import DATA_CONVERTER
+from runtime.temporal import DATA_CONVERTER
 from tests import programs
 from tests.emulators.exchange_common import serving
 from tests.emulators.hyperliquid_emulator import HyperliquidEmulator

@@ -12,7 +12,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
-from temporal_client import DATA_CONVERTER
+from runtime.temporal import DATA_CONVERTER
 from workflows.patches import BUNDLE_PATCH, BUNDLED, MESSAGE_RULES_PATCH
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow

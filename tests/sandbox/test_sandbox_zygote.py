@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from config.settings import Settings
 from sandbox import jail, seccomp_bpf, zygote_client
 from sandbox.protocol import child_env
 from sandbox.runner import SandboxLimits, run_program
-from settings import Settings
 from tests.sandbox.procs import sandbox_children
 
 IS_ROOT = os.geteuid() == 0

@@ -19,13 +19,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Interceptor
 
-from activities.wiring import Deps, default_deps
 from api.main import create_app
+from config.settings import Settings
 from db.session import make_engine, make_sessionmaker
-from settings import Settings
-from temporal_client import connect
-from worker import running_workers
-from worker_cache import TrackingRunner
+from runtime.temporal import connect
+from runtime.wiring import Deps, default_deps
+from runtime.worker import running_workers
+from runtime.worker_cache import TrackingRunner
 
 DEFAULT_EMAIL = "owner@example.com"
 DEFAULT_PASSWORD = "owner-password-1"

@@ -8,7 +8,6 @@ test wakes it with SIGCONT after the task timed out at the server. Nothing else 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-import worker
+import runtime.worker as worker
 
 
 class StallAfter(Interceptor):
@@ -39,5 +38,4 @@ class StallAfter(Interceptor):
 
 
 if __name__ == "__main__":
-    asyncio.run(worker.main([StallAfter(os.environ["HYPERORU_TEST_STALL_AFTER"])]))
-    os._exit(0)  # as worker.py does
+    worker.run([StallAfter(os.environ["HYPERORU_TEST_STALL_AFTER"])])

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from settings import Settings
+from config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ import gc
 import time
 from typing import Any
 
-from gc_policy import collect_when_idle
+from runtime.gc_policy import collect_when_idle
 
 
 def _burn(cpu_s: float) -> None:
@@ -43,7 +43,7 @@ async def test_collects_once_quiet_after_work() -> None:
 def test_a_slow_pause_is_logged(caplog: Any) -> None:
     import logging
 
-    from gc_policy import _log_slow_pauses
+    from runtime.gc_policy import _log_slow_pauses
 
     caplog.set_level(logging.INFO, logger="hyperoru.gc")
     _log_slow_pauses("start", {"generation": 2})

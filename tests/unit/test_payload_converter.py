@@ -8,7 +8,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.contracts import ContextSummary
 from domain.risk import RiskLimits
-from temporal_client import DATA_CONVERTER, PayloadConverter
+from runtime.temporal import DATA_CONVERTER, PayloadConverter
 
 
 def _summary() -> ContextSummary:
@@ -41,7 +41,7 @@ def test_workflow_instances_share_type_adapters() -> None:
     [p] = a.to_payloads([_summary()])
     a.from_payloads([p], [ContextSummary])
     b.from_payloads([p], [ContextSummary])
-    from temporal_client import _adapter
+    from runtime.temporal import _adapter
 
     assert _adapter.cache_info().hits >= 1
     assert isinstance(b.from_payloads([p], [dict])[0], dict)  # other hints still work

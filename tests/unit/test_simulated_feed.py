@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from activities.market import MarketFeed, SimulatedFeed, UnknownSymbolError
+from adapters.market import MarketFeed, SimulatedFeed, UnknownSymbolError
 from domain.market import Candle, Interval, interval_seconds, parse_interval
 
 T0 = 1_735_689_600_000  # 2025-01-01T00:00:00Z

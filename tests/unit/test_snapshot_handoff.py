@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from activities.snapshots import HandedSnapshot, SnapshotHandOff
+from strategies.handoff import HandedSnapshot, SnapshotHandOff
 
 
 def test_take_once_then_miss() -> None:
@@ -32,9 +32,9 @@ async def test_snapshot_json_is_the_snapshot_encoded_as_before() -> None:
     import orjson
 
     from activities.context import market_snapshot, snapshot_dict, snapshot_json
-    from activities.exchanges.base import AccountView
-    from activities.market.rows import SHARED as kline_rows
-    from activities.market.simulated import SimulatedFeed
+    from adapters.exchanges.base import AccountView
+    from adapters.market.rows import SHARED as kline_rows
+    from adapters.market.simulated import SimulatedFeed
     from db.session import EncodedJSON, json_dumps
 
     at = int(time.time() * 1000)

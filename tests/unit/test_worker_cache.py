@@ -21,8 +21,8 @@ from temporalio.bridge.proto.workflow_commands import (
 from temporalio.bridge.proto.workflow_completion import Success, WorkflowActivationCompletion
 from temporalio.worker import WorkflowInstance
 
-import worker_cache
-from worker_cache import IdleEviction, RunState, TrackingRunner, _TrackedInstance
+import runtime.worker_cache as worker_cache
+from runtime.worker_cache import IdleEviction, RunState, TrackingRunner, _TrackedInstance
 
 
 class _Instance(WorkflowInstance):

@@ -9,8 +9,8 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.worker import Replayer
 
-from payload_codec import ENCODING, EncryptionCodec, PayloadDecryptionError, with_codec
-from temporal_client import DATA_CONVERTER
+from runtime.payload_codec import ENCODING, EncryptionCodec, PayloadDecryptionError, with_codec
+from runtime.temporal import DATA_CONVERTER
 from tests.support.stack import full_stack, make_settings
 from vault import MasterKey
 from workflows.trader import TraderWorkflow

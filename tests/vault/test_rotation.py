@@ -13,10 +13,9 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from config.settings import Settings, sync_url
 from db.models import Account
-from key_rotation import rewrap_to_primary, rotate_master_key, stale_secrets
-from secrets_config import master_key_wrapper
-from settings import Settings, sync_url
+from runtime.key_rotation import rewrap_to_primary, rotate_master_key, stale_secrets
 from vault import (
     LocalKeyWrapper,
     MasterKey,
@@ -26,6 +25,7 @@ from vault import (
     read_key_file,
     seal,
 )
+from vault.key_loading import master_key_wrapper
 
 ROOT = Path(__file__).resolve().parents[2]
 LLM = "llm_api_key"
@@ -154,7 +154,7 @@ def test_the_command_rotates_and_prints_no_key_material(tmp_path: Path, sqlite_u
         "HYPERORU_DATABASE_URL": sqlite_url,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "cli", "rotate-master-key", "--grace-seconds", "0"],
+        [sys.executable, "-m", "runtime.cli", "rotate-master-key", "--grace-seconds", "0"],
         cwd=ROOT,
         env=env,
         capture_output=True,

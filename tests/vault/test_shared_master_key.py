@@ -46,7 +46,7 @@ def _run(
 
 
 def _seal_a_key_through_the_api(env: dict[str, str], port: int) -> None:
-    api = subprocess.Popen([sys.executable, "-m", "cli", "api"], cwd=ROOT, env=env)
+    api = subprocess.Popen([sys.executable, "-m", "runtime.cli", "api"], cwd=ROOT, env=env)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False) as http:
             deadline = time.monotonic() + 60
@@ -90,7 +90,7 @@ def test_worker_api_and_migrate_refuse_a_key_that_cannot_open_the_stored_secrets
     port = free_port()
     env_a = _env(dir_a, db_url, temporal_address, port)
     env_b = _env(dir_b, db_url, temporal_address, port)
-    assert _run(["-m", "cli", "migrate"], env_a).returncode == 0
+    assert _run(["-m", "runtime.cli", "migrate"], env_a).returncode == 0
     _seal_a_key_through_the_api(env_a, port)
     key_a = read_key_file(dir_a / "master.key")[0].key_id
 
@@ -100,9 +100,9 @@ def test_worker_api_and_migrate_refuse_a_key_that_cannot_open_the_stored_secrets
     dir_b.mkdir()
     replace_key_file(dir_b / "master.key", [MasterKey.generate()])  # as each container had
     _assert_refuses(_run([str(ROOT / "worker.py")], env_b, timeout=60), key_a, "worker")
-    _assert_refuses(_run(["-m", "cli", "worker"], env_b, timeout=60), key_a, "worker")
-    _assert_refuses(_run(["-m", "cli", "api"], env_b, timeout=60), key_a, "api")
-    _assert_refuses(_run(["-m", "cli", "migrate"], env_b, timeout=60), key_a, "migrate")
+    _assert_refuses(_run(["-m", "runtime.cli", "worker"], env_b, timeout=60), key_a, "worker")
+    _assert_refuses(_run(["-m", "runtime.cli", "api"], env_b, timeout=60), key_a, "api")
+    _assert_refuses(_run(["-m", "runtime.cli", "migrate"], env_b, timeout=60), key_a, "migrate")
     _assert_starts_worker(env_a, tmp_path / "worker-a.log")  # the right key: starts as before
 
 
@@ -131,13 +131,13 @@ def test_drop_unreadable_secrets_lets_a_stack_whose_key_is_lost_start_again(
     port = free_port()
     env_a = _env(dir_a, db_url, temporal_address, port)
     env_b = _env(dir_b, db_url, temporal_address, port)
-    assert _run(["-m", "cli", "migrate"], env_a).returncode == 0
+    assert _run(["-m", "runtime.cli", "migrate"], env_a).returncode == 0
     _seal_a_key_through_the_api(env_a, port)
 
-    counted = _run(["-m", "cli", "drop-unreadable-secrets"], env_b)
+    counted = _run(["-m", "runtime.cli", "drop-unreadable-secrets"], env_b)
     assert counted.returncode == 0 and "1 under key" in counted.stdout, counted.stderr
-    assert _run(["-m", "cli", "migrate"], env_b).returncode != 0  # nothing was cleared yet
-    dropped = _run(["-m", "cli", "drop-unreadable-secrets", "--yes"], env_b)
+    assert _run(["-m", "runtime.cli", "migrate"], env_b).returncode != 0  # nothing was cleared yet
+    dropped = _run(["-m", "runtime.cli", "drop-unreadable-secrets", "--yes"], env_b)
     assert dropped.returncode == 0 and "cleared 1 under key" in dropped.stdout, dropped.stderr
-    migrated = _run(["-m", "cli", "migrate"], env_b)
+    migrated = _run(["-m", "runtime.cli", "migrate"], env_b)
     assert migrated.returncode == 0, migrated.stderr

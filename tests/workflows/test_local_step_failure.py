@@ -12,7 +12,7 @@ import json
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Replayer
 
-from temporal_client import DATA_CONVERTER
+from runtime.temporal import DATA_CONVERTER
 from tests import programs
 from tests.support.ports import free_port
 from tests.support.stack import full_stack, make_settings

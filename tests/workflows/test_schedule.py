@@ -10,7 +10,7 @@ from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from db.models import DecisionRecord
-from temporal_client import DATA_CONVERTER
+from runtime.temporal import DATA_CONVERTER
 from tests import programs
 from tests.support.stack import api_only, make_settings, running_worker
 

@@ -6,7 +6,7 @@ import asyncio
 
 from temporalio.client import Client, WorkflowHandle
 
-from settings import Settings
+from config.settings import Settings
 from tests import programs
 from tests.support.stack import Stack, full_stack, make_settings
 from tests.support.waiting import eventually

@@ -1,5 +1,5 @@
 """The HTTP client the OpenAI SDK uses for a trader's LLM calls: every connection goes through
-the egress rules (activities.llm.egress), no environment proxy is used, and no response body is
+the egress rules (adapters.llm.egress), no environment proxy is used, and no response body is
 read past MAX_RESPONSE_BYTES.
 
 Why no proxy: through a proxy, the address connected to is the proxy's and the proxy resolves the
@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 import httpcore2
 import httpx2
 
-from activities.llm.egress import GuardedBackend, Resolver, system_resolver
+from adapters.llm.egress import GuardedBackend, Resolver, system_resolver
 
 # 64 KiB of answer text is at most ~400 KB of JSON even with every character escaped (\uXXXX);
 # the rest is room for a provider's extra fields (e.g. a reasoning model's reasoning_content).

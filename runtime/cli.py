@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from settings import Settings, ensure_data_dir, get_settings
+from config.settings import Settings, ensure_data_dir, get_settings
 
 app = typer.Typer(add_completion=False, help="hyperoru: durable AI traders on Temporal")
 
@@ -17,7 +17,7 @@ app = typer.Typer(add_completion=False, help="hyperoru: durable AI traders on Te
 def migrate() -> None:
     """Apply database migrations (Alembic) to HYPERORU_DATABASE_URL."""
     from db.migrate import upgrade
-    from secrets_check import require_openable_secrets
+    from runtime.secrets_check import require_openable_secrets
 
     settings = get_settings()
     ensure_data_dir(settings)
@@ -86,8 +86,8 @@ def rotate_master_key(
     grace_seconds: float = typer.Option(2.0, help="wait for in-flight writes between steps"),
 ) -> None:
     """Rotate the master key: new primary, every secret re-wrapped, old key retired."""
-    from key_rotation import rewrap_to_primary
-    from key_rotation import rotate_master_key as rotate
+    from runtime.key_rotation import rewrap_to_primary
+    from runtime.key_rotation import rotate_master_key as rotate
     from vault import MasterKeyError
 
     settings = get_settings()
@@ -116,9 +116,9 @@ def drop_unreadable_secrets(
     yes: bool = typer.Option(False, "--yes", help="really clear them (otherwise only count)"),
 ) -> None:
     """Clear the stored secrets whose master key is lost, so the stack can start again."""
-    from secrets_check import drop_unreadable, unreadable
-    from secrets_config import master_key_wrapper
+    from runtime.secrets_check import drop_unreadable, unreadable
     from vault import MasterKeyError
+    from vault.key_loading import master_key_wrapper
 
     settings = get_settings()
     try:
@@ -152,8 +152,8 @@ def api() -> None:
 
     from api.log_config import uvicorn_log_config
     from api.main import create_app
-    from secrets_check import require_openable_secrets
-    from supervisor import check_api_host
+    from runtime.devstack import check_api_host
+    from runtime.secrets_check import require_openable_secrets
 
     settings = get_settings()
     check_api_host(settings)
@@ -170,17 +170,15 @@ def api() -> None:
 @app.command()
 def worker() -> None:
     """Run a worker (trader workflows and activities)."""
-    import worker as worker_module
+    from runtime import worker as worker_module
 
-    asyncio.run(worker_module.main())
-    sys.stdout.flush()
-    os._exit(0)
+    worker_module.run()
 
 
 @app.command()
 def run() -> None:
     """Bring up the whole stack on embedded defaults and supervise it until Ctrl-C."""
-    from supervisor import run_stack
+    from runtime.devstack import run_stack
 
     code = asyncio.run(run_stack(get_settings()))
     sys.stdout.flush()

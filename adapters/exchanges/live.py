@@ -16,8 +16,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.exchanges.base import AccountView
-from activities.exchanges.client import (
+from adapters.exchanges.base import AccountView
+from adapters.exchanges.client import (
     ExchangeClient,
     ExchangeError,
     Fill,
@@ -25,11 +25,11 @@ from activities.exchanges.client import (
     ProtectiveOrderError,
 )
 from db.models import Account, OrderRecord, TradeRecord
+from domain import profiles
 from domain.exchange_rules import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from vault import KeyWrapper, SealedSecret, open_secret
-from workflows import profiles
 
 CREDENTIALS_FIELD = "exchange_credentials"
 FILLS_LOOKBACK_MS = 24 * 3600 * 1000
@@ -45,7 +45,7 @@ def build_client(
     symbols: list[str] | None = None,
 ) -> ExchangeClient:
     if exchange == "hyperliquid":
-        from activities.exchanges.hyperliquid import HyperliquidClient
+        from adapters.exchanges.hyperliquid import HyperliquidClient
 
         return HyperliquidClient(
             wallet_address or "",
@@ -55,7 +55,7 @@ def build_client(
             timeout_s=timeout_s,
         )
     if exchange == "binance":
-        from activities.exchanges.binance import BinanceFuturesClient
+        from adapters.exchanges.binance import BinanceFuturesClient
 
         return BinanceFuturesClient(
             secrets["api_key"],

@@ -14,8 +14,8 @@ from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from activities.exchanges.base import AccountView, Unsettled
-from activities.exchanges.router import ExchangeRouter
+from adapters.exchanges.base import AccountView, Unsettled
+from adapters.exchanges.router import ExchangeRouter
 from db.models import ReconciliationEvent
 from db.tables import DECISIONS, ORDERS, TRADES
 from db.transactions import read

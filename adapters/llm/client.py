@@ -19,13 +19,13 @@ code, non_retryable = not retryable, next_retry_delay = the provider's Retry-Aft
   LLM_BAD_REQUEST      no         400, 422 and any other 4xx
   LLM_CONFIG           no         unusable base URL or client settings
   LLM_HOST_NOT_ALLOWED no         the base URL's host (or a redirect's) is refused by the egress
-                                  rules (activities.llm.egress): metadata, link-local, or a
+                                  rules (adapters.llm.egress): metadata, link-local, or a
                                   private/loopback address without HYPERORU_LLM_ALLOW_PRIVATE_HOSTS
 
 Answer size: the text kept is at most MAX_ANSWER_CHARS (domain.llm_output); a longer answer is
 cut there and `LLMResponse.oversize` says so (the caller records it as an invalid decision, never
 a retry: a retry would pay for the same answer again, and a multi-megabyte answer would not fit
-in a Temporal payload). No body is read past MAX_RESPONSE_BYTES (activities.llm.transport); an
+in a Temporal payload). No body is read past MAX_RESPONSE_BYTES (adapters.llm.transport); an
 answer stopped there keeps the start of its text as far as it was read.
 
 The API key never appears in an LLMError message or repr, in `LLMCallConfig`'s repr, or in log
@@ -35,7 +35,7 @@ characters inside is still recognised), scrubbed of the key and of masked key fr
 (`sk-...****abcd`); the 401 message carries no provider text at all, base URLs are shown as host
 only, and the SDK exception is not chained (`__cause__` and `__context__` are None), since its
 request object holds the Authorization header. A fresh SDK client (over the guarded transport of
-activities.llm.transport) is created and closed per call.
+adapters.llm.transport) is created and closed per call.
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
-from activities.llm.egress import HostNotAllowed
-from activities.llm.offline import OFFLINE_HOST, offline_http_client
-from activities.llm.providers import ProviderConfigError, host_of, validate_base_url
-from activities.llm.transport import MAX_RESPONSE_BYTES, ResponseTooLarge, guarded_http_client
+from adapters.llm.egress import HostNotAllowed
+from adapters.llm.offline import OFFLINE_HOST, offline_http_client
+from adapters.llm.providers import ProviderConfigError, host_of, validate_base_url
+from adapters.llm.transport import MAX_RESPONSE_BYTES, ResponseTooLarge, guarded_http_client
 from domain.llm_output import MAX_ANSWER_CHARS
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class LLMCallConfig:
     timeout_s: float = 60.0
     max_tokens: int | None = None
     temperature: float | None = None
-    # Loopback and private hosts (HYPERORU_LLM_ALLOW_PRIVATE_HOSTS); see activities.llm.egress.
+    # Loopback and private hosts (HYPERORU_LLM_ALLOW_PRIVATE_HOSTS); see adapters.llm.egress.
     allow_private_hosts: bool = False
 
 

@@ -16,10 +16,10 @@ from typing import NoReturn
 from sqlalchemy import create_engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.settings import Settings, config_exit, sync_url
 from db.models import Account
-from secrets_config import ReloadingKeyWrapper, key_file_path, master_key_wrapper
-from settings import Settings, config_exit, sync_url
 from vault import MasterKeyError, SealedSecret, SecretError
+from vault.key_loading import ReloadingKeyWrapper, key_file_path, master_key_wrapper
 
 SEALED_COLUMNS = (Account.llm_api_key_sealed, Account.exchange_credentials_sealed)
 DROP_COMMAND = "python -m cli drop-unreadable-secrets"

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from settings import Settings, config_exit, ensure_data_dir
+from config.settings import Settings, config_exit, ensure_data_dir
 
 RESTART_BACKOFF_S = 2.0
 PR_SET_PDEATHSIG = 1
@@ -199,12 +199,12 @@ async def supervise(
         await start_temporal(s, procs, stopping)
     else:
         say(f"using Temporal cluster at {s.temporal_address}")
-    procs["migrate"] = await spawn(py, "-m", "cli", "migrate")
+    procs["migrate"] = await spawn(py, "-m", "runtime.cli", "migrate")
     if await wait_exit(procs["migrate"], stopping) != 0:
         say("migrations failed")
         return 1
-    procs["worker"] = await spawn(py, "-m", "cli", "worker")
-    procs["api"] = api = await spawn(py, "-m", "cli", "api")
+    procs["worker"] = await spawn(py, "-m", "runtime.cli", "worker")
+    procs["api"] = api = await spawn(py, "-m", "runtime.cli", "api")
     await wait_port(s.api_host, s.api_port, api, "API", stopping)
     api_url = f"http://{s.api_host}:{s.api_port}"
     say(f"API:         {api_url}  (docs: {api_url}/docs)")
@@ -226,7 +226,7 @@ async def supervise(
                 await asyncio.wait_for(stopping.wait(), RESTART_BACKOFF_S)
             if stopping.is_set():
                 break
-            procs["worker"] = await spawn(py, "-m", "cli", "worker")
+            procs["worker"] = await spawn(py, "-m", "runtime.cli", "worker")
         if api.returncode is not None:
             say(f"API exited with code {api.returncode}; stopping")
             return 1

@@ -16,8 +16,8 @@ from temporalio.converter import (
     JSONPlainPayloadConverter,
 )
 
-from payload_codec import with_codec
-from settings import Settings
+from config.settings import Settings
+from runtime.payload_codec import with_codec
 
 # One cache of pydantic TypeAdapters per process. temporalio's PydanticPayloadConverter keeps one
 # per converter, and every workflow instance makes its own converter: each trader rebuilt the

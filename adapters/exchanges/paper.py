@@ -12,14 +12,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from activities.exchanges.base import AccountView
+from adapters.exchanges.base import AccountView
 from db.models import OrderRecord
+from db.orders import outcome_of
 from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
 from db.transactions import read, write
-from domain import paper
+from domain import paper, profiles
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import PositionView
-from workflows import profiles
 
 # Built once, values bound at execution (see db/decisions.py).
 _ACCOUNT: BindParameter[int] = bindparam("b_account")
@@ -225,23 +225,4 @@ def paper_order(intent: OrderIntent) -> paper.PaperOrder:
         leverage=intent.leverage,
         take_profit_pct=intent.take_profit_pct,
         stop_loss_pct=intent.stop_loss_pct,
-    )
-
-
-def outcome_of(order: Any, **changed: Any) -> OrderOutcome:
-    """The outcome an order row (ORM object or Core row) says, with `changed` columns applied."""
-
-    def col(name: str) -> Any:
-        return changed[name] if name in changed else getattr(order, name)
-
-    return OrderOutcome(
-        client_order_id=order.client_order_id,
-        status=OrderStatus(col("status")),
-        symbol=order.symbol,
-        side=order.side,
-        exchange_order_id=col("exchange_order_id"),
-        filled_size=col("filled_size"),
-        avg_price=col("avg_price"),
-        fee=col("fee"),
-        reject_reason=col("reject_reason"),
     )

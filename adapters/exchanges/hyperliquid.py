@@ -29,8 +29,8 @@ from hyperliquid.utils.constants import MAINNET_API_URL, TESTNET_API_URL
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
-from activities.exchanges.base import AccountView
-from activities.exchanges.client import (
+from adapters.exchanges.base import AccountView
+from adapters.exchanges.client import (
     ErrorCode,
     ExchangeError,
     Fill,

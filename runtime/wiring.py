@@ -11,24 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from activities.context import ContextActivities
-from activities.exchanges.live import LiveExchanges
-from activities.exchanges.paper import PaperExchange
-from activities.exchanges.router import ExchangeRouter
-from activities.llm.prompting import PromptActivities
-from activities.market.feed import MarketFeed
-from activities.market.live import BinancePublicFeed, HyperliquidPublicFeed
-from activities.market.simulated import SimulatedFeed
 from activities.orders import OrderActivities
+from activities.prompts import PromptActivities
 from activities.records import RecordActivities
 from activities.risk import check_risk
 from activities.signals import SignalActivities
-from activities.snapshots import SnapshotHandOff
 from activities.strategy import StrategyActivities
+from adapters.exchanges.live import LiveExchanges
+from adapters.exchanges.paper import PaperExchange
+from adapters.exchanges.router import ExchangeRouter
+from adapters.market.feed import MarketFeed
+from adapters.market.live import BinancePublicFeed, HyperliquidPublicFeed
+from adapters.market.simulated import SimulatedFeed
+from config.settings import Settings
 from domain.paper import PaperConfig
 from sandbox.runner import SandboxLimits
-from secrets_config import master_key_wrapper
-from settings import Settings
+from strategies.handoff import SnapshotHandOff
 from vault import KeyWrapper
+from vault.key_loading import master_key_wrapper
 
 
 def market_feed(settings: Settings) -> MarketFeed:

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from activities.exchanges.paper import outcome_of
 from db.base import utcnow
 from db.decisions import claim, create_row
+from db.orders import outcome_of
 from db.tables import ACCOUNTS, DECISIONS, ORDERS
 from domain.contracts import (
     DecisionOutcome,

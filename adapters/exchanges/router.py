@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.exchanges.base import AccountView, Unsettled
-from activities.exchanges.client import ExchangeError
-from activities.exchanges.live import LiveExchanges, VenueFeed
-from activities.exchanges.paper import PaperExchange
-from activities.market.feed import MarketFeed
+from adapters.exchanges.base import AccountView, Unsettled
+from adapters.exchanges.client import ExchangeError
+from adapters.exchanges.live import LiveExchanges, VenueFeed
+from adapters.exchanges.paper import PaperExchange
+from adapters.market.feed import MarketFeed
 from db.models import OrderRecord
 from db.tables import ACCOUNTS
 from db.transactions import read

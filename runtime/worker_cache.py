@@ -30,7 +30,7 @@ from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
 
-from gc_policy import release_memory
+from runtime.gc_policy import release_memory
 
 log = logging.getLogger("hyperoru.worker_cache")
 

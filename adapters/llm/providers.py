@@ -10,7 +10,7 @@ for JSON either way, and domain.llm_output parses prose-wrapped JSON too.
 Prices are list prices in USD per 1M tokens (input, output) for standard, non-cached, non-batch
 requests, reviewed 2025-10; providers change them, so treat estimates as approximate. A model
 not in the table has no estimate (None); models served by the `ollama` preset cost 0, and so does
-the `offline` stand-in (activities.llm.offline: not a model, answered inside the worker; its base
+the `offline` stand-in (adapters.llm.offline: not a model, answered inside the worker; its base
 URL is fixed).
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from activities.llm.offline import OFFLINE_BASE_URL
+from adapters.llm.offline import OFFLINE_BASE_URL
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import os
 import threading
 from pathlib import Path
 
-from settings import Settings
+from config.settings import Settings
 from vault import LocalKeyWrapper, WrappedKey, default_key_path, load_master_keys
 
 log = logging.getLogger("hyperoru.secrets")

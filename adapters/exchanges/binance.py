@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 from binance.client import Client
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
-from activities.exchanges.base import AccountView
-from activities.exchanges.client import (
+from adapters.exchanges.base import AccountView
+from adapters.exchanges.client import (
     ErrorCode,
     ExchangeError,
     Fill,

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, undefer
 from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
-from activities.llm.client import LLMCallConfig, LLMError, complete
-from activities.llm.providers import estimate_cost_usd, supports_json_mode
+from adapters.llm.client import LLMCallConfig, LLMError, complete
+from adapters.llm.providers import estimate_cost_usd, supports_json_mode
 from db.decisions import record_output, recorded_output
 from db.models import Account, Binding, DecisionRecord, PromptTemplate, TradeRecord
 from db.tables import DECISIONS
@@ -61,7 +61,7 @@ def build_messages(
     """(system, user, variables): exactly what the model receives. Raises PromptTooLarge when
     the rendered template passes MAX_PROMPT_CHARS (a template saved before the cap existed)."""
     # Imported here: it loads numpy and TA-Lib, which only prompt strategies need in the worker.
-    from activities.llm.context_text import variables_from_snapshot
+    from strategies.prompt_context import variables_from_snapshot
 
     variables = variables_from_snapshot(snapshot, trades)
     contract = output_contract(snapshot.get("symbols") or None, max_size_usd)

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from activities.exchanges.base import AccountView
+from adapters.exchanges.base import AccountView
 from domain.exchange_rules import InstrumentRules
 from domain.market import Candle
 from domain.orders import OrderIntent, OrderOutcome

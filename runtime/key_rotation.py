@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, create_engine, select, update
 
+from config.settings import Settings, sync_url
 from db.models import Account
-from secrets_check import SEALED_COLUMNS
-from secrets_config import key_file_path
-from settings import Settings, sync_url
+from runtime.secrets_check import SEALED_COLUMNS
 from vault import (
     KeyWrapper,
     LocalKeyWrapper,
@@ -33,6 +32,7 @@ from vault import (
     replace_key_file,
     rewrap,
 )
+from vault.key_loading import key_file_path
 
 MAX_PASSES = 5
 

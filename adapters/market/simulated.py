@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
-from activities.market.feed import UnknownSymbolError
+from adapters.market.feed import UnknownSymbolError
 from domain.market import Candle, Interval, parse_interval
 
 DEFAULT_SYMBOLS = ("BTC", "ETH", "SOL", "ARB", "DOGE")

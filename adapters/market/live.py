@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from activities.market.feed import UnknownSymbolError
+from adapters.market.feed import UnknownSymbolError
 from domain.market import Candle, Interval
 
 T = TypeVar("T")

@@ -1,0 +1,1 @@
+"""Adapters to the outside: exchange venues, market data feeds, LLM providers."""

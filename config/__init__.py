@@ -1,0 +1,1 @@
+"""Settings: every knob of every process, from HYPERORU_* variables (config/settings.py)."""

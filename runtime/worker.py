@@ -1,0 +1,165 @@
+"""The worker process: trader and signal-pool workflows with their activities (`hyperoru worker`,
+or `python worker.py` from a checkout)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import (
+    Interceptor,
+    PollerBehaviorSimpleMaximum,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from config.settings import Settings, get_settings
+from db.session import make_engine, make_sessionmaker
+from runtime.gc_policy import collect_when_idle, tune_gc
+from runtime.secrets_check import require_openable_secrets
+from runtime.temporal import connect
+from runtime.wiring import Deps, build_activities, build_pool_activities, default_deps
+from runtime.worker_cache import IdleEviction, TrackingRunner
+from sandbox import zygote_client
+from vault.redact import QueryStringRedactor
+from workflows.signal_pool import SignalPoolWorkflow
+from workflows.trader import TraderWorkflow
+
+log = logging.getLogger("hyperoru.worker")
+
+# Pools run three short activities each; a few slots keep several pools' fires concurrent.
+POOL_ACTIVITY_SLOTS = 16
+# How often idle runs are looked for, at most (an idle run leaves the cache up to this late).
+EVICTION_SWEEP_S = 5.0
+
+
+def workflow_runner(mode: str) -> WorkflowRunner:
+    if mode == "off":
+        return UnsandboxedWorkflowRunner()
+    restrictions = SandboxRestrictions.default
+    if mode == "shared":
+        # Why pass workflows/ through: one copy of the orchestration code for all traders
+        # instead of one per cached workflow (the largest per-trader memory cost).
+        restrictions = restrictions.with_passthrough_modules("workflows")
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    deps: Deps,
+    runner: WorkflowRunner | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        interceptors=interceptors,  # tests inject faults here (tests/support/faults.py)
+        workflows=[TraderWorkflow, SignalPoolWorkflow],
+        workflow_runner=runner or workflow_runner(settings.worker_workflow_sandbox),
+        activities=build_activities(deps),
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        # Why a large cache: every active trader stays warm, so a signal never pays a replay.
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
+            settings.worker_workflow_task_polls
+        ),
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        # Why 3 s: after a worker dies, its sticky queue is abandoned this fast (default 10 s)
+        # and the trader's next task goes to a live worker.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+    )
+
+
+def build_pool_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
+    # Why a second worker: its own pollers, slots and sticky queue, so a pool fire is
+    # evaluated and fanned out while the trader queue works through the decisions it caused.
+    return Worker(
+        client,
+        task_queue=settings.pools_task_queue,
+        workflows=[SignalPoolWorkflow],
+        workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
+        activities=build_pool_activities(deps),
+        max_concurrent_activities=POOL_ACTIVITY_SLOTS,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+    )
+
+
+@asynccontextmanager
+async def running_workers(
+    client: Client, settings: Settings, deps: Deps, interceptors: Sequence[Interceptor] = ()
+) -> AsyncIterator[TrackingRunner]:
+    """Both workers of this process: traders (and pools started before they had their own
+    queue) on `task_queue`, signal pools on `pools_task_queue`. Idle traders' short runs leave
+    the trader worker's cache after `worker_evict_idle_seconds` (see worker_cache)."""
+    runner = TrackingRunner(workflow_runner(settings.worker_workflow_sandbox))
+    traders = build_worker(client, settings, deps, runner, interceptors)
+    async with traders, build_pool_worker(client, settings, deps):
+        idle_s = settings.worker_evict_idle_seconds
+        if idle_s <= 0:
+            yield runner
+            return
+        eviction = IdleEviction(runner, idle_s)
+        eviction.bind(traders)
+        sweeper = asyncio.create_task(eviction.run(min(EVICTION_SWEEP_S, max(0.5, idle_s / 2))))
+        try:
+            yield runner
+        finally:
+            sweeper.cancel()
+
+
+async def main(interceptors: Sequence[Interceptor] = ()) -> None:
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:  # e.g. a venue's signed URL in an error
+        handler.addFilter(QueryStringRedactor())
+    require_openable_secrets(settings, "worker")
+    engine = make_engine(settings.resolved_database_url)
+    client = await connect(settings)
+    deps = default_deps(settings, make_sessionmaker(engine), client)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "worker polling task queues %s and %s on %s",
+        settings.task_queue,
+        settings.pools_task_queue,
+        settings.resolved_temporal_address,
+    )
+    if settings.sandbox_mode == "fork":
+        try:  # pre-warm, so the first decision does not pay for it; a run retries anyway
+            await zygote_client.get_zygote()
+        except Exception:
+            log.exception("could not start the sandbox zygote; it is retried on first use")
+    tune_gc()
+    collector = asyncio.create_task(collect_when_idle())
+    async with running_workers(client, settings, deps, interceptors):
+        await stop.wait()
+    collector.cancel()
+    zygote_client.shutdown()
+    await engine.dispose()
+
+
+def run(interceptors: Sequence[Interceptor] = ()) -> None:
+    asyncio.run(main(interceptors))
+    # Why os._exit: the Temporal SDK can abort at interpreter shutdown (sdk-python#300).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    run()

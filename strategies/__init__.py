@@ -1,0 +1,1 @@
+"""Strategies: a program run in the sandbox, a prompt sent to a model, and what both see."""
