@@ -32,9 +32,10 @@ _ID: BindParameter[str] = bindparam("b_id")
 INSERT = insert(DECISIONS)
 # One statement for the usual case, a new decision: nothing is inserted if the id or the
 # trigger's key is taken (then `claim` says which).
+# Why RETURNING, not the rowcount: psycopg reports a row for a conflict that inserted nothing.
 _INSERT_NEW = {
-    "postgresql": postgresql.insert(DECISIONS).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(DECISIONS).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(DECISIONS).on_conflict_do_nothing().returning(DECISIONS.c.id),
+    "sqlite": sqlite.insert(DECISIONS).on_conflict_do_nothing().returning(DECISIONS.c.id),
 }
 _ACCOUNT: BindParameter[int] = bindparam("b_account")
 _CLAIM_COLUMNS = (
@@ -49,7 +50,11 @@ BY_KEY = select(*_CLAIM_COLUMNS).where(
 )
 BY_ID = select(*_CLAIM_COLUMNS).where(DECISIONS.c.id == _ID)
 MAX_SEQ = select(func.max(DECISIONS.c.seq)).where(DECISIONS.c.account_id == _ACCOUNT)
-SET_OUTPUT = update(DECISIONS).where(DECISIONS.c.id == _ID, DECISIONS.c.strategy_output.is_(None))
+SET_OUTPUT = (
+    update(DECISIONS)
+    .where(DECISIONS.c.id == _ID, DECISIONS.c.strategy_output.is_(None))
+    .returning(DECISIONS.c.id)
+)
 OUTPUT = select(DECISIONS.c.strategy_output).where(DECISIONS.c.id == _ID)
 
 
@@ -109,8 +114,8 @@ def found(s: Session, account_id: int, trigger_key: str, decision_id: str) -> Cl
 def insert_new(s: Session, decision_id: str, **values: Any) -> bool:
     """Insert the decision row unless its id or trigger key is taken; True if inserted."""
     conn = s.connection()
-    statement = _INSERT_NEW.get(conn.dialect.name, INSERT)
-    return bool(conn.execute(statement, {"id": decision_id, **values}).rowcount)
+    statement = _INSERT_NEW[conn.dialect.name]
+    return conn.execute(statement, {"id": decision_id, **values}).first() is not None
 
 
 def record_output(s: Session, decision_id: str, result: dict[str, Any], **values: Any) -> Any:
@@ -118,7 +123,7 @@ def record_output(s: Session, decision_id: str, result: dict[str, Any], **values
     that attempt's output, which stands. None when this one was recorded."""
     conn = s.connection()
     done = conn.execute(SET_OUTPUT, {"b_id": decision_id, "strategy_output": result, **values})
-    if done.rowcount:
+    if done.first() is not None:
         return None
     row = conn.execute(OUTPUT, {"b_id": decision_id}).first()
     if row is None:

@@ -82,8 +82,24 @@ def answer(line: bytes) -> dict[str, Any]:
     request = json.loads(line)
     set_cpu_budget(float(request["budget"]))
     imports, problems = analyse(str(request["code"]))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # kilobytes on Linux
-    return {"imports": capped(imports), "problems": capped(problems), "retire": peak_mb > RETIRE_MB}
+    return {
+        "imports": capped(imports),
+        "problems": capped(problems),
+        "retire": peak_mb() > RETIRE_MB,
+    }
+
+
+def peak_mb() -> int:
+    """This process's own peak resident memory. Not getrusage's ru_maxrss: that keeps the peak
+    of the process it was forked from (a large worker or API), so every helper would retire."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) // 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def reply(message: dict) -> None:

@@ -177,3 +177,13 @@ async def test_a_helper_that_needed_much_memory_is_replaced_after_its_answer() -
     assert compile_check.helper_pids() == {ordinary}  # kept while it stays small
     assert await check_program(match_bomb(), budget_seconds=10.0) != []
     assert compile_check.helper_pids() == set()
+
+
+async def test_a_helper_started_by_a_large_process_is_kept() -> None:
+    """Its peak is its own: the peak of the process it was forked from (a worker of several
+    hundred MB) used to count, so every helper retired after its first answer."""
+    ballast = bytearray(300 << 20)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touched: resident in this process
+    assert await check_program(strategy()) == []
+    assert len(compile_check.helper_pids()) == 1
+    del ballast
