@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import sqlite3
 import subprocess
@@ -20,6 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("activities", "adapters", "api", "config", "db", "domain", "runtime", "sandbox",
             "strategies", "vault", "workflows")  # fmt: skip
+
+SKIP = (".venv", ".git", ".data", "build", "*.egg-info", "__pycache__", ".mypy_cache",
+        ".ruff_cache", ".pytest_cache", "bench")  # fmt: skip
 
 IMPORT_ALL = """
 import importlib, json, pkgutil, sys
@@ -42,7 +46,10 @@ RUN_PROGRAM = """
 import asyncio, json
 from sandbox.runner import run_program
 from sandbox import zygote_client
-code = "class Strategy:\\n    def should_trade(self, data):\\n        return Decision(operation='hold')"
+code = (
+    "class Strategy:\\n    def should_trade(self, data):\\n"
+    "        return Decision(operation='hold')"
+)
 result = asyncio.run(run_program(code, {}))
 zygote_client.shutdown()
 print(json.dumps({"ok": result.ok, "operation": (result.decision or {}).get("operation")}))
@@ -56,8 +63,11 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
 
 
 def test_the_wheel_is_a_complete_install(tmp_path: Path) -> None:
+    # Built from a copy: setuptools leaves build/ and *.egg-info in the tree it builds.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*SKIP))
     wheels = tmp_path / "wheels"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
          tmp_path, dict(os.environ))  # fmt: skip
     (wheel,) = wheels.glob("hyperoru-*.whl")
     env_dir = tmp_path / "clean"

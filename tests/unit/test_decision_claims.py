@@ -12,9 +12,9 @@ from decimal import Decimal
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from config.settings import sync_url
 from db.decisions import claim, found, insert_new, record_output
 from db.models import Account
-from settings import sync_url
 
 ROW = {"trigger_type": "manual", "trigger_context": {}}
 
