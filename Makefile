@@ -28,6 +28,7 @@ lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) .data

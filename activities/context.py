@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-import orjson
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.heartbeat import with_heartbeats
 from activities.outage import attempts_unless_database_outage
-from adapters.exchanges.base import AccountView
 from adapters.exchanges.client import ExchangeError
 from adapters.exchanges.reconcile import Reconciler, last_trade_row
 from adapters.exchanges.router import ExchangeRouter
-from adapters.market.feed import MarketFeed
-from adapters.market.rows import SHARED as kline_rows
+from adapters.market.snapshot import market_snapshot, now_ms, snapshot_dict, snapshot_json
 from db.base import utcnow
 from db.decisions import Claim, claim, create_row, found, insert_new
 from db.session import EncodedJSON
-from db.tables import ACCOUNTS
+from db.traders import SYMBOLS, account_basics
 from db.transactions import read, write
 from domain import profiles
 from domain.contracts import (
@@ -36,81 +27,9 @@ from domain.contracts import (
     SyncAccountInput,
     SyncAccountResult,
 )
-from domain.market import Interval
 from domain.risk import RiskLimits
 from domain.trader import decision_id
 from strategies.handoff import SnapshotHandOff
-
-SNAPSHOT_INTERVALS = (Interval("1m"), Interval("5m"), Interval("15m"), Interval("1h"))
-SNAPSHOT_CANDLES = 100
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-async def market_snapshot(
-    feed: MarketFeed, symbols: list[str], at_ms: int
-) -> tuple[dict[str, Decimal], dict[str, dict[str, list[list[float]]]]]:
-    prices = dict(
-        zip(
-            symbols, await asyncio.gather(*(feed.get_price(s, at_ms) for s in symbols)), strict=True
-        )
-    )
-    klines: dict[str, dict[str, list[list[float]]]] = {}
-    for sym in symbols:
-        klines[sym] = {}
-        for iv in SNAPSHOT_INTERVALS:
-            candles = await feed.get_klines(sym, iv, SNAPSHOT_CANDLES, at_ms)
-            klines[sym][iv.value] = kline_rows.rows(candles)
-    return prices, klines
-
-
-def snapshot_dict(
-    symbols: list[str],
-    at_ms: int,
-    prices: dict[str, Decimal],
-    klines: dict[str, Any],
-    view: AccountView,
-    trigger: dict[str, Any],
-) -> dict[str, Any]:
-    """The exact input a strategy sees (the contract documented in sandbox/)."""
-    return {
-        "symbols": symbols,
-        "now": datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(),
-        "default_interval": "1h",
-        "prices": {s: str(p) for s, p in prices.items()},
-        "klines": klines,
-        "positions": [p.model_dump(mode="json") for p in view.positions],
-        "balance": {
-            "available": str(view.available_usd),
-            "equity": str(view.equity_usd),
-            "cash": str(view.cash_usd),
-        },
-        "trigger": trigger,
-    }
-
-
-def snapshot_json(snap: dict[str, Any]) -> bytes:
-    """The snapshot as JSON, encoded once for both its uses (the stored row and the sandbox
-    request), the candle rows spliced in already encoded (see KlineRows.json)."""
-    klines = {
-        s: {iv: kline_rows.json(r) for iv, r in ivs.items()} for s, ivs in snap["klines"].items()
-    }
-    try:
-        return orjson.dumps({**snap, "klines": klines}, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:  # what orjson refuses (integers past 64 bits): the stdlib, as json_dumps
-        return json.dumps(snap).encode()
-
-
-_ACCOUNT_BASICS = select(
-    ACCOUNTS.c.symbols,
-    ACCOUNTS.c.max_leverage,
-    ACCOUNTS.c.max_position_notional_usd,
-    ACCOUNTS.c.max_concurrent_positions,
-).where(ACCOUNTS.c.id == bindparam("b_account"))  # built once (see db/decisions.py)
-_SYMBOLS = select(ACCOUNTS.c.symbols).where(ACCOUNTS.c.id == bindparam("b_account"))
-
 
 _NOT_STORED = {"decision_id", "seq", "completed"}
 
@@ -137,19 +56,6 @@ def _recorded(claimed: Claim) -> ContextSummary:
             {"ok": False, "completed": True, "error": "already decided", **ids}
         )
     return ContextSummary.model_validate({**claimed.context_summary, **ids})
-
-
-def account_basics(s: Session, account_id: int) -> tuple[list[str], RiskLimits] | None:
-    """The trader's symbols and risk limits, read fresh for every decision."""
-    row = s.connection().execute(_ACCOUNT_BASICS, {"b_account": account_id}).first()
-    if row is None:
-        return None
-    limits = RiskLimits(
-        max_leverage=row.max_leverage,
-        max_position_notional_usd=row.max_position_notional_usd,
-        max_concurrent_positions=row.max_concurrent_positions,
-    )
-    return list(row.symbols), limits
 
 
 class ContextActivities:
@@ -237,14 +143,14 @@ class ContextActivities:
     @activity.defn(name=Activity.SYNC_ACCOUNT)
     async def sync_account(self, req: SyncAccountInput) -> SyncAccountResult:
         """Reconcile with the exchange: fills and TP/SL triggers recorded, unsettled orders
-        settled, drift recorded (see activities/exchanges/reconcile.py)."""
+        settled, drift recorded (see adapters/exchanges/reconcile.py)."""
         return await with_heartbeats(self._sync(req))
 
     async def _sync(self, req: SyncAccountInput) -> SyncAccountResult:
         def before_sync(s: Session) -> tuple[list[str], int]:
             # The last trade row before the sync: fills after it are the sync's findings.
             key = {"b_account": req.account_id}
-            symbols = s.connection().execute(_SYMBOLS, key).scalar()
+            symbols = s.connection().execute(SYMBOLS, key).scalar()
             return list(symbols or []), last_trade_row(s, req.account_id)
 
         symbols, trades_before = await read(self.sessions, before_sync)

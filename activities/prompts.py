@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -14,59 +13,16 @@ from activities.heartbeat import with_heartbeats
 from adapters.llm.client import LLMCallConfig, LLMError, complete
 from adapters.llm.providers import estimate_cost_usd, supports_json_mode
 from db.decisions import record_output, recorded_output
-from db.models import Account, Binding, DecisionRecord, PromptTemplate, TradeRecord
+from db.models import Account, Binding, DecisionRecord, PromptTemplate
 from db.tables import DECISIONS
 from db.transactions import read, write
 from domain.contracts import Activity, RunPromptInput, StrategyOutput
-from domain.llm_output import output_contract, parse_decision
-from domain.prompts import MAX_PROMPT_CHARS, PromptTooLarge, render
+from domain.llm_output import parse_decision
+from domain.prompts import PromptTooLarge
+from strategies.prompt import MAX_TOKENS, build_messages, recent_trades
 from vault import KeyWrapper, SealedSecret, SecretError, open_secret
 
-SYSTEM_PROMPT = (
-    "You are the decision engine of an automated trading account. Read the market context and "
-    "the instructions, then answer with exactly one JSON trading decision as specified."
-)
-MAX_TOKENS = 1200
 _LLM_EXCHANGE = select(DECISIONS.c.llm_exchange).where(DECISIONS.c.id == bindparam("b_id"))
-
-
-async def recent_trades(s: AsyncSession, account_id: int, limit: int = 10) -> list[dict[str, Any]]:
-    rows = await s.scalars(
-        select(TradeRecord)
-        .where(TradeRecord.account_id == account_id)
-        .order_by(TradeRecord.id.desc())
-        .limit(limit)
-    )
-    return [
-        {
-            "symbol": t.symbol,
-            "side": t.side,
-            "size": str(t.size),
-            "price": str(t.price),
-            "realized_pnl": str(t.realized_pnl),
-            "fee": str(t.fee),
-            "trigger": t.trigger,
-            "time": t.created_at.isoformat(),
-        }
-        for t in rows
-    ]
-
-
-def build_messages(
-    template: str,
-    snapshot: dict[str, Any],
-    trades: list[dict[str, Any]],
-    max_size_usd: Decimal | None = None,
-) -> tuple[str, str, dict[str, str]]:
-    """(system, user, variables): exactly what the model receives. Raises PromptTooLarge when
-    the rendered template passes MAX_PROMPT_CHARS (a template saved before the cap existed)."""
-    # Imported here: it loads numpy and TA-Lib, which only prompt strategies need in the worker.
-    from strategies.prompt_context import variables_from_snapshot
-
-    variables = variables_from_snapshot(snapshot, trades)
-    contract = output_contract(snapshot.get("symbols") or None, max_size_usd)
-    user = render(template, variables, MAX_PROMPT_CHARS).rstrip() + "\n\n" + contract
-    return SYSTEM_PROMPT, user, variables
 
 
 class PromptActivities:

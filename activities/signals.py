@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +14,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.market.feed import MarketFeed
-from db.models import Account, Binding, CandleRecord, SignalDefinitionRecord, SignalPoolRecord
+from db.candles import load_candles, store_candles
+from db.models import Account, Binding, SignalDefinitionRecord, SignalPoolRecord
 from domain.contracts import (
     Activity,
     EvaluatePoolInput,
@@ -25,7 +25,7 @@ from domain.contracts import (
     PoolConfig,
     PoolConfigInput,
 )
-from domain.market import Candle, Interval
+from domain.market import Candle
 from domain.signals import PoolLogic, SignalDefinition, SignalPool, evaluate_pool
 from domain.trader import SignalFired
 
@@ -33,80 +33,6 @@ log = logging.getLogger("hyperoru.signals")
 EVAL_CANDLES = 300  # enough history for every indicator's warm-up
 # Signals in flight at once; also the batch after which the fan-out heartbeats its progress.
 FAN_OUT_CONCURRENCY = 200
-
-
-async def store_candles(
-    sessions: async_sessionmaker[AsyncSession],
-    source: str,
-    symbol: str,
-    interval: Interval,
-    candles: list[Candle],
-) -> int:
-    """Insert candles not stored yet (idempotent; fills gaps)."""
-    if not candles:
-        return 0
-    async with sessions() as s, s.begin():
-        have = set(
-            await s.scalars(
-                select(CandleRecord.open_time_ms).where(
-                    CandleRecord.source == source,
-                    CandleRecord.symbol == symbol,
-                    CandleRecord.interval == interval.value,
-                    CandleRecord.open_time_ms >= candles[0].open_time_ms,
-                )
-            )
-        )
-        new = [c for c in candles if c.open_time_ms not in have]
-        s.add_all(
-            CandleRecord(
-                source=source,
-                symbol=symbol,
-                interval=interval.value,
-                open_time_ms=c.open_time_ms,
-                open=c.open,
-                high=c.high,
-                low=c.low,
-                close=c.close,
-                volume=c.volume,
-            )
-            for c in new
-        )
-    return len(new)
-
-
-async def load_candles(
-    sessions: async_sessionmaker[AsyncSession],
-    source: str,
-    symbol: str,
-    interval: Interval,
-    end_ms: int,
-    limit: int,
-) -> list[Candle]:
-    async with sessions() as s:
-        rows = list(
-            await s.scalars(
-                select(CandleRecord)
-                .where(
-                    CandleRecord.source == source,
-                    CandleRecord.symbol == symbol,
-                    CandleRecord.interval == interval.value,
-                    CandleRecord.open_time_ms + interval.ms <= end_ms,
-                )
-                .order_by(CandleRecord.open_time_ms.desc())
-                .limit(limit)
-            )
-        )
-    return [
-        Candle(
-            r.open_time_ms,
-            Decimal(r.open),
-            Decimal(r.high),
-            Decimal(r.low),
-            Decimal(r.close),
-            Decimal(r.volume),
-        )
-        for r in reversed(rows)
-    ]
 
 
 async def pool_with_definitions(

@@ -28,8 +28,8 @@ from api.traders import TraderControl
 from config.settings import Settings, get_settings
 from db.models import Account, SignalPoolRecord
 from db.session import make_engine, make_sessionmaker
+from runtime.deps import default_deps
 from runtime.temporal import connect
-from runtime.wiring import default_deps
 
 
 async def _ensure_traders_running(app: FastAPI) -> None:

@@ -7,7 +7,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
-from workflows.signal_pool import SignalPoolInput
+from domain.signal_pool import SignalPoolInput
 
 
 def pool_workflow_id(pool_id: int) -> str:

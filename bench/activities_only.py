@@ -47,7 +47,8 @@ from domain.contracts import (
 from domain.decision import Operation
 from domain.orders import OrderOutcome, OrderStatus, intents_for
 from domain.risk import RiskCheckInput
-from runtime.wiring import build_activities, default_deps
+from runtime.deps import default_deps
+from runtime.wiring import build_activities
 
 
 async def _seed(sessions: Any, traders: int) -> dict[int, int]:

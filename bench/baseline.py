@@ -1,7 +1,7 @@
 """The same decision logic with no Temporal and no database: plain asyncio in this process.
 
 Per decision, exactly the product's steps and functions: the market snapshot from the simulated
-feed (`activities.context.market_snapshot` / `snapshot_dict`), the paper account's TP/SL check
+feed (`adapters.market.snapshot.market_snapshot` / `snapshot_dict`), the paper account's TP/SL check
 and view (`domain.paper`, `PaperExchange._view`), the program in its sandbox
 (`sandbox.runner.run_program`, same limits and the same per-core bound as
 `activities/strategy.py`), the risk gate (`domain.risk.evaluate`), the order intents
@@ -19,10 +19,10 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from activities.context import market_snapshot, snapshot_dict
 from activities.strategy import sandbox_slots
 from adapters.exchanges.paper import PaperExchange, paper_order
 from adapters.market.simulated import SimulatedFeed
+from adapters.market.snapshot import market_snapshot, snapshot_dict
 from bench.workloads import PROGRAM, TRADER, summary_ms, throughput
 from config.settings import Settings
 from domain import paper

@@ -4,7 +4,7 @@ Latency ("signal-to-order") of one decision: from the wall-clock instant just be
 benchmark client sends `signal_fired` to the trader's workflow (a Temporal client call, as the
 signal-pool fan-out and the `temporal` CLI do) to `orders.updated_at` of the order that decision
 placed, written by the paper exchange in the same transaction that marks the order `filled`
-(`activities/exchanges/paper.py`). Both clocks are this machine's (time.time() vs
+(`adapters/exchanges/paper.py`). Both clocks are this machine's (time.time() vs
 datetime.now(UTC)). Each signal carries a unique fire id and a step tag in its context, which
 the decision keeps in `decisions.trigger_context`; orders are joined to their decision to find
 the send time. The harness waits by polling the small `orders` table; it never reads a

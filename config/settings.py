@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     # Live exchange calls give up after this many seconds (a lost order answer is then `unknown`).
     exchange_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # An `unknown` order is looked up for at most this long before the trader halts
-    # (see workflows/profiles.py, RESOLVE).
+    # (see domain/profiles.py, RESOLVE).
     order_resolve_seconds: float = Field(default=180.0, gt=0, le=540)
     worker_max_concurrent_activities: int = 64
     worker_max_cached_workflows: int = 2000
@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     # never; a run that has only waited, e.g. after idle continue-as-new, goes after 15 s); its
     # next signal or timer replays it from history. Above the 60 s position sync on purpose: a
     # trader with a position open works every minute and stays cached. With 1,000 idle traders
-    # this is ~60 MB of worker memory. See worker_cache.py.
+    # this is ~60 MB of worker memory. See runtime/worker_cache.py.
     worker_evict_idle_seconds: float = Field(default=120.0, ge=0)
     # Workflow tasks in flight: a trader's task stays open while its decision's local activities
     # run, so this bounds the decisions in progress at once (the SDK default is 100).

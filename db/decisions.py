@@ -5,8 +5,8 @@ Decided once. A workflow task that ran a decision's local steps can be lost afte
 the task again from the last recorded event, and the steps run again. So each step's result is
 kept the first time it commits and every later attempt gets that result back instead of making
 a new one: the row is claimed by its trigger's key (`claim`), the context and the strategy's
-output are first-write-wins (`record_output`), and intents and outcome likewise (activities/
-decided_once.py). A rerun therefore walks the same path to the same orders, which the venues
+output are first-write-wins (`record_output`), and intents and outcome likewise
+(db/decided_once.py). A rerun therefore walks the same path to the same orders, which the venues
 deduplicate by client order id.
 
 The functions run inside a synchronous transaction (db/transactions.py). The per-decision ones

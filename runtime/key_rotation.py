@@ -1,7 +1,7 @@
 """Rotating the master key without downtime: `python -m cli rotate-master-key`.
 
 1. A new key becomes the primary at the top of the key file; the old keys stay below it.
-   Running workers and APIs see the file change and reload it (secrets_config), so from here
+   Running workers and APIs see the file change and reload it (vault/key_loading.py), so from here
    on every new secret is wrapped by the new key and every old one still opens.
 2. Every stored data key is re-wrapped under the new key (the ciphertexts do not change);
    each row is updated on its own, compare-and-set, so a concurrent edit is never overwritten.

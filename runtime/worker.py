@@ -24,10 +24,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from config.settings import Settings, get_settings
 from db.session import make_engine, make_sessionmaker
+from runtime.deps import Deps, default_deps
 from runtime.gc_policy import collect_when_idle, tune_gc
 from runtime.secrets_check import require_openable_secrets
 from runtime.temporal import connect
-from runtime.wiring import Deps, build_activities, build_pool_activities, default_deps
+from runtime.wiring import build_activities, build_pool_activities
 from runtime.worker_cache import IdleEviction, TrackingRunner
 from sandbox import zygote_client
 from vault.redact import QueryStringRedactor

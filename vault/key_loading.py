@@ -11,14 +11,30 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Protocol
 
-from config.settings import Settings
+from pydantic import SecretStr
+
 from vault import LocalKeyWrapper, WrappedKey, default_key_path, load_master_keys
 
 log = logging.getLogger("hyperoru.secrets")
 
 
-def key_file_path(settings: Settings) -> Path | None:
+class KeySettings(Protocol):
+    """What key loading reads of the settings (config.settings.Settings has it): vault itself
+    depends on nothing of the platform's."""
+
+    @property
+    def master_key(self) -> SecretStr | None: ...
+
+    @property
+    def master_key_file(self) -> Path | None: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+
+def key_file_path(settings: KeySettings) -> Path | None:
     """The file the keys come from, or None when HYPERORU_MASTER_KEY holds them."""
     env = settings.master_key.get_secret_value() if settings.master_key else None
     if env is not None and env.strip():
@@ -29,7 +45,7 @@ def key_file_path(settings: Settings) -> Path | None:
 class ReloadingKeyWrapper:
     """A KeyWrapper over the configured keys that reloads a key file when it changes."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: KeySettings) -> None:
         self._settings = settings
         self._path = key_file_path(settings)
         self._lock = threading.Lock()
@@ -78,7 +94,7 @@ class ReloadingKeyWrapper:
         return f"ReloadingKeyWrapper(primary={self.primary_id!r})"
 
 
-def master_key_wrapper(settings: Settings) -> ReloadingKeyWrapper:
+def master_key_wrapper(settings: KeySettings) -> ReloadingKeyWrapper:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     wrapper = ReloadingKeyWrapper(settings)
     if wrapper.created:

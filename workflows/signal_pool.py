@@ -14,8 +14,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, Field
-
     from domain import profiles
     from domain.contracts import (
         Activity,
@@ -26,26 +24,11 @@ with workflow.unsafe.imports_passed_through():
         PoolConfig,
         PoolConfigInput,
     )
-    from domain.signals import EdgeState, PoolFire, step_pool
+    from domain.signal_pool import SignalPoolInput, SignalPoolStatus
+    from domain.signals import PoolFire, step_pool
 
 # Evaluate a little after the close, so the candle is final at the source.
 SETTLE_SECONDS = 2
-
-
-class SignalPoolInput(BaseModel):
-    pool_id: int
-    edges: dict[str, EdgeState] = Field(default_factory=dict)
-    last_candle_ms: int | None = None
-    continue_as_new_events: int = 2000
-
-
-class SignalPoolStatus(BaseModel):
-    pool_id: int
-    enabled: bool
-    interval_seconds: int
-    last_candle_ms: int | None
-    fires: int
-    edges: dict[str, EdgeState]
 
 
 @workflow.defn(name="SignalPoolWorkflow")

@@ -1,7 +1,7 @@
 """Candles as the snapshot's `[open_ms, open, high, low, close, volume]` rows, converted once.
 
 Every trader deciding within the same minute gets the same candle objects from a caching feed
-(see activities/market/simulated.py); converting their Decimals to floats for each of them was
+(see adapters/market/simulated.py); converting their Decimals to floats for each of them was
 ~5% of the worker's time at saturation. The memo is keyed by the identity of every candle in
 the window and holds those candles, so a key can only match the very same objects: a feed that
 returns fresh candles simply misses.

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
-from activities.context import now_ms
+from adapters.market.snapshot import now_ms
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import not_found

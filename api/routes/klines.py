@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
-from activities.context import now_ms
-from activities.signals import load_candles, store_candles
+from adapters.market.snapshot import now_ms
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.exact_json import ExactNumbersRoute
 from api.market import market_feed
 from api.money import fmt_str
+from db.candles import load_candles, store_candles
 from db.models import CandleRecord
 from domain.market import parse_interval
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from activities.context import market_snapshot, now_ms, snapshot_dict
+from adapters.market.snapshot import market_snapshot, now_ms, snapshot_dict
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from activities.context import market_snapshot, now_ms, snapshot_dict
-from activities.prompts import build_messages, recent_trades
+from adapters.market.snapshot import market_snapshot, now_ms, snapshot_dict
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
@@ -23,6 +22,7 @@ from api.schemas import (
 )
 from db.models import Binding, PromptTemplate
 from domain.prompts import parse_template, size_problem, validate_template
+from strategies.prompt import build_messages, recent_trades
 
 router = APIRouter(prefix="/api/prompts", tags=["prompts"], route_class=ExactNumbersRoute)
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import talib
 
-from activities.context import market_snapshot, snapshot_dict
 from adapters.exchanges.base import AccountView
 from adapters.market.simulated import SimulatedFeed
+from adapters.market.snapshot import market_snapshot, snapshot_dict
 from domain.prompts import KNOWN_VARIABLES, render
 from domain.risk import PositionView
 from strategies.prompt_context import (

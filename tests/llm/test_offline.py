@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from activities.prompts import build_messages
 from adapters.llm.client import LLMCallConfig, complete
 from adapters.llm.offline import LABEL, MODEL_NAME, OFFLINE_BASE_URL, decide
 from adapters.llm.providers import estimate_cost_usd
 from domain.llm_output import parse_decision
+from strategies.prompt import build_messages
 
 NOW_MS = 1_790_000_000_000
 TEMPLATE = "Prices:\n{market_prices}\nOpen positions:\n{open_positions}\nBe bold."

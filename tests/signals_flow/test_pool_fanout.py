@@ -11,11 +11,11 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.signals import SignalActivities
 from domain.contracts import FanOutInput
+from domain.signal_pool import SignalPoolInput
 from domain.signals import PoolFire, PoolLogic
 from tests import programs
 from tests.support.stack import Stack, full_stack, make_settings
 from tests.support.waiting import eventually
-from workflows.signal_pool import SignalPoolInput
 
 ALWAYS_TRUE = {
     "name": "BTC above zero",

@@ -22,8 +22,8 @@ from temporalio.worker import Interceptor
 from api.main import create_app
 from config.settings import Settings
 from db.session import make_engine, make_sessionmaker
+from runtime.deps import Deps, default_deps
 from runtime.temporal import connect
-from runtime.wiring import Deps, default_deps
 from runtime.worker import running_workers
 from runtime.worker_cache import TrackingRunner
 

@@ -31,10 +31,10 @@ async def test_snapshot_json_is_the_snapshot_encoded_as_before() -> None:
 
     import orjson
 
-    from activities.context import market_snapshot, snapshot_dict, snapshot_json
     from adapters.exchanges.base import AccountView
     from adapters.market.rows import SHARED as kline_rows
     from adapters.market.simulated import SimulatedFeed
+    from adapters.market.snapshot import market_snapshot, snapshot_dict, snapshot_json
     from db.session import EncodedJSON, json_dumps
 
     at = int(time.time() * 1000)
