@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -26,7 +27,12 @@ _ACCOUNT: BindParameter[int] = bindparam("b_account")
 _STATE = select(PAPER_ACCOUNTS.c.state).where(PAPER_ACCOUNTS.c.account_id == _ACCOUNT)
 _STATE_LOCKED = _STATE.with_for_update()
 _CAPITAL = select(ACCOUNTS.c.initial_capital).where(ACCOUNTS.c.id == _ACCOUNT)
-_CREATE = insert(PAPER_ACCOUNTS)
+_CREATE = {
+    name: dialect.insert(PAPER_ACCOUNTS)
+    .on_conflict_do_nothing()
+    .returning(PAPER_ACCOUNTS.c.account_id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 _SAVE = (
     update(PAPER_ACCOUNTS)
     .where(PAPER_ACCOUNTS.c.account_id == _ACCOUNT)
@@ -58,8 +64,13 @@ class PaperExchange:
         if capital is None:
             raise LookupError(f"account {account_id} not found")
         state = paper.PaperAccount(cash=capital)
-        conn.execute(_CREATE, {"account_id": account_id, "state": paper.account_to_dict(state)})
-        return state
+        # Another process (the API's view, the worker's first sync) may create it at the same
+        # moment: the first row stands, and is the one returned.
+        created = {"account_id": account_id, "state": paper.account_to_dict(state)}
+        if conn.execute(_CREATE[conn.dialect.name], created).first() is not None:
+            return state
+        stored = conn.execute(_STATE_LOCKED if lock else _STATE, key).scalar_one()
+        return paper.account_from_dict(stored)
 
     @staticmethod
     def _save(s: Session, account_id: int, state: paper.PaperAccount) -> None:
