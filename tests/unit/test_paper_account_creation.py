@@ -13,10 +13,10 @@ from decimal import Decimal
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
-from activities.exchanges.paper import PaperExchange
+from adapters.exchanges.paper import PaperExchange
+from config.settings import sync_url
 from db.models import Account
 from domain import paper
-from settings import sync_url
 
 
 def test_two_first_uses_at_once_share_one_row(database_url: str) -> None:
