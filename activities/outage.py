@@ -3,7 +3,7 @@
 A step like context gathering should give up after a few attempts when market data or the
 exchange stays unavailable (the decision then fails closed), but a database outage is different:
 the decision cannot even be recorded until the database is back, so giving up only turns a
-delay into a failed decision (or, before local-step-failure-v1, a failed trader). Such steps
+delay into a failed decision. Such steps
 run with an unlimited retry policy and cap their other faults here, by attempt number.
 """
 

@@ -10,8 +10,8 @@ visible in flight, and an order's schedule is in history before it is sent.
 - RECORD: database writes. Every write is idempotent (keyed by decision id / client order id),
   so retrying forever is safe, and a database outage must delay a record, never lose it.
 - CONFIG: reading trader configuration; same reasoning as RECORD.
-- CONTEXT: market data and account state (signal pools, the account sync on histories from
-  before reconcile-v1). A few quick attempts; if data stays unavailable the caller fails closed.
+- CONTEXT: market data for signal pools. A few quick attempts; if data stays unavailable the
+  caller fails closed.
 - GATHER: the context of one decision. Like CONTEXT, a few quick attempts (`attempts`): if market
   data stays unavailable the decision fails closed (no order) rather than trading on stale data.
   But a database outage does not count against them (activities/outage.py): the retry policy
@@ -23,9 +23,7 @@ visible in flight, and an order's schedule is in history before it is sent.
   worker runs at most one sandbox per core at a time, so during a large fan-out a run may queue:
   the start-to-close (5 min) covers the queue plus the sandbox wall clock. As a local activity it
   runs on the trader's worker; if that worker dies, the workflow task times out (10 s) and the run
-  is repeated where the trader resumes (a program run is pure: repeating it is harmless).
-  Histories from before local steps ran it as a normal activity heartbeating every second (timeout
-  10 s).
+  is repeated where the trader resumes (its recorded output stands: see db/decisions.py).
 - LLM: one chat completion. The SDK's own retries are off, so each attempt is a Temporal retry
   visible in history; 429/5xx/timeouts back off exponentially, a provider's 4xx rejection is not
   retried. The start-to-close exceeds the HTTP timeout (HYPERORU_LLM_TIMEOUT_SECONDS, 60 s) so the

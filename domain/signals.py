@@ -289,10 +289,10 @@ def _normalise_form(data: dict[str, Any]) -> dict[str, Any]:
 def _clean_name(v: Any) -> str:
     if not isinstance(v, str) or not v.strip():
         raise ValueError("name must be a non-empty string")
-    v = v.strip()
-    if len(v) > MAX_NAME_CHARS:
+    name = str(v).strip()
+    if len(name) > MAX_NAME_CHARS:
         raise ValueError(f"name must be at most {MAX_NAME_CHARS} characters")
-    return v
+    return name
 
 
 class SignalDefinition(BaseModel):

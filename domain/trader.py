@@ -18,8 +18,8 @@ MAX_RECENT_FIRE_IDS = 500
 # While positions are open the trader syncs its account this often (paused or not), so
 # exchange-side triggers such as a paper stop-loss fire without waiting for a decision.
 POSITION_SYNC_SECONDS = 60
-# Reconciliation with the exchange also runs this often with no position open (patched in by
-# `reconcile-v1`), so drift such as an order placed by hand at the venue shows up within minutes.
+# Reconciliation with the exchange also runs this often with no position open, so drift such as
+# an order placed by hand at the venue shows up within minutes.
 RECONCILE_SECONDS = 300
 # A run whose only steps were periodic account syncs continues as new (once idle) only when its
 # history is this long: ~15 minutes of syncs with a position open, not one run a minute.
@@ -137,10 +137,6 @@ class CarriedConfig(BaseModel):
 
     paper: bool
     bindings: list[BindingConfig]
-    reconcile: bool  # `reconcile-v1` was in effect
-    # The patches in effect for the run (workflows/patches.py): the new run takes them without
-    # recording a marker. None (runs carried before this field): it decides on its own.
-    patches: list[str] | None = None
 
 
 class TraderInput(BaseModel):

@@ -13,33 +13,23 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import profiles
     from domain.contracts import (
-        Activity,
         ContextSummary,
         DecisionOutcome,
         FinishDecisionInput,
         GatherContextInput,
         RecordIntentsInput,
-        RecordIntentsResult,
         ResolveOrderInput,
         RunProgramInput,
         RunPromptInput,
-        StrategyOutput,
     )
     from domain.decision import Decision, Operation
     from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
     from domain.trader import PendingTrigger, TraderStatus, decision_id
-    from workflows import patches
-    from workflows.patches import LOCAL_PAPER_ORDERS_PATCH, ORDER_UNKNOWN_PATCH
-    from workflows.steps import execute_local, run_step
+    from workflows import steps
 
 ORDER_UNKNOWN = "ORDER_UNKNOWN"
-
-
-async def _act(name: Activity, arg: Any, result: type, profile: profiles.ActivityProfile) -> Any:
-    return await run_step(name, arg, result, profile)
 
 
 def _failure_code(err: ActivityError) -> str:
@@ -78,7 +68,7 @@ class DecisionRun:
         self.prompt = prompt
         self.halt_reason = halt_reason  # non-empty while an unknown order halts new entries
         self.llm: dict[str, Any] | None = None
-        self.resolving = False  # this run took the order-unknown-v1 path
+        self.resolving = False  # an order of this decision had an unknown outcome
 
     def _trigger_context(self) -> dict[str, Any]:
         context = dict(self.trigger.context)
@@ -90,8 +80,8 @@ class DecisionRun:
         info = workflow.info()
         trigger_context = self._trigger_context()
         try:
-            ctx: ContextSummary = await _act(
-                Activity.GATHER_CONTEXT,
+            ctx = await steps.run(
+                steps.GATHER_CONTEXT,
                 GatherContextInput(
                     account_id=self.account_id,
                     decision_id=self.decision_id,
@@ -103,8 +93,6 @@ class DecisionRun:
                     run_id=info.run_id,
                     trigger_key=self.trigger.key,
                 ),
-                ContextSummary,
-                profiles.GATHER,
             )
         except ActivityError as err:
             return await self._finish(
@@ -127,18 +115,14 @@ class DecisionRun:
             )
         try:
             if self.prompt:
-                out: StrategyOutput = await _act(
-                    Activity.RUN_PROMPT,
+                out = await steps.run(
+                    steps.RUN_PROMPT,
                     RunPromptInput(decision_id=self.decision_id, binding_id=self.binding_id),
-                    StrategyOutput,
-                    profiles.LLM,
                 )
             else:
-                out = await _act(
-                    Activity.RUN_PROGRAM,
+                out = await steps.run(
+                    steps.RUN_PROGRAM,
                     RunProgramInput(decision_id=self.decision_id, binding_id=self.binding_id),
-                    StrategyOutput,
-                    profiles.PROGRAM,
                 )
         except ActivityError as err:
             return await self._finish("failed", code=_failure_code(err), error=_describe(err))
@@ -152,10 +136,8 @@ class DecisionRun:
     async def _execute(self, decision: Decision, ctx: ContextSummary) -> DecisionOutcome:
         assert ctx.limits is not None
         try:
-            # Why a local activity: the check is cheap and pure, so a server round trip per
-            # decision buys nothing; it is still retried and recorded like any activity.
-            verdict: RiskVerdict = await execute_local(
-                Activity.CHECK_RISK,
+            verdict = await steps.run(
+                steps.CHECK_RISK,
                 RiskCheckInput(
                     decision=decision,
                     limits=ctx.limits,
@@ -165,8 +147,6 @@ class DecisionRun:
                     available_usd=ctx.available_usd,
                     trading_halted=self.is_paused() or bool(self.halt_reason()),
                 ),
-                RiskVerdict,
-                profiles.RISK,
             )
         except ActivityError as err:  # fail closed
             verdict = RiskVerdict.deny(DenyReason.MARKET_DATA_UNAVAILABLE, _describe(err))
@@ -183,11 +163,9 @@ class DecisionRun:
             return await self._finish("denied", decision=decision, verdict=halted)
         intents = intents_for(decision, self.account_id, self.decision_id, self.seq, ctx.positions)
         # Intent before action: the client order ids are durably recorded before any order.
-        recorded: RecordIntentsResult = await _act(
-            Activity.RECORD_INTENTS,
+        recorded = await steps.run(
+            steps.RECORD_INTENTS,
             RecordIntentsInput(decision_id=self.decision_id, intents=intents, verdict=verdict),
-            RecordIntentsResult,
-            profiles.RECORD,
         )
         if recorded.intents is not None:
             # Decided once: carry out the intents as first recorded (an earlier attempt's
@@ -196,8 +174,7 @@ class DecisionRun:
                 return await self._finish("denied", decision=decision, verdict=recorded.verdict)
             intents = recorded.intents
             verdict = recorded.verdict or verdict
-        paper = ctx.paper and patches.patched(LOCAL_PAPER_ORDERS_PATCH)
-        outcomes = [await self._place(intent, paper) for intent in intents]
+        outcomes = [await self._place(intent, ctx.paper) for intent in intents]
         unknown = [o for o in outcomes if o.status is OrderStatus.UNKNOWN]
         if unknown and self.resolving:
             reason = "; ".join(f"{o.client_order_id}: {o.reject_reason}" for o in unknown)
@@ -224,14 +201,9 @@ class DecisionRun:
 
     async def _place(self, intent: OrderIntent, paper: bool = False) -> OrderOutcome:
         try:
-            if paper:
-                # Why a local activity: a paper fill is one database transaction on this worker,
-                # no venue I/O that could take long; a server round trip would double its cost.
-                outcome: OrderOutcome = await execute_local(
-                    Activity.PLACE_ORDER, intent, OrderOutcome, profiles.PAPER_ORDER
-                )
-            else:
-                outcome = await _act(Activity.PLACE_ORDER, intent, OrderOutcome, profiles.ORDER)
+            outcome = await steps.run(
+                steps.PLACE_PAPER_ORDER if paper else steps.PLACE_ORDER, intent
+            )
         except ActivityError as err:
             outcome = OrderOutcome(
                 client_order_id=intent.client_order_id,
@@ -240,22 +212,13 @@ class DecisionRun:
                 side=intent.side,
                 reject_reason=_describe(err),
             )
-            if not patches.patched(ORDER_UNKNOWN_PATCH):
-                return outcome  # recorded before the patch: failed as ORDER_REJECTED
         if outcome.status is not OrderStatus.UNKNOWN:
             return outcome
         self.resolving = True
         try:
-            # Why a separate activity with schedule-to-close: it only looks the order up (never
-            # resends), with its own backoff and bound; see profiles.RESOLVE.
-            resolved: OrderOutcome = await workflow.execute_activity(
-                Activity.RESOLVE_ORDER,
+            resolved = await steps.run(
+                steps.RESOLVE_ORDER,
                 ResolveOrderInput(intent=intent, reason=outcome.reject_reason or ""),
-                result_type=OrderOutcome,
-                start_to_close_timeout=profiles.RESOLVE.start_to_close,
-                schedule_to_close_timeout=profiles.RESOLVE_SCHEDULE_TO_CLOSE,
-                heartbeat_timeout=profiles.RESOLVE.heartbeat,
-                retry_policy=profiles.RESOLVE.retry,
             )
         except ActivityError as err:
             return outcome.model_copy(update={"reject_reason": _describe(err)})
@@ -282,8 +245,8 @@ class DecisionRun:
             else TraderStatus.ACTIVE
         )
         status_reason = f"{code}: {error}" if failed else halt or None
-        outcome: DecisionOutcome = await _act(
-            Activity.FINISH_DECISION,
+        outcome = await steps.run(
+            steps.FINISH_DECISION,
             FinishDecisionInput(
                 account_id=self.account_id,
                 decision_id=self.decision_id,
@@ -304,8 +267,6 @@ class DecisionRun:
                 paused=paused,
                 halt_reason=halt,
             ),
-            DecisionOutcome,
-            profiles.RECORD,
         )
         # Decided once: the outcome recorded first stands (finish_decision answers with it,
         # and with the decision's own id and number).

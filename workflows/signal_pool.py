@@ -14,18 +14,15 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import profiles
     from domain.contracts import (
-        Activity,
         EvaluatePoolInput,
-        EvaluatePoolResult,
         FanOutInput,
-        FanOutResult,
         PoolConfig,
         PoolConfigInput,
     )
     from domain.signal_pool import SignalPoolInput, SignalPoolStatus
     from domain.signals import PoolFire, step_pool
+    from workflows import steps
 
 # Evaluate a little after the close, so the candle is final at the source.
 SETTLE_SECONDS = 2
@@ -49,12 +46,7 @@ class SignalPoolWorkflow:
     async def run(self, input: SignalPoolInput) -> None:
         while not self.stopping:
             if self.dirty:
-                self.cfg = await self._act(
-                    Activity.LOAD_POOL,
-                    PoolConfigInput(pool_id=input.pool_id),
-                    PoolConfig,
-                    profiles.CONFIG,
-                )
+                self.cfg = await steps.run(steps.LOAD_POOL, PoolConfigInput(pool_id=input.pool_id))
                 self.dirty = False
                 if not self.cfg.found or not self.cfg.enabled:
                     return  # the API starts it again when the pool is enabled
@@ -89,11 +81,8 @@ class SignalPoolWorkflow:
     async def _evaluate(self, now_ms: int) -> None:
         assert self.cfg is not None and self.cfg.pool is not None
         try:
-            evaluated: EvaluatePoolResult = await self._act(
-                Activity.EVALUATE_POOL,
-                EvaluatePoolInput(pool_id=self.input.pool_id, now_ms=now_ms),
-                EvaluatePoolResult,
-                profiles.CONTEXT,
+            evaluated = await steps.run(
+                steps.EVALUATE_POOL, EvaluatePoolInput(pool_id=self.input.pool_id, now_ms=now_ms)
             )
         except ActivityError as err:
             workflow.logger.warning("pool %s evaluation failed: %s", self.input.pool_id, err)
@@ -110,22 +99,8 @@ class SignalPoolWorkflow:
     async def _deliver(self, fire: PoolFire) -> None:
         # Why from an activity with the client: fan-out is N signals sent client-side, not N
         # signals commanded from workflow history (cheaper, and bounded in concurrency).
-        await self._act(
-            Activity.FAN_OUT_FIRE, FanOutInput(fire=fire), FanOutResult, profiles.FAN_OUT
-        )
+        await steps.run(steps.FAN_OUT_FIRE, FanOutInput(fire=fire))
         self.fires += 1
-
-    async def _act(
-        self, name: Activity, arg: object, result: type, profile: profiles.ActivityProfile
-    ):  # type: ignore[no-untyped-def]
-        return await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result,
-            start_to_close_timeout=profile.start_to_close,
-            heartbeat_timeout=profile.heartbeat,
-            retry_policy=profile.retry,
-        )
 
     @workflow.signal
     def config_changed(self) -> None:

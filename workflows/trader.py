@@ -16,9 +16,7 @@ from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from domain import profiles
     from domain.contracts import (
-        Activity,
         CancelOrderInput,
         CancelOrderResult,
         DecisionOutcome,
@@ -37,15 +35,10 @@ with workflow.unsafe.imports_passed_through():
         TriggerRequest,
         TriggerType,
     )
-    from workflows import patches
-    from workflows.patches import (
-        IDLE_CONTINUE_AS_NEW_PATCH,
-        POSITION_SYNC_PATCH,
-        RECONCILE_PATCH,
-    )
+    from workflows import steps
     from workflows.trader_messages import TraderMessages
 
-__all__ = ["IDLE_CONTINUE_AS_NEW_PATCH", "RECONCILE_PATCH", "TraderWorkflow"]
+__all__ = ["TraderWorkflow"]
 
 
 @workflow.defn(name="TraderWorkflow")
@@ -67,17 +60,10 @@ class TraderWorkflow(TraderMessages):
         self.status_dirty = input.carried is None  # a continued run's status is recorded
         self.stopping = False
         self.stop_request = None
-        self.reconcile = False
         self.resumed = False
         self.idle_seconds = input.idle_continue_as_new_seconds
-        self.idle_cas = False  # idle-continue-as-new-v1 is in effect for this run
         self.steps = 0
         self.idle_since = None
-        carried = input.carried.patches if input.carried is not None else None
-        # Read by workflows/patches.py; None: decided (by the bundle marker) on the first check.
-        self.patches_in_effect: frozenset[str] | None = (
-            None if carried is None else frozenset(carried)
-        )
 
     @workflow.run
     async def run(self, input: TraderInput) -> None:
@@ -89,10 +75,7 @@ class TraderWorkflow(TraderMessages):
                 return
             if self.state.next_seq is None:
                 self.state.next_seq = cfg.last_seq + 1
-            self.reconcile = patches.patched(RECONCILE_PATCH)
-            self.idle_cas = self.idle_seconds > 0 and patches.patched(IDLE_CONTINUE_AS_NEW_PATCH)
-            if patches.patched(POSITION_SYNC_PATCH):
-                await self._sync_account("start")  # reconcile on every start
+            await self._sync_account("start")  # reconcile on every start
         while True:
             steps = self.steps
             with contextlib.suppress(TimeoutError):
@@ -112,7 +95,7 @@ class TraderWorkflow(TraderMessages):
             await self._flush_notes()
             if self.status_dirty:
                 await self._record_status()
-            if self.resumed and self.reconcile:
+            if self.resumed:
                 self.resumed = False
                 await self._sync_account("resume")
             self._enqueue_due_schedules()
@@ -134,11 +117,9 @@ class TraderWorkflow(TraderMessages):
         # account and recorded the status; a signal or config change still wakes the loop.
         self.paper = carried.paper
         self._apply_bindings(carried.bindings)
-        self.reconcile = carried.reconcile
-        self.idle_cas = True  # only a run with idle-continue-as-new-v1 carries its config
 
     def _has_something_to_shed(self) -> bool:
-        return self.idle_cas and bool(
+        return self.idle_seconds > 0 and bool(
             self.steps or workflow.info().get_current_history_length() >= IDLE_SHED_MIN_EVENTS
         )
 
@@ -152,18 +133,7 @@ class TraderWorkflow(TraderMessages):
     def _continue_as_new(self) -> NoReturn:
         # Why continue-as-new: a cached run keeps every step it ran in the worker's memory, and
         # its history grows; the new run starts from this state with nothing behind it.
-        carried = (
-            CarriedConfig(
-                paper=self.paper,
-                bindings=self.bindings,
-                reconcile=self.reconcile,
-                # The bundle's patches (or the set this run was handed); none for a run replayed
-                # from before the bundle: the new run then records the bundle marker itself.
-                patches=sorted(self.patches_in_effect) if self.patches_in_effect else None,
-            )
-            if self.idle_cas
-            else None
-        )
+        carried = CarriedConfig(paper=self.paper, bindings=self.bindings)
         workflow.continue_as_new(
             TraderInput(
                 account_id=self.account_id,
@@ -215,16 +185,12 @@ class TraderWorkflow(TraderMessages):
     # even when the trader is paused (they only reduce exposure).
     @workflow.update
     async def cancel_order(self, req: CancelRequest) -> CancelOrderResult:
-        result: CancelOrderResult = await workflow.execute_activity(
-            Activity.CANCEL_ORDER,
+        return await steps.run(
+            steps.CANCEL_ORDER,
             CancelOrderInput(
                 account_id=self.account_id, client_order_id=req.client_order_id, symbol=req.symbol
             ),
-            result_type=CancelOrderResult,
-            start_to_close_timeout=profiles.ORDER.start_to_close,
-            retry_policy=profiles.ORDER.retry,
         )
-        return result
 
     # Why an update: the caller (the API, before deleting a trader) waits for the closes and
     # their outcomes. Each close is a decision of its own, queued like a manual trigger, and it

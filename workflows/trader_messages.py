@@ -27,8 +27,6 @@ with workflow.unsafe.imports_passed_through():
         TraderStatus,
         TriggerType,
     )
-    from workflows import patches
-    from workflows.patches import MESSAGE_RULES_PATCH
     from workflows.trader_steps import TraderSteps
 
 
@@ -65,7 +63,7 @@ class TraderMessages(TraderSteps):
 
     def _on_pause(self, payload: RawValue | None) -> None:
         req = self._decode(payload, PauseRequest, "pause", allow_empty=True)
-        if req is None and payload is not None and self._rejected_has_no_effect():
+        if req is None and payload is not None:
             return
         req = req or PauseRequest()
         if self.state.paused:
@@ -92,7 +90,7 @@ class TraderMessages(TraderSteps):
         self.state.pending = owners
 
     def _on_resume(self, payload: RawValue | None) -> None:
-        if not self._no_input(payload, "resume") and self._rejected_has_no_effect():
+        if not self._no_input(payload, "resume"):
             return
         if not self.state.paused and not self.state.halted:
             return
@@ -110,30 +108,25 @@ class TraderMessages(TraderSteps):
         schedules.restart(self.state.schedules, workflow.now())
 
     def _on_config_changed(self, payload: RawValue | None) -> None:
-        if self._no_input(payload, "config_changed") or not self._rejected_has_no_effect():
+        if self._no_input(payload, "config_changed"):
             self.config_dirty = True
 
     def _on_stop(self, payload: RawValue | None) -> None:
         req = self._decode(payload, StopRequest, "stop", allow_empty=True)
-        if req is None and payload is not None and self._rejected_has_no_effect():
+        if req is None and payload is not None:
             return
         self.stop_request = req or StopRequest()
-
-    def _rejected_has_no_effect(self) -> bool:
-        # Why only here: the patch marker is recorded when a message is rejected, the one case
-        # where the behaviour changed (see workflows/patches.py).
-        return patches.patched(MESSAGE_RULES_PATCH)
 
     def _no_input(self, payload: RawValue | None, name: str) -> bool:
         """A message that takes no input: none, null or {} pass; anything else is rejected."""
         if payload is None:
             return True
         try:
-            raw = workflow.payload_converter().from_payload(payload.payload, Any)
+            raw: object = workflow.payload_converter().from_payload(payload.payload, Any)
         except Exception as err:  # any bad input is recorded, never fails the task
             self._reject(name, f"invalid payload: {str(err)[:800]}")
             return False
-        if raw in (None, {}):
+        if raw is None or raw == {}:
             return True
         self._reject(name, f"{name} takes no input, got {str(raw)[:200]!r}")
         return False

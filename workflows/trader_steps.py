@@ -7,23 +7,19 @@ methods use; pure orchestration like the rest of workflows/.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Optional
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import profiles, schedules
+    from domain import schedules
     from domain.contracts import (
-        Activity,
         BindingConfig,
         DecisionOutcome,
         LoadConfigInput,
         RecordNoteInput,
-        RecordNoteResult,
         RecordStatusInput,
         SyncAccountInput,
-        SyncAccountResult,
         TraderConfig,
     )
     from domain.trader import (
@@ -39,15 +35,8 @@ with workflow.unsafe.imports_passed_through():
         TriggerType,
         decision_id,
     )
-    from workflows import patches
+    from workflows import steps
     from workflows.decision import ORDER_UNKNOWN, DecisionRun
-    from workflows.patches import (
-        LOCAL_PAPER_SYNC_PATCH,
-        LOCAL_TRADER_STEPS_PATCH,
-        MESSAGE_RULES_PATCH,
-        POSITION_SYNC_PATCH,
-    )
-    from workflows.steps import execute_local, run_step
 
 
 class TraderSteps:
@@ -62,7 +51,6 @@ class TraderSteps:
     status_dirty: bool
     stopping: bool
     stop_request: StopRequest | None  # a stop signal, checked by the loop (_stop_if_deleted)
-    reconcile: bool  # reconcile-v1 is in effect for this run
     steps: int  # steps this run has run, periodic syncs aside (a continued run: none)
     idle_seconds: int
     idle_since: Instant | None  # when this run went idle after its last step
@@ -87,9 +75,6 @@ class TraderSteps:
         """`stop` ends the run of a deleted trader only (the API sends it after the delete);
         anything else would leave the API and the workflow disagreeing, so it is rejected."""
         req, self.stop_request = self.stop_request, None
-        if not patches.patched(MESSAGE_RULES_PATCH):
-            self.stopping = True  # histories from before: stop ended the run at once
-            return
         cfg = await self._load_config()  # a deleted trader: stopping
         if not cfg.found:
             self.stopping = True
@@ -126,25 +111,12 @@ class TraderSteps:
         return min(known) if known else None
 
     async def _sync_account(self, reason: str = "periodic") -> None:
-        profile = profiles.SYNC if self.reconcile else profiles.CONTEXT
         req = SyncAccountInput(account_id=self.account_id, reason=reason)
         if reason != "periodic":  # periodic syncs are background: they do not end idleness
             self.steps += 1
         try:
-            if self.paper and patches.patched(LOCAL_PAPER_SYNC_PATCH):
-                # Why a local activity: see profiles.PAPER_SYNC.
-                result: SyncAccountResult = await execute_local(
-                    Activity.SYNC_ACCOUNT, req, SyncAccountResult, profiles.PAPER_SYNC
-                )
-            else:
-                result = await workflow.execute_activity(
-                    Activity.SYNC_ACCOUNT,
-                    req,
-                    result_type=SyncAccountResult,
-                    start_to_close_timeout=profile.start_to_close,
-                    heartbeat_timeout=profile.heartbeat,
-                    retry_policy=profile.retry,
-                )
+            step = steps.SYNC_PAPER_ACCOUNT if self.paper else steps.SYNC_ACCOUNT
+            result = await steps.run(step, req)
         except ActivityError as err:
             workflow.logger.warning("account sync failed, retrying next interval: %s", err)
             self._schedule_sync(True)
@@ -152,14 +124,8 @@ class TraderSteps:
         self._schedule_sync(result.open_positions > 0)
 
     def _schedule_sync(self, positions_open: bool) -> None:
-        every = (
-            POSITION_SYNC_SECONDS
-            if positions_open
-            else RECONCILE_SECONDS
-            if self.reconcile
-            else None
-        )
-        self.state.next_sync = None if every is None else workflow.now() + timedelta(seconds=every)
+        every = POSITION_SYNC_SECONDS if positions_open else RECONCILE_SECONDS
+        self.state.next_sync = workflow.now() + timedelta(seconds=every)
 
     def _enqueue_due_schedules(self) -> None:
         if not self.state.paused:
@@ -204,10 +170,10 @@ class TraderSteps:
         # The number the decision was recorded under (decided once: not always the proposed).
         self.state.next_seq = max(self.state.next_seq, run.seq + 1)
         self.state.decisions_made += 1
-        if outcome.orders and patches.patched(POSITION_SYNC_PATCH):
+        if outcome.orders:
             if self.state.next_sync is None:
                 self._schedule_sync(True)
-            elif self.reconcile:  # positions may be open now: sync at the position pace
+            else:  # positions may be open now: sync at the position pace
                 self.state.next_sync = min(
                     self.state.next_sync,
                     workflow.now() + timedelta(seconds=POSITION_SYNC_SECONDS),
@@ -231,12 +197,9 @@ class TraderSteps:
     async def _load_config(self) -> TraderConfig:
         self.config_dirty = False
         self.steps += 1
-        cfg: TraderConfig = await run_step(
-            Activity.LOAD_CONFIG,
+        cfg = await steps.run(
+            steps.LOAD_CONFIG,
             LoadConfigInput(account_id=self.account_id, run_id=workflow.info().run_id),
-            TraderConfig,
-            profiles.CONFIG,
-            LOCAL_TRADER_STEPS_PATCH,
         )
         if cfg.deleted:
             self.stopping = True
@@ -247,8 +210,8 @@ class TraderSteps:
     async def _record_status(self) -> None:
         self.status_dirty = False
         self.steps += 1
-        await run_step(
-            Activity.RECORD_STATUS,
+        await steps.run(
+            steps.RECORD_STATUS,
             RecordStatusInput(
                 account_id=self.account_id,
                 status=self.state.status.value,
@@ -258,9 +221,6 @@ class TraderSteps:
                 if self.state.status is TraderStatus.ERROR
                 else None,
             ),
-            None,
-            profiles.RECORD,
-            LOCAL_TRADER_STEPS_PATCH,
         )
 
     async def _flush_notes(self) -> None:
@@ -275,8 +235,8 @@ class TraderSteps:
             # rerun; numbered in the order notes arise, within this chain of runs.
             self.state.notes_made += 1
             key = f"note-{info.first_execution_run_id}-{self.state.notes_made}"
-            recorded: RecordNoteResult | None = await run_step(
-                Activity.RECORD_NOTE,
+            recorded = await steps.run(
+                steps.RECORD_NOTE,
                 RecordNoteInput(
                     account_id=self.account_id,
                     decision_id=decision_id(self.account_id, seq),
@@ -289,10 +249,5 @@ class TraderSteps:
                     run_id=info.run_id,
                     trigger_key=key,
                 ),
-                # None in histories from before the result (the activity returned nothing).
-                Optional[RecordNoteResult],  # noqa: UP045 (a runtime type for the converter)
-                profiles.RECORD,
-                LOCAL_TRADER_STEPS_PATCH,
             )
-            if recorded is not None:
-                self.state.next_seq = max(self.state.next_seq, recorded.seq + 1)
+            self.state.next_seq = max(self.state.next_seq, recorded.seq + 1)

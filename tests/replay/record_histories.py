@@ -1,14 +1,16 @@
 """Record workflow histories of real runs for the replay test.
 
 `python -m tests.replay.record_histories [SCENARIO ...] [--suffix S]` records them into
-`histories/<scenario><S>.json`. Histories are kept when the workflow changes: a change must replay
-old histories (a patch in `workflows/patches.py`, checked with `patches.patched`), so record new
-ones next to the old, never over them.
+`histories/<scenario><S>.json`, and `--broken` derives `broken_incompatible.json` from
+`happy_path.json`. Histories are kept when the workflow changes: from 0.2.0 on, a change must
+replay old histories (a `workflow.patched` branch, see README's Upgrading), so record new ones
+next to the old, never over them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -33,6 +35,7 @@ from tests.support.stack import Stack, full_stack, make_settings
 from tests.support.waiting import eventually
 
 OUT = Path(__file__).parent / "histories"
+OUT.mkdir(exist_ok=True)
 BIN = Path(sys.executable).parent
 
 
@@ -61,7 +64,7 @@ async def invalid_input(st: Stack, tid: int, h: WorkflowHandle) -> None:
 
 async def continue_as_new(st: Stack, tid: int, h: WorkflowHandle) -> None:
     await st.bind(tid, (await st.create_program(programs.HOLD))["id"])
-    for _ in range(3):
+    for _ in range(5):  # past the 50 events the recorder's settings continue as new at
         await st.post(f"/api/account/{tid}/trigger")
 
 
@@ -155,9 +158,9 @@ async def decided_once(st: Stack, tid: int, h: WorkflowHandle) -> None:
 
 
 async def message_rules(st: Stack, tid: int, h: WorkflowHandle) -> None:
-    """message-rules-v1: a malformed pause and a stop to a trader that is not deleted are
-    rejected with no effect; paused, the owner's delete closes the open position through the
-    workflow (close_positions), and the trader ends."""
+    """A malformed pause and a stop to a trader that is not deleted are rejected with no
+    effect; paused, the owner's delete closes the open position through the workflow
+    (close_positions), and the trader ends."""
     await st.bind(tid, (await st.create_program(programs.ALWAYS_LONG))["id"])
     await st.post(f"/api/account/{tid}/trigger")  # opens a BTC long
     await h.signal("pause", {"reason": ["not", "a", "string"]})
@@ -264,7 +267,27 @@ async def _closed(h: WorkflowHandle) -> bool:
     return (await h.describe()).status is not None and (await h.describe()).status.name != "RUNNING"
 
 
+def write_broken() -> None:
+    """A history the code cannot have produced: happy_path with its first decision's context
+    step recorded under another activity's name. Replaying it must fail (the gate can fail)."""
+    history = json.loads((OUT / "happy_path.json").read_text())
+    for event in history["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        if marker and marker["markerName"] == "core_local_activity":
+            data = marker["details"]["data"]["payloads"][0]
+            fields = json.loads(base64.b64decode(data["data"]))
+            if fields.get("activity_type") == "gather_context":
+                fields["activity_type"] = "run_program"
+                data["data"] = base64.b64encode(json.dumps(fields).encode()).decode()
+                break
+    (OUT / "broken_incompatible.json").write_text(json.dumps(history, indent=1))
+    print("recorded broken_incompatible")
+
+
 async def main() -> None:
+    if "--broken" in sys.argv:
+        write_broken()
+        return
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         ui=False,

@@ -13,7 +13,6 @@ from temporalio.workflow import NondeterminismError
 
 from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
 from runtime.temporal import DATA_CONVERTER
-from workflows.patches import BUNDLE_PATCH, BUNDLED, MESSAGE_RULES_PATCH
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -46,19 +45,23 @@ def test_histories_cover_the_scenarios() -> None:
         "pool_fire",
         "idle_continue_as_new",
         "idle_continue_as_new_carried",
-        "happy_path_bundle",
-        "idle_continue_as_new_carried_bundle",
         "decided_once",
         "message_rules",
     } <= names
-    for name in ("continue_as_new", "continue_as_new_reconcile", "idle_continue_as_new"):
+    for name in ("continue_as_new", "idle_continue_as_new"):
         cas = json.loads((HISTORIES / f"{name}.json").read_text())
         assert cas["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
 
 
+def test_no_history_records_a_patch_yet() -> None:
+    """0.2.0 is the compatibility baseline: its histories carry no patch marker. A workflow
+    change after it adds a `workflow.patched` branch, and its recorded history shows it here."""
+    assert all(_patch_ids(p.stem) == [] for p in GOOD)
+
+
 def test_carried_history_starts_from_the_carried_configuration() -> None:
-    """idle-continue-as-new-v1: the continued run's input carries the configuration, and the run
-    goes straight to waiting (a timer), with no start steps before its first decision."""
+    """The continued run's input carries the configuration, and the run goes straight to
+    waiting (a timer), with no start steps before its first decision."""
     events = json.loads((HISTORIES / "idle_continue_as_new_carried.json").read_text())["events"]
     start = events[0]["workflowExecutionStartedEventAttributes"]
     arg = json.loads(base64.b64decode(start["input"]["payloads"][0]["data"]))
@@ -76,35 +79,28 @@ def _patch_ids(name: str) -> list[str]:
     return ids
 
 
-def test_bundle_histories_take_the_bundle() -> None:
-    """patch-bundle-v1: a fresh run records the bundle's marker only; a run continued as new is
-    handed the bundle's patches and records none (their replay is the test above)."""
-    assert _patch_ids("happy_path_bundle") == [BUNDLE_PATCH]
-    assert len(_patch_ids("happy_path_paper_local")) == 6  # the same run before the bundle
-    events = json.loads((HISTORIES / "idle_continue_as_new_carried_bundle.json").read_text())
-    start = events["events"][0]["workflowExecutionStartedEventAttributes"]
-    arg = json.loads(base64.b64decode(start["input"]["payloads"][0]["data"]))
-    assert set(arg["carried"]["patches"]) == BUNDLED
-    assert _patch_ids("idle_continue_as_new_carried_bundle") == []
-
-
 def test_order_timeout_history_takes_the_unknown_path() -> None:
     """The committed history really exercises it: a lost answer settled by resolve_order, one
     still unknown at the bound (ORDER_UNKNOWN, halt), a denied entry, resume, reconciliation."""
     events = json.loads((HISTORIES / "order_timeout_reconcile.json").read_text())["events"]
-    calls = []
+    scheduled = []  # normal activities: their inputs are in history
+    finished = []  # finish_decision is a local activity: its result is in its marker
     for e in events:
         attrs = e.get("activityTaskScheduledEventAttributes")
         if attrs:
             arg = json.loads(base64.b64decode(attrs["input"]["payloads"][0]["data"]))
-            calls.append((attrs["activityType"]["name"], arg))
-    names = [n for n, _ in calls]
+            scheduled.append((attrs["activityType"]["name"], arg))
+        marker = e.get("markerRecordedEventAttributes")
+        if marker and marker["markerName"] == "core_local_activity":
+            details = marker["details"]
+            name = json.loads(base64.b64decode(details["data"]["payloads"][0]["data"]))
+            if name["activity_type"] == "finish_decision":
+                out = json.loads(base64.b64decode(details["result"]["payloads"][0]["data"]))
+                finished.append(f"{out['status']}:{out['error_code']}")
+    names = [n for n, _ in scheduled]
     assert names.count("resolve_order") == 2
-    finished = [
-        a["status"] + ":" + str(a["error_code"]) for n, a in calls if n == "finish_decision"
-    ]
     assert finished == ["executed:None", "failed:ORDER_UNKNOWN", "denied:None"]
-    assert [a["reason"] for n, a in calls if n == "sync_account"][-1] == "resume"
+    assert [a["reason"] for n, a in scheduled if n == "sync_account"][-1] == "resume"
 
 
 async def test_incompatible_history_fails_replay() -> None:
@@ -114,21 +110,14 @@ async def test_incompatible_history_fails_replay() -> None:
 
 
 def test_reconciliation_runs_periodically_without_positions() -> None:
-    """reconcile-v1: with no position open the trader still schedules its next reconciliation
-    (RECONCILE_SECONDS); before the patch it had no timer at all."""
-
-    def timers(name: str) -> list[float]:
-        events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
-        return [
-            float(e["timerStartedEventAttributes"]["startToFireTimeout"].rstrip("s"))
-            for e in events
-            if "timerStartedEventAttributes" in e
-        ]
-
-    assert timers("pause_resume") == []
-    assert any(
-        POSITION_SYNC_SECONDS < t <= RECONCILE_SECONDS for t in timers("pause_resume_reconcile")
-    )
+    """With no position open the trader still schedules its next reconciliation."""
+    events = json.loads((HISTORIES / "pause_resume.json").read_text())["events"]
+    timers = [
+        float(e["timerStartedEventAttributes"]["startToFireTimeout"].rstrip("s"))
+        for e in events
+        if "timerStartedEventAttributes" in e
+    ]
+    assert any(POSITION_SYNC_SECONDS < t <= RECONCILE_SECONDS for t in timers), timers
 
 
 def test_decided_once_history_has_a_lost_task() -> None:
@@ -138,7 +127,13 @@ def test_decided_once_history_has_a_lost_task() -> None:
     assert "EVENT_TYPE_WORKFLOW_TASK_FAILED" in types
 
 
-def test_message_rules_history_records_its_patch() -> None:
-    """message-rules-v1 is recorded where a message is rejected (not in the bundle)."""
-    assert MESSAGE_RULES_PATCH in _patch_ids("message_rules")
-    assert MESSAGE_RULES_PATCH not in BUNDLED
+def test_message_rules_history_has_its_rejections() -> None:
+    """The malformed pause and the stop to a live trader are recorded as rejected notes."""
+    events = json.loads((HISTORIES / "message_rules.json").read_text())["events"]
+    notes = []
+    for e in events:
+        marker = e.get("markerRecordedEventAttributes")
+        if marker and marker["markerName"] == "core_local_activity":
+            data = json.loads(base64.b64decode(marker["details"]["data"]["payloads"][0]["data"]))
+            notes.append(data.get("activity_type"))
+    assert notes.count("record_note") >= 2, notes

@@ -99,4 +99,4 @@ async def test_zero_turns_idle_continue_as_new_off(
         tid, handle, first = await _hold_trader(st)
         await asyncio.sleep(2.5)
         assert (await handle.describe()).run_id == first
-        assert "core_patch" in await _event_names(st, tid, first)  # the run did start normally
+        assert "core_local_activity" in await _event_names(st, tid, first)  # it did start
