@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from sandbox import indicators
+from domain import indicators
 
 KLINE_FIELDS = ("timestamp", "open", "high", "low", "close", "volume")
 MAX_KLINES_LIMIT = 5000
@@ -19,7 +19,8 @@ class MarketData:
     get_price(symbol) -> float                  latest price
     get_klines(symbol, interval=None, limit=100) -> list of dicts (timestamp ms, open, high,
         low, close, volume), oldest first; interval defaults to the snapshot's default_interval
-    get_indicator(symbol, name, period=None, interval=None) -> float | dict (see indicators)
+    get_indicator(symbol, name, period=None, interval=None) -> float | dict (see
+        domain.indicators; periods within domain.indicator_periods' bounds)
     get_regime(symbol, interval="1h") -> "trending" | "ranging" | "volatile" | "calm"
     get_positions() -> list of dicts;  get_balance() -> available USD as float
     Attributes: symbols (list), trigger (dict), now (ISO string), balance (dict of floats).
@@ -95,7 +96,7 @@ class MarketData:
                 f"{key}({periods}) on {self._symbol(symbol)} "
                 f"{self._interval(interval)} needs at least {need} candles, have {len(rows)}"
             )
-        return indicators.compute(key, periods, _series(rows))
+        return indicators.latest(key, periods, _series(rows))
 
     def get_regime(self, symbol: str, interval: str | None = "1h") -> str:
         rows = self._rows(symbol, interval)

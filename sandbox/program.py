@@ -50,7 +50,8 @@ def preload() -> None:
 
     datetime.datetime.strptime("2026-01-01", "%Y-%m-%d")  # pulls in locale/calendar lazily
     time.localtime()  # makes glibc read its timezone data now (TZ=UTC in the child env)
-    from sandbox import indicators, jail
+    from domain import indicators
+    from sandbox import jail
 
     jail.preload_pyseccomp()
     indicators.warm_up()  # any import hidden inside numpy/talib code paths happens now

@@ -13,7 +13,7 @@ What each variable holds (indicators and regime use 1h candles):
   recent_trades         the first MAX_TRADES entries of `recent_trades`, in the order given
                         (pass the most recent first)
   trigger_context       the trigger as compact JSON
-  market_regime         "BTC: trending, ETH: calm" (sandbox.indicators.regime on 1h candles)
+  market_regime         "BTC: trending, ETH: calm" (domain.indicators.regime on 1h candles)
   sampling_data         the last SAMPLING_POINTS 1-minute closes per symbol, oldest first
   account_balance       equity, available and cash in USD
   symbols               comma-separated symbols
@@ -35,8 +35,15 @@ from typing import Any
 
 import numpy as np
 
+from domain.indicators import (
+    REGIME_MIN_CANDLES,
+    Series,
+    check_period,
+    latest,
+    regime,
+    required_candles,
+)
 from domain.prompts import KNOWN_VARIABLES, MAX_VARIABLE_CHARS
-from sandbox.indicators import REGIME_MIN_CANDLES, Series, compute, regime, required_candles
 
 KLINE_INTERVALS = ("1h", "15m")
 KLINE_ROWS = 8
@@ -227,11 +234,15 @@ def kline_text(snapshot: Mapping[str, Any]) -> str:
     return "\n".join(blocks) + more if blocks else NONE_TEXT
 
 
-def _indicator(name: str, period: int, series: Series) -> Any:
+def indicator_value(name: str, period: int, series: Series) -> float | dict[str, float] | None:
+    """The latest value of `name`(period) on `series`, None (shown as n/a) when the candles are
+    too few or the value undefined. A period outside the shared bounds is a mistake in this
+    module, not in the data: it raises, as it would for a signal or a program."""
+    check_period(name, period)
     if len(series.close) < required_candles(name, period):
         return None
     try:
-        return compute(name, period, series)
+        return latest(name, period, series)
     except ValueError:
         return None
 
@@ -248,15 +259,15 @@ def indicators_text(snapshot: Mapping[str, Any]) -> str:
         s = _series(candles)
         price = _to_float(prices.get(sym)) or float(s.close[-1])
         parts = []
-        rsi = _indicator("rsi", 14, s)
+        rsi = indicator_value("rsi", 14, s)
         parts.append(f"RSI14 {NA if rsi is None else f'{rsi:.1f}'}")
-        ema20, ema50 = _indicator("ema", 20, s), _indicator("ema", 50, s)
+        ema20, ema50 = indicator_value("ema", 20, s), indicator_value("ema", 50, s)
         ema = f"EMA20 {fmt_num(ema20)} EMA50 {fmt_num(ema50)}"
         if isinstance(ema20, float) and isinstance(ema50, float):
             above = [n for n, v in (("EMA20", ema20), ("EMA50", ema50)) if price > v]
             ema += f" (price above {' and '.join(above)})" if above else " (price below both)"
         parts.append(ema)
-        macd = _indicator("macd", 26, s)
+        macd = indicator_value("macd", 26, s)
         if isinstance(macd, dict):
             parts.append(
                 f"MACD {fmt_num(macd['macd'])} signal {fmt_num(macd['signal'])} "
@@ -264,7 +275,7 @@ def indicators_text(snapshot: Mapping[str, Any]) -> str:
             )
         else:
             parts.append(f"MACD {NA}")
-        bb = _indicator("bbands", 20, s)
+        bb = indicator_value("bbands", 20, s)
         if isinstance(bb, dict):
             width = bb["upper"] - bb["lower"]
             pct_b = (price - bb["lower"]) / width if width > 0 else None
@@ -274,7 +285,7 @@ def indicators_text(snapshot: Mapping[str, Any]) -> str:
             )
         else:
             parts.append(f"BB20 {NA}")
-        atr = _indicator("atr", 14, s)
+        atr = indicator_value("atr", 14, s)
         atr_pct = (
             f" ({atr / price * 100:.2f}% of price)" if isinstance(atr, float) and price else ""
         )

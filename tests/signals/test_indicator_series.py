@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import talib
 
-from domain import indicator_series as ind
 from domain.signals import Indicator, macd_periods
+from domain.signals import series as ind
 from tests.signals._support import T0, make_candles
 
 ROOT = Path(__file__).resolve().parents[2]

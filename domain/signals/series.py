@@ -1,19 +1,21 @@
-"""Indicator series over candles, computed with TA-Lib (pure: no I/O, no clock, no randomness).
+"""A signal indicator's series over candles (pure: no I/O, no clock, no randomness).
 
-This is the only domain module that loads numpy / TA-Lib; `domain.signals` imports it lazily.
+The TA-Lib computations are domain.indicators' (the one wrapper, shared with the sandbox and the
+prompt context); this module turns candles into its arrays. It loads numpy and TA-Lib, so
+domain.signals.evaluate imports it only when it evaluates.
 
 `series(candles, indicator, period, extra)` returns a float64 array aligned to `candles` (oldest
 first), NaN where the indicator is not yet defined:
 
   price             close
   volume            volume
-  rsi(p)            talib.RSI(close, p)                         default 14
-  ema(p) / sma(p)   talib.EMA / talib.SMA(close, p)             default 14
-  macd(p)           talib.MACD(close, fast, p, 9)[0]             p = SLOW period, default 26;
+  rsi(p)            indicators.rsi(close, p)                    default 14
+  ema(p) / sma(p)   indicators.ema / indicators.sma(close, p)   default 14
+  macd(p)           indicators.macd(close, p)[0]                p = SLOW period, default 26;
   macd_signal(p)      ... [1] (the signal line)                  fast = round(p*12/26) (12 for 26)
   macd_hist(p)        ... [2] (macd - signal)
-  bb_upper/middle/lower(p)  talib.BBANDS(close, p, 2, 2, SMA)   default 20
-  atr(p)            talib.ATR(high, low, close, p)              default 14
+  bb_upper/middle/lower(p)  indicators.bbands(close, p)         default 20 (SMA +/- 2 sd)
+  atr(p)            indicators.atr(high, low, close, p)         default 14
   price_change_pct(p)  (close[i] / close[i-p] - 1) * 100        default 1
   funding_rate, open_interest   from `extra` (see extra_series), not from candles
 
@@ -29,20 +31,17 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import numpy as np
-import numpy.typing as npt
-import talib
 
+from domain import indicators
+from domain.indicators import FloatArray
 from domain.market import Candle
-from domain.signals import (
+from domain.signals.vocabulary import (
     DEFAULT_PERIODS,
     EXTRA_INDICATORS,
     ExtraSeries,
     Indicator,
     check_period,
-    macd_periods,
 )
-
-FloatArray = npt.NDArray[np.float64]
 
 __all__ = ["series", "volume_average", "extra_series", "FloatArray"]
 
@@ -87,25 +86,22 @@ def series(
     if ind is Indicator.PRICE:
         return close
     if ind is Indicator.RSI:
-        return _f64(talib.RSI(close, timeperiod=p))
+        return indicators.rsi(close, p)
     if ind is Indicator.EMA:
-        return _f64(talib.EMA(close, timeperiod=p))
+        return indicators.ema(close, p)
     if ind is Indicator.SMA:
-        return _f64(talib.SMA(close, timeperiod=p))
+        return indicators.sma(close, p)
     if ind in (Indicator.MACD, Indicator.MACD_SIGNAL, Indicator.MACD_HIST):
-        fast, slow, signal = macd_periods(p)
-        macd, sig, hist = talib.MACD(close, fastperiod=fast, slowperiod=slow, signalperiod=signal)
+        macd, sig, hist = indicators.macd(close, p)
         pick = {Indicator.MACD: macd, Indicator.MACD_SIGNAL: sig, Indicator.MACD_HIST: hist}
-        return _f64(pick[ind])
+        return pick[ind]
     if ind in (Indicator.BB_UPPER, Indicator.BB_MIDDLE, Indicator.BB_LOWER):
-        upper, middle, lower = talib.BBANDS(
-            close, timeperiod=p, nbdevup=2.0, nbdevdn=2.0, matype=talib.MA_Type.SMA
-        )
+        upper, middle, lower = indicators.bbands(close, p)
         pick = {Indicator.BB_UPPER: upper, Indicator.BB_MIDDLE: middle, Indicator.BB_LOWER: lower}
-        return _f64(pick[ind])
+        return pick[ind]
     if ind is Indicator.ATR:
         high, low = _column(candles, "high"), _column(candles, "low")
-        return _f64(talib.ATR(high, low, close, timeperiod=p))
+        return indicators.atr(high, low, close, p)
     if ind is Indicator.PRICE_CHANGE_PCT:
         out = np.full(n, np.nan, dtype=np.float64)
         if n > p:
@@ -123,7 +119,7 @@ def volume_average(candles: Sequence[Candle], period: int) -> FloatArray:
     n = len(candles)
     out = np.full(n, np.nan, dtype=np.float64)
     if n > period:
-        sma = talib.SMA(_column(candles, "volume"), timeperiod=period)
+        sma = indicators.sma(_column(candles, "volume"), period)
         out[1:] = sma[:-1]
     return out
 
@@ -164,7 +160,3 @@ def _to_float(v: float | Decimal | None) -> float:
         return math.nan
     f = float(v)
     return f if math.isfinite(f) else math.nan
-
-
-def _f64(a: npt.NDArray[np.float64]) -> FloatArray:
-    return np.asarray(a, dtype=np.float64)
