@@ -27,8 +27,8 @@ from domain.contracts import (
     SyncAccountInput,
     SyncAccountResult,
 )
+from domain.ids import decision_id
 from domain.risk import RiskLimits
-from domain.trader import decision_id
 from strategies.handoff import SnapshotHandOff
 
 _NOT_STORED = {"decision_id", "seq", "completed"}

@@ -25,7 +25,7 @@ from domain.contracts import (
     RecordStatusInput,
     TraderConfig,
 )
-from domain.trader import decision_id
+from domain.ids import decision_id
 
 # Built once, values bound at execution (see db/decisions.py).
 _ACCOUNT_STATUS = update(ACCOUNTS).where(

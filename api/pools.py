@@ -7,11 +7,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
+from domain.ids import pool_workflow_id
 from domain.signal_pool import SignalPoolInput
-
-
-def pool_workflow_id(pool_id: int) -> str:
-    return f"signal-pool-{pool_id}"
 
 
 class PoolControl:

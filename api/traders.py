@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from domain.contracts import CancelOrderResult, DecisionOutcome
+from domain.ids import trader_workflow_id
 from domain.trader import (
     CancelRequest,
     ClosePositionsRequest,
@@ -23,7 +24,6 @@ from domain.trader import (
     TraderStatusView,
     TriggerRequest,
 )
-from runtime.temporal import trader_workflow_id
 
 T = TypeVar("T")
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from bench import report
 from bench.workloads import Deadline
+from domain.ids import trader_workflow_id
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -233,7 +234,7 @@ async def run_tier(
             # Where the time of a lightly loaded decision goes, from a few traders' histories.
             tier["paced_light_history"] = await history_breakdown(
                 stack,
-                [f"trader-{a}" for a in traders[: min(5, t)]],
+                [trader_workflow_id(a) for a in traders[: min(5, t)]],
                 tier["paced_light"]["started_epoch"],
             )
             await wait_quiet(stack, max_s=5)

@@ -45,6 +45,7 @@ from domain.contracts import (
     SyncAccountInput,
 )
 from domain.decision import Operation
+from domain.ids import decision_id, trader_workflow_id
 from domain.orders import OrderOutcome, OrderStatus, intents_for
 from domain.risk import RiskCheckInput
 from runtime.deps import default_deps
@@ -155,7 +156,7 @@ async def _decisions(
     async def decide(acct: int) -> None:
         async with locks[acct]:  # one decision at a time per trader, as in its workflow
             seqs[acct] += 1
-            seq, did, bid = seqs[acct], f"dec-{acct}-{seqs[acct]}", bindings[acct]
+            seq, did, bid = seqs[acct], decision_id(acct, seqs[acct]), bindings[acct]
             ctx = await env.run(
                 acts["gather_context"],
                 GatherContextInput(
@@ -165,7 +166,7 @@ async def _decisions(
                     binding_id=bid,
                     trigger_type="signal",
                     trigger_context={},
-                    workflow_id=f"trader-{acct}",
+                    workflow_id=trader_workflow_id(acct),
                     run_id="bench",
                 ),
             )

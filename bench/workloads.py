@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 
 from bench.stack import BenchStack, rss_mb
 from db.models import DecisionRecord, OrderRecord, PaperAccountRecord
+from domain.ids import trader_workflow_id
 from domain.trader import SignalFired
 
 PROGRAM = """
@@ -372,7 +373,7 @@ class Step:
 async def _send(stack: BenchStack, step: Step, account_id: int, n: int) -> None:
     fire_id = f"{step.name}-{n}"
     payload = SignalFired(fire_id=fire_id, symbol="BTC", context={"bench_step": step.name})
-    handle = stack.client.get_workflow_handle(f"trader-{account_id}")
+    handle = stack.client.get_workflow_handle(trader_workflow_id(account_id))
     t = time.time()
     try:
         await handle.signal("signal_fired", payload)

@@ -30,9 +30,10 @@ from domain.contracts import (
     RecordIntentsResult,
 )
 from domain.decision import Decision
+from domain.ids import decision_id
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import RiskVerdict
-from domain.trader import TraderStatus, decision_id
+from domain.trader import TraderStatus
 
 NOT_PLACED = "NOT_PLACED: the decision was finished without sending this order"
 _REJECTED = {"status": OrderStatus.REJECTED.value, "reject_reason": NOT_PLACED}

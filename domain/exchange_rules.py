@@ -25,14 +25,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+# Re-exported for the venue adapters that still import them from here; domain/ids.py owns them.
+from domain.ids import ProtectiveKind as ProtectiveKind
+from domain.ids import protective_client_order_id as protective_client_order_id
+from domain.ids import protective_kind as protective_kind
+
 HYPERLIQUID = "hyperliquid"
 BINANCE = "binance"
 
 HL_MAX_SIG_FIGS = 5
 HL_PERP_MAX_DECIMALS = 6
 HL_MIN_NOTIONAL_USD = Decimal(10)
-
-ProtectiveKind = Literal["tp", "sl"]
 
 
 class SizeDeny(StrEnum):
@@ -341,19 +344,6 @@ BINANCE_CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 # (allowed by Binance's regex) would make the signature cover different bytes than were sent.
 # Ids that need percent-encoding are therefore mapped to a digest as well.
 _BINANCE_WIRE_SAFE_RE = re.compile(r"^[.A-Za-z0-9_-]{1,36}$")
-
-
-def protective_client_order_id(client_order_id: str, kind: ProtectiveKind) -> str:
-    """Our id for the TP or SL leg of an entry, e.g. ``ho-7-12-entry:tp``."""
-    return f"{client_order_id}:{kind}"
-
-
-def protective_kind(client_order_id: str) -> ProtectiveKind | None:
-    if client_order_id.endswith(":tp"):
-        return "tp"
-    if client_order_id.endswith(":sl"):
-        return "sl"
-    return None
 
 
 def _digest32(client_order_id: str) -> str:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from domain.decision import Decision, Operation
+from domain.ids import OrderLeg, client_order_id
 from domain.risk import PositionView
 
 
@@ -67,11 +68,6 @@ class OrderOutcome(BaseModel):
     reject_reason: str | None = None
 
 
-def client_order_id(account_id: int, seq: int, leg: str) -> str:
-    """Deterministic, unique per trader decision and leg; fits Binance's 36-char id rule."""
-    return f"ho-{account_id}-{seq}-{leg}"
-
-
 def intents_for(
     decision: Decision, account_id: int, decision_id: str, seq: int, positions: list[PositionView]
 ) -> list[OrderIntent]:
@@ -83,7 +79,7 @@ def intents_for(
             return []
         return [
             OrderIntent(
-                client_order_id=client_order_id(account_id, seq, "close"),
+                client_order_id=client_order_id(account_id, seq, OrderLeg.CLOSE),
                 account_id=account_id,
                 decision_id=decision_id,
                 leg="close",
@@ -96,7 +92,7 @@ def intents_for(
         ]
     return [
         OrderIntent(
-            client_order_id=client_order_id(account_id, seq, "entry"),
+            client_order_id=client_order_id(account_id, seq, OrderLeg.ENTRY),
             account_id=account_id,
             decision_id=decision_id,
             leg="entry",

@@ -97,11 +97,6 @@ class ScheduleState(BaseModel):
     next_due: datetime
 
 
-def decision_id(account_id: int, seq: int) -> str:
-    """The id of a trader's decision (or note) number `seq`."""
-    return f"dec-{account_id}-{seq}"
-
-
 class Note(BaseModel):
     """Something the trader must write to its decision log that is not a decision run."""
 

@@ -67,7 +67,3 @@ async def connect(settings: Settings) -> Client:
         # Why a codec (when configured): decision content in history is encrypted at rest.
         data_converter=with_codec(DATA_CONVERTER, key.get_secret_value() if key else None),
     )
-
-
-def trader_workflow_id(account_id: int) -> str:
-    return f"trader-{account_id}"

@@ -24,9 +24,10 @@ with workflow.unsafe.imports_passed_through():
         RunPromptInput,
     )
     from domain.decision import Decision, Operation
+    from domain.ids import decision_id
     from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
-    from domain.trader import PendingTrigger, TraderStatus, decision_id
+    from domain.trader import PendingTrigger, TraderStatus
     from workflows import steps
 
 ORDER_UNKNOWN = "ORDER_UNKNOWN"
@@ -61,7 +62,7 @@ class DecisionRun:
     ) -> None:
         self.account_id = account_id
         self.seq = seq
-        self.decision_id = decision_id(account_id, seq)
+        self.decision_id: str = decision_id(account_id, seq)
         self.trigger = trigger
         self.binding_id = binding_id
         self.is_paused = is_paused

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionOutcome,
     )
     from domain.decision import Decision, Operation
+    from domain.ids import is_order_of
     from domain.trader import (
         IDLE_SHED_MIN_EVENTS,
         CancelRequest,
@@ -225,7 +226,7 @@ class TraderWorkflow(TraderMessages):
 
     @cancel_order.validator
     def _validate_cancel(self, req: CancelRequest) -> None:
-        if not req.client_order_id.startswith(f"ho-{self.account_id}-"):
+        if not is_order_of(req.client_order_id, self.account_id):
             raise ValueError("not an order of this trader")
 
     @trigger.validator

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         SyncAccountInput,
         TraderConfig,
     )
+    from domain.ids import decision_id
     from domain.trader import (
         MAX_RECENT_MANUAL,
         POSITION_SYNC_SECONDS,
@@ -33,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         TraderState,
         TraderStatus,
         TriggerType,
-        decision_id,
     )
     from workflows import steps
     from workflows.decision import ORDER_UNKNOWN, DecisionRun

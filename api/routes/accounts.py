@@ -26,6 +26,7 @@ from api.schemas import (
 from api.trader_deletion import PositionsChoice, settle_positions
 from db.base import utcnow
 from db.models import Account, Binding, DecisionRecord
+from domain.ids import is_order_of
 from domain.trader import CancelRequest, TriggerRequest
 
 router = APIRouter(prefix="/api/account", tags=["accounts"], route_class=ExactNumbersRoute)
@@ -272,6 +273,10 @@ async def cancel_order(
 ) -> dict[str, object]:
     """Cancel a resting order the platform placed (e.g. a TP/SL leg `<id>:tp`)."""
     await get_account(s, account_id, user.id, live=True)
+    if not is_order_of(client_order_id, account_id):
+        raise ApiError(
+            404, "ORDER_NOT_FOUND", f"{client_order_id} is not an order this trader placed"
+        )
     result = await control.cancel(
         account_id, CancelRequest(client_order_id=client_order_id, symbol=symbol)
     )

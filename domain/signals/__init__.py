@@ -20,6 +20,7 @@ without numpy. The public names of every module are importable from here.
 
 from __future__ import annotations
 
+from domain.ids import fire_id
 from domain.indicator_periods import (
     MACD_FAST,
     MACD_SIGNAL,
@@ -29,7 +30,7 @@ from domain.indicator_periods import (
     macd_periods,
 )
 from domain.signals.definitions import SignalDefinition, parse_definition
-from domain.signals.edge import EdgeState, PoolFire, fire_id, step, step_pool
+from domain.signals.edge import EdgeState, PoolFire, step, step_pool
 from domain.signals.evaluate import (
     EQ_REL_TOL,
     closed_candles,

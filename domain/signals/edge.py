@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.ids import fire_id
 from domain.signals.pools import PoolResult, SignalMatch, SignalPool
 from domain.signals.vocabulary import PoolLogic, SignalId
 
@@ -63,11 +64,6 @@ def step(
     return state.model_copy(update={"last_condition": condition}), False
 
 
-def fire_id(pool_id: SignalId, symbol: str, candle_time_ms: int) -> str:
-    """Deterministic id of a pool firing (use as the trigger / idempotency key)."""
-    return f"signal-pool-{pool_id}:{symbol.strip().upper()}@{candle_time_ms}"
-
-
 class PoolFire(BaseModel):
     """A pool fired for a symbol: the trigger context."""
 
@@ -84,7 +80,7 @@ class PoolFire(BaseModel):
 
 
 def step_pool(
-    pool_id: SignalId,
+    pool_id: int,
     pool: SignalPool,
     states: Mapping[str, EdgeState],
     results: Mapping[str, PoolResult],

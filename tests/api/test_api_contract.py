@@ -182,3 +182,11 @@ def test_money_is_rendered_without_padding_or_exponents() -> None:
     assert fmt(Decimal("1E+2")) == "100"
     assert fmt(Decimal("0.00323238")) == "0.00323238"
     assert fmt(None) is None
+
+
+async def test_cancelling_an_id_the_trader_did_not_mint_is_not_found(st: Stack) -> None:
+    """Another trader's order, or text shaped like an id, never reaches the workflow."""
+    tid = (await st.create_trader(trading_enabled=True))["account_id"]
+    for coid in (f"ho-{tid + 1}-1-entry", f"ho-{tid}-garbage", f"dec-{tid}-1"):
+        r = await st.post(f"/api/account/{tid}/orders/{coid}/cancel")
+        assert r.status_code == 404 and r.json()["code"] == "ORDER_NOT_FOUND", r.text

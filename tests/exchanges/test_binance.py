@@ -20,7 +20,8 @@ from adapters.exchanges.client import (
     OutcomeUnknown,
     ProtectiveOrderError,
 )
-from domain.exchange_rules import binance_client_algo_id, protective_client_order_id
+from domain.exchange_rules import binance_client_algo_id
+from domain.ids import protective_client_order_id
 from domain.orders import OrderIntent, OrderStatus
 from tests.exchanges.conftest import BnSetup
 

@@ -29,7 +29,7 @@ from domain.exchange_rules import (
     slippage_price,
     valid_price,
 )
-from domain.orders import client_order_id
+from domain.ids import client_order_id
 
 BTCUSDT_INFO = {
     "symbol": "BTCUSDT",

@@ -20,7 +20,8 @@ from adapters.exchanges.client import (
     ProtectiveOrderError,
 )
 from adapters.exchanges.hyperliquid import HyperliquidClient
-from domain.exchange_rules import hyperliquid_cloid, protective_client_order_id
+from domain.exchange_rules import hyperliquid_cloid
+from domain.ids import protective_client_order_id
 from domain.orders import OrderIntent, OrderStatus
 from tests.exchanges.conftest import HlSetup
 
