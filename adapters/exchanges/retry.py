@@ -34,6 +34,11 @@ Sleep = Callable[[float], Awaitable[None]]
 async def _first_answer(
     attempt: Attempt[T], wait: wait_base, stop: stop_base, sleep: Sleep
 ) -> T | None:
+    async def call() -> T | None:
+        # tenacity awaits only coroutine functions; ``attempt`` may be any callable returning
+        # an awaitable (a lambda around a lookup), whose coroutine would be taken for an answer
+        return await attempt()
+
     retrying = AsyncRetrying(
         retry=retry_if_result(lambda answer: answer is None),
         wait=wait,
@@ -41,7 +46,7 @@ async def _first_answer(
         sleep=sleep,
         retry_error_callback=lambda _state: None,  # out of attempts: "no answer", not an error
     )
-    return await retrying(attempt)
+    return await retrying(call)
 
 
 async def with_backoff(

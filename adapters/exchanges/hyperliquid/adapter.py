@@ -92,7 +92,7 @@ class HyperliquidClient(HyperliquidReads):
 
     async def set_leverage(self, rules: InstrumentRules, leverage: int) -> str | None:
         coin = rules.venue_symbol
-        reply = await self._transport.action(
+        reply = await self._act(
             "updateLeverage", lambda ex: ex.update_leverage(leverage, coin, is_cross=True)
         )
         return safe_text(reply.response) if reply.status == "err" else None
@@ -102,7 +102,7 @@ class HyperliquidClient(HyperliquidReads):
         limit_px = self._limit_price(order)
         assert limit_px is not None  # refusal() said so
         cloid = _cloid(intent.client_order_id)
-        reply = await self._transport.action(
+        reply = await self._act(
             "order",
             lambda ex: ex.order(
                 coin,
@@ -159,7 +159,7 @@ class HyperliquidClient(HyperliquidReads):
             "trigger": {"triggerPx": float(leg.trigger), "isMarket": True, "tpsl": leg.kind}
         }
         coin, cloid = leg.rules.venue_symbol, _cloid(leg.client_order_id)
-        reply = await self._transport.action(
+        reply = await self._act(
             what,
             lambda ex: ex.order(
                 coin,
@@ -190,7 +190,7 @@ class HyperliquidClient(HyperliquidReads):
             if o.coin == coin and o.is_trigger and o.reduce_only
         ]
         if stale:
-            await self._transport.action(
+            await self._act(
                 "cancel", lambda ex: ex.bulk_cancel([{"coin": coin, "oid": oid} for oid in stale])
             )
 
@@ -199,7 +199,7 @@ class HyperliquidClient(HyperliquidReads):
     ) -> bool:
         coin, cloid = order.symbol or symbol or "", _cloid(client_order_id)
         what = "cancelByCloid"
-        reply = await self._transport.action(what, lambda ex: ex.cancel_by_cloid(coin, cloid))
+        reply = await self._act(what, lambda ex: ex.cancel_by_cloid(coin, cloid))
         if reply.status != "ok":
             return False
         return parse(

@@ -9,6 +9,7 @@ orders, fills and market data. Every reply is parsed by a model in ``schemas``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -86,6 +87,11 @@ class HyperliquidReads:
         return parse_list(model, raw, venue=VENUE, what=what)
 
     # ------------------------------------------------------------ meta and rules
+
+    async def _act(self, what: str, fn: Callable[[Exchange], Any]) -> hl.ActionReply:
+        """One signed action; the perp meta is read first (the SDK signs by asset id)."""
+        await self._load_meta()
+        return await self._transport.action(what, fn)
 
     async def _ready(self) -> Exchange:
         """The signing SDK ``Exchange``, built once the perp meta is known."""

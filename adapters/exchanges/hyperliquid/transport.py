@@ -105,7 +105,7 @@ class HyperliquidTransport:
         rate); other ``err`` answers are returned to the caller."""
         exchange = self.exchange
         if exchange is None:
-            raise RuntimeError("connect() first: the Exchange needs the perp meta")
+            raise RuntimeError("connect() first: the SDK signs by asset id, from the perp meta")
 
         def call() -> Any:
             with self._action_lock:
