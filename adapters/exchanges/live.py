@@ -24,6 +24,7 @@ from adapters.exchanges.client import (
     OutcomeUnknown,
     ProtectiveOrderError,
 )
+from adapters.exchanges.placement import decided, rejected
 from db.models import Account, OrderRecord, TradeRecord
 from domain import profiles
 from domain.exchange_rules import ProtectiveKind, protective_client_order_id
@@ -147,13 +148,7 @@ class LiveExchanges:
         except ExchangeError as err:
             if err.retryable:
                 raise  # Temporal retries; the retry looks the order up before resending
-            outcome = OrderOutcome(
-                client_order_id=intent.client_order_id,
-                status=OrderStatus.REJECTED,
-                symbol=intent.symbol,
-                side=intent.side,
-                reject_reason=f"{err.code}: {err}",
-            )
+            outcome = rejected(intent, f"{err.code}: {err}")
             fills = []
         await self._record_fills(intent.account_id, fills)
         await self.record_outcome(outcome)
@@ -197,13 +192,7 @@ class LiveExchanges:
             last = f"venue has no order {intent.client_order_id} ({absent} lookups)"
             if absent < profiles.CONFIRM_ABSENT_LOOKUPS:
                 return None
-            gone = OrderOutcome(
-                client_order_id=intent.client_order_id,
-                status=OrderStatus.REJECTED,
-                symbol=intent.symbol,
-                side=intent.side,
-                reject_reason=f"NOT_PLACED: {last}; not resent",
-            )
+            gone = rejected(intent, f"NOT_PLACED: {last}; not resent")
             await self.record_outcome(gone)
             return gone
 
@@ -329,13 +318,7 @@ class LiveExchanges:
 
 
 def _unknown(intent: OrderIntent, reason: str) -> OrderOutcome:
-    return OrderOutcome(
-        client_order_id=intent.client_order_id,
-        status=OrderStatus.UNKNOWN,
-        symbol=intent.symbol,
-        side=intent.side,
-        reject_reason=reason,
-    )
+    return decided(intent, OrderStatus.UNKNOWN, reason)
 
 
 class VenueFeed:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from adapters.exchanges import retry
 from adapters.exchanges.base import AccountView
+from adapters.exchanges.placement import decided, rejected
 from db.models import OrderRecord
 from db.orders import outcome_of
 from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
@@ -184,25 +185,13 @@ class PaperExchange:
         settled = await retry.with_backoff(attempt, deadline)
         if settled is not None:
             return settled
-        return OrderOutcome(
-            client_order_id=intent.client_order_id,
-            status=OrderStatus.UNKNOWN,
-            symbol=intent.symbol,
-            side=intent.side,
-            reject_reason=f"still unknown at the deadline: {last}",
-        )
+        return decided(intent, OrderStatus.UNKNOWN, f"still unknown at the deadline: {last}")
 
     async def _settle(self, intent: OrderIntent) -> OrderOutcome:
         async with self.sessions() as s, s.begin():
             order = await s.get(OrderRecord, intent.client_order_id, with_for_update=True)
             if order is None:
-                return OrderOutcome(
-                    client_order_id=intent.client_order_id,
-                    status=OrderStatus.REJECTED,
-                    symbol=intent.symbol,
-                    side=intent.side,
-                    reject_reason="NOT_PLACED: no intent row",
-                )
+                return rejected(intent, "NOT_PLACED: no intent row")
             if order.status in (OrderStatus.INTENT, OrderStatus.UNKNOWN):
                 # the order transaction never committed: nothing was executed
                 order.status = OrderStatus.REJECTED

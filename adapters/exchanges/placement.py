@@ -127,14 +127,19 @@ class VenueHooks(Protocol):
         ...
 
 
-def rejected(intent: OrderIntent, reason: str) -> OrderOutcome:
+def decided(intent: OrderIntent, status: OrderStatus, reason: str | None = None) -> OrderOutcome:
+    """The intent's outcome as the platform states it (``reason``: why, for a reject/unknown)."""
     return OrderOutcome(
         client_order_id=intent.client_order_id,
-        status=OrderStatus.REJECTED,
+        status=status,
         symbol=intent.symbol,
         side=intent.side,
         reject_reason=reason,
     )
+
+
+def rejected(intent: OrderIntent, reason: str) -> OrderOutcome:
+    return decided(intent, OrderStatus.REJECTED, reason)
 
 
 async def place(

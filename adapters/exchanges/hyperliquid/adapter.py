@@ -118,23 +118,16 @@ class HyperliquidClient(HyperliquidReads):
             msg = safe_text(reply.response)
             return rejected(intent, f"{reject_code(msg)}: {msg}")
         st = parse(hl.OrderResponse, reply.response, venue=VENUE, what="order", mutating=True).first
-        if st.filled is not None:
+        accepted = st.filled or st.resting
+        if accepted is not None:
             return OrderOutcome(
                 client_order_id=intent.client_order_id,
                 symbol=intent.symbol,
                 side=intent.side,
-                status=OrderStatus.FILLED,
-                exchange_order_id=str(st.filled.oid),
-                filled_size=st.filled.total_sz,
-                avg_price=st.filled.avg_px,
-            )
-        if st.resting is not None:
-            return OrderOutcome(
-                client_order_id=intent.client_order_id,
-                symbol=intent.symbol,
-                side=intent.side,
-                status=OrderStatus.SUBMITTED,
-                exchange_order_id=str(st.resting.oid),
+                status=OrderStatus.FILLED if st.filled else OrderStatus.SUBMITTED,
+                exchange_order_id=str(accepted.oid),
+                filled_size=st.filled.total_sz if st.filled else None,
+                avg_price=st.filled.avg_px if st.filled else None,
             )
         msg = safe_text(st.error)
         return rejected(intent, f"{reject_code(msg)}: {msg}")

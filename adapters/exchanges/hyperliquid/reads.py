@@ -199,7 +199,7 @@ class HyperliquidReads:
         # "@107" and "PURR/USDC" are spot pairs
         return {
             coin: px
-            for coin, px in mids.mids.items()
+            for coin, px in mids.root.items()
             if not coin.startswith("@") and "/" not in coin
         }
 

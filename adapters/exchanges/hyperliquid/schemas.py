@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, RootModel, model_validator
 
 from adapters.exchanges.base import AccountView
 from adapters.exchanges.client import Fill, LivePosition, OpenOrder
@@ -39,21 +39,12 @@ class AssetContext(WireModel):
     open_interest: OptNum = None
 
 
-class MetaAndContexts(WireModel):
+class MetaAndContexts(RootModel[tuple[Meta, list[AssetContext]]]):
     """``metaAndAssetCtxs``: ``[meta, [ctx per universe entry]]``."""
 
-    meta: Meta
-    contexts: list[AssetContext]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_pair(cls, raw: Any) -> Any:
-        if isinstance(raw, list | tuple) and len(raw) == 2:
-            return {"meta": raw[0], "contexts": raw[1]}
-        return raw
-
     def context(self, coin: str) -> AssetContext | None:
-        for asset, ctx in zip(self.meta.universe, self.contexts, strict=False):
+        meta, contexts = self.root
+        for asset, ctx in zip(meta.universe, contexts, strict=False):
             if asset.name == coin:
                 return ctx
         return None
@@ -240,15 +231,8 @@ class HlCandle(WireModel):
         )
 
 
-class Mids(WireModel):
+class Mids(RootModel[dict[str, Num]]):
     """``allMids``: coin -> mid price."""
-
-    mids: dict[str, Num]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_mapping(cls, raw: Any) -> Any:
-        return {"mids": raw} if isinstance(raw, dict) else raw
 
 
 # ---------------------------------------------------------------- signed actions
