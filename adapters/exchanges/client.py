@@ -196,7 +196,8 @@ class ExchangeClient(Protocol):
     async def place(
         self, intent: OrderIntent, mark: Decimal, known: OrderOutcome | None = None
     ) -> OrderOutcome:
-        """Idempotent: looks the id up first and submits only when the venue lacks it.
+        """Idempotent: looks the id up first and submits only when the venue lacks it (the
+        algorithm, the same for every venue: ``adapters/exchanges/placement.py``).
 
         ``known``: the order as a lookup just found it; then nothing is submitted except the
         missing TP/SL legs of a filled entry."""
