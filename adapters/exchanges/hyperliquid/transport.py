@@ -77,22 +77,22 @@ class HyperliquidTransport:
         )
         return self.exchange
 
-    async def _read(self, what: str, fn: Callable[[], T]) -> T:
+    async def _run(self, what: str, fn: Callable[[], T], *, mutating: bool) -> T:
         return await run_blocking(
             fn,
             timeout_s=self.timeout_s + 1,
             venue=VENUE,
             what=what,
-            mutating=False,
+            mutating=mutating,
             classify=classify,
         )
 
     async def meta(self) -> Any:
-        return await self._read("meta", lambda: self._info.meta())
+        return await self._run("meta", lambda: self._info.meta(), mutating=False)
 
     async def info(self, what: str, payload: dict[str, Any]) -> Any:
         """One ``/info`` request; the raw JSON answer for a ``schemas`` model to parse."""
-        result = await self._read(what, lambda: self._info.post("/info", payload))
+        result = await self._run(what, lambda: self._info.post("/info", payload), mutating=False)
         if isinstance(result, dict) and set(result) == {"error"}:
             raise ExchangeError(
                 ErrorCode.BAD_RESPONSE, f"{what}: unparseable answer", retryable=True, venue=VENUE
@@ -117,14 +117,7 @@ class HyperliquidTransport:
                 finally:
                     self._last_nonce_ms = now_ms()
 
-        raw = await run_blocking(
-            call,
-            timeout_s=self.timeout_s + 1,
-            venue=VENUE,
-            what=what,
-            mutating=True,
-            classify=classify,
-        )
+        raw = await self._run(what, call, mutating=True)
         reply = parse(ActionReply, raw, venue=VENUE, what=what, mutating=True)
         if reply.status == "err":
             refused = action_refusal(what, safe_text(reply.response))
