@@ -15,13 +15,9 @@ No message, repr or log line produced here ever contains an API secret or a priv
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sys
-from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -30,10 +26,6 @@ from domain.exchange_rules import InstrumentRules
 from domain.market import Candle
 from domain.orders import OrderIntent, OrderOutcome
 from domain.risk import PositionView
-
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 MAX_MESSAGE_CHARS = 300
 
@@ -204,7 +196,8 @@ class ExchangeClient(Protocol):
     async def place(
         self, intent: OrderIntent, mark: Decimal, known: OrderOutcome | None = None
     ) -> OrderOutcome:
-        """Idempotent: looks the id up first and submits only when the venue lacks it.
+        """Idempotent: looks the id up first and submits only when the venue lacks it (the
+        algorithm, the same for every venue: ``adapters/exchanges/placement.py``).
 
         ``known``: the order as a lookup just found it; then nothing is submitted except the
         missing TP/SL legs of a filled entry."""
@@ -225,130 +218,3 @@ class ExchangeClient(Protocol):
     def venue_client_id(self, client_order_id: str) -> str: ...
 
     async def close(self) -> None: ...
-
-
-# ---------------------------------------------------------------- helpers for adapters
-
-
-def dec(value: Any, default: Decimal | None = None) -> Decimal | None:
-    """Venue string/number -> Decimal (via str, so floats keep their shortest repr)."""
-    if value is None or value == "":
-        return default
-    try:
-        d = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return default
-    return d if d.is_finite() else default
-
-
-def plain(d: Decimal) -> Decimal:
-    """Drop exponent notation from computed values (6.5E+4 -> 65000) without losing digits."""
-    n = d.normalize()
-    return n.quantize(Decimal(1)) if n == n.to_integral_value() else n
-
-
-def dec0(value: Any) -> Decimal:
-    d = dec(value)
-    return d if d is not None else Decimal(0)
-
-
-def safe_text(value: Any, limit: int = 200) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text[:limit]
-
-
-def dedupe_fills(fills: Iterable[Fill]) -> list[Fill]:
-    """One fill per venue trade id (first seen wins), oldest first."""
-    seen: dict[str, Fill] = {}
-    for f in fills:
-        seen.setdefault(f.trade_id, f)
-    return sorted(seen.values(), key=lambda f: (f.time_ms, f.trade_id))
-
-
-def retry_after_seconds(*header_sources: Any) -> float | None:
-    for headers in header_sources:
-        if isinstance(headers, Mapping) or hasattr(headers, "get"):
-            try:
-                raw = headers.get("Retry-After") or headers.get("retry-after")
-            except Exception:  # noqa: BLE001 - header containers vary
-                raw = None
-            if raw is not None:
-                try:
-                    return float(raw)
-                except (TypeError, ValueError):
-                    return None
-    return None
-
-
-def _never_connected(err: BaseException) -> bool:
-    """True when the request certainly did not leave this host (refused, DNS, connect timeout)."""
-    import requests
-    import urllib3.exceptions
-
-    if isinstance(err, requests.exceptions.ConnectTimeout):
-        return True
-    reason: Any = err.args[0] if err.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError wraps the cause
-    return isinstance(
-        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
-    )
-
-
-def transport_error(
-    err: BaseException, *, venue: str, what: str, mutating: bool
-) -> ExchangeError | None:
-    """Classify a requests/urllib3 transport failure; None if ``err`` is not one."""
-    if "requests" not in sys.modules:
-        return None  # no SDK call has run in this process: nothing to classify (and ~10 MB saved)
-    import requests
-
-    if isinstance(err, requests.exceptions.ConnectionError) and _never_connected(err):
-        return ExchangeError(
-            ErrorCode.NETWORK, f"{what}: could not connect", retryable=True, venue=venue
-        )
-    lost = isinstance(
-        err,
-        requests.exceptions.Timeout
-        | requests.exceptions.ConnectionError
-        | requests.exceptions.ChunkedEncodingError
-        | requests.exceptions.ContentDecodingError,
-    )
-    if not lost:
-        return None
-    kind = "timed out" if isinstance(err, requests.exceptions.Timeout) else "connection lost"
-    if mutating:
-        return OutcomeUnknown(f"{what}: {kind} after sending", venue=venue)
-    code = ErrorCode.TIMEOUT if isinstance(err, requests.exceptions.Timeout) else ErrorCode.NETWORK
-    return ExchangeError(code, f"{what}: {kind}", retryable=True, venue=venue)
-
-
-async def run_blocking(
-    fn: Callable[[], T],
-    *,
-    timeout_s: float,
-    venue: str,
-    what: str,
-    mutating: bool,
-    classify: Callable[[BaseException, str, bool], ExchangeError],
-) -> T:
-    """Run a synchronous SDK call in a thread, bounded by ``timeout_s``; classify failures.
-
-    The SDK's own socket timeout should fire first; this outer bound catches slow trickles.
-    A timed-out thread cannot be killed, but its socket timeout ends it shortly after.
-    """
-    try:
-        return await asyncio.wait_for(asyncio.to_thread(fn), timeout=timeout_s)
-    except TimeoutError:
-        if mutating:
-            raise OutcomeUnknown(f"{what}: no answer within {timeout_s}s", venue=venue) from None
-        raise ExchangeError(
-            ErrorCode.TIMEOUT, f"{what}: no answer within {timeout_s}s", retryable=True, venue=venue
-        ) from None
-    except ExchangeError:
-        raise
-    except Exception as err:  # noqa: BLE001 - every SDK failure is classified below
-        classified = transport_error(err, venue=venue, what=what, mutating=mutating)
-        if classified is None:
-            classified = classify(err, what, mutating)
-        # `from None`: SDK exceptions can hold request objects with signed payloads/headers
-        raise classified from None

@@ -6,7 +6,6 @@ never reach workflow inputs, results or logs.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.exchanges import retry
 from adapters.exchanges.base import AccountView
 from adapters.exchanges.client import (
     ExchangeClient,
@@ -24,6 +24,7 @@ from adapters.exchanges.client import (
     OutcomeUnknown,
     ProtectiveOrderError,
 )
+from adapters.exchanges.placement import decided, rejected
 from db.models import Account, OrderRecord, TradeRecord
 from domain import profiles
 from domain.exchange_rules import ProtectiveKind, protective_client_order_id
@@ -147,13 +148,7 @@ class LiveExchanges:
         except ExchangeError as err:
             if err.retryable:
                 raise  # Temporal retries; the retry looks the order up before resending
-            outcome = OrderOutcome(
-                client_order_id=intent.client_order_id,
-                status=OrderStatus.REJECTED,
-                symbol=intent.symbol,
-                side=intent.side,
-                reject_reason=f"{err.code}: {err}",
-            )
+            outcome = rejected(intent, f"{err.code}: {err}")
             fills = []
         await self._record_fills(intent.account_id, fills)
         await self.record_outcome(outcome)
@@ -163,13 +158,11 @@ class LiveExchanges:
 
     async def _confirm_absent(self, c: ExchangeClient, intent: OrderIntent) -> OrderOutcome | None:
         """The order if any of several spaced lookups finds it; None once all say absent."""
-        for i in range(profiles.CONFIRM_ABSENT_LOOKUPS):
-            if i:
-                await asyncio.sleep(profiles.CONFIRM_ABSENT_SPACING_S)
-            found = await c.lookup(intent.client_order_id, intent.symbol)
-            if found is not None:
-                return found
-        return None
+        return await retry.spaced(
+            lambda: c.lookup(intent.client_order_id, intent.symbol),
+            profiles.CONFIRM_ABSENT_LOOKUPS,
+            profiles.CONFIRM_ABSENT_SPACING_S,
+        )
 
     @staticmethod
     async def _protect(c: ExchangeClient, intent: OrderIntent, entry: OrderOutcome) -> OrderOutcome:
@@ -184,41 +177,47 @@ class LiveExchanges:
     async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
         """Settle an order whose answer was lost by lookups only (never by resending), with
         backoff, until ``deadline`` (epoch seconds). Still unknown then: recorded `unknown`."""
-        delay, absent, last = profiles.RESOLVE_BACKOFF_INITIAL_S, 0, "no lookup answered"
-        while True:
+        absent, last = 0, "no lookup answered"
+
+        async def attempt() -> OrderOutcome | None:
+            nonlocal absent, last
             try:
-                async with self.client(intent.account_id) as c:
-                    found = await c.lookup(intent.client_order_id, intent.symbol)
-                    if found is not None:
-                        if found.status is OrderStatus.FILLED and not intent.reduce_only:
-                            found = await self._protect(c, intent, found)
-                        fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
-                        await self._record_fills(intent.account_id, fills)
-                        await self.record_outcome(found)
-                        if found.status is OrderStatus.FILLED and not intent.reduce_only:
-                            await self._record_protective_legs(intent)
-                        return found
-                absent += 1
-                last = f"venue has no order {intent.client_order_id} ({absent} lookups)"
-                if absent >= profiles.CONFIRM_ABSENT_LOOKUPS:
-                    gone = OrderOutcome(
-                        client_order_id=intent.client_order_id,
-                        status=OrderStatus.REJECTED,
-                        symbol=intent.symbol,
-                        side=intent.side,
-                        reject_reason=f"NOT_PLACED: {last}; not resent",
-                    )
-                    await self.record_outcome(gone)
-                    return gone
+                found = await self._settled(intent)
             except ExchangeError as err:
-                absent, last = 0, str(err)
-            if time.time() + delay > deadline:
-                break
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, profiles.RESOLVE_BACKOFF_MAX_S)
+                absent, last = 0, str(err)  # absence must hold CONFIRM_ABSENT_LOOKUPS in a row
+                return None
+            if found is not None:
+                return found
+            absent += 1
+            last = f"venue has no order {intent.client_order_id} ({absent} lookups)"
+            if absent < profiles.CONFIRM_ABSENT_LOOKUPS:
+                return None
+            gone = rejected(intent, f"NOT_PLACED: {last}; not resent")
+            await self.record_outcome(gone)
+            return gone
+
+        settled = await retry.with_backoff(attempt, deadline)
+        if settled is not None:
+            return settled
         unknown = _unknown(intent, f"still unknown at the deadline: {last}")
         await self.record_outcome(unknown)
         return unknown
+
+    async def _settled(self, intent: OrderIntent) -> OrderOutcome | None:
+        """One lookup; the order found is recorded (with its fills and, for a filled entry, its
+        TP/SL legs). None: the venue says it has no such order."""
+        async with self.client(intent.account_id) as c:
+            found = await c.lookup(intent.client_order_id, intent.symbol)
+            if found is None:
+                return None
+            if found.status is OrderStatus.FILLED and not intent.reduce_only:
+                found = await self._protect(c, intent, found)
+            fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
+        await self._record_fills(intent.account_id, fills)
+        await self.record_outcome(found)
+        if found.status is OrderStatus.FILLED and not intent.reduce_only:
+            await self._record_protective_legs(intent)
+        return found
 
     async def _record_protective_legs(self, intent: OrderIntent) -> None:
         """TP/SL legs rest at the venue: recorded as orders so cancels and fills are tracked."""
@@ -319,13 +318,7 @@ class LiveExchanges:
 
 
 def _unknown(intent: OrderIntent, reason: str) -> OrderOutcome:
-    return OrderOutcome(
-        client_order_id=intent.client_order_id,
-        status=OrderStatus.UNKNOWN,
-        symbol=intent.symbol,
-        side=intent.side,
-        reject_reason=reason,
-    )
+    return decided(intent, OrderStatus.UNKNOWN, reason)
 
 
 class VenueFeed:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -13,12 +11,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from adapters.exchanges import retry
 from adapters.exchanges.base import AccountView
+from adapters.exchanges.placement import decided, rejected
 from db.models import OrderRecord
 from db.orders import outcome_of
 from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
 from db.transactions import read, write
-from domain import paper, profiles
+from domain import paper
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import PositionView
 
@@ -170,39 +170,33 @@ class PaperExchange:
         return outcome_of(order, **values)
 
     async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
-        """The paper venue is the database: the row says what happened, retried until the
-        database answers or ``deadline`` (epoch seconds) passes."""
-        delay, last = profiles.RESOLVE_BACKOFF_INITIAL_S, ""
-        while True:
+        """The paper venue is the database: the row says what happened, asked again with backoff
+        until the database answers or ``deadline`` (epoch seconds) passes."""
+        last = ""
+
+        async def attempt() -> OrderOutcome | None:
+            nonlocal last
             try:
-                async with self.sessions() as s, s.begin():
-                    order = await s.get(OrderRecord, intent.client_order_id, with_for_update=True)
-                    if order is None or order.status in (OrderStatus.INTENT, OrderStatus.UNKNOWN):
-                        # the order transaction never committed: nothing was executed
-                        if order is not None:
-                            order.status = OrderStatus.REJECTED
-                            order.reject_reason = "NOT_PLACED: never executed; not resent"
-                            return outcome_of(order)
-                        return OrderOutcome(
-                            client_order_id=intent.client_order_id,
-                            status=OrderStatus.REJECTED,
-                            symbol=intent.symbol,
-                            side=intent.side,
-                            reject_reason="NOT_PLACED: no intent row",
-                        )
-                    return outcome_of(order)
+                return await self._settle(intent)
             except (OSError, SQLAlchemyError) as err:
                 last = f"database unavailable: {str(err)[:200]}"
-            if time.time() + delay > deadline:
-                return OrderOutcome(
-                    client_order_id=intent.client_order_id,
-                    status=OrderStatus.UNKNOWN,
-                    symbol=intent.symbol,
-                    side=intent.side,
-                    reject_reason=f"still unknown at the deadline: {last}",
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, profiles.RESOLVE_BACKOFF_MAX_S)
+                return None
+
+        settled = await retry.with_backoff(attempt, deadline)
+        if settled is not None:
+            return settled
+        return decided(intent, OrderStatus.UNKNOWN, f"still unknown at the deadline: {last}")
+
+    async def _settle(self, intent: OrderIntent) -> OrderOutcome:
+        async with self.sessions() as s, s.begin():
+            order = await s.get(OrderRecord, intent.client_order_id, with_for_update=True)
+            if order is None:
+                return rejected(intent, "NOT_PLACED: no intent row")
+            if order.status in (OrderStatus.INTENT, OrderStatus.UNKNOWN):
+                # the order transaction never committed: nothing was executed
+                order.status = OrderStatus.REJECTED
+                order.reject_reason = "NOT_PLACED: never executed; not resent"
+            return outcome_of(order)
 
 
 def _record_fill(s: Session, account_id: int, fill: paper.PaperFill) -> None:
