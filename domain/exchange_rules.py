@@ -25,10 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-# Re-exported for the venue adapters that still import them from here; domain/ids.py owns them.
-from domain.ids import ProtectiveKind as ProtectiveKind
-from domain.ids import protective_client_order_id as protective_client_order_id
-from domain.ids import protective_kind as protective_kind
+from domain.ids import ProtectiveKind
 
 HYPERLIQUID = "hyperliquid"
 BINANCE = "binance"

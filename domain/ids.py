@@ -104,6 +104,12 @@ def protective_kind(text: str) -> ProtectiveKind | None:
     return None
 
 
+def entry_of(text: str) -> str:
+    """The id a protective leg's id protects (``ho-7-12-entry:tp`` -> ``ho-7-12-entry``);
+    any other id is returned as it is."""
+    return text.rsplit(":", 1)[0] if protective_kind(text) else text
+
+
 def is_order_of(text: str, account_id: int) -> bool:
     """Whether `text` is an id this platform minted for trader `account_id`."""
     try:

@@ -27,7 +27,7 @@ from adapters.exchanges.client import (
 from adapters.exchanges.placement import decided, rejected
 from db.models import Account, OrderRecord, TradeRecord
 from domain import profiles
-from domain.exchange_rules import ProtectiveKind, protective_client_order_id
+from domain.ids import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from vault import KeyWrapper, SealedSecret, open_secret

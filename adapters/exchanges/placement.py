@@ -37,14 +37,13 @@ from adapters.exchanges.client import (
 )
 from domain.exchange_rules import (
     InstrumentRules,
-    ProtectiveKind,
     SizeDeny,
     SizeResult,
     check_quantity,
-    protective_client_order_id,
     protective_trigger_price,
     quantity_for_notional,
 )
+from domain.ids import ProtectiveKind, protective_client_order_id
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 
 log = logging.getLogger(__name__)

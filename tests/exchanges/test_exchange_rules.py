@@ -20,8 +20,6 @@ from domain.exchange_rules import (
     hyperliquid_cloid,
     hyperliquid_rules,
     price_is_valid,
-    protective_client_order_id,
-    protective_kind,
     protective_trigger_price,
     quantity_for_notional,
     round_price,
@@ -29,7 +27,7 @@ from domain.exchange_rules import (
     slippage_price,
     valid_price,
 )
-from domain.ids import client_order_id
+from domain.ids import client_order_id, protective_client_order_id, protective_kind
 
 BTCUSDT_INFO = {
     "symbol": "BTCUSDT",

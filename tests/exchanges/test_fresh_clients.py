@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from domain.exchange_rules import protective_client_order_id
+from domain.ids import protective_client_order_id
 from domain.orders import OrderIntent, OrderStatus
 from tests.exchanges.conftest import BnSetup, HlSetup
 

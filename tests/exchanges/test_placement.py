@@ -19,7 +19,8 @@ from adapters.exchanges.client import (
     ProtectiveOrderError,
 )
 from adapters.exchanges.placement import MarketOrder, ProtectiveLeg
-from domain.exchange_rules import InstrumentRules, hyperliquid_rules, protective_client_order_id
+from domain.exchange_rules import InstrumentRules, hyperliquid_rules
+from domain.ids import protective_client_order_id
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 
 

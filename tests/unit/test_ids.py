@@ -24,6 +24,11 @@ def test_a_protective_leg_parses_back_to_its_entry() -> None:
     assert ref.protective == "sl" and ref.entry == entry
 
 
+def test_a_protective_leg_names_its_entry() -> None:
+    assert ids.entry_of("ho-7-12-entry:tp") == "ho-7-12-entry"
+    assert ids.entry_of("ho-7-12-entry") == "ho-7-12-entry"
+
+
 def test_an_unknown_leg_is_not_minted() -> None:
     with pytest.raises(ValueError):
         ids.client_order_id(7, 12, "exit")

@@ -24,12 +24,8 @@ from adapters.exchanges.binance.reads import BinanceReads
 from adapters.exchanges.client import ErrorCode, ExchangeError, LivePosition
 from adapters.exchanges.placement import MarketOrder, ProtectiveLeg
 from adapters.exchanges.wire import parse
-from domain.exchange_rules import (
-    InstrumentRules,
-    binance_client_algo_id,
-    binance_client_order_id,
-    protective_kind,
-)
+from domain.exchange_rules import InstrumentRules, binance_client_algo_id, binance_client_order_id
+from domain.ids import entry_of, protective_kind
 from domain.orders import OrderIntent, OrderOutcome
 
 
@@ -41,8 +37,9 @@ class BinanceFuturesClient(BinanceReads):
     def _candidate_symbols(self, client_order_id: str, symbol: str | None) -> list[str]:
         if symbol is not None:
             return [self._venue_symbol(symbol)]
-        base = client_order_id.rsplit(":", 1)[0] if protective_kind(client_order_id) else ""
-        known = self._symbol_of.get(client_order_id) or self._symbol_of.get(base)
+        known = self._symbol_of.get(client_order_id) or self._symbol_of.get(
+            entry_of(client_order_id)
+        )
         if known is not None:
             return [known]
         return sorted(self._configured | self._seen)

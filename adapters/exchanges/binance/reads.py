@@ -21,8 +21,8 @@ from domain.exchange_rules import (
     binance_client_algo_id,
     binance_client_order_id,
     binance_rules,
-    protective_kind,
 )
+from domain.ids import protective_kind
 from domain.market import Candle, parse_interval
 
 
