@@ -17,7 +17,7 @@ from adapters.market.snapshot import market_snapshot, now_ms, snapshot_dict, sna
 from db.base import utcnow
 from db.decisions import Claim, claim, create_row, found, insert_new
 from db.session import EncodedJSON
-from db.traders import SYMBOLS, account_basics
+from db.traders import account_basics, symbols_of
 from db.transactions import read, write
 from domain import profiles
 from domain.contracts import (
@@ -149,9 +149,7 @@ class ContextActivities:
     async def _sync(self, req: SyncAccountInput) -> SyncAccountResult:
         def before_sync(s: Session) -> tuple[list[str], int]:
             # The last trade row before the sync: fills after it are the sync's findings.
-            key = {"b_account": req.account_id}
-            symbols = s.connection().execute(SYMBOLS, key).scalar()
-            return list(symbols or []), last_trade_row(s, req.account_id)
+            return symbols_of(s, req.account_id), last_trade_row(s, req.account_id)
 
         symbols, trades_before = await read(self.sessions, before_sync)
         try:
