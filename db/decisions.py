@@ -138,3 +138,14 @@ def recorded_output(s: Session, decision_id: str) -> Any:
 
 def create_row(s: Session, decision_id: str, **values: Any) -> None:
     s.connection().execute(INSERT, {"id": decision_id, **values})
+
+
+_SNAPSHOT = select(DECISIONS.c.input_snapshot).where(DECISIONS.c.id == _ID)
+
+
+def input_snapshot(s: Session, decision_id: str) -> Any:
+    """The decision's stored input snapshot; LookupError if it has none."""
+    snapshot = s.connection().execute(_SNAPSHOT, {"b_id": decision_id}).scalar()
+    if snapshot is None:
+        raise LookupError(f"decision {decision_id} has no input snapshot")
+    return snapshot
