@@ -149,3 +149,11 @@ def input_snapshot(s: Session, decision_id: str) -> Any:
     if snapshot is None:
         raise LookupError(f"decision {decision_id} has no input snapshot")
     return snapshot
+
+
+_LLM_EXCHANGE = select(DECISIONS.c.llm_exchange).where(DECISIONS.c.id == _ID)
+
+
+def llm_exchange(s: Session, decision_id: str) -> Any:
+    """What the decision recorded of its model call so far (None: nothing)."""
+    return s.connection().execute(_LLM_EXCHANGE, {"b_id": decision_id}).scalar()
