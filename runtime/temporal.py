@@ -1,4 +1,5 @@
-"""How every process connects to Temporal: same address, namespace and data converter."""
+"""How every process connects to Temporal (same address, namespace and data converter), and
+how a worker signals trader workflows (a signal pool's fire)."""
 
 from __future__ import annotations
 
