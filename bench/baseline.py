@@ -4,7 +4,7 @@ Per decision, exactly the product's steps and functions: the market snapshot fro
 feed (`adapters.market.snapshot.market_snapshot` / `snapshot_dict`), the paper account's TP/SL check
 and view (`domain.paper`, `PaperExchange._view`), the program in its sandbox
 (`sandbox.runner.run_program`, same limits and the same per-core bound as
-`activities/strategy.py`), the risk gate (`domain.risk.evaluate`), the order intents
+`strategies/program.py`), the risk gate (`domain.risk.evaluate`), the order intents
 (`domain.orders.intents_for`) and the paper fill (`domain.paper.execute_market_order`). Paper
 accounts live in memory; decisions of one trader run one at a time (as in its workflow).
 
@@ -19,7 +19,6 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from activities.strategy import sandbox_slots
 from adapters.exchanges.paper import PaperExchange, paper_order
 from adapters.market.simulated import SimulatedFeed
 from adapters.market.snapshot import market_snapshot, snapshot_dict
@@ -30,6 +29,7 @@ from domain.decision import Decision
 from domain.orders import intents_for
 from domain.risk import RiskCheckInput, RiskLimits, evaluate
 from sandbox.runner import SandboxLimits, default_mode, run_program
+from strategies.program import sandbox_slots
 
 
 class InMemoryTrader:
@@ -58,7 +58,7 @@ class Baseline:
             cpu_seconds=settings.sandbox_cpu_seconds,
             memory_mb=settings.sandbox_memory_mb,
         )
-        # The same sandbox mode and bound as StrategyActivities.
+        # The same sandbox mode and bound as strategies.program.ProgramRunner.
         self.mode = default_mode()
         self.slots = asyncio.Semaphore(sandbox_slots(self.mode))
         self.symbols: list[str] = list(TRADER["symbols"])  # type: ignore[call-overload]

@@ -138,3 +138,43 @@ def recorded_output(s: Session, decision_id: str) -> Any:
 
 def create_row(s: Session, decision_id: str, **values: Any) -> None:
     s.connection().execute(INSERT, {"id": decision_id, **values})
+
+
+_SNAPSHOT = select(DECISIONS.c.input_snapshot).where(DECISIONS.c.id == _ID)
+
+
+def input_snapshot(s: Session, decision_id: str) -> Any:
+    """The decision's stored input snapshot; LookupError if it has none."""
+    snapshot = s.connection().execute(_SNAPSHOT, {"b_id": decision_id}).scalar()
+    if snapshot is None:
+        raise LookupError(f"decision {decision_id} has no input snapshot")
+    return snapshot
+
+
+_LLM_EXCHANGE = select(DECISIONS.c.llm_exchange).where(DECISIONS.c.id == _ID)
+
+
+def llm_exchange(s: Session, decision_id: str) -> Any:
+    """What the decision recorded of its model call so far (None: nothing)."""
+    return s.connection().execute(_LLM_EXCHANGE, {"b_id": decision_id}).scalar()
+
+
+def insert_or_claim(
+    s: Session,
+    account_id: int,
+    trigger_key: str,
+    decision_id: str,
+    seq: int,
+    mint: Callable[[int], str],
+    **values: Any,
+) -> Claim:
+    """Insert this trigger's decision row with `values`: under the proposed id, or the next free
+    one when another trigger's decision holds it. If an attempt running alongside stored the
+    row first, nothing is written and its claim (`found`) is the answer: its row stands."""
+    row = {"account_id": account_id, "trigger_key": trigger_key or None, **values}
+    if insert_new(s, decision_id, seq=seq, **row):
+        return Claim(decision_id, seq, False)
+    claimed = claim(s, account_id, trigger_key, decision_id, seq, mint)
+    if not claimed.found:
+        create_row(s, claimed.decision_id, seq=claimed.seq, **row)
+    return claimed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 from sqlalchemy import event
@@ -63,3 +63,7 @@ def make_engine(url: str) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# The session factory every process builds once: what activities and strategies are handed.
+Sessions: TypeAlias = async_sessionmaker[AsyncSession]

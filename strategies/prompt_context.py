@@ -1,4 +1,4 @@
-"""Prompt variables as compact text, built from a decision snapshot (see activities.context).
+"""Prompt variables as compact text, built from a decision snapshot (see strategies.context).
 
 `variables_from_snapshot(snapshot, recent_trades)` returns one string per template variable in
 domain.prompts.KNOWN_VARIABLES. The snapshot has the shape of `snapshot_dict`: symbols, now (ISO),
