@@ -79,10 +79,16 @@ class Harness:
         return handle
 
     async def trigger(
-        self, handle: WorkflowHandle[Any, Any], req: TriggerRequest | None = None
+        self,
+        handle: WorkflowHandle[Any, Any],
+        req: TriggerRequest | None = None,
+        update_id: str | None = None,
     ) -> DecisionOutcome:
         return await handle.execute_update(
-            TraderWorkflow.trigger, req or TriggerRequest(), result_type=DecisionOutcome
+            TraderWorkflow.trigger,
+            req or TriggerRequest(),
+            id=update_id,
+            result_type=DecisionOutcome,
         )
 
     async def close(self, handle: WorkflowHandle[Any, Any], *symbols: str) -> list[DecisionOutcome]:

@@ -48,6 +48,19 @@ async def test_a_manual_trigger_is_answered_by_the_run_it_entered(fast: Harness)
     assert len(set(runs)) >= 2 and (await fast.status(h)).decisions_made == 4
 
 
+async def test_a_trigger_retried_after_continue_as_new_gets_its_first_decision(
+    fast: Harness,
+) -> None:
+    h = await fast.start_trader(continue_as_new_events=20)
+    first_run = await fast.run_id(h)
+    first = await fast.trigger(h, update_id="client-retry-1")
+    await fast.trigger(h)  # past the history limit: the run continues as new
+    assert await fast.run_id(h) != first_run
+    retried = await fast.trigger(h, update_id="client-retry-1")
+    assert retried == first  # remembered across the hop, not decided again
+    assert len(fast.fakes.finished) == 2
+
+
 async def test_an_idle_trader_continues_as_new_without_repeating_its_start(
     fast: Harness,
 ) -> None:
