@@ -100,7 +100,9 @@ async def test_intents_an_earlier_attempt_recorded_as_denied_are_not_placed(
     assert fast.fakes.inputs(Activity.PLACE_ORDER) == []
 
 
-async def test_a_number_taken_by_a_note_moves_the_next_decision_on(fast: Harness) -> None:
+async def test_a_decision_recorded_under_a_later_number_moves_the_next_one_on(
+    fast: Harness,
+) -> None:
     def recorded_later(req: FinishDecisionInput) -> DecisionOutcome:
         return DecisionOutcome(decision_id="dec-7-3", seq=3, status=req.status)
 
