@@ -8,10 +8,25 @@ import ctypes.util
 import gc
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("hyperoru.gc")
 SLOW_PAUSE_S = 0.05  # pauses at least this long are logged (every trader waited that long)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where the worker's housekeeping loops read time and wait: the system's, or a test's own
+    (a scripted one drives a loop interval by interval, with no CPU burnt and no wall time)."""
+
+    cpu: Callable[[], float] = time.process_time  # CPU seconds this process has used
+    wall: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+SYSTEM_CLOCK = Clock()
 
 
 def tune_gc() -> None:
@@ -54,11 +69,13 @@ def release_memory() -> None:
         _TRIM(0)
 
 
-def _log_slow_pauses(phase: str, info: dict[str, Any]) -> None:
+def _log_slow_pauses(
+    phase: str, info: dict[str, Any], clock: Callable[[], float] = time.perf_counter
+) -> None:
     if phase == "start":
-        _started[0] = time.perf_counter()
+        _started[0] = clock()
         return
-    pause = time.perf_counter() - _started[0]
+    pause = clock() - _started[0]
     if pause >= SLOW_PAUSE_S:
         log.info(
             "garbage collection paused the worker %.0f ms (generation %d, %d collected)",
@@ -69,7 +86,10 @@ def _log_slow_pauses(phase: str, info: dict[str, Any]) -> None:
 
 
 async def collect_when_idle(
-    every_s: float = 10.0, quiet_cpu_s: float = 0.2, busy_cpu_s: float = 1.0
+    every_s: float = 10.0,
+    quiet_cpu_s: float = 0.2,
+    busy_cpu_s: float = 1.0,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> None:
     """Run a full collection once the worker goes quiet after work.
 
@@ -78,12 +98,12 @@ async def collect_when_idle(
     Quiet: under `quiet_cpu_s` of CPU in the last `every_s`; after work: `busy_cpu_s` since the
     last such collection.
     """
-    last_check = since_collect = time.process_time()
+    last_check = since_collect = clock.cpu()
     while True:
-        await asyncio.sleep(every_s)
-        now = time.process_time()
+        await clock.sleep(every_s)
+        now = clock.cpu()
         quiet = now - last_check < quiet_cpu_s
         last_check = now
         if quiet and now - since_collect > busy_cpu_s:
             release_memory()
-            since_collect = time.process_time()
+            since_collect = clock.cpu()

@@ -18,7 +18,6 @@ run, when it last ran, how long its history is, its steps, and the local activit
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
 
-from runtime.gc_policy import release_memory
+from runtime.gc_policy import SYSTEM_CLOCK, Clock, release_memory
 
 log = logging.getLogger("hyperoru.worker_cache")
 
@@ -151,16 +150,16 @@ class IdleEviction:
             self._bridge.request_workflow_eviction(run_id)
         return len(idle)
 
-    async def run(self, every_s: float = 5.0) -> None:
+    async def run(self, every_s: float = 5.0, clock: Clock = SYSTEM_CLOCK) -> None:
         release = False  # runs were evicted since the last release
-        cpu = time.process_time()
+        cpu = clock.cpu()
         while True:
-            await asyncio.sleep(every_s)
-            cpu, last_cpu = time.process_time(), cpu
+            await clock.sleep(every_s)
+            cpu, last_cpu = clock.cpu(), cpu
             if release and cpu - last_cpu < QUIET_CPU_SHARE * every_s:
                 release_memory()
                 release = False
-            evicted = self.sweep(time.monotonic())
+            evicted = self.sweep(clock.wall())
             if evicted:
                 log.info("evicting %d idle trader runs from the worker cache", evicted)
                 release = True

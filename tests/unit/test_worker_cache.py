@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from temporalio.worker import WorkflowInstance
 
 import runtime.worker_cache as worker_cache
 from runtime.worker_cache import IdleEviction, RunState, TrackingRunner, _TrackedInstance
+from tests.support.clocks import ScriptedIntervals, ScriptEnded
 
 
 class _Instance(WorkflowInstance):
@@ -132,28 +131,17 @@ def test_quiet_runs_are_evicted_once_and_busy_or_long_ones_never() -> None:
 async def test_evicted_memory_goes_back_only_once_the_worker_is_quiet(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    released: list[float] = []
-    monkeypatch.setattr(worker_cache, "release_memory", lambda: released.append(time.monotonic()))
+    # Sweeps every 5 s; each interval's CPU is scripted (quiet: under 2 % of a core, 0.1 s).
+    worker = ScriptedIntervals([0.0, 0.5, 0.0, 0.0])
+    released: list[int] = []
+    monkeypatch.setattr(worker_cache, "release_memory", lambda: released.append(worker.interval))
     runner = TrackingRunner(inner=None)  # type: ignore[arg-type]
-    runner.runs = {"idle": RunState(last_activation=time.monotonic() - 100, history_length=5)}
+    runner.runs = {"idle": RunState(last_activation=worker.now - 100, history_length=5)}
     eviction = IdleEviction(runner, idle_s=60)
     bridge = eviction._bridge = _Bridge()
-    task = asyncio.create_task(eviction.run(every_s=0.1))
-    try:
-        await asyncio.sleep(0.15)
-        assert bridge.asked == ["idle"] and released == []  # evicted at the first sweep
-        _burn(0.25)  # busy through the next sweep: no collection pause for busy traders
-        await asyncio.sleep(0.02)
-        assert released == []
-        await asyncio.sleep(0.3)
-        assert len(released) == 1  # the first quiet sweep
-        await asyncio.sleep(0.3)
-        assert len(released) == 1  # nothing evicted since
-    finally:
-        task.cancel()
-
-
-def _burn(cpu_s: float) -> None:
-    end = time.process_time() + cpu_s
-    while time.process_time() < end:
-        pass
+    with pytest.raises(ScriptEnded):
+        await eviction.run(every_s=5, clock=worker.clock)
+    assert bridge.asked == ["idle"]  # evicted at the first sweep
+    # Not at the second sweep (busy: no collection pause for busy traders); at the first quiet
+    # one after it; then not again, nothing was evicted since.
+    assert released == [3]
