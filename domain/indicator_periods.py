@@ -14,9 +14,10 @@ from __future__ import annotations
 MIN_PERIOD = 1
 # One upper bound for every caller. 500 is the bound saved signal definitions were validated
 # against (a lower one would make them unloadable) and covers the longest periods traders use
-# (200-candle averages) with room. It is already more history than any caller has: a program's
-# snapshot carries 100 candles per interval and a signal evaluation 300, so a larger bound (the
-# sandbox used to allow 1000) only accepted periods that can never be computed.
+# (200-candle averages) with room. A signal evaluation fetches the history its definitions need
+# (adapters/market/signal_pools.py); a program's snapshot carries SNAPSHOT_CANDLES per interval
+# and a longer period there is refused with the history it would need. A larger bound (the
+# sandbox used to allow 1000) bought nothing.
 MAX_PERIOD = 500
 # TA-Lib refuses RSI and BBANDS below 2. MACD needs a fast period below the slow one, so its
 # slow period starts at 3 (MACD(2, 2, 9) is identically 0).

@@ -28,6 +28,7 @@ from domain.signals.vocabulary import (
     Indicator,
     Operator,
     ReferenceSpec,
+    candles_for,
     check_period,
     clean_name,
     is_xavg,
@@ -209,6 +210,15 @@ class SignalDefinition(BaseModel):
         if spec.kind == "signal_line":
             return ReferenceSpec(spec.kind, self.period)
         return spec
+
+    def candles_needed(self) -> int:
+        """The fewest closed candles on which this definition can match: both sides defined on
+        the last candle and on the one before it (a crossing compares the two)."""
+        needed = candles_for(self.indicator, self.period)
+        spec = self.reference_spec()
+        if spec is not None:
+            needed = max(needed, candles_for(spec.kind, spec.period))
+        return needed + 1
 
     def to_nested(self) -> dict[str, Any]:
         """The older nested form {"name", "type", "config", "enabled"} (JSON-ready)."""

@@ -121,6 +121,21 @@ def check_period(indicator: str, period: object) -> int:
     return periods.check_period(ind.value, period, low=MIN_PERIODS.get(ind, MIN_PERIOD))
 
 
+def candles_for(kind: str, period: int | None) -> int:
+    """The fewest candles on which the latest value of the series `kind`(period) is defined:
+    an indicator's, or a reference's ("signal_line" is macd's signal, "volume_avg" the mean of
+    the `period` volumes before a candle). None: the indicator's default period."""
+    if kind == "volume_avg":
+        return (period or DEFAULT_PERIODS[Indicator.VOLUME]) + 1
+    ind = Indicator.MACD_SIGNAL if kind == "signal_line" else Indicator(kind)
+    if ind not in DEFAULT_PERIODS or ind is Indicator.VOLUME:
+        return 1  # price, volume, funding_rate, open_interest: every candle has a value
+    p = DEFAULT_PERIODS[ind] if period is None else period
+    if ind is Indicator.PRICE_CHANGE_PCT:
+        return p + 1
+    return periods.required_candles(TALIB_NAMES[ind], p)
+
+
 def clean_name(v: Any) -> str:
     """A definition's or pool's name, stripped; ValueError if empty or too long."""
     if not isinstance(v, str) or not v.strip():
