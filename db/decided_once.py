@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.decisions import claim, create_row
+from db.order_status import set_order_status
 from db.orders import outcome_of
 from db.tables import ACCOUNTS, DECISIONS, ORDERS
 from domain.contracts import (
@@ -33,10 +34,9 @@ from domain.decision import Decision
 from domain.ids import decision_id
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import RiskVerdict
-from domain.trader import TraderStatus
+from domain.trader import status_after_decision
 
 NOT_PLACED = "NOT_PLACED: the decision was finished without sending this order"
-_REJECTED = {"status": OrderStatus.REJECTED.value, "reject_reason": NOT_PLACED}
 
 # Built once, values bound at execution (see db/decisions.py).
 _ID: BindParameter[str] = bindparam("b_id")
@@ -80,9 +80,6 @@ _KNOWN_ORDERS = select(ORDERS.c.client_order_id).where(
     ORDERS.c.client_order_id.in_(bindparam("b_ids", expanding=True))
 )
 _INSERT_ORDER = insert(ORDERS)
-_NOT_PLACED = update(ORDERS).where(
-    ORDERS.c.client_order_id == bindparam("b_coid"), ORDERS.c.status == OrderStatus.INTENT.value
-)
 _UPDATE = update(DECISIONS).where(DECISIONS.c.id == _ID)
 _ACCOUNT_STATUS = update(ACCOUNTS).where(
     ACCOUNTS.c.id == bindparam("b_account"), ACCOUNTS.c.is_deleted.is_(False)
@@ -235,7 +232,14 @@ def finish(s: Session, req: FinishDecisionInput) -> DecisionOutcome:
         # (The usual finish carries every intent it recorded: it reads ids only, no JSON.)
         for o in _orders(s, row.id):
             if o.status is OrderStatus.INTENT:
-                conn.execute(_NOT_PLACED, {"b_coid": o.client_order_id, **_REJECTED})
+                set_order_status(
+                    s,
+                    o.client_order_id,
+                    OrderStatus.REJECTED,
+                    "not_placed",
+                    only_from=(OrderStatus.INTENT,),  # under its lock: it may be in flight
+                    reject_reason=NOT_PLACED,
+                )
         recorded = conn.execute(_RECORDED, {"b_id": row.id}).one()
         outcome = _from_orders(recorded, req, _orders(s, row.id))
     else:
@@ -289,14 +293,13 @@ def _values(
 
 def _record_trader_status(s: Session, req: FinishDecisionInput, outcome: DecisionOutcome) -> None:
     """The trader's status after this decision, from the outcome that stands."""
-    failed = outcome.status == "failed"
-    if req.paused:
-        status = TraderStatus.PAUSED
-    elif failed or req.halt_reason:
-        status = TraderStatus.ERROR
-    else:
-        status = TraderStatus.ACTIVE
-    reason = f"{outcome.error_code}: {outcome.error}" if failed else req.halt_reason or None
+    status, reason = status_after_decision(
+        outcome.status,
+        outcome.error_code,
+        outcome.error,
+        paused=req.paused,
+        halt_reason=req.halt_reason,
+    )
     s.connection().execute(
         _ACCOUNT_STATUS,
         {"b_account": req.account_id, "status": status.value, "status_reason": reason},

@@ -266,7 +266,9 @@ class ReconciliationEvent(Base):
     kind: fill_recorded (a fill learnt from the venue, not from our own order call),
     order_resolved (an unknown/unsettled order whose venue state is now recorded),
     position_drift (venue position differs from the recorded fills), unexpected_order (an open
-    order at the venue the platform did not place). One row per finding (fingerprint).
+    order at the venue the platform did not place), illegal_transition (a report of an order's
+    status that the order state table forbids, e.g. filled then rejected: the stored status was
+    kept; db/order_status.py). One row per finding (fingerprint).
     """
 
     __tablename__ = "reconciliation_events"
@@ -275,7 +277,7 @@ class ReconciliationEvent(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(128))
-    reason: Mapped[str] = mapped_column(String(16))  # start | resume | periodic
+    reason: Mapped[str] = mapped_column(String(16))  # start | resume | periodic | order_write
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     fingerprint: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

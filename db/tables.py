@@ -17,6 +17,7 @@ from db.models import (
     OrderRecord,
     PaperAccountRecord,
     Program,
+    ReconciliationEvent,
     TradeRecord,
 )
 
@@ -26,4 +27,5 @@ DECISIONS = cast(Table, DecisionRecord.__table__)
 ORDERS = cast(Table, OrderRecord.__table__)
 PAPER_ACCOUNTS = cast(Table, PaperAccountRecord.__table__)
 PROGRAMS = cast(Table, Program.__table__)
+RECONCILIATION_EVENTS = cast(Table, ReconciliationEvent.__table__)
 TRADES = cast(Table, TradeRecord.__table__)

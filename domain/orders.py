@@ -27,11 +27,20 @@ TRANSITIONS: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset(
         (OrderStatus.INTENT, OrderStatus.SUBMITTED),
         (OrderStatus.INTENT, OrderStatus.FILLED),
         (OrderStatus.INTENT, OrderStatus.REJECTED),
+        # A live order goes out from `intent` (no `submitted` write before sending), so the
+        # venue's first answer can be any of these: a lost answer, or an order the venue
+        # cancelled at once (Binance EXPIRED: a market order with no liquidity left).
+        (OrderStatus.INTENT, OrderStatus.UNKNOWN),
+        (OrderStatus.INTENT, OrderStatus.CANCELLED),
         (OrderStatus.SUBMITTED, OrderStatus.FILLED),
         (OrderStatus.SUBMITTED, OrderStatus.REJECTED),
         (OrderStatus.SUBMITTED, OrderStatus.UNKNOWN),
         (OrderStatus.UNKNOWN, OrderStatus.FILLED),
         (OrderStatus.UNKNOWN, OrderStatus.REJECTED),
+        # A lookup settles a lost answer with whatever the venue holds: still resting
+        # (Binance NEW / PARTIALLY_FILLED), or cancelled / expired.
+        (OrderStatus.UNKNOWN, OrderStatus.SUBMITTED),
+        (OrderStatus.UNKNOWN, OrderStatus.CANCELLED),
         (OrderStatus.SUBMITTED, OrderStatus.CANCELLED),
         (OrderStatus.CANCELLED, OrderStatus.FILLED),  # real world: fill raced the cancel
     }

@@ -36,6 +36,29 @@ class TraderStatus(StrEnum):
     DELETED = "Deleted"
 
 
+def status_after_decision(
+    decision_status: str,
+    error_code: str | None,
+    error: str | None,
+    *,
+    paused: bool,
+    halt_reason: str | None,
+) -> tuple[TraderStatus, str | None]:
+    """The trader's status after a decision, and the reason shown with it.
+
+    A paused trader stays Paused; otherwise a failed decision, or a halt (an order whose outcome
+    stayed unknown), is Error, and anything else Active. The reason: the failure's code and
+    error, else the halt's reason, else none (a failure's reason is kept even while paused)."""
+    failed = decision_status == "failed"
+    if paused:
+        status = TraderStatus.PAUSED
+    elif failed or halt_reason:
+        status = TraderStatus.ERROR
+    else:
+        status = TraderStatus.ACTIVE
+    return status, f"{error_code}: {error}" if failed else halt_reason or None
+
+
 class TriggerType(StrEnum):
     MANUAL = "manual"
     SCHEDULE = "schedule"

@@ -26,6 +26,7 @@ from adapters.exchanges.client import (
 )
 from adapters.exchanges.placement import decided, rejected
 from db.models import Account, OrderRecord, TradeRecord
+from db.order_status import set_order_status
 from domain import profiles
 from domain.ids import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
@@ -151,7 +152,7 @@ class LiveExchanges:
             outcome = rejected(intent, f"{err.code}: {err}")
             fills = []
         await self._record_fills(intent.account_id, fills)
-        await self.record_outcome(outcome)
+        outcome = await self._record(outcome, "place_retry" if retry else "place")
         if outcome.status is OrderStatus.FILLED and not intent.reduce_only:
             await self._record_protective_legs(intent)
         return outcome
@@ -193,15 +194,13 @@ class LiveExchanges:
             if absent < profiles.CONFIRM_ABSENT_LOOKUPS:
                 return None
             gone = rejected(intent, f"NOT_PLACED: {last}; not resent")
-            await self.record_outcome(gone)
-            return gone
+            return await self._record(gone, "resolve")
 
         settled = await retry.with_backoff(attempt, deadline)
         if settled is not None:
             return settled
         unknown = _unknown(intent, f"still unknown at the deadline: {last}")
-        await self.record_outcome(unknown)
-        return unknown
+        return await self._record(unknown, "resolve")
 
     async def _settled(self, intent: OrderIntent) -> OrderOutcome | None:
         """One lookup; the order found is recorded (with its fills and, for a filled entry, its
@@ -214,7 +213,7 @@ class LiveExchanges:
                 found = await self._protect(c, intent, found)
             fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
         await self._record_fills(intent.account_id, fills)
-        await self.record_outcome(found)
+        found = await self._record(found, "resolve")
         if found.status is OrderStatus.FILLED and not intent.reduce_only:
             await self._record_protective_legs(intent)
         return found
@@ -272,19 +271,31 @@ class LiveExchanges:
                 continue
             found = await client.lookup(order.client_order_id, order.symbol)
             if found is not None and found.status is not OrderStatus.SUBMITTED:
-                await self.record_outcome(found)
+                await self.record_outcome(found, "refresh_resting")
 
-    async def record_outcome(self, outcome: OrderOutcome) -> None:
+    async def _record(self, outcome: OrderOutcome, where: str) -> OrderOutcome:
+        """Record `outcome`; the order as the row still says, if the venue's word was refused."""
+        stands = await self.record_outcome(outcome, where)
+        return stands if stands is not None and stands.status is not outcome.status else outcome
+
+    async def record_outcome(self, outcome: OrderOutcome, where: str) -> OrderOutcome | None:
+        """Record what the venue said of one of our orders; what the row says afterwards (the
+        stored one if the venue's word is an impossible move: see db/order_status.py), or None
+        if it is not ours. `where`: which step heard it."""
         async with self.sessions() as s, s.begin():
-            order = await s.get(OrderRecord, outcome.client_order_id)
-            if order is None:
-                return
-            order.status = outcome.status.value
-            order.exchange_order_id = outcome.exchange_order_id
-            order.filled_size = outcome.filled_size
-            order.avg_price = outcome.avg_price
-            order.fee = outcome.fee
-            order.reject_reason = outcome.reject_reason
+            return await s.run_sync(
+                lambda sync: set_order_status(
+                    sync,
+                    outcome.client_order_id,
+                    outcome.status,
+                    where,
+                    exchange_order_id=outcome.exchange_order_id,
+                    filled_size=outcome.filled_size,
+                    avg_price=outcome.avg_price,
+                    fee=outcome.fee,
+                    reject_reason=outcome.reject_reason,
+                )
+            )
 
     async def _record_fills(self, account_id: int, fills: list[Fill]) -> None:
         if not fills:

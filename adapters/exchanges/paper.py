@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from adapters.exchanges import retry
 from adapters.exchanges.base import AccountView
 from adapters.exchanges.placement import decided, rejected
-from db.models import OrderRecord
+from db.order_status import set_order_status
 from db.orders import outcome_of
 from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
 from db.transactions import read, write
@@ -40,11 +40,12 @@ _SAVE = (
 )
 _ORDER_ID: BindParameter[str] = bindparam("b_coid")
 _ORDER_LOCKED = select(ORDERS).where(ORDERS.c.client_order_id == _ORDER_ID).with_for_update()
-_ORDER_UPDATE = update(ORDERS).where(ORDERS.c.client_order_id == _ORDER_ID)
 _TRADE_FOUND = select(TRADES.c.id).where(
     TRADES.c.account_id == _ACCOUNT, TRADES.c.trade_id == bindparam("b_trade")
 )
 _TRADE_INSERT = insert(TRADES)
+# A paper order in one of these never executed: its transaction did not commit.
+NEVER_EXECUTED = (OrderStatus.INTENT, OrderStatus.UNKNOWN)
 
 
 class PaperExchange:
@@ -154,20 +155,16 @@ class PaperExchange:
         result = paper.execute_market_order(state, paper_order(intent), mark, self.cfg)
         values: dict[str, Any] = {"exchange_order_id": f"paper-{intent.client_order_id}"}
         if result.fill is None:
-            values.update(
-                status=OrderStatus.REJECTED.value, reject_reason=str(result.reject_reason)
-            )
+            status = OrderStatus.REJECTED
+            values.update(reject_reason=str(result.reject_reason))
         else:
             _record_fill(s, intent.account_id, result.fill)
             self._save(s, intent.account_id, result.account)
+            status = OrderStatus.FILLED
             values.update(
-                status=OrderStatus.FILLED.value,
-                filled_size=result.fill.size,
-                avg_price=result.fill.price,
-                fee=result.fill.fee,
+                filled_size=result.fill.size, avg_price=result.fill.price, fee=result.fill.fee
             )
-        conn.execute(_ORDER_UPDATE, {**key, **values})
-        return outcome_of(order, **values)
+        return set_order_status(s, order, status, "paper_place", **values)
 
     async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
         """The paper venue is the database: the row says what happened, asked again with backoff
@@ -189,14 +186,18 @@ class PaperExchange:
 
     async def _settle(self, intent: OrderIntent) -> OrderOutcome:
         async with self.sessions() as s, s.begin():
-            order = await s.get(OrderRecord, intent.client_order_id, with_for_update=True)
-            if order is None:
-                return rejected(intent, "NOT_PLACED: no intent row")
-            if order.status in (OrderStatus.INTENT, OrderStatus.UNKNOWN):
-                # the order transaction never committed: nothing was executed
-                order.status = OrderStatus.REJECTED
-                order.reject_reason = "NOT_PLACED: never executed; not resent"
-            return outcome_of(order)
+            settled = await s.run_sync(
+                lambda sync: set_order_status(
+                    sync,
+                    intent.client_order_id,
+                    OrderStatus.REJECTED,
+                    "paper_resolve",
+                    # the order transaction never committed: nothing was executed
+                    only_from=NEVER_EXECUTED,
+                    reject_reason="NOT_PLACED: never executed; not resent",
+                )
+            )
+            return rejected(intent, "NOT_PLACED: no intent row") if settled is None else settled
 
 
 def _record_fill(s: Session, account_id: int, fill: paper.PaperFill) -> None:

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.exchanges.base import AccountView, Unsettled
 from adapters.exchanges.client import ExchangeError
 from adapters.exchanges.live import LiveExchanges, VenueFeed
-from adapters.exchanges.paper import PaperExchange
+from adapters.exchanges.paper import NEVER_EXECUTED, PaperExchange
 from adapters.market.feed import MarketFeed
-from db.models import OrderRecord
+from db.order_status import set_order_status
 from db.tables import ACCOUNTS
 from db.transactions import read
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
@@ -88,18 +88,23 @@ class ExchangeRouter:
         venue cannot say yet."""
         if await self.is_paper(account_id):
             async with self.sessions() as s, s.begin():
-                row = await s.get(OrderRecord, order.client_order_id, with_for_update=True)
-                if row is None or row.status not in (OrderStatus.INTENT, OrderStatus.UNKNOWN):
-                    return row.status if row else None
-                row.status = OrderStatus.REJECTED  # the paper order never committed
-                row.reject_reason = "NOT_PLACED: never executed; found by reconciliation"
-                return row.status
+                row = await s.run_sync(
+                    lambda sync: set_order_status(
+                        sync,
+                        order.client_order_id,
+                        OrderStatus.REJECTED,
+                        "reconcile",
+                        only_from=NEVER_EXECUTED,  # the paper order never committed
+                        reject_reason="NOT_PLACED: never executed; found by reconciliation",
+                    )
+                )
+            return None if row is None else row.status.value
         async with self.live.client(account_id) as client:
             found = await client.lookup(order.client_order_id, order.symbol)
         if found is None:
             return None
-        await self.live.record_outcome(found)
-        return found.status.value
+        stands = await self.live.record_outcome(found, "reconcile")
+        return (found if stands is None else stands).status.value
 
     async def foreign_open_orders(self, account_id: int, ours: set[str]) -> list[dict[str, Any]]:
         """Open orders at the venue that none of our client order ids names."""
@@ -122,10 +127,13 @@ class ExchangeRouter:
         return done, "" if done else "no open order with that id at the exchange"
 
     async def mark_cancelled(self, client_order_id: str) -> None:
+        """The venue cancelled the order (it found it resting first): recorded if it is ours."""
         async with self.sessions() as s, s.begin():
-            order = await s.get(OrderRecord, client_order_id)
-            if order is not None and order.status == OrderStatus.SUBMITTED:
-                order.status = OrderStatus.CANCELLED
+            await s.run_sync(
+                lambda sync: set_order_status(
+                    sync, client_order_id, OrderStatus.CANCELLED, "cancel"
+                )
+            )
 
     async def market_extras(self, account_id: int, symbols: list[str]) -> dict[str, object]:
         """Funding and open interest where the trader's venue offers them (best effort)."""

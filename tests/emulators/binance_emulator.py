@@ -812,6 +812,11 @@ class BinanceEmulator:
                     ):
                         raise ApiError(-2013, "Order does not exist.")
                     result = self._dispatch(op, acct, params)
+                    if op in ("GET /fapi/v1/order", "GET /fapi/v1/algoOrder") and (
+                        lie := self.faults.take(op, {"report_status"})
+                    ):
+                        status_field = "status" if op == "GET /fapi/v1/order" else "algoStatus"
+                        result = {**result, status_field: lie.report}
                     if op == "GET /fapi/v1/userTrades" and self.faults.take(
                         op, {"duplicate_fills"}
                     ):

@@ -9,6 +9,9 @@ Fault kinds (all switchable per operation, each for the next ``times`` matching 
 * ``rate_limit``       - answer 429 with ``Retry-After: retry_after_s`` without processing
 * ``not_found``        - lookups only: answer "no such order" even when it exists
 * ``duplicate_fills``  - fill listings only: every fill is listed twice
+* ``report_status``    - lookups only: an order that exists is reported in the venue status
+                         ``report`` (e.g. a filled order as ``REJECTED``): a venue that reports
+                         an impossible sequence
 * ``down``             - every matching request answers HTTP ``status`` (503) for ``delay_s``
                          seconds from injection, without processing: the venue is down a while
 """
@@ -35,6 +38,7 @@ FaultKind = Literal[
     "rate_limit",
     "not_found",
     "duplicate_fills",
+    "report_status",
     "down",
 ]
 
@@ -53,6 +57,7 @@ class Fault:
     after: int = 0  # let this many matching requests through first
     hits: int = 0
     until: float = 0.0  # ``down``: monotonic end of the outage
+    report: str = ""  # ``report_status``: the venue status lookups report
 
 
 @dataclass
@@ -73,8 +78,9 @@ class Faults:
         retry_after_s: int = 1,
         status: int = 502,
         after: int = 0,
+        report: str = "",
     ) -> Fault:
-        fault = Fault(kind, op, times, delay_s, retry_after_s, status, after)
+        fault = Fault(kind, op, times, delay_s, retry_after_s, status, after, report=report)
         if kind == "down":
             fault.times, fault.until = 1 << 30, time.monotonic() + delay_s
             fault.status = status if status != 502 else 503

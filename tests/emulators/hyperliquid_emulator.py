@@ -686,6 +686,12 @@ class HyperliquidEmulator:
                 return Response(
                     "Failed to deserialize the JSON body into the target type", status_code=422
                 )
+            if (
+                typ == "orderStatus"
+                and result.get("status") == "order"
+                and (lie := self.faults.take(typ, {"report_status"}))
+            ):
+                result = {**result, "order": {**result["order"], "status": lie.report}}
             if typ in ("userFills", "userFillsByTime") and self.faults.take(
                 typ, {"duplicate_fills"}
             ):

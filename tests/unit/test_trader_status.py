@@ -1,0 +1,55 @@
+"""domain.trader.status_after_decision: the trader's status (and its reason) after a decision,
+one pure rule, every branch."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.trader import TraderStatus, status_after_decision
+
+FAIL = ("failed", "ORDER_REJECTED", "margin")
+
+
+@pytest.mark.parametrize(
+    ("decision", "paused", "halt", "expected"),
+    [
+        (("executed", None, None), False, "", (TraderStatus.ACTIVE, None)),
+        (("hold", None, None), False, None, (TraderStatus.ACTIVE, None)),
+        (("denied", "MAX_POSITIONS", "too many"), False, "", (TraderStatus.ACTIVE, None)),
+        (FAIL, False, "", (TraderStatus.ERROR, "ORDER_REJECTED: margin")),
+        (
+            ("executed", None, None),
+            False,
+            "ORDER_UNKNOWN: x",
+            (TraderStatus.ERROR, "ORDER_UNKNOWN: x"),
+        ),
+        (FAIL, False, "ORDER_UNKNOWN: x", (TraderStatus.ERROR, "ORDER_REJECTED: margin")),
+        (("executed", None, None), True, "", (TraderStatus.PAUSED, None)),
+        (
+            ("executed", None, None),
+            True,
+            "ORDER_UNKNOWN: x",
+            (TraderStatus.PAUSED, "ORDER_UNKNOWN: x"),
+        ),
+        (FAIL, True, "", (TraderStatus.PAUSED, "ORDER_REJECTED: margin")),
+    ],
+    ids=[
+        "executed-active",
+        "hold-active",
+        "denied-active",
+        "failed-error-with-its-error",
+        "halted-error-with-the-halt",
+        "failed-and-halted-the-failure-names-it",
+        "paused-stays-paused",
+        "paused-and-halted-keeps-the-halt-reason",
+        "paused-and-failed-keeps-the-failure",
+    ],
+)
+def test_status_after_decision(
+    decision: tuple[str, str | None, str | None],
+    paused: bool,
+    halt: str | None,
+    expected: tuple[TraderStatus, str | None],
+) -> None:
+    status, code, error = decision
+    assert status_after_decision(status, code, error, paused=paused, halt_reason=halt) == expected
