@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.ids import decision_id
     from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
-    from domain.trader import PendingTrigger, TraderStatus
+    from domain.trader import PendingTrigger, status_after_decision
     from workflows import steps
 
 ORDER_UNKNOWN = "ORDER_UNKNOWN"
@@ -235,17 +235,11 @@ class DecisionRun:
         code: str | None = None,
         error: str | None = None,
     ) -> DecisionOutcome:
-        failed = status == "failed"
         halt = self.halt_reason()
         paused = self.is_paused()
-        trader_status = (
-            TraderStatus.PAUSED
-            if paused
-            else TraderStatus.ERROR
-            if failed or halt
-            else TraderStatus.ACTIVE
+        trader_status, status_reason = status_after_decision(
+            status, code, error, paused=paused, halt_reason=halt
         )
-        status_reason = f"{code}: {error}" if failed else halt or None
         outcome = await steps.run(
             steps.FINISH_DECISION,
             FinishDecisionInput(
