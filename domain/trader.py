@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from domain.contracts import BindingConfig, DecisionOutcome
 from domain.decision import Decision
+from domain.vocabulary import DecisionStatus
 
 # A point in time; workflows name it this way (they get it from workflow.now(), never a clock).
 Instant: TypeAlias = datetime
@@ -100,7 +101,7 @@ class ScheduleState(BaseModel):
 class Note(BaseModel):
     """Something the trader must write to its decision log that is not a decision run."""
 
-    status: str  # rejected_input | ignored | resumed (an operator cleared an ORDER_UNKNOWN halt)
+    status: DecisionStatus  # rejected_input | ignored | resumed | deleted
     trigger_type: str
     context: dict[str, Any] = Field(default_factory=dict)
     error: str = ""
