@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
 from db.users import SessionToken, User
+from domain.orders import OrderStatus
 from domain.trader import TraderStatus
 from domain.vocabulary import DecisionStatus, Exchange
 
@@ -168,7 +169,7 @@ class OrderRecord(Base):
     take_profit_pct: Mapped[Decimal | None] = mapped_column(default=None)
     stop_loss_pct: Mapped[Decimal | None] = mapped_column(default=None)
     # intent | submitted | filled | rejected | unknown | cancelled
-    status: Mapped[str] = mapped_column(String(16), default="intent")
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.INTENT)
     exchange_order_id: Mapped[str | None] = mapped_column(String(128), default=None)
     filled_size: Mapped[Decimal | None] = mapped_column(default=None)
     avg_price: Mapped[Decimal | None] = mapped_column(default=None)

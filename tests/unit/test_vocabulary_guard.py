@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from domain.ids import OrderLeg
+from domain.orders import OrderStatus
 from domain.trader import TraderStatus
 from domain.vocabulary import (
     AccountType,
@@ -53,6 +54,7 @@ ENUMS: tuple[type[StrEnum], ...] = (
     AccountType,
     MarketSource,
     OrderLeg,
+    OrderStatus,
     TraderStatus,
 )
 WORDS = {member.value: enum.__name__ for enum in ENUMS for member in enum}
@@ -72,6 +74,11 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("api/routes/programs.py", "program"): "what get_owned names in its not-found error",
     ("api/routes/bindings.py", "program"): "what get_owned names in its not-found error",
     ("api/routes/bindings.py", "prompt"): "what get_owned names in its not-found error",
+    ("adapters/exchanges/hyperliquid/errors.py", "filled"): "a Hyperliquid order status",
+    ("adapters/exchanges/hyperliquid/errors.py", "rejected"): "a Hyperliquid order status",
+    ("adapters/exchanges/hyperliquid/adapter.py", "filled"): "a Hyperliquid order status",
+    ("api/limits.py", "unknown"): "the rate limit's key for a client without an address",
+    ("strategies/prompt_context.py", "unknown"): "prompt text for a value not known",
     ("domain/prompts.py", "invalid"): "a template token's problem (unclosed | stray_close | ...)",
     # Settings are outside the vocabulary change so far: MARKET_SOURCES spells out MarketSource's
     # values (test_vocabulary.py keeps the two equal).
