@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
@@ -178,3 +179,9 @@ def test_payloads_keep_their_wire_text() -> None:
     assert DecisionOutcome.model_validate(outcome).model_dump(mode="json") == outcome
     unknown_side = OrderOutcome(client_order_id="ho-1-1-entry", status=OrderStatus.UNKNOWN)
     assert unknown_side.model_dump(mode="json")["side"] == ""
+
+
+def test_the_readme_explains_every_decision_status() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [m.value for m in DecisionStatus if f"`{m.value}`" not in readme]
+    assert not missing, f"README's Decision statuses paragraph lacks {missing}"
