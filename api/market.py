@@ -18,6 +18,7 @@ from adapters.exchanges.client import ExchangeError
 from adapters.market.feed import MarketFeed, UnknownSymbolError
 from api.errors import ApiError
 from domain.market import Candle, Interval
+from domain.vocabulary import Exchange
 
 log = logging.getLogger("hyperoru.api")
 T = TypeVar("T")
@@ -30,7 +31,7 @@ def unsupported(symbols: Iterable[str]) -> ApiError:
 
 def check_symbols(feed: MarketFeed, exchange: str, symbols: list[str]) -> None:
     """Paper traders trade what the market source offers (live venues list their own)."""
-    if exchange != "paper":
+    if exchange != Exchange.PAPER:
         return
     known = set(feed.symbols())
     unknown = [sym for sym in symbols if sym not in known]

@@ -19,6 +19,8 @@ from db.models import (
     SignalDefinitionRecord,
     SignalPoolRecord,
 )
+from domain.trader import TraderStatus
+from domain.vocabulary import AccountType, DecisionStatus, Exchange, ExchangeEnvironment
 
 # Ids above this fit no INTEGER column; such an id simply does not exist.
 MAX_ID = 2**31 - 1
@@ -50,8 +52,8 @@ def account_out(a: Account) -> AccountOut:
         account_id=a.id,
         name=a.name,
         description=a.description,
-        account_type=a.account_type,
-        exchange=a.exchange,
+        account_type=AccountType(a.account_type),
+        exchange=Exchange(a.exchange),
         initial_capital=a.initial_capital,
         max_leverage=a.max_leverage,
         max_position_notional_usd=a.max_position_notional_usd,
@@ -59,15 +61,19 @@ def account_out(a: Account) -> AccountOut:
         symbols=list(a.symbols),
         show_on_dashboard=a.show_on_dashboard,
         trading_enabled=a.trading_enabled and not a.is_deleted,
-        status="Deleted" if a.is_deleted else a.status,
+        status=TraderStatus.DELETED if a.is_deleted else TraderStatus(a.status),
         status_reason=a.status_reason,
         llm_provider=a.llm_provider,
         llm_model=a.llm_model,
         llm_base_url=a.llm_base_url,
         llm_api_key_set=a.llm_api_key_sealed is not None,
         llm_api_key_hint=a.llm_api_key_hint,
-        exchange_connected=a.exchange == "paper" or a.exchange_credentials_sealed is not None,
-        exchange_environment=a.exchange_environment,
+        exchange_connected=(
+            a.exchange == Exchange.PAPER or a.exchange_credentials_sealed is not None
+        ),
+        exchange_environment=(
+            ExchangeEnvironment(a.exchange_environment) if a.exchange_environment else None
+        ),
         exchange_wallet_address=a.exchange_wallet_address,
         exchange_key_hint=a.exchange_key_hint,
         created_at=a.created_at,
@@ -123,7 +129,7 @@ async def decisions_out(
             binding_id=r.binding_id,
             trigger_type=r.trigger_type,
             trigger_context=r.trigger_context or {},
-            status=r.status,
+            status=DecisionStatus(r.status),
             input_snapshot=snapshots.get(r.id),
             output=r.output,
             error_code=r.error_code,

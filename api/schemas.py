@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -21,6 +20,8 @@ from api.context_limits import Context
 from api.money import MoneyOut
 from domain.orders import OrderOutcome
 from domain.risk import PositionView, RiskVerdict
+from domain.trader import TraderStatus
+from domain.vocabulary import AccountType, DecisionStatus, Exchange, ExchangeEnvironment
 
 DEFAULT_SYMBOLS = ["BTC", "ETH", "SOL"]
 
@@ -75,17 +76,6 @@ def api_key_text(value: str | None) -> str | None:
     return value
 
 
-class AccountType(StrEnum):
-    PROGRAM = "program"
-    PROMPT = "prompt"
-
-
-class ExchangeName(StrEnum):
-    PAPER = "paper"
-    HYPERLIQUID = "hyperliquid"
-    BINANCE = "binance"
-
-
 # Money columns are Numeric(30, 10): a value with more digits than that is refused, not rounded.
 Money = Annotated[Decimal, Field(max_digits=30, decimal_places=10)]
 # A trader starts with at least 1 USD (less rounds to nothing) and at most a billion.
@@ -99,7 +89,7 @@ class AccountCreate(Strict):
     name: Name
     description: str = Field(default="", max_length=2000)
     account_type: AccountType = AccountType.PROGRAM
-    exchange: ExchangeName = ExchangeName.PAPER
+    exchange: Exchange = Exchange.PAPER
     initial_capital: Money = Field(default=Decimal("10000"), ge=MIN_CAPITAL, le=MAX_CAPITAL)
     max_leverage: Money = Field(default=Decimal("5"), ge=1, le=100)
     max_position_notional_usd: Money = Field(default=Decimal("1000"), gt=0, le=Decimal("1e12"))
@@ -154,8 +144,8 @@ class AccountOut(BaseModel):
     account_id: int
     name: str
     description: str
-    account_type: str
-    exchange: str
+    account_type: AccountType
+    exchange: Exchange
     initial_capital: MoneyOut
     max_leverage: MoneyOut
     max_position_notional_usd: MoneyOut
@@ -163,7 +153,7 @@ class AccountOut(BaseModel):
     symbols: list[str]
     show_on_dashboard: bool
     trading_enabled: bool
-    status: str
+    status: TraderStatus
     status_reason: str | None
     llm_provider: str | None
     llm_model: str | None
@@ -172,7 +162,7 @@ class AccountOut(BaseModel):
     llm_api_key_set: bool
     llm_api_key_hint: str | None
     exchange_connected: bool
-    exchange_environment: str | None
+    exchange_environment: ExchangeEnvironment | None
     exchange_wallet_address: str | None
     exchange_key_hint: str | None
     created_at: UtcDateTime
@@ -272,7 +262,7 @@ class DecisionOut(BaseModel):
     binding_id: int | None
     trigger_type: str
     trigger_context: dict[str, Any]
-    status: str
+    status: DecisionStatus
     input_snapshot: dict[str, Any] | None
     output: dict[str, Any] | None
     error_code: str | None
@@ -291,7 +281,7 @@ class DecisionOut(BaseModel):
 
 class TriggerOut(BaseModel):
     decision_id: str
-    status: str
+    status: DecisionStatus
     decision: dict[str, Any] | None
     risk_verdict: RiskVerdict | None
     error_code: str | None
@@ -323,10 +313,10 @@ class PositionsOut(BaseModel):
 class OverviewOut(BaseModel):
     id: int
     name: str
-    status: str
+    status: TraderStatus
     status_reason: str | None
     trading_enabled: bool
-    exchange: str
+    exchange: Exchange
     initial_capital: MoneyOut
     equity: MoneyOut
     cash: MoneyOut
@@ -381,7 +371,7 @@ class ExchangeConnect(Strict):
     """Hyperliquid: wallet_address + api_wallet_private_key (the agent). Binance: api_key +
     api_secret (no withdrawal permission). base_url overrides the environment's endpoint."""
 
-    environment: str = Field(pattern="^(testnet|mainnet)$")
+    environment: ExchangeEnvironment
     wallet_address: str | None = Field(default=None, max_length=64)
     api_wallet_private_key: str | None = Field(default=None, max_length=200)
     api_key: str | None = Field(default=None, max_length=200)

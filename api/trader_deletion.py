@@ -18,6 +18,7 @@ from api.errors import ApiError
 from api.traders import TraderControl
 from db.models import Account
 from domain.risk import PositionView
+from domain.vocabulary import DecisionStatus
 
 
 class PositionsChoice(StrEnum):
@@ -40,7 +41,12 @@ def describe(positions: list[PositionView]) -> str:
 
 def left_record(positions: list[PositionView]) -> list[dict[str, Any]]:
     return [
-        {"symbol": p.symbol, "side": p.side, "size": str(p.size), "entry_price": str(p.entry_price)}
+        {
+            "symbol": p.symbol,
+            "side": p.side.value,
+            "size": str(p.size),
+            "entry_price": str(p.entry_price),
+        }
         for p in positions
     ]
 
@@ -67,7 +73,7 @@ async def settle_positions(
     outcomes = await control.close_positions(
         acct.id, [p.symbol for p in held], "closed before deleting the trader"
     )
-    failed = [o for o in outcomes if o.status != "executed"]
+    failed = [o for o in outcomes if o.status != DecisionStatus.EXECUTED]
     still = await open_positions(exchange, acct.id)
     if failed or still:
         reasons = "; ".join(f"{o.decision_id}: {o.error_code or o.status} {o.error or ''}"

@@ -48,6 +48,8 @@ from domain.decision import Operation
 from domain.ids import decision_id, trader_workflow_id
 from domain.orders import OrderOutcome, OrderStatus, intents_for
 from domain.risk import RiskCheckInput
+from domain.trader import TraderStatus, TriggerType
+from domain.vocabulary import AccountType, DecisionStatus, Exchange
 from runtime.deps import default_deps
 from runtime.wiring import build_activities
 
@@ -59,7 +61,8 @@ async def _seed(sessions: Any, traders: int) -> dict[int, int]:
         await s.flush()
         for i in range(traders):
             acct = Account(
-                name=f"t{i}", account_type="program", exchange="paper", status="Active",
+                name=f"t{i}", account_type=AccountType.PROGRAM, exchange=Exchange.PAPER,
+                status=TraderStatus.ACTIVE,
                 initial_capital=Decimal(TRADER["initial_capital"]),
                 max_leverage=Decimal(TRADER["max_leverage"]),
                 max_position_notional_usd=Decimal(TRADER["max_position_notional_usd"]),
@@ -122,7 +125,8 @@ async def _starts(
             )
             statuses.append(synced.open_positions)
             await env.run(
-                acts["record_trader_status"], RecordStatusInput(account_id=acct, status="Active")
+                acts["record_trader_status"],
+                RecordStatusInput(account_id=acct, status=TraderStatus.ACTIVE.value),
             )
 
     ids = list(bindings)
@@ -164,7 +168,7 @@ async def _decisions(
                     decision_id=did,
                     seq=seq,
                     binding_id=bid,
-                    trigger_type="signal",
+                    trigger_type=TriggerType.SIGNAL.value,
                     trigger_context={},
                     workflow_id=trader_workflow_id(acct),
                     run_id="bench",
@@ -194,7 +198,13 @@ async def _decisions(
                 )
                 orders = [await env.run(acts["place_order"], i) for i in intents]
             filled = bool(orders) and all(o.status is OrderStatus.FILLED for o in orders)
-            status = "executed" if filled else "denied" if not verdict.approved else "failed"
+            status = (
+                DecisionStatus.EXECUTED
+                if filled
+                else DecisionStatus.DENIED
+                if not verdict.approved
+                else DecisionStatus.FAILED
+            )
             done = await env.run(
                 acts["finish_decision"],
                 FinishDecisionInput(
@@ -202,13 +212,13 @@ async def _decisions(
                     decision_id=did,
                     seq=seq,
                     binding_id=bid,
-                    trigger_type="signal",
+                    trigger_type=TriggerType.SIGNAL.value,
                     trigger_context={},
                     status=status,
                     risk_verdict=verdict,
                     orders=orders,
                     decision=out.decision,
-                    trader_status="Active",
+                    trader_status=TraderStatus.ACTIVE.value,
                 ),
             )
             statuses[done.status] = statuses.get(done.status, 0) + 1

@@ -31,10 +31,11 @@ from domain.contracts import (
     RecordIntentsResult,
 )
 from domain.decision import Decision
-from domain.ids import decision_id
+from domain.ids import OrderLeg, decision_id
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import RiskVerdict
 from domain.trader import status_after_decision
+from domain.vocabulary import DecisionStatus
 
 NOT_PLACED = "NOT_PLACED: the decision was finished without sending this order"
 
@@ -67,7 +68,7 @@ _VERDICT = select(DECISIONS.c.risk_verdict).where(DECISIONS.c.id == _ID)
 _LLM_EXCHANGE = select(DECISIONS.c.llm_exchange).where(DECISIONS.c.id == _ID)
 # The decision's own legs (entry or close), as recorded with its intents; a live venue's TP/SL
 # legs (`<entry id>:tp`) are the venue's orders, recorded beside them.
-INTENT_LEGS = ("entry", "close")
+INTENT_LEGS = (OrderLeg.ENTRY, OrderLeg.CLOSE)
 _ORDERS_OF = (
     select(ORDERS)
     .where(ORDERS.c.decision_id == _ID, ORDERS.c.leg.in_(INTENT_LEGS))
@@ -175,7 +176,7 @@ def _from_orders(row: Any, req: FinishDecisionInput, orders: list[OrderOutcome])
     return DecisionOutcome(
         decision_id=row.id,
         seq=row.seq,
-        status="failed" if bad else "executed",
+        status=DecisionStatus.FAILED if bad else DecisionStatus.EXECUTED,
         decision=_decision(row) or req.decision,
         risk_verdict=_verdict(row.risk_verdict),
         error_code="ORDER_REJECTED" if bad else None,

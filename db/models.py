@@ -20,6 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
 from db.users import SessionToken, User
+from domain.orders import OrderStatus
+from domain.trader import TraderStatus
+from domain.vocabulary import DecisionStatus, Exchange
 
 __all__ = ["SessionToken", "User"]  # re-exported: every table is reachable from db.models
 
@@ -34,7 +37,7 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     account_type: Mapped[str] = mapped_column(String(16))
-    exchange: Mapped[str] = mapped_column(String(32), default="paper")
+    exchange: Mapped[str] = mapped_column(String(32), default=Exchange.PAPER)
     initial_capital: Mapped[Decimal]
     max_leverage: Mapped[Decimal]
     max_position_notional_usd: Mapped[Decimal]
@@ -59,7 +62,7 @@ class Account(Base):
     # What the user asked for; the workflow is the authority on what is happening.
     trading_enabled: Mapped[bool] = mapped_column(default=False)
     # Last status the trader workflow recorded: Active | Paused | Error | Deleted.
-    status: Mapped[str] = mapped_column(String(16), default="Paused")
+    status: Mapped[str] = mapped_column(String(16), default=TraderStatus.PAUSED)
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
     is_deleted: Mapped[bool] = mapped_column(default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -118,7 +121,7 @@ class DecisionRecord(Base):
     trigger_type: Mapped[str] = mapped_column(String(32))
     trigger_context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # pending | hold | executed | denied | failed | rejected_input | ignored | resumed
-    status: Mapped[str] = mapped_column(String(24), default="pending")
+    status: Mapped[str] = mapped_column(String(24), default=DecisionStatus.PENDING)
     # Deferred: ~75 KB of JSON that only the strategy step and the history API read; every other
     # load of a decision row (recording, finishing) would parse it for nothing.
     input_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, deferred=True)
@@ -166,7 +169,7 @@ class OrderRecord(Base):
     take_profit_pct: Mapped[Decimal | None] = mapped_column(default=None)
     stop_loss_pct: Mapped[Decimal | None] = mapped_column(default=None)
     # intent | submitted | filled | rejected | unknown | cancelled
-    status: Mapped[str] = mapped_column(String(16), default="intent")
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.INTENT)
     exchange_order_id: Mapped[str | None] = mapped_column(String(128), default=None)
     filled_size: Mapped[Decimal | None] = mapped_column(default=None)
     avg_price: Mapped[Decimal | None] = mapped_column(default=None)

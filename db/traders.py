@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from db.tables import ACCOUNTS, BINDINGS, DECISIONS, PROGRAMS
 from domain.contracts import BindingConfig, TraderConfig
 from domain.risk import RiskLimits
+from domain.trader import TraderStatus
+from domain.vocabulary import Exchange
 
 # Built once, values bound at execution (see db/decisions.py).
 _ACCOUNT_BASICS = select(
@@ -101,7 +103,7 @@ def load_config(s: Session, account_id: int, run_id: str | None) -> TraderConfig
         deleted=acct.is_deleted,
         bindings=bindings,
         last_seq=last_seq or 0,
-        paper=acct.exchange == "paper",
+        paper=acct.exchange == Exchange.PAPER,
     )
 
 
@@ -111,7 +113,7 @@ def record_status(s: Session, account_id: int, status: str, reason: str | None) 
         "b_account": account_id,
         "status": status,
         "status_reason": reason,
-        "trading_enabled": status != "Paused",
+        "trading_enabled": status != TraderStatus.PAUSED,
     }
     s.connection().execute(_ACCOUNT_STATUS, values)
 

@@ -12,6 +12,7 @@ from domain.decision import Decision
 from domain.orders import OrderIntent, OrderOutcome
 from domain.risk import PositionView, RiskLimits, RiskVerdict
 from domain.signals import PoolFire, PoolResult, SignalPool
+from domain.vocabulary import DecisionStatus
 
 
 class Activity(StrEnum):
@@ -69,7 +70,7 @@ class RecordNoteInput(BaseModel):
     account_id: int
     decision_id: str
     seq: int
-    status: str
+    status: DecisionStatus
     trigger_type: str
     context: dict[str, Any] = Field(default_factory=dict)
     error: str = ""
@@ -179,7 +180,7 @@ class FinishDecisionInput(BaseModel):
     binding_id: int | None = None
     trigger_type: str
     trigger_context: dict[str, Any] = Field(default_factory=dict)
-    status: str  # hold | executed | denied | failed
+    status: DecisionStatus
     risk_verdict: RiskVerdict | None = None
     error_code: str | None = None
     error: str | None = None
@@ -199,7 +200,7 @@ class DecisionOutcome(BaseModel):
     """What the `trigger` update returns: the recorded decision, its verdict and its orders."""
 
     decision_id: str
-    status: str
+    status: DecisionStatus
     seq: int | None = None  # the decision's number (None: from before the field)
     decision: Decision | None = None
     risk_verdict: RiskVerdict | None = None

@@ -26,9 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.ids import ProtectiveKind
-
-HYPERLIQUID = "hyperliquid"
-BINANCE = "binance"
+from domain.vocabulary import Exchange, Side
 
 HL_MAX_SIG_FIGS = 5
 HL_PERP_MAX_DECIMALS = 6
@@ -47,7 +45,7 @@ class InstrumentRules(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    venue: str
+    venue: Exchange
     symbol: str  # our symbol, e.g. "BTC"
     venue_symbol: str  # the venue's, e.g. "BTC" on Hyperliquid, "BTCUSDT" on Binance
     qty_step: Decimal
@@ -108,7 +106,7 @@ def hyperliquid_rules(
         raise ValueError(f"szDecimals {sz_decimals} out of range")
     step = Decimal(1).scaleb(-sz_decimals)
     return InstrumentRules(
-        venue=HYPERLIQUID,
+        venue=Exchange.HYPERLIQUID,
         symbol=symbol,
         venue_symbol=symbol,
         qty_step=step,
@@ -148,7 +146,7 @@ def binance_rules(symbol: str, info: Mapping[str, Any]) -> InstrumentRules:
     if step is None:
         raise ValueError(f"{info.get('symbol')}: LOT_SIZE stepSize missing")
     return InstrumentRules(
-        venue=BINANCE,
+        venue=Exchange.BINANCE,
         symbol=symbol,
         venue_symbol=str(info["symbol"]),
         qty_step=step,
@@ -260,7 +258,7 @@ def round_price(px: Decimal, rules: InstrumentRules, direction: _Direction = "ne
     """The closest valid venue price (or the next one down/up). 0 if none exists."""
     if not px.is_finite() or px <= 0:
         return Decimal(0)
-    if rules.venue == HYPERLIQUID:
+    if rules.venue == Exchange.HYPERLIQUID:
         return _hl_round_price(px, rules, direction)
     tick = rules.tick_size
     if tick is None:
@@ -289,7 +287,7 @@ def hl_price_is_valid(px: Decimal, rules: InstrumentRules) -> bool:
 def price_is_valid(px: Decimal, rules: InstrumentRules) -> bool:
     if not px.is_finite() or px <= 0:
         return False
-    if rules.venue == HYPERLIQUID:
+    if rules.venue == Exchange.HYPERLIQUID:
         return hl_price_is_valid(px, rules)
     if rules.min_price is not None and px < rules.min_price:
         return False
@@ -319,7 +317,7 @@ def slippage_price(
 
 def protective_trigger_price(
     entry_price: Decimal,
-    entry_side: str,
+    entry_side: Side,
     kind: ProtectiveKind,
     pct: Decimal,
     rules: InstrumentRules,
@@ -329,7 +327,7 @@ def protective_trigger_price(
     Same convention as the paper exchange: a long's TP is entry * (1 + pct/100), its SL
     entry * (1 - pct/100); mirrored for a short.
     """
-    sign = 1 if entry_side == "buy" else -1
+    sign = 1 if entry_side == Side.BUY else -1
     factor = 1 + sign * pct / 100 if kind == "tp" else 1 - sign * pct / 100
     return valid_price(entry_price * factor, rules)
 

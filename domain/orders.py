@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel
 
 from domain.decision import Decision, Operation
 from domain.ids import OrderLeg, client_order_id
 from domain.risk import PositionView
+from domain.vocabulary import PositionSide, Side
 
 
 class OrderStatus(StrEnum):
@@ -55,9 +57,9 @@ class OrderIntent(BaseModel):
     client_order_id: str
     account_id: int
     decision_id: str
-    leg: str  # entry | close
+    leg: OrderLeg
     symbol: str
-    side: str  # buy | sell
+    side: Side
     reduce_only: bool
     size_usd: Decimal | None  # None with reduce_only: close the whole position
     leverage: Decimal
@@ -69,7 +71,7 @@ class OrderOutcome(BaseModel):
     client_order_id: str
     status: OrderStatus
     symbol: str = ""
-    side: str = ""
+    side: Side | Literal[""] = ""  # "": not known
     exchange_order_id: str | None = None
     filled_size: Decimal | None = None
     avg_price: Decimal | None = None
@@ -91,9 +93,9 @@ def intents_for(
                 client_order_id=client_order_id(account_id, seq, OrderLeg.CLOSE),
                 account_id=account_id,
                 decision_id=decision_id,
-                leg="close",
+                leg=OrderLeg.CLOSE,
                 symbol=decision.symbol,
-                side="sell" if held.side == "long" else "buy",
+                side=Side.SELL if held.side == PositionSide.LONG else Side.BUY,
                 reduce_only=True,
                 size_usd=None,
                 leverage=held.leverage,
@@ -104,9 +106,9 @@ def intents_for(
             client_order_id=client_order_id(account_id, seq, OrderLeg.ENTRY),
             account_id=account_id,
             decision_id=decision_id,
-            leg="entry",
+            leg=OrderLeg.ENTRY,
             symbol=decision.symbol,
-            side="buy" if decision.operation is Operation.LONG else "sell",
+            side=Side.BUY if decision.operation is Operation.LONG else Side.SELL,
             reduce_only=False,
             size_usd=decision.size_usd,
             leverage=decision.effective_leverage,

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
+
+from domain.vocabulary import PositionSide, Side
 
 Q8 = Decimal("0.00000001")
 BPS = Decimal(10000)
 ZERO = Decimal(0)
-PositionSide = Literal["long", "short"]
-OrderSide = Literal["buy", "sell"]
 
 
 class RejectReason(StrEnum):
@@ -56,12 +56,16 @@ class PaperPosition:
     stop_loss_price: Decimal | None = None
     last_trade_id: str | None = None  # fill that last changed this position (trigger-id token)
 
+    def __post_init__(self) -> None:
+        # Stored accounts give the side as its text: the member it names (a bad one raises).
+        object.__setattr__(self, "side", PositionSide(self.side))
+
     def notional(self, mark: Decimal) -> Decimal:
         return self.size * mark
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         diff = mark - self.entry_price
-        return q_price(diff * self.size if self.side == "long" else -diff * self.size)
+        return q_price(diff * self.size * self.side.sign)
 
     @property
     def margin(self) -> Decimal:
@@ -97,7 +101,7 @@ class PaperOrder:
 
     client_order_id: str
     symbol: str
-    side: OrderSide
+    side: Side
     size_usd: Decimal | None = None
     size: Decimal | None = None
     reduce_only: bool = False
@@ -105,18 +109,24 @@ class PaperOrder:
     take_profit_pct: Decimal | None = None
     stop_loss_pct: Decimal | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "side", Side(self.side))
+
 
 @dataclass(frozen=True)
 class PaperFill:
     trade_id: str
     client_order_id: str
     symbol: str
-    side: OrderSide
+    side: Side
     size: Decimal
     price: Decimal
     fee: Decimal
     realized_pnl: Decimal  # gross, before the fee
     is_liquidation_or_trigger: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "side", Side(self.side))
 
 
 @dataclass(frozen=True)
@@ -148,7 +158,7 @@ def _close(
     coid: str,
     trigger: str | None,
 ) -> tuple[PaperAccount, PaperFill]:
-    pnl = q_price((price - pos.entry_price) * size * (1 if pos.side == "long" else -1))
+    pnl = q_price((price - pos.entry_price) * size * pos.side.sign)
     fee = _fee(size, price, cfg)
     positions = dict(acct.positions)
     left = pos.size - size
@@ -163,7 +173,7 @@ def _close(
         fees_paid=acct.fees_paid + fee,
         positions=positions,
     )
-    side: OrderSide = "sell" if pos.side == "long" else "buy"
+    side = pos.side.exit_side
     return new, PaperFill(trade_id, coid, pos.symbol, side, size, price, fee, pnl, trigger)
 
 
@@ -190,14 +200,14 @@ def execute_market_order(
     if _bad(order.take_profit_pct) or _bad(order.stop_loss_pct):
         return reject(RejectReason.INVALID_TP_SL)
     slip = cfg.slippage_bps / BPS
-    price = q_price(mark * (1 + slip if order.side == "buy" else 1 - slip))
+    price = q_price(mark * (1 + slip if order.side is Side.BUY else 1 - slip))
     size = order.size if order.size_usd is None else order.size_usd / price
     size = q_size(size) if size is not None else None
     if size is not None and size <= 0:
         return reject(RejectReason.INVALID_SIZE)
     trade_id = f"{order.client_order_id}-1"
     pos = account.positions.get(order.symbol)
-    order_dir: PositionSide = "long" if order.side == "buy" else "short"
+    order_dir = order.side.opens
 
     if order.reduce_only:
         if pos is None or pos.side == order_dir:
@@ -221,7 +231,7 @@ def execute_market_order(
     all_marks = {**(marks or {}), order.symbol: mark}
     if extra_margin + fee > account.available(all_marks):
         return reject(RejectReason.INSUFFICIENT_MARGIN)
-    sign = 1 if order_dir == "long" else -1
+    sign = order_dir.sign
     tp, sl = new_pos.take_profit_price, new_pos.stop_loss_price
     if order.take_profit_pct is not None:
         tp = q_price(price * (1 + sign * order.take_profit_pct / 100))
@@ -262,7 +272,7 @@ def check_triggers(
         pos, mark = account.positions[symbol], marks.get(symbol)
         if mark is None or not mark.is_finite() or mark <= 0:
             continue
-        up = pos.side == "long"
+        up = pos.side is PositionSide.LONG
         tp, sl = pos.take_profit_price, pos.stop_loss_price
         if sl is not None and (mark <= sl if up else mark >= sl):
             kind, price = "sl", sl
@@ -281,8 +291,8 @@ _POS_DECIMALS = ("size", "entry_price", "leverage", "take_profit_price", "stop_l
 
 
 def _plain(obj: Any) -> dict[str, Any]:
-    """Dataclass -> dict with every Decimal as a string (None stays None)."""
-    return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(obj).items()}
+    """Dataclass -> dict with every Decimal and enum member as a string (None stays None)."""
+    return {k: str(v) if isinstance(v, Decimal | StrEnum) else v for k, v in asdict(obj).items()}
 
 
 def account_to_dict(account: PaperAccount) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from domain.decision import Decision, Operation
+from domain.vocabulary import PositionSide
 
 
 class DenyReason(StrEnum):
@@ -35,7 +36,7 @@ class RiskLimits(BaseModel):
 
 class PositionView(BaseModel):
     symbol: str
-    side: str  # long | short
+    side: PositionSide
     size: Decimal
     entry_price: Decimal
     mark_price: Decimal
@@ -104,7 +105,7 @@ def _check_open(req: RiskCheckInput, d: Decision, held: dict[str, PositionView])
         return RiskVerdict.deny(
             DenyReason.LEVERAGE_EXCEEDS_MAX, f"leverage {lev} exceeds max {limits.max_leverage}"
         )
-    side = "long" if d.operation is Operation.LONG else "short"
+    side = PositionSide.LONG if d.operation is Operation.LONG else PositionSide.SHORT
     existing = held.get(d.symbol)
     if existing is not None and existing.side != side:
         return RiskVerdict.deny(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from domain.contracts import BindingConfig, DecisionOutcome
 from domain.decision import Decision
+from domain.vocabulary import DecisionStatus
 
 # A point in time; workflows name it this way (they get it from workflow.now(), never a clock).
 Instant: TypeAlias = datetime
@@ -37,7 +38,7 @@ class TraderStatus(StrEnum):
 
 
 def status_after_decision(
-    decision_status: str,
+    decision_status: DecisionStatus,
     error_code: str | None,
     error: str | None,
     *,
@@ -49,7 +50,7 @@ def status_after_decision(
     A paused trader stays Paused; otherwise a failed decision, or a halt (an order whose outcome
     stayed unknown), is Error, and anything else Active. The reason: the failure's code and
     error, else the halt's reason, else none (a failure's reason is kept even while paused)."""
-    failed = decision_status == "failed"
+    failed = decision_status == DecisionStatus.FAILED
     if paused:
         status = TraderStatus.PAUSED
     elif failed or halt_reason:
@@ -123,7 +124,7 @@ class ScheduleState(BaseModel):
 class Note(BaseModel):
     """Something the trader must write to its decision log that is not a decision run."""
 
-    status: str  # rejected_input | ignored | resumed (an operator cleared an ORDER_UNKNOWN halt)
+    status: DecisionStatus  # rejected_input | ignored | resumed | deleted
     trigger_type: str
     context: dict[str, Any] = Field(default_factory=dict)
     error: str = ""

@@ -18,6 +18,7 @@ from adapters.market.live import BinancePublicFeed, HyperliquidPublicFeed
 from adapters.market.simulated import SimulatedFeed
 from config.settings import Settings
 from domain.paper import PaperConfig
+from domain.vocabulary import MarketSource
 from sandbox.runner import SandboxLimits
 from vault import KeyWrapper
 from vault.key_loading import master_key_wrapper
@@ -25,11 +26,11 @@ from vault.key_loading import master_key_wrapper
 
 def market_feed(settings: Settings) -> MarketFeed:
     source = settings.market_source.strip().lower()
-    if source == "hyperliquid":
+    if source == MarketSource.HYPERLIQUID:
         return HyperliquidPublicFeed(settings.market_base_url)
-    if source == "binance":
+    if source == MarketSource.BINANCE:
         return BinancePublicFeed(settings.market_base_url)
-    if source != "simulated":
+    if source != MarketSource.SIMULATED:
         raise ValueError("HYPERORU_MARKET_SOURCE must be simulated, hyperliquid or binance")
     return SimulatedFeed(seed=settings.market_seed)
 

@@ -44,6 +44,7 @@ from domain.indicators import (
     required_candles,
 )
 from domain.prompts import KNOWN_VARIABLES, MAX_VARIABLE_CHARS
+from domain.vocabulary import PositionSide
 
 KLINE_INTERVALS = ("1h", "15m")
 KLINE_ROWS = 8
@@ -340,7 +341,7 @@ def positions_text(snapshot: Mapping[str, Any]) -> str:
         size, entry, mark = (_to_decimal(p.get(k)) for k in ("size", "entry_price", "mark_price"))
         move = None
         if entry and mark is not None:
-            move = float((mark / entry - 1) * 100) * (-1.0 if side == "short" else 1.0)
+            move = float((mark / entry - 1) * 100) * (-1.0 if side == PositionSide.SHORT else 1.0)
         notional = f" (notional {fmt_usd(size * mark)})" if size and mark is not None else ""
         pnl = _to_float(p.get("unrealized_pnl"))
         pnl_text = NA if pnl is None else f"{pnl:+.2f} USD"

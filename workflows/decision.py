@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
     from domain.trader import PendingTrigger, status_after_decision
+    from domain.vocabulary import DecisionStatus
     from workflows import steps
 
 ORDER_UNKNOWN = "ORDER_UNKNOWN"
@@ -97,7 +98,7 @@ class DecisionRun:
             )
         except ActivityError as err:
             return await self._finish(
-                "failed", code="MARKET_DATA_UNAVAILABLE", error=_describe(err)
+                DecisionStatus.FAILED, code="MARKET_DATA_UNAVAILABLE", error=_describe(err)
             )
         # Decided once: the decision this trigger has. A lost workflow task may already have
         # made it (same id, or another one), or given the proposed id to another trigger.
@@ -105,14 +106,20 @@ class DecisionRun:
             self.seq = ctx.seq
             self.decision_id = ctx.decision_id
         if ctx.completed:  # finish_decision answers with the recorded outcome
-            return await self._finish("failed", code="DECISION_INTERRUPTED", error=ctx.error)
+            return await self._finish(
+                DecisionStatus.FAILED, code="DECISION_INTERRUPTED", error=ctx.error
+            )
         if not ctx.ok:
-            return await self._finish("failed", code="CONTEXT_UNAVAILABLE", error=ctx.error)
+            return await self._finish(
+                DecisionStatus.FAILED, code="CONTEXT_UNAVAILABLE", error=ctx.error
+            )
         if self.trigger.decision is not None:  # the owner's own decision: no strategy is asked
             return await self._execute(self.trigger.decision, ctx)
         if self.binding_id is None:
             return await self._finish(
-                "failed", code="NO_STRATEGY_BOUND", error="no strategy is bound to this trader"
+                DecisionStatus.FAILED,
+                code="NO_STRATEGY_BOUND",
+                error="no strategy is bound to this trader",
             )
         try:
             if self.prompt:
@@ -126,12 +133,14 @@ class DecisionRun:
                     RunProgramInput(decision_id=self.decision_id, binding_id=self.binding_id),
                 )
         except ActivityError as err:
-            return await self._finish("failed", code=_failure_code(err), error=_describe(err))
+            return await self._finish(
+                DecisionStatus.FAILED, code=_failure_code(err), error=_describe(err)
+            )
         self.llm = out.llm
         if out.invalid:
-            return await self._finish("invalid", code=out.error_code, error=out.error)
+            return await self._finish(DecisionStatus.INVALID, code=out.error_code, error=out.error)
         if not out.ok or out.decision is None:
-            return await self._finish("failed", code=out.error_code, error=out.error)
+            return await self._finish(DecisionStatus.FAILED, code=out.error_code, error=out.error)
         return await self._execute(out.decision, ctx)
 
     async def _execute(self, decision: Decision, ctx: ContextSummary) -> DecisionOutcome:
@@ -152,16 +161,16 @@ class DecisionRun:
         except ActivityError as err:  # fail closed
             verdict = RiskVerdict.deny(DenyReason.MARKET_DATA_UNAVAILABLE, _describe(err))
         if not verdict.approved:
-            return await self._finish("denied", decision=decision, verdict=verdict)
+            return await self._finish(DecisionStatus.DENIED, decision=decision, verdict=verdict)
         if decision.operation is Operation.HOLD:
-            return await self._finish("hold", decision=decision, verdict=verdict)
+            return await self._finish(DecisionStatus.HOLD, decision=decision, verdict=verdict)
         # Pause stops new orders at once, even if it arrived while this decision was running.
         if self.is_paused() and decision.operation is not Operation.CLOSE:
             halted = RiskVerdict.deny(DenyReason.TRADING_HALTED, "trader was paused")
-            return await self._finish("denied", decision=decision, verdict=halted)
+            return await self._finish(DecisionStatus.DENIED, decision=decision, verdict=halted)
         if self.halt_reason() and decision.operation is not Operation.CLOSE:
             halted = RiskVerdict.deny(DenyReason.TRADING_HALTED, self.halt_reason())
-            return await self._finish("denied", decision=decision, verdict=halted)
+            return await self._finish(DecisionStatus.DENIED, decision=decision, verdict=halted)
         intents = intents_for(decision, self.account_id, self.decision_id, self.seq, ctx.positions)
         # Intent before action: the client order ids are durably recorded before any order.
         recorded = await steps.run(
@@ -172,7 +181,9 @@ class DecisionRun:
             # Decided once: carry out the intents as first recorded (an earlier attempt's
             # stand); a decision already finished, or denied, is only finished (recorded).
             if recorded.completed or (recorded.verdict and not recorded.verdict.approved):
-                return await self._finish("denied", decision=decision, verdict=recorded.verdict)
+                return await self._finish(
+                    DecisionStatus.DENIED, decision=decision, verdict=recorded.verdict
+                )
             intents = recorded.intents
             verdict = recorded.verdict or verdict
         outcomes = [await self._place(intent, ctx.paper) for intent in intents]
@@ -180,7 +191,7 @@ class DecisionRun:
         if unknown and self.resolving:
             reason = "; ".join(f"{o.client_order_id}: {o.reject_reason}" for o in unknown)
             return await self._finish(
-                "failed",
+                DecisionStatus.FAILED,
                 decision=decision,
                 verdict=verdict,
                 orders=outcomes,
@@ -191,14 +202,16 @@ class DecisionRun:
         if bad:
             reason = "; ".join(f"{o.client_order_id}: {o.reject_reason}" for o in bad)
             return await self._finish(
-                "failed",
+                DecisionStatus.FAILED,
                 decision=decision,
                 verdict=verdict,
                 orders=outcomes,
                 code="ORDER_REJECTED",
                 error=reason,
             )
-        return await self._finish("executed", decision=decision, verdict=verdict, orders=outcomes)
+        return await self._finish(
+            DecisionStatus.EXECUTED, decision=decision, verdict=verdict, orders=outcomes
+        )
 
     async def _place(self, intent: OrderIntent, paper: bool = False) -> OrderOutcome:
         try:
@@ -227,7 +240,7 @@ class DecisionRun:
 
     async def _finish(
         self,
-        status: str,
+        status: DecisionStatus,
         *,
         decision: Decision | None = None,
         verdict: RiskVerdict | None = None,

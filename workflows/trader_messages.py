@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         TraderStatus,
         TriggerType,
     )
+    from domain.vocabulary import DecisionStatus
     from workflows.trader_steps import TraderSteps
 
 
@@ -47,7 +48,10 @@ class TraderMessages(TraderSteps):
         if self.state.paused:
             self.notes.append(
                 Note(
-                    status="ignored", trigger_type="signal", context=context, error="trader paused"
+                    status=DecisionStatus.IGNORED,
+                    trigger_type=TriggerType.SIGNAL.value,
+                    context=context,
+                    error="trader paused",
                 )
             )
             return
@@ -77,7 +81,7 @@ class TraderMessages(TraderSteps):
         for trig in (t for t in self.state.pending if t.decision is None):
             self.notes.append(
                 Note(
-                    status="ignored",
+                    status=DecisionStatus.IGNORED,
                     trigger_type=trig.type.value,
                     context=trig.context,
                     error="trader paused before the decision ran",
@@ -85,7 +89,9 @@ class TraderMessages(TraderSteps):
             )
             if trig.type is TriggerType.MANUAL:
                 self.results[trig.key] = DecisionOutcome(
-                    decision_id="", status="ignored", error="trader paused before the decision ran"
+                    decision_id="",
+                    status=DecisionStatus.IGNORED,
+                    error="trader paused before the decision ran",
                 )
         self.state.pending = owners
 
@@ -98,7 +104,11 @@ class TraderMessages(TraderSteps):
             self.state.halted = False
             self.state.halt_reason = ""
             self.notes.append(
-                Note(status="resumed", trigger_type="resume", error="operator cleared the halt")
+                Note(
+                    status=DecisionStatus.RESUMED,
+                    trigger_type="resume",
+                    error="operator cleared the halt",
+                )
             )
         self.resumed = True
         self.state.paused = False
@@ -148,4 +158,6 @@ class TraderMessages(TraderSteps):
         return None
 
     def _reject(self, name: str, error: str) -> None:
-        self.notes.append(Note(status="rejected_input", trigger_type=name, error=error))
+        self.notes.append(
+            Note(status=DecisionStatus.REJECTED_INPUT, trigger_type=name, error=error)
+        )

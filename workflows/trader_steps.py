@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         TraderStatus,
         TriggerType,
     )
+    from domain.vocabulary import DecisionStatus
     from workflows import steps
     from workflows.decision import ORDER_UNKNOWN, DecisionRun
 
@@ -81,7 +82,7 @@ class TraderSteps:
         if not self.stopping:
             self.notes.append(
                 Note(
-                    status="rejected_input",
+                    status=DecisionStatus.REJECTED_INPUT,
                     trigger_type="stop",
                     error="stop only ends a deleted trader's workflow and this trader is not "
                     "deleted (pause it, or delete it through the API)",
@@ -91,7 +92,7 @@ class TraderSteps:
         if req is not None and req.left_positions:
             self.notes.append(
                 Note(
-                    status="deleted",
+                    status=DecisionStatus.DELETED,
                     trigger_type="delete",
                     context={"left_positions": req.left_positions},
                     error="deleted with open positions, left unwatched at the owner's request",
@@ -181,13 +182,13 @@ class TraderSteps:
         if outcome.error_code == ORDER_UNKNOWN:
             self.state.halted = True
             self.state.halt_reason = f"{outcome.error_code}: {outcome.error}"
-        if outcome.status == "failed":
+        if outcome.status == DecisionStatus.FAILED:
             self.state.last_error = f"{outcome.error_code}: {outcome.error}"
             if not self.state.paused:
                 self.state.status = TraderStatus.ERROR
         else:
             self.state.last_error = None  # a later success clears it (as it clears Error)
-        if outcome.status != "failed" and not self.state.paused:
+        if outcome.status != DecisionStatus.FAILED and not self.state.paused:
             self.state.status = TraderStatus.ERROR if self.state.halted else TraderStatus.ACTIVE
         if trig.type is TriggerType.MANUAL:
             self.results[trig.key] = outcome

@@ -26,6 +26,7 @@ from domain.exchange_rules import InstrumentRules
 from domain.market import Candle
 from domain.orders import OrderIntent, OrderOutcome
 from domain.risk import PositionView
+from domain.vocabulary import Side
 
 MAX_MESSAGE_CHARS = 300
 
@@ -142,7 +143,7 @@ class Fill(BaseModel):
     exchange_order_id: str
     venue_client_id: str | None = None  # cloid / clientOrderId as the venue knows it
     symbol: str
-    side: str  # buy | sell
+    side: Side
     size: Decimal
     price: Decimal
     fee: Decimal
@@ -164,7 +165,7 @@ class OpenOrder(BaseModel):
     venue_client_id: str | None
     exchange_order_id: str
     symbol: str
-    side: str  # buy | sell
+    side: Side
     type: str  # venue order type, e.g. "Limit", "Stop Market", "TAKE_PROFIT_MARKET"
     size: Decimal | None  # None for Binance closePosition orders
     price: Decimal | None

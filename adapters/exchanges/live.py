@@ -31,6 +31,7 @@ from domain import profiles
 from domain.ids import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from domain.vocabulary import Exchange, Side
 from vault import KeyWrapper, SealedSecret, open_secret
 
 CREDENTIALS_FIELD = "exchange_credentials"
@@ -46,7 +47,7 @@ def build_client(
     timeout_s: float = 10.0,
     symbols: list[str] | None = None,
 ) -> ExchangeClient:
-    if exchange == "hyperliquid":
+    if exchange == Exchange.HYPERLIQUID:
         from adapters.exchanges.hyperliquid import HyperliquidClient
 
         return HyperliquidClient(
@@ -56,7 +57,7 @@ def build_client(
             base_url=base_url,
             timeout_s=timeout_s,
         )
-    if exchange == "binance":
+    if exchange == Exchange.BINANCE:
         from adapters.exchanges.binance import BinanceFuturesClient
 
         return BinanceFuturesClient(
@@ -237,7 +238,7 @@ class LiveExchanges:
                         account_id=intent.account_id,
                         leg=kind,
                         symbol=intent.symbol,
-                        side="sell" if intent.side == "buy" else "buy",
+                        side=Side.SELL if intent.side == Side.BUY else Side.BUY,
                         reduce_only=True,
                         leverage=intent.leverage,
                         take_profit_pct=pct if kind == "tp" else None,

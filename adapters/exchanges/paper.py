@@ -21,6 +21,7 @@ from db.transactions import read, write
 from domain import paper
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import PositionView
+from domain.vocabulary import Side
 
 # Built once, values bound at execution (see db/decisions.py).
 _ACCOUNT: BindParameter[int] = bindparam("b_account")
@@ -225,7 +226,7 @@ def paper_order(intent: OrderIntent) -> paper.PaperOrder:
     return paper.PaperOrder(
         client_order_id=intent.client_order_id,
         symbol=intent.symbol,
-        side="buy" if intent.side == "buy" else "sell",
+        side=Side.BUY if intent.side == Side.BUY else Side.SELL,
         size_usd=intent.size_usd,
         reduce_only=intent.reduce_only,
         leverage=intent.leverage,

@@ -45,6 +45,7 @@ from domain.exchange_rules import (
 )
 from domain.ids import ProtectiveKind, protective_client_order_id
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from domain.vocabulary import Side
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class MarketOrder:
 
     @property
     def is_buy(self) -> bool:
-        return self.intent.side == "buy"
+        return self.intent.side is Side.BUY
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class ProtectiveLeg:
 
     @property
     def is_buy(self) -> bool:
-        return self.intent.side != "buy"  # the opposite side of the entry
+        return self.intent.side is not Side.BUY  # the opposite side of the entry
 
 
 class VenueHooks(Protocol):
@@ -183,7 +184,7 @@ async def _quantity(
         pos = await venue.position(rules)
         if pos is None:
             return "NO_POSITION_TO_CLOSE"
-        if (pos.side == "long") == (intent.side == "buy"):
+        if pos.side.entry_side is intent.side:  # a close trades against the position
             return "POSITION_SIDE_MISMATCH"
         qty = pos.size if intent.size_usd is None else min(pos.size, intent.size_usd / mark)
         sizing = check_quantity(qty, mark, rules, reduce_only=True)

@@ -20,6 +20,7 @@ from db.models import ReconciliationEvent
 from db.tables import DECISIONS, ORDERS, TRADES
 from db.transactions import read
 from domain.orders import OrderStatus
+from domain.vocabulary import PositionSide, Side
 
 # Orders the platform does not consider settled; reconciliation asks the venue about them.
 UNSETTLED = (OrderStatus.UNKNOWN, OrderStatus.INTENT)
@@ -103,7 +104,7 @@ def recorded(s: Session, account_id: int, after_row: int, foreign_orders: bool) 
     unsettled = [Unsettled(*row) for row in conn.execute(_UNSETTLED, key)]
     net: dict[str, Decimal] = {}
     for symbol, side, size in conn.execute(_FILL_SIZES, key):
-        net[symbol] = net.get(symbol, Decimal(0)) + (size if side == "buy" else -size)
+        net[symbol] = net.get(symbol, Decimal(0)) + (size if side == Side.BUY else -size)
     ours = set(conn.execute(_CLIENT_ORDER_IDS, key).scalars()) if foreign_orders else None
     return Recorded(fills, unsettled, net, ours)
 
@@ -150,7 +151,9 @@ class Reconciler:
     @staticmethod
     def _position_drift(recorded: dict[str, Decimal], view: AccountView) -> list[Finding]:
         """Venue position vs. the net of the fills the platform recorded."""
-        venue = {p.symbol: p.size if p.side == "long" else -p.size for p in view.positions}
+        venue = {
+            p.symbol: p.size if p.side == PositionSide.LONG else -p.size for p in view.positions
+        }
         found = []
         for symbol in sorted(set(recorded) | set(venue)):
             want, have = recorded.get(symbol, Decimal(0)), venue.get(symbol, Decimal(0))

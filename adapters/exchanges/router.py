@@ -17,6 +17,7 @@ from db.order_status import set_order_status
 from db.tables import ACCOUNTS
 from db.transactions import read
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from domain.vocabulary import Exchange
 
 _KIND = select(ACCOUNTS.c.exchange, ACCOUNTS.c.symbols).where(
     ACCOUNTS.c.id == bindparam("b_account")
@@ -50,7 +51,8 @@ class ExchangeRouter:
     async def is_paper(self, account_id: int) -> bool:
         paper = self._paper.get(account_id)
         if paper is None:
-            paper = self._paper[account_id] = (await self._account(account_id)).exchange == "paper"
+            exchange = (await self._account(account_id)).exchange
+            paper = self._paper[account_id] = exchange == Exchange.PAPER
         return paper
 
     async def feed_for(self, account_id: int) -> MarketFeed:

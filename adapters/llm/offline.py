@@ -26,6 +26,9 @@ from typing import Any
 
 import httpx2
 
+from domain.decision import Operation
+from domain.vocabulary import PositionSide
+
 OFFLINE_HOST = "offline.hyperoru.invalid"  # .invalid never resolves: it cannot be a real host
 OFFLINE_BASE_URL = f"http://{OFFLINE_HOST}/v1"
 MODEL_NAME = "hyperoru-offline-rules (not a real model)"
@@ -61,9 +64,9 @@ def decide(prompt: str) -> dict[str, Any]:
         return _hold("the prompt carries no {market_prices} data to follow")
     for sym, side in sorted(held.items()):
         move = moves.get(sym)
-        if move is not None and (move < 0 if side == "long" else move > 0):
+        if move is not None and (move < 0 if side == PositionSide.LONG else move > 0):
             return {
-                "operation": "close",
+                "operation": Operation.CLOSE,
                 "symbol": sym,
                 "reasoning": f"{LABEL} {sym} moved {move:+}% over 1h, against the {side}.",
             }
@@ -78,7 +81,7 @@ def decide(prompt: str) -> dict[str, Any]:
     cap = _decimal(max_size.group(1)) if max_size else None
     size = (cap / 10).quantize(Decimal("0.01")) if cap else DEFAULT_SIZE_USD
     return {
-        "operation": "long" if move > 0 else "short",
+        "operation": Operation.LONG if move > 0 else Operation.SHORT,
         "symbol": sym,
         "size_usd": float(size),
         "leverage": 1,
@@ -89,7 +92,7 @@ def decide(prompt: str) -> dict[str, Any]:
 
 
 def _hold(why: str) -> dict[str, Any]:
-    return {"operation": "hold", "symbol": None, "reasoning": f"{LABEL} Hold: {why}."}
+    return {"operation": Operation.HOLD, "symbol": None, "reasoning": f"{LABEL} Hold: {why}."}
 
 
 def _completion(body: dict[str, Any]) -> dict[str, Any]:

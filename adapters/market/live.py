@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from adapters.market.feed import UnknownSymbolError
 from domain.market import Candle, Interval
+from domain.vocabulary import MarketSource
 
 T = TypeVar("T")
 HL_MAINNET = "https://api.hyperliquid.xyz"
@@ -26,7 +27,7 @@ async def _call(fn: Callable[[], T], timeout_s: float) -> T:
 
 
 class HyperliquidPublicFeed:
-    name = "hyperliquid"
+    name = MarketSource.HYPERLIQUID.value  # plain text: it goes into messages and reprs
 
     def __init__(
         self,
@@ -95,7 +96,7 @@ class HyperliquidPublicFeed:
 
 
 class BinancePublicFeed:
-    name = "binance"
+    name = MarketSource.BINANCE.value  # plain text: it goes into messages and reprs
 
     def __init__(
         self,

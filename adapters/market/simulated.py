@@ -18,6 +18,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from adapters.market.feed import UnknownSymbolError
 from domain.market import Candle, Interval, parse_interval
+from domain.vocabulary import MarketSource
 
 DEFAULT_SYMBOLS = ("BTC", "ETH", "SOL", "ARB", "DOGE")
 # base price, volatility multiplier, traded USD per minute (for volume)
@@ -105,7 +106,7 @@ def _build_model(seed: int, symbol: str) -> _Model:
 class SimulatedFeed:
     """MarketFeed with synthetic, reproducible prices for backtests, demos and tests."""
 
-    name = "simulated"
+    name = MarketSource.SIMULATED.value  # plain text: it goes into messages and reprs
 
     def __init__(self, seed: int = 7, symbols: Iterable[str] = DEFAULT_SYMBOLS) -> None:
         self.seed = seed

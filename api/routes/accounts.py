@@ -27,7 +27,8 @@ from api.trader_deletion import PositionsChoice, settle_positions
 from db.base import utcnow
 from db.models import Account, Binding, DecisionRecord
 from domain.ids import is_order_of
-from domain.trader import CancelRequest, TriggerRequest
+from domain.trader import CancelRequest, TraderStatus, TriggerRequest
+from domain.vocabulary import AccountType, Exchange
 
 router = APIRouter(prefix="/api/account", tags=["accounts"], route_class=ExactNumbersRoute)
 # Client order ids the platform mints (`ho-1-2-entry:tp`), and symbols: plain ASCII only.
@@ -38,7 +39,7 @@ SYMBOL = r"^[A-Za-z0-9._-]+$"
 def refuse_llm_fields(account_type: str, fields: dict[str, Any]) -> None:
     """A program trader has no model: LLM settings given for one are a mistake, not ignored."""
     given = [f for f in LLM_FIELDS if fields.get(f) is not None]
-    if account_type != "prompt" and given:
+    if account_type != AccountType.PROMPT and given:
         raise ApiError(
             422,
             "VALIDATION_ERROR",
@@ -51,13 +52,13 @@ async def create_account(
     body: AccountCreate, s: SessionDep, control: ControlDep, request: Request, user: CurrentUser
 ) -> AccountOut:
     """Create a trader (its workflow starts paused unless trading_enabled)."""
-    check_symbols(request.app.state.feed, body.exchange.value, body.symbols)
-    refuse_llm_fields(body.account_type.value, body.model_dump(include=set(LLM_FIELDS)))
+    check_symbols(request.app.state.feed, body.exchange, body.symbols)
+    refuse_llm_fields(body.account_type, body.model_dump(include=set(LLM_FIELDS)))
     acct = Account(
         **body.model_dump(exclude={"account_type", "exchange", *LLM_FIELDS}),
         account_type=body.account_type.value,
         exchange=body.exchange.value,
-        status="Active" if body.trading_enabled else "Paused",
+        status=TraderStatus.ACTIVE if body.trading_enabled else TraderStatus.PAUSED,
         owner_id=user.id,
     )
     s.add(acct)
@@ -147,14 +148,14 @@ async def delete_account(
     if not acct.is_deleted:
         left = await settle_positions(acct, control, request.app.state.exchange, positions)
         acct.is_deleted, acct.deleted_at = True, utcnow()
-        acct.trading_enabled, acct.status = False, "Deleted"
+        acct.trading_enabled, acct.status = False, TraderStatus.DELETED
         await s.commit()
     await control.stop(account_id, left)
     return account_out(acct)
 
 
 async def _start(acct: Account, s: SessionDep, control: ControlDep) -> None:
-    if acct.exchange != "paper" and acct.exchange_credentials_sealed is None:
+    if acct.exchange != Exchange.PAPER and acct.exchange_credentials_sealed is None:
         raise ApiError(
             409,
             "EXCHANGE_NOT_CONNECTED",
@@ -162,8 +163,8 @@ async def _start(acct: Account, s: SessionDep, control: ControlDep) -> None:
         )
     await control.ensure_started(acct.id, paused=False)
     await control.resume(acct.id)
-    if acct.status == "Paused":
-        acct.status, acct.status_reason = "Active", None
+    if acct.status == TraderStatus.PAUSED:
+        acct.status, acct.status_reason = TraderStatus.ACTIVE, None
     acct.trading_enabled = True
     await s.commit()
 
@@ -171,7 +172,8 @@ async def _start(acct: Account, s: SessionDep, control: ControlDep) -> None:
 async def _pause(acct: Account, s: SessionDep, control: ControlDep, reason: str) -> None:
     await control.ensure_started(acct.id, paused=True)
     await control.pause(acct.id, reason)
-    acct.trading_enabled, acct.status, acct.status_reason = False, "Paused", reason or None
+    acct.trading_enabled = False
+    acct.status, acct.status_reason = TraderStatus.PAUSED, reason or None
     await s.commit()
 
 

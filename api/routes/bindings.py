@@ -12,6 +12,7 @@ from api.exact_json import ExactNumbersRoute
 from api.queries import MAX_ID, get_account, get_owned
 from api.schemas import BindingCreate, BindingOut
 from db.models import Binding, Program, PromptTemplate, SignalPoolRecord
+from domain.vocabulary import AccountType
 
 router = APIRouter(
     prefix="/api/account/{account_id}/bindings", tags=["bindings"], route_class=ExactNumbersRoute
@@ -30,9 +31,9 @@ async def create_binding(
     acct = await get_account(s, account_id, user.id, live=True)
     if (body.program_id is None) == (body.prompt_id is None):
         raise ApiError(422, "VALIDATION_ERROR", "Give exactly one of program_id or prompt_id")
-    if acct.account_type == "program" and body.program_id is None:
+    if acct.account_type == AccountType.PROGRAM and body.program_id is None:
         raise ApiError(422, "BINDING_TYPE_MISMATCH", "A program trader is bound to a program")
-    if acct.account_type == "prompt" and body.prompt_id is None:
+    if acct.account_type == AccountType.PROMPT and body.prompt_id is None:
         raise ApiError(422, "BINDING_TYPE_MISMATCH", "A prompt trader is bound to a prompt")
     if body.program_id is not None:
         await get_owned(s, Program, body.program_id, user.id, "program")

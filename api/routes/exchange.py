@@ -16,6 +16,7 @@ from api.exact_json import ExactNumbersRoute
 from api.queries import account_out, get_account
 from api.schemas import AccountOut, ExchangeConnect
 from db.base import utcnow
+from domain.vocabulary import Exchange
 from vault import hint, seal
 
 router = APIRouter(
@@ -24,7 +25,7 @@ router = APIRouter(
 
 
 def _secrets(exchange: str, body: ExchangeConnect) -> dict[str, str]:
-    if exchange == "hyperliquid":
+    if exchange == Exchange.HYPERLIQUID:
         if not body.wallet_address or not body.api_wallet_private_key:
             raise ApiError(
                 422,
@@ -43,7 +44,7 @@ async def connect_exchange(
 ) -> AccountOut:
     """Check the keys with the exchange, then store them encrypted (write-only)."""
     acct = await get_account(s, account_id, user.id, live=True)
-    if acct.exchange == "paper":
+    if acct.exchange == Exchange.PAPER:
         raise ApiError(409, "PAPER_ACCOUNT", "Paper traders have no exchange to connect")
     secrets = _secrets(acct.exchange, body)
     base_url = None
@@ -55,7 +56,7 @@ async def connect_exchange(
     try:
         client = build_client(
             acct.exchange,
-            body.environment,
+            body.environment.value,
             base_url,
             body.wallet_address,
             secrets,
@@ -74,7 +75,9 @@ async def connect_exchange(
         raise ApiError(422, verdict.code or "EXCHANGE_REFUSED", verdict.reason)
     acct.exchange_environment = body.environment
     acct.exchange_base_url = base_url
-    acct.exchange_wallet_address = body.wallet_address if acct.exchange == "hyperliquid" else None
+    acct.exchange_wallet_address = (
+        body.wallet_address if acct.exchange == Exchange.HYPERLIQUID else None
+    )
     acct.exchange_credentials_sealed = seal(
         request.app.state.vault, json.dumps(secrets), acct.id, CREDENTIALS_FIELD
     ).to_json()

@@ -18,6 +18,8 @@ from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict
 from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut, as_utc
 from db.models import DecisionRecord, OrderRecord, ReconciliationEvent, TradeRecord
+from domain.trader import TraderStatus
+from domain.vocabulary import Exchange
 
 router = APIRouter(
     prefix="/api/account/{account_id}", tags=["history"], route_class=ExactNumbersRoute
@@ -186,10 +188,10 @@ async def overview(
     return OverviewOut(
         id=acct.id,
         name=acct.name,
-        status="Deleted" if acct.is_deleted else acct.status,
+        status=TraderStatus.DELETED if acct.is_deleted else TraderStatus(acct.status),
         status_reason=acct.status_reason,
         trading_enabled=acct.trading_enabled and not acct.is_deleted,
-        exchange=acct.exchange,
+        exchange=Exchange(acct.exchange),
         initial_capital=acct.initial_capital,
         equity=view.equity_usd,
         cash=view.cash_usd,
@@ -211,7 +213,7 @@ async def open_orders(
 ) -> dict[str, object]:
     """Orders resting at the exchange, TP/SL triggers included (paper orders fill at once)."""
     acct = await get_account(s, account_id, user.id)
-    if acct.exchange == "paper":
+    if acct.exchange == Exchange.PAPER:
         return {"account_id": account_id, "orders": []}
     live = request.app.state.exchange.live
     async with live.client(account_id) as client:

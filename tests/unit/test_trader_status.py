@@ -6,27 +6,33 @@ from __future__ import annotations
 import pytest
 
 from domain.trader import TraderStatus, status_after_decision
+from domain.vocabulary import DecisionStatus
 
-FAIL = ("failed", "ORDER_REJECTED", "margin")
+FAIL = (DecisionStatus.FAILED, "ORDER_REJECTED", "margin")
 
 
 @pytest.mark.parametrize(
     ("decision", "paused", "halt", "expected"),
     [
-        (("executed", None, None), False, "", (TraderStatus.ACTIVE, None)),
-        (("hold", None, None), False, None, (TraderStatus.ACTIVE, None)),
-        (("denied", "MAX_POSITIONS", "too many"), False, "", (TraderStatus.ACTIVE, None)),
+        ((DecisionStatus.EXECUTED, None, None), False, "", (TraderStatus.ACTIVE, None)),
+        ((DecisionStatus.HOLD, None, None), False, None, (TraderStatus.ACTIVE, None)),
+        (
+            (DecisionStatus.DENIED, "MAX_POSITIONS", "too many"),
+            False,
+            "",
+            (TraderStatus.ACTIVE, None),
+        ),
         (FAIL, False, "", (TraderStatus.ERROR, "ORDER_REJECTED: margin")),
         (
-            ("executed", None, None),
+            (DecisionStatus.EXECUTED, None, None),
             False,
             "ORDER_UNKNOWN: x",
             (TraderStatus.ERROR, "ORDER_UNKNOWN: x"),
         ),
         (FAIL, False, "ORDER_UNKNOWN: x", (TraderStatus.ERROR, "ORDER_REJECTED: margin")),
-        (("executed", None, None), True, "", (TraderStatus.PAUSED, None)),
+        ((DecisionStatus.EXECUTED, None, None), True, "", (TraderStatus.PAUSED, None)),
         (
-            ("executed", None, None),
+            (DecisionStatus.EXECUTED, None, None),
             True,
             "ORDER_UNKNOWN: x",
             (TraderStatus.PAUSED, "ORDER_UNKNOWN: x"),

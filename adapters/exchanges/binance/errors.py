@@ -7,8 +7,9 @@ from binance.exceptions import BinanceAPIException, BinanceRequestException
 from adapters.exchanges.client import ErrorCode, ExchangeError, OutcomeUnknown
 from adapters.exchanges.transport import retry_after_seconds, unexpected
 from adapters.exchanges.wire import safe_text
+from domain.vocabulary import Exchange
 
-VENUE = "binance"
+VENUE = Exchange.BINANCE.value  # plain text: it goes into messages and reprs
 
 _SERVER_CODES = {-1000, -1001, -1006, -1007}
 _RATE_CODES = {-1003, -1015}

@@ -24,6 +24,7 @@ from domain.exchange_rules import (
 )
 from domain.ids import protective_kind
 from domain.market import Candle, parse_interval
+from domain.vocabulary import ExchangeEnvironment
 
 
 class BinanceReads:
@@ -33,7 +34,7 @@ class BinanceReads:
         self,
         api_key: str,
         api_secret: str,
-        environment: str = "testnet",
+        environment: str = ExchangeEnvironment.TESTNET,
         base_url: str | None = None,
         timeout_s: float = 10,
         *,
@@ -41,22 +42,24 @@ class BinanceReads:
         symbols: Iterable[str] = (),
         recv_window_ms: int = 5000,
     ) -> None:
-        if environment not in ("testnet", "mainnet"):
+        if environment not in tuple(ExchangeEnvironment):
             raise ValueError("environment must be 'testnet' or 'mainnet'")
-        self.environment = environment
+        self.environment = str(environment)  # plain text: the repr shows it
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout_s = float(timeout_s)
         self.quote_asset = quote_asset.upper()
         self._transport = BinanceTransport(
             api_key,
             api_secret,
-            testnet=environment == "testnet" and base_url is None,
+            testnet=environment == ExchangeEnvironment.TESTNET and base_url is None,
             base_url=self.base_url,
             timeout_s=self.timeout_s,
             recv_window_ms=int(recv_window_ms),
         )
         # The futures testnet has no /sapi: the withdrawal check only applies where it exists.
-        self.check_withdrawals = not (environment == "testnet" and base_url is None)
+        self.check_withdrawals = not (
+            environment == ExchangeEnvironment.TESTNET and base_url is None
+        )
         self._configured = {self._venue_symbol(s) for s in symbols}
         self._seen: set[str] = set()
         self._symbol_of: dict[str, str] = {}  # our client order id -> venue symbol

@@ -5,7 +5,7 @@ the adapter passes ours in."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -14,6 +14,14 @@ from adapters.exchanges.client import Fill, LivePosition, OpenOrder
 from adapters.exchanges.wire import Num, OptNum, WireModel, plain
 from domain.market import Candle
 from domain.orders import OrderOutcome, OrderStatus
+from domain.vocabulary import PositionSide, Side
+
+WireSide = Literal["BUY", "SELL"]
+
+
+def side_name(side: WireSide) -> Side:
+    return Side.BUY if side == "BUY" else Side.SELL
+
 
 _ALGO_STATUS = {
     "NEW": OrderStatus.SUBMITTED,
@@ -92,7 +100,7 @@ class PositionRisk(WireModel):
     def live(self, symbol: str) -> LivePosition:
         return LivePosition(
             symbol=symbol,
-            side="long" if self.position_amt > 0 else "short",
+            side=PositionSide.LONG if self.position_amt > 0 else PositionSide.SHORT,
             size=abs(self.position_amt),
             entry_price=self.entry_price,
             mark_price=self.mark_price,
@@ -138,7 +146,7 @@ class FuturesOrder(WireModel):
     client_order_id: str
     symbol: str
     status: str
-    side: str
+    side: WireSide
     type: str = ""
     orig_qty: OptNum = None
     executed_qty: Num = Decimal(0)
@@ -153,7 +161,7 @@ class FuturesOrder(WireModel):
             client_order_id=client_order_id,
             status=status,
             symbol=symbol,
-            side=self.side.lower(),
+            side=side_name(self.side),
             exchange_order_id=str(self.order_id),
             filled_size=self.executed_qty or None,
             avg_price=self.avg_price or None,
@@ -167,7 +175,7 @@ class FuturesOrder(WireModel):
             venue_client_id=self.client_order_id,
             exchange_order_id=str(self.order_id),
             symbol=symbol,
-            side=self.side.lower(),
+            side=side_name(self.side),
             type=self.type,
             size=self.orig_qty,
             price=self.price or None,
@@ -183,7 +191,7 @@ class AlgoOrder(WireModel):
     algo_id: int
     client_algo_id: str
     symbol: str
-    side: str
+    side: WireSide
     algo_status: str
     order_type: str = ""
     quantity: OptNum = None
@@ -205,7 +213,7 @@ class AlgoOrder(WireModel):
             client_order_id=client_order_id,
             status=status,
             symbol=symbol,
-            side=self.side.lower(),
+            side=side_name(self.side),
             exchange_order_id=str(self.algo_id),
             filled_size=self.executed_qty or None,
             avg_price=self.avg_price or None,
@@ -219,7 +227,7 @@ class AlgoOrder(WireModel):
             venue_client_id=self.client_algo_id,
             exchange_order_id=str(self.algo_id),
             symbol=symbol,
-            side=self.side.lower(),
+            side=side_name(self.side),
             type=self.order_type,
             size=self.quantity or None,
             price=self.price or None,
@@ -235,7 +243,7 @@ class Trade(WireModel):
     id: int
     order_id: int
     symbol: str
-    side: str
+    side: WireSide
     qty: Num
     price: Num
     commission: Num
@@ -249,7 +257,7 @@ class Trade(WireModel):
             exchange_order_id=str(self.order_id),
             venue_client_id=None,
             symbol=symbol,
-            side=self.side.lower(),
+            side=side_name(self.side),
             size=self.qty,
             price=self.price,
             fee=self.commission,

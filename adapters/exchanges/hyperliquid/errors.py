@@ -12,8 +12,9 @@ from adapters.exchanges.transport import retry_after_seconds, unexpected
 from adapters.exchanges.wire import safe_text
 from domain.exchange_rules import SizeDeny
 from domain.orders import OrderStatus
+from domain.vocabulary import Exchange
 
-VENUE = "hyperliquid"
+VENUE = Exchange.HYPERLIQUID.value  # plain text: it goes into messages and reprs
 
 _OPEN_STATUSES = {"open", "accepted", "triggered"}
 

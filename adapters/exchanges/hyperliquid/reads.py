@@ -26,6 +26,7 @@ from adapters.exchanges.hyperliquid.transport import HyperliquidTransport, now_m
 from adapters.exchanges.wire import M, dedupe_fills, parse, parse_list
 from domain.exchange_rules import InstrumentRules, hyperliquid_cloid, hyperliquid_rules
 from domain.market import Candle, parse_interval
+from domain.vocabulary import ExchangeEnvironment
 
 
 class HyperliquidReads:
@@ -35,14 +36,14 @@ class HyperliquidReads:
         self,
         wallet_address: str,
         agent_private_key: str,
-        environment: str = "testnet",
+        environment: str = ExchangeEnvironment.TESTNET,
         base_url: str | None = None,
         timeout_s: float = 10,
         *,
         slippage: Decimal = Decimal("0.05"),
         action_ttl_s: float = 30.0,
     ) -> None:
-        if environment not in ("testnet", "mainnet"):
+        if environment not in tuple(ExchangeEnvironment):
             raise ValueError("environment must be 'testnet' or 'mainnet'")
         if not is_address(wallet_address):
             raise ValueError("wallet_address is not an address")
@@ -50,9 +51,10 @@ class HyperliquidReads:
             agent = eth_account.Account.from_key(agent_private_key)
         except Exception:  # noqa: BLE001 - never echo the key back
             raise ValueError("agent_private_key is not a valid private key") from None
-        self.environment = environment
+        self.environment = str(environment)  # plain text: the repr shows it
         self.base_url = (
-            base_url or (MAINNET_API_URL if environment == "mainnet" else TESTNET_API_URL)
+            base_url
+            or (MAINNET_API_URL if environment == ExchangeEnvironment.MAINNET else TESTNET_API_URL)
         ).rstrip("/")
         self.timeout_s = float(timeout_s)
         self.slippage = slippage

@@ -12,12 +12,13 @@ from adapters.exchanges.base import AccountView
 from adapters.exchanges.client import Fill, LivePosition, OpenOrder
 from adapters.exchanges.wire import Num, OptNum, WireModel, plain
 from domain.market import Candle
+from domain.vocabulary import PositionSide, Side
 
-Side = Literal["A", "B"]  # ask (sell) | bid (buy)
+WireSide = Literal["A", "B"]  # ask (sell) | bid (buy)
 
 
-def side_name(side: Side) -> str:
-    return "buy" if side == "B" else "sell"
+def side_name(side: WireSide) -> Side:
+    return Side.BUY if side == "B" else Side.SELL
 
 
 # ---------------------------------------------------------------- meta
@@ -89,7 +90,7 @@ class Position(WireModel):
         entry = self.entry_px or Decimal(0)
         return LivePosition(
             symbol=self.coin,
-            side="long" if self.szi > 0 else "short",
+            side=PositionSide.LONG if self.szi > 0 else PositionSide.SHORT,
             size=size,
             entry_price=entry,
             mark_price=plain(self.position_value / size) if self.position_value else entry,
@@ -142,7 +143,7 @@ class FrontendOrder(WireModel):
     coin: str
     oid: int
     cloid: str | None = None
-    side: Side
+    side: WireSide
     order_type: str = "Limit"
     sz: Num
     orig_sz: OptNum = None
@@ -190,7 +191,7 @@ class HlFill(WireModel):
     oid: int
     cloid: str | None = None
     coin: str
-    side: Side
+    side: WireSide
     sz: Num
     px: Num
     fee: Num
