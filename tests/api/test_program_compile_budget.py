@@ -17,6 +17,9 @@ from tests import programs
 from tests.support.stack import Stack, full_stack, make_settings
 
 BUDGET = 1.0  # the program below takes > 2 s to compile here
+# Measures latency while a helper process compiles: runs alone, after the parallel phase.
+pytestmark = pytest.mark.serial
+
 TOO_COMPLEX = f"program is too complex to compile within {BUDGET:g} s"
 # ~198 KB: one f-string of 66,000 fields, whose compile time grows with the square of it.
 SLOW_TO_COMPILE = (

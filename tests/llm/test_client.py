@@ -225,6 +225,7 @@ async def test_server_errors_are_retryable_single_attempt(
     assert len(openai_emulator.requests) == 1
 
 
+@pytest.mark.serial  # measures latency: runs alone (make test)
 async def test_hang_past_timeout(openai_emulator: OpenAIEmulator) -> None:
     openai_emulator.script(hang(5))
     started = time.monotonic()

@@ -67,12 +67,14 @@ async def max_loop_lag(work: Awaitable[Any]) -> tuple[Any, float]:
     return task.result(), worst
 
 
+@pytest.mark.serial  # measures latency: runs alone (make test)
 async def test_a_program_too_slow_to_compile_is_refused_without_stalling_the_loop() -> None:
     problems, lag = await max_loop_lag(check_program(fstring_bomb(), budget_seconds=BUDGET))
     assert problems == [f"program is too complex to compile within {BUDGET:g} s"]
     assert lag < 0.5, f"the event loop stalled for {lag:.2f} s"
 
 
+@pytest.mark.serial  # measures latency: runs alone (make test)
 async def test_a_run_of_such_a_program_is_invalid_program(snapshot: dict[str, Any]) -> None:
     limits = SandboxLimits(compile_seconds=BUDGET)
     result, lag = await max_loop_lag(run_program(fstring_bomb(), snapshot, limits))

@@ -7,6 +7,8 @@ import contextlib
 import time
 from typing import Any
 
+import pytest
+
 from sandbox.runner import SandboxLimits, run_program
 from tests.sandbox.procs import sandbox_children as _children
 
@@ -35,6 +37,7 @@ class Strategy:
 EXPECTED = {GOOD: None, RAISES: "PROGRAM_ERROR", INVALID: "INVALID_DECISION"}
 
 
+@pytest.mark.serial  # measures latency: runs alone (make test)
 async def test_twenty_concurrent_runs(snapshot: dict[str, Any]) -> None:
     # Generous wall clock: 20 interpreters start at once on possibly 2 cores. The loops are
     # stopped by their 1 s CPU budget.

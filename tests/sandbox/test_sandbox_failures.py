@@ -51,6 +51,7 @@ async def test_error_at_module_level(snapshot: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "body", ["while True:\n    pass", "x = 0\nwhile True:\n    x += 1"], ids=["pass", "count"]
 )
+@pytest.mark.serial  # measures latency: runs alone (make test)
 async def test_infinite_loop_is_stopped(snapshot: dict[str, Any], body: str) -> None:
     start = time.monotonic()
     result = await run_program(strategy(body), snapshot, FAST)
