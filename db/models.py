@@ -290,6 +290,21 @@ class ReconciliationEvent(Base):
     )
 
 
+class EventRecord(Base):
+    """One event of the live stream (domain/events.py), written in the transaction of what it
+    reports; `id` orders them all. Older rows are trimmed (db/events.py, `trim`)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_events_account_id_id", "account_id", "id"),)
+
+
 # Ids are never reused. SQLite hands a deleted row's id (the highest) to the next insert unless
 # the table says AUTOINCREMENT: an old decision's `binding_id` would then name a new binding, a
 # deleted trader's id a new trader. PostgreSQL's sequences never go back.

@@ -14,6 +14,7 @@ from db.models import (
     Account,
     Binding,
     DecisionRecord,
+    EventRecord,
     OrderRecord,
     PaperAccountRecord,
     Program,
@@ -24,6 +25,7 @@ from db.models import (
 ACCOUNTS = cast(Table, Account.__table__)
 BINDINGS = cast(Table, Binding.__table__)
 DECISIONS = cast(Table, DecisionRecord.__table__)
+EVENTS = cast(Table, EventRecord.__table__)
 ORDERS = cast(Table, OrderRecord.__table__)
 PAPER_ACCOUNTS = cast(Table, PaperAccountRecord.__table__)
 PROGRAMS = cast(Table, Program.__table__)
