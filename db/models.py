@@ -305,6 +305,52 @@ class EventRecord(Base):
     __table_args__ = (Index("ix_events_account_id_id", "account_id", "id"),)
 
 
+
+class RoundTripRecord(Base):
+    """A position from the fill that opened it to the fill that left it flat
+    (domain/round_trips.py), recorded in the transaction of that last fill.
+
+    `size`: the total size opened (= closed); `notional`: that size at its entry prices;
+    `net_pnl` = `gross_pnl` - `fees` - `funding`. The fills are the trades rows from
+    `first_fill_id` to `last_fill_id` of the same symbol.
+    """
+
+    __tablename__ = "round_trips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(8))  # long | short
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime]
+    entry_price: Mapped[Decimal]
+    exit_price: Mapped[Decimal]
+    size: Mapped[Decimal]
+    notional: Mapped[Decimal]
+    leverage: Mapped[Decimal | None] = mapped_column(default=None)
+    fees: Mapped[Decimal]
+    funding: Mapped[Decimal]
+    gross_pnl: Mapped[Decimal]
+    net_pnl: Mapped[Decimal]
+    exit_reason: Mapped[str] = mapped_column(String(16))  # domain.round_trips.ExitReason
+    entry_decision_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    exit_decision_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The entry decision's trigger and strategy (its binding's program or prompt).
+    trigger_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    program_id: Mapped[int | None] = mapped_column(default=None)
+    prompt_id: Mapped[int | None] = mapped_column(default=None)
+    first_fill_id: Mapped[int]  # trades.id
+    last_fill_id: Mapped[int]  # trades.id
+    fill_count: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # One round trip per closing fill: recording it again (a retried transaction, the
+        # backfill run twice) adds nothing.
+        UniqueConstraint("account_id", "symbol", "last_fill_id", name="uq_round_trips_close"),
+        Index("ix_round_trips_account_closed", "account_id", "closed_at"),
+    )
+
 # Ids are never reused. SQLite hands a deleted row's id (the highest) to the next insert unless
 # the table says AUTOINCREMENT: an old decision's `binding_id` would then name a new binding, a
 # deleted trader's id a new trader. PostgreSQL's sequences never go back.

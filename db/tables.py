@@ -19,6 +19,7 @@ from db.models import (
     PaperAccountRecord,
     Program,
     ReconciliationEvent,
+    RoundTripRecord,
     TradeRecord,
 )
 
@@ -31,3 +32,4 @@ PAPER_ACCOUNTS = cast(Table, PaperAccountRecord.__table__)
 PROGRAMS = cast(Table, Program.__table__)
 RECONCILIATION_EVENTS = cast(Table, ReconciliationEvent.__table__)
 TRADES = cast(Table, TradeRecord.__table__)
+ROUND_TRIPS = cast(Table, RoundTripRecord.__table__)

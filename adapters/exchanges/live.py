@@ -27,6 +27,7 @@ from adapters.exchanges.client import (
 from adapters.exchanges.placement import decided, rejected
 from db.models import Account, OrderRecord, TradeRecord
 from db.order_status import set_order_status
+from db.round_trips import record_after_fills
 from domain import profiles
 from domain.ids import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
@@ -327,6 +328,9 @@ class LiveExchanges:
                         realized_pnl=f.realized_pnl,
                     )
                 )
+            await s.run_sync(
+                lambda sync: record_after_fills(sync, account_id, {f.symbol for f in fills})
+            )
 
 
 def _unknown(intent: OrderIntent, reason: str) -> OrderOutcome:

@@ -16,6 +16,7 @@ from adapters.exchanges.base import AccountView
 from adapters.exchanges.placement import decided, rejected
 from db.order_status import set_order_status
 from db.orders import outcome_of
+from db.round_trips import record_after_fills
 from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
 from db.transactions import read, write
 from domain import paper
@@ -220,6 +221,7 @@ def _record_fill(s: Session, account_id: int, fill: paper.PaperFill) -> None:
                 "trigger": fill.is_liquidation_or_trigger,
             },
         )
+        record_after_fills(s, account_id, [fill.symbol])  # a position left flat: its round trip
 
 
 def paper_order(intent: OrderIntent) -> paper.PaperOrder:
