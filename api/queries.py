@@ -16,6 +16,7 @@ from db.models import (
     OrderRecord,
     Program,
     PromptTemplate,
+    RoundTripRecord,
     SignalDefinitionRecord,
     SignalPoolRecord,
 )
@@ -146,3 +147,29 @@ async def decisions_out(
         )
         for r in rows
     ]
+
+
+def round_trip_dict(t: RoundTripRecord) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "symbol": t.symbol,
+        "side": t.side,
+        "opened_at": as_utc(t.opened_at).isoformat(),
+        "closed_at": as_utc(t.closed_at).isoformat(),
+        "entry_price": fmt(t.entry_price),
+        "exit_price": fmt(t.exit_price),
+        "size": fmt(t.size),
+        "notional": fmt(t.notional),
+        "leverage": fmt(t.leverage),
+        "fees": fmt(t.fees),
+        "funding": fmt(t.funding),
+        "gross_pnl": fmt(t.gross_pnl),
+        "net_pnl": fmt(t.net_pnl),
+        "exit_reason": t.exit_reason,
+        "entry_decision_id": t.entry_decision_id,
+        "exit_decision_id": t.exit_decision_id,
+        "trigger_type": t.trigger_type,
+        "program_id": t.program_id,
+        "prompt_id": t.prompt_id,
+        "fill_count": t.fill_count,
+    }

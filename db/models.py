@@ -305,7 +305,6 @@ class EventRecord(Base):
     __table_args__ = (Index("ix_events_account_id_id", "account_id", "id"),)
 
 
-
 class RoundTripRecord(Base):
     """A position from the fill that opened it to the fill that left it flat
     (domain/round_trips.py), recorded in the transaction of that last fill.
@@ -350,6 +349,7 @@ class RoundTripRecord(Base):
         UniqueConstraint("account_id", "symbol", "last_fill_id", name="uq_round_trips_close"),
         Index("ix_round_trips_account_closed", "account_id", "closed_at"),
     )
+
 
 # Ids are never reused. SQLite hands a deleted row's id (the highest) to the next insert unless
 # the table says AUTOINCREMENT: an old decision's `binding_id` would then name a new binding, a

@@ -15,9 +15,15 @@ from api.errors import not_found
 from api.exact_json import ExactNumbersRoute
 from api.market import feed_for
 from api.money import fmt
-from api.queries import decisions_out, get_account, order_dict
+from api.queries import decisions_out, get_account, order_dict, round_trip_dict
 from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut, as_utc
-from db.models import DecisionRecord, OrderRecord, ReconciliationEvent, TradeRecord
+from db.models import (
+    DecisionRecord,
+    OrderRecord,
+    ReconciliationEvent,
+    RoundTripRecord,
+    TradeRecord,
+)
 from domain.trader import TraderStatus
 from domain.vocabulary import Exchange
 
@@ -118,6 +124,27 @@ async def trades(
         for t in rows
     ]
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+@router.get("/round-trips", response_model=Page)
+async def round_trips(
+    account_id: int, s: SessionDep, user: CurrentUser, page: PageNo = 1, per_page: PerPage = 50
+) -> Page:
+    """Round trips, newest first: each position from its opening fill to the fill that left it
+    flat (partial closes included), its average entry and exit, fees, funding, gross and net
+    PnL, why it ended, and the decisions and strategy behind it."""
+    await get_account(s, account_id, user.id)
+    where = RoundTripRecord.account_id == account_id
+    rows, total = await _page(
+        s,
+        select(RoundTripRecord)
+        .where(where)
+        .order_by(RoundTripRecord.closed_at.desc(), RoundTripRecord.id.desc()),
+        select(func.count()).select_from(RoundTripRecord).where(where),
+        page,
+        per_page,
+    )
+    return Page(items=[round_trip_dict(t) for t in rows], page=page, per_page=per_page, total=total)
 
 
 @router.get("/reconciliation", response_model=Page)
