@@ -3,8 +3,8 @@ of the fill that left it flat.
 
 The exchanges call `record_after_fills` right after they insert fills (the paper exchange per
 fill, a live one per batch), inside the caller's synchronous transaction (db/transactions.py).
-It replays the symbol's fills from the start of the last recorded round trip (the only one
-whose first fill may be shared with the next: a flip) and records every round trip closed since.
+It replays the symbol's fills from the first fill of the last recorded round trip (whose last
+fill may have opened the next one: a flip) and records every round trip closed since.
 """
 
 from __future__ import annotations
@@ -53,11 +53,11 @@ class Recorder:
 
     def __init__(self, t: Tables) -> None:
         trips, trades, orders, decisions = t.round_trips, t.trades, t.orders, t.decisions
-        self.last_trip = (
+        self.last_trips = (
             select(trips.c.side, trips.c.size, trips.c.first_fill_id, trips.c.last_fill_id)
             .where(trips.c.account_id == _ACCOUNT, trips.c.symbol == _SYMBOL)
             .order_by(trips.c.last_fill_id.desc())
-            .limit(1)
+            .limit(2)
         )
         self.fills = (
             select(
@@ -112,10 +112,11 @@ class Recorder:
     def record(self, conn: Connection, account_id: int, symbol: str) -> int:
         """Record the round trips closed since the last recorded one; how many."""
         key = {"b_account": account_id, "b_symbol": symbol}
-        last = conn.execute(self.last_trip, key).first()
+        last, before = [*conn.execute(self.last_trips, key), None, None][:2]
         fills = self.fills_of(conn, account_id, symbol, last.first_fill_id if last else 0)
         first_entry = None
-        if last is not None:
+        if last is not None and before is not None and before.last_fill_id == last.first_fill_id:
+            # Its first fill was a flip (it also closed the one before): only part of it opened.
             later = [f for f in fills[1:] if f.row <= last.last_fill_id]
             first_entry = reopened_size(PositionSide(last.side), last.size, later)
         done = last.last_fill_id if last is not None else 0

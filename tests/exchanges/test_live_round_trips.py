@@ -87,7 +87,10 @@ async def test_fills_of_no_order_of_ours_close_and_flip_by_reconciliation(
     await record(sessions, fill(2, "sell", "3", "110", pnl="10"))  # closes 1, opens a 2 short
     await record(sessions, fill(3, "buy", "1", "105", pnl="5"))
     await record(sessions, fill(4, "buy", "1", "100", pnl="10"))
-    first, second = await trips(sessions)
+    await record(sessions, fill(5, "buy", "1", "101"))  # resumes from the flip's other part
+    await record(sessions, fill(6, "sell", "1", "102", pnl="1"))
+    first, second, third = await trips(sessions)
+    assert (third.side, third.first_fill_id, third.last_fill_id) == ("long", 5, 6)
     assert (first.side, first.size, first.exit_reason) == ("long", 1, "reconciliation")
     assert (first.entry_decision_id, first.exit_decision_id) == (f"dec-{A}-1", None)
     assert (second.side, second.size, second.entry_price) == ("short", 2, 110)
@@ -95,5 +98,5 @@ async def test_fills_of_no_order_of_ours_close_and_flip_by_reconciliation(
     assert (second.gross_pnl, second.exit_price) == (15, Decimal("102.5"))
     async with sessions() as s:
         fees = sum(await s.scalars(select(TradeRecord.fee)))
-    assert first.fees + second.fees == fees  # the flip's fee shared, not lost or doubled
-    assert first.net_pnl + second.net_pnl == 25 - fees
+    assert first.fees + second.fees + third.fees == fees  # the flip's fee shared, not doubled
+    assert first.net_pnl + second.net_pnl + third.net_pnl == 26 - fees
