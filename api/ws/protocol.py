@@ -58,6 +58,9 @@ class ErrorCode(StrEnum):
     # MARKET_DATA_UNAVAILABLE, EXCHANGE_*).
 
 
+MAX_REQUEST_ID = 100
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,9 +71,11 @@ class Envelope(_Strict):
     data: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _short_id(self) -> Envelope:
-        if isinstance(self.request_id, str) and len(self.request_id) > 100:
-            raise ValueError("request_id: at most 100 characters")
+    def _usable_id(self) -> Envelope:
+        if self.request_id is not None and _echoable(self.request_id) is None:
+            raise ValueError(
+                f"request_id: at most {MAX_REQUEST_ID} characters, or a 64-bit integer"
+            )
         return self
 
 
@@ -144,6 +149,15 @@ def _describe(err: ValidationError, prefix: str) -> str:
     return "; ".join(parts) or "invalid message"
 
 
+def _echoable(rid: Any) -> str | int | None:
+    """A request_id sent back even when the message around it is refused: a valid one only."""
+    if isinstance(rid, str) and len(rid) <= MAX_REQUEST_ID:
+        return rid
+    if isinstance(rid, int) and not isinstance(rid, bool) and abs(rid) < 2**63:
+        return rid
+    return None
+
+
 def parse(text: str) -> tuple[ClientType, str | int | None, _Strict]:
     """A client message's type, request id and validated data; ProtocolError otherwise."""
     try:
@@ -152,8 +166,7 @@ def parse(text: str) -> tuple[ClientType, str | int | None, _Strict]:
         raise ProtocolError(ErrorCode.INVALID_JSON, "message is not valid JSON") from None
     if not isinstance(raw, dict):
         raise ProtocolError(ErrorCode.INVALID_JSON, "message must be a JSON object")
-    rid = raw.get("request_id")
-    echo = rid if isinstance(rid, str | int) and not isinstance(rid, bool) else None
+    echo = _echoable(raw.get("request_id"))
     try:
         env = Envelope.model_validate(raw)
     except ValidationError as err:
