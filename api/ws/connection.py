@@ -54,9 +54,14 @@ class Connection:
 
     def offer(self, event: Event, text: str) -> None:
         """A new event, in id order (the broadcaster; never waits)."""
-        if self.close_with is not None or self.behind or event.id <= self.cursor:
+        if self.close_with is not None or event.id <= self.cursor:
             return
-        if not self.wants(event.account_id, event.type):
+        wanted = self.wants(event.account_id, event.type)
+        if self.behind:
+            if wanted:  # it waits in the database: as good as a full queue
+                self._mark_full()
+            return
+        if not wanted:
             self.cursor = event.id
             return
         if self.queue.full():
@@ -65,6 +70,8 @@ class Connection:
             return
         self.queue.put_nowait(text)
         self.cursor = event.id
+        if self.queue.full():
+            self._mark_full()
 
     def offer_late(self, event: Event, text: str) -> None:
         """An event committed after later ids were already passed on (PostgreSQL: a slow
