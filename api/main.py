@@ -26,6 +26,7 @@ from api.routes import (
     users,
 )
 from api.traders import TraderControl
+from api.ws import docs as live_docs
 from api.ws import endpoint as live_stream
 from api.ws.broadcaster import stop
 from config.settings import Settings, get_settings
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPIOffline(
         title="hyperoru",
         version="0.1.0",
-        description="Durable AI traders on Temporal: control plane API.",
+        description="Durable AI traders on Temporal: control plane API.\n" + live_docs.PROTOCOL,
         lifespan=lifespan,
     )
     app.state.settings = settings
