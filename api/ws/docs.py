@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (Markdown table rows are one line each)
 """The live stream's protocol as the API docs show it (`/docs`, `/redoc`: the OpenAPI
 description, rendered from Markdown; a WebSocket has no OpenAPI operation of its own). README
 "Live stream" tells the same; tests/api/test_ws_docs.py keeps both in step with the code."""
@@ -48,8 +49,8 @@ A pushed event: `{"type": "trade_update", "event_id": 1234, "data": {"account_id
 "2026-12-08T10:00:00.123456+00:00", ...}}`. Money is a decimal string. Text from models and
 programs is JSON string data, never markup. `event_id` grows with every event of every trader.
 
-**Errors** keep the socket open: an `error` message `{"type": "error", "request_id"?, "data": {"code", "message"}}`
-with `INVALID_JSON` (not JSON, not an object, a binary frame), `UNKNOWN_TYPE`,
+**Errors** keep the socket open: an `error` message,
+`{"type": "error", "request_id"?, "data": {"code", "message"}}`, with `INVALID_JSON` (not JSON, not an object, a binary frame), `UNKNOWN_TYPE`,
 `VALIDATION_ERROR` (the field and the rule), `ACCOUNT_NOT_FOUND` (a missing trader and another
 user's look the same), `NOT_AVAILABLE`, `INTERNAL_ERROR`, and the REST API's codes for market
 and venue failures (`MARKET_DATA_UNAVAILABLE`, `EXCHANGE_*`).
