@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from api.limits import TokenBuckets
 from api.users_store import live_session_ids
 from api.ws.auth import UNAUTHORIZED
 from api.ws.connection import SLOW_CLIENT, SLOW_REASON, Connection
@@ -66,8 +67,12 @@ class Hub:
         slow_after_s: float,
         recheck_s: float,
         max_connections: int,
+        rate: float = 0,
+        burst: int = 1,
     ) -> None:
         self.sessions = sessions
+        # Client messages: a token bucket per session, at the REST requests' rate and burst.
+        self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
         self.poll_s, self.slow_after_s, self.recheck_s = poll_s, slow_after_s, recheck_s
         self.max_connections = max_connections
         self.cursor = 0  # every event up to this id has been handed on
@@ -109,6 +114,12 @@ class Hub:
             conns.discard(conn)
             if not conns:
                 del self.by_user[conn.user_id]
+
+    def rate_wait(self, conn: Connection) -> float:
+        """0 when a client message may be handled now, else seconds until it could."""
+        if self.buckets is None:
+            return 0.0
+        return self.buckets.take(f"ws:{conn.session_id}", time.monotonic())
 
     def close_all(self, code: int, reason: str) -> None:
         for conn in self.connections():

@@ -52,7 +52,9 @@ programs is JSON string data, never markup. `event_id` grows with every event of
 **Errors** keep the socket open: an `error` message,
 `{"type": "error", "request_id"?, "data": {"code", "message"}}`, with `INVALID_JSON` (not JSON, not an object, a binary frame), `UNKNOWN_TYPE`,
 `VALIDATION_ERROR` (the field and the rule), `ACCOUNT_NOT_FOUND` (a missing trader and another
-user's look the same), `NOT_AVAILABLE`, `INTERNAL_ERROR`, and the REST API's codes for market
+user's look the same), `NOT_AVAILABLE`, `RATE_LIMITED` (a session's socket messages have a token bucket
+of `HYPERORU_RATE_LIMIT_PER_SECOND` / `_BURST`, like its REST requests; the message is not
+handled), `INTERNAL_ERROR`, and the REST API's codes for market
 and venue failures (`MARKET_DATA_UNAVAILABLE`, `EXCHANGE_*`).
 
 **Resume.** Keep the `event_id` of the last event you handled; after reconnecting, send
@@ -67,5 +69,6 @@ with `1009`. Each socket has a queue of `HYPERORU_WS_QUEUE_SIZE` (256) messages;
 falls behind is caught up from the database, and one whose queue stays full for
 `HYPERORU_WS_SLOW_CLIENT_SECONDS` (10) is closed with `4408` (`SLOW_CLIENT`): reconnect and
 resume. Past `HYPERORU_WS_MAX_CONNECTIONS` (1000) sockets per API process a new one is closed
-with `1013`; a shutting-down API closes sockets with `1001` or `1012`.
+with `1013`; a shutting-down API closes sockets with `1001` or `1012`, and one that cannot
+reach its database turns a new socket away with `1011` (`UNAVAILABLE: ...`).
 """

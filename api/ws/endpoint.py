@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth import Caller
 from api.ws.auth import Refusal, authenticate
 from api.ws.broadcaster import Hub
 from api.ws.connection import Connection
@@ -30,6 +32,7 @@ router = APIRouter()
 TOO_LARGE = 1009
 TRY_AGAIN_LATER = 1013
 GOING_AWAY = 1001
+UNAVAILABLE = Refusal(1011, "UNAVAILABLE: the server cannot serve the stream now; try again")
 CLOSE_WAIT_S = 1.0  # a client that reads nothing does not read a close frame either
 
 
@@ -40,6 +43,8 @@ def start_hub(sessions: async_sessionmaker[AsyncSession], settings: Settings) ->
         slow_after_s=settings.ws_slow_client_seconds,
         recheck_s=settings.ws_auth_recheck_seconds,
         max_connections=settings.ws_max_connections,
+        rate=settings.rate_limit_per_second,
+        burst=settings.rate_limit_burst,
     )
 
     async def on_gap(conn: Connection, reason: str) -> None:
@@ -64,7 +69,13 @@ async def live_stream(websocket: WebSocket) -> None:
     state = websocket.app.state
     settings: Settings = state.settings
     hub: Hub = state.ws_hub
-    caller = await authenticate(websocket, state.sessions, settings.session_cookie)
+    try:
+        caller: Caller | Refusal = await authenticate(
+            websocket, state.sessions, settings.session_cookie
+        )
+    except Exception as err:  # the database away (never log the upgrade: it may hold a token)
+        log.warning("live stream: authenticating an upgrade failed: %r", err)
+        caller = UNAVAILABLE
     # Accepted, then closed at once when refused: a browser sees the close code and reason
     # (a refused upgrade is only "connection failed" to it). No data is sent before.
     await websocket.accept()
@@ -72,7 +83,13 @@ async def live_stream(websocket: WebSocket) -> None:
         await websocket.close(caller.code, caller.reason)
         return
     conn = Connection(websocket, caller, settings.ws_queue_size)
-    if not await hub.register(conn):
+    try:
+        registered = await hub.register(conn)
+    except Exception as err:
+        log.warning("live stream: registering a socket failed: %r", err)
+        await websocket.close(UNAVAILABLE.code, UNAVAILABLE.reason)
+        return
+    if not registered:
         await websocket.close(TRY_AGAIN_LATER, "TOO_MANY_CONNECTIONS: try again later")
         return
     try:
@@ -120,6 +137,11 @@ async def _read(conn: Connection, hub: Hub, max_bytes: int) -> None:
         if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
             conn.close(TOO_LARGE, f"MESSAGE_TOO_LARGE: messages are limited to {max_bytes} bytes")
             return
+        wait = hub.rate_wait(conn)
+        if wait > 0:
+            retry = max(1, math.ceil(wait))
+            await conn.send(error(ErrorCode.RATE_LIMITED, f"Too many messages; retry in {retry} s"))
+            continue
         try:
             kind, rid, data = parse(text)
         except ProtocolError as err:

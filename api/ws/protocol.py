@@ -53,6 +53,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_TYPE = "UNKNOWN_TYPE"
     VALIDATION_ERROR = "VALIDATION_ERROR"  # a field missing, of the wrong kind or out of range
     NOT_AVAILABLE = "NOT_AVAILABLE"  # a message this server cannot answer yet
+    RATE_LIMITED = "RATE_LIMITED"  # over HYPERORU_RATE_LIMIT_PER_SECOND / _BURST (per session)
     INTERNAL_ERROR = "INTERNAL_ERROR"
     # Others are the REST API's own codes for the same fault (ACCOUNT_NOT_FOUND,
     # MARKET_DATA_UNAVAILABLE, EXCHANGE_*).

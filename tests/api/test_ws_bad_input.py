@@ -98,3 +98,28 @@ async def test_a_giant_frame_is_refused_by_the_protocol_without_buffering_it(
         with pytest.raises(ConnectionClosed) as closed:
             await live.recv(ws)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+@pytest.fixture
+async def limited(temporal_address: str, sqlite_url: str) -> AsyncIterator[tuple[Stack, str]]:
+    settings = make_settings(
+        temporal_address, sqlite_url, rate_limit_per_second=0.5, rate_limit_burst=20
+    )
+    async with full_stack(None, settings, worker=False) as st, live.serving(st.app) as url:
+        yield st, url
+
+
+async def test_a_flood_of_messages_is_rate_limited_like_rest_requests(
+    limited: tuple[Stack, str],
+) -> None:
+    """A session's socket messages have a token bucket of HYPERORU_RATE_LIMIT_PER_SECOND /
+    _BURST: past the burst each gets RATE_LIMITED (not handled) and the socket stays up."""
+    stack, url = limited
+    async with live.open_ws(url, live.token_of(stack)) as ws:
+        for n in range(25):
+            await ws.send(json.dumps({"type": "ping", "request_id": n}))
+        got = [await live.recv(ws) for _ in range(25)]
+    assert [m["type"] for m in got[:20]] == ["pong"] * 20
+    for msg in got[20:]:
+        assert msg["type"] == "error" and msg["data"]["code"] == "RATE_LIMITED", msg
+        assert "retry in" in msg["data"]["message"] and "request_id" not in msg

@@ -11,7 +11,7 @@ from pathlib import Path
 from api.main import create_app
 from api.ws.auth import FORBIDDEN, UNAUTHORIZED
 from api.ws.connection import SLOW_CLIENT
-from api.ws.endpoint import GOING_AWAY, TOO_LARGE, TRY_AGAIN_LATER
+from api.ws.endpoint import GOING_AWAY, TOO_LARGE, TRY_AGAIN_LATER, UNAVAILABLE
 from api.ws.protocol import SERVER_TYPES, ClientType, ErrorCode
 from config.settings import Settings
 from domain.events import Channel
@@ -22,7 +22,8 @@ SETTINGS = ["SESSION_COOKIE", "WS_POLL_SECONDS", "WS_QUEUE_SIZE", "WS_SLOW_CLIEN
 
 
 def _names() -> list[str]:
-    codes = [UNAUTHORIZED, FORBIDDEN, SLOW_CLIENT, TOO_LARGE, TRY_AGAIN_LATER, GOING_AWAY]
+    codes = [UNAUTHORIZED, FORBIDDEN, SLOW_CLIENT, TOO_LARGE, TRY_AGAIN_LATER, GOING_AWAY,
+             UNAVAILABLE.code]  # fmt: skip
     return [
         *(f"`{t.value}`" for t in ClientType),
         *(f"`{t}`" for t in SERVER_TYPES),
