@@ -134,8 +134,9 @@ class Hub:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            more = False
             try:
-                await self.poll()
+                more = await self.poll()
                 self.drop_slow(time.monotonic())
                 await self.recheck_sessions(time.monotonic())
                 failures = 0
@@ -143,9 +144,13 @@ class Hub:
                 failures += 1
                 if failures in (1, 10) or failures % 100 == 0:
                     log.warning("live stream: reading events failed (%d): %r", failures, err)
-            await asyncio.sleep(self.poll_s if not failures else min(5.0, self.poll_s * failures))
+            if more:
+                await asyncio.sleep(0)  # a full batch: read on at once
+            else:
+                await asyncio.sleep(min(5.0, self.poll_s * (1 + failures)))
 
-    async def poll(self) -> None:
+    async def poll(self) -> bool:
+        """Hand on the events recorded since the last poll; True when there may be more."""
         after = self.cursor
         late_ids = list(self._late)
         found, late = await read(
@@ -154,7 +159,7 @@ class Hub:
         )
         await self._learn_owners(e.account_id for e in [*found, *late])
         if after != self.cursor:
-            return  # re-registered meanwhile (idle, then a new socket): read again
+            return True  # re-registered meanwhile (idle, then a new socket): read again
         now = time.monotonic()
         for event in late:
             self._late.pop(event.id, None)
@@ -167,11 +172,12 @@ class Hub:
                 if self._gap_since is None:
                     self._gap_since = now
                 if now - self._gap_since < HOLE_WAIT_S:
-                    return  # wait for the missing ids before handing on later ones
+                    return False  # wait for the missing ids before handing on later ones
                 self._skip(self.cursor + 1, event.id, now)
             self._gap_since = None
             self._hand_on(event)
             self.cursor = event.id
+        return len(found) == BATCH
 
     def _skip(self, first: int, stop: int, now: float) -> None:
         for ident in range(first, min(stop, first + MAX_LATE_IDS)):

@@ -144,3 +144,19 @@ async def test_an_id_this_database_never_had_gets_a_snapshot(st: tuple[Stack, st
         snaps = await live.settle(ws)
         assert [(m["type"], m["data"]["account_id"]) for m in snaps] == [("snapshot", a)]
         assert snaps[0]["data"]["reason"] == "unknown_event_id"
+
+
+async def test_a_burst_larger_than_a_read_and_the_queue_arrives_whole_in_order(
+    st: tuple[Stack, str],
+) -> None:
+    """More events at once than the broadcaster reads in one query (500) and than the client's
+    queue holds: read on at once, the client caught up from the database, none lost."""
+    stack, url = st
+    a = (await stack.create_trader(name="alpha"))["id"]
+    async with live.open_ws(url, live.token_of(stack)) as ws:
+        await ws.send(_subscribe(None, ("model_chat",)))
+        await live.settle(ws)
+        await live.record(stack, *(live.chat(a, n) for n in range(1200)))
+        got = await _received(ws, 1200)
+        assert [m["data"]["seq"] for m in got] == list(range(1200))
+        assert await live.settle(ws) == []
