@@ -80,8 +80,12 @@ class Envelope(_Strict):
         return self
 
 
-class Empty(_Strict):
-    """bootstrap and ping: no fields."""
+class Bootstrap(_Strict):
+    """No fields: the state of the traders the socket watches."""
+
+
+class Ping(_Strict):
+    """No fields."""
 
 
 Channels = Field(min_length=1, max_length=len(Channel))
@@ -123,13 +127,13 @@ class GetAssetCurve(_Strict):
 
 
 DATA_OF: dict[ClientType, type[_Strict]] = {
-    ClientType.BOOTSTRAP: Empty,
+    ClientType.BOOTSTRAP: Bootstrap,
     ClientType.SUBSCRIBE: Subscribe,
     ClientType.UNSUBSCRIBE: Unsubscribe,
     ClientType.SWITCH_ACCOUNT: SwitchAccount,
     ClientType.GET_SNAPSHOT: GetSnapshot,
     ClientType.GET_ASSET_CURVE: GetAssetCurve,
-    ClientType.PING: Empty,
+    ClientType.PING: Ping,
 }
 
 
