@@ -105,7 +105,7 @@ async def _serve(conn: Connection, hub: Hub, max_bytes: int) -> None:
         asyncio.create_task(conn.closed.wait()),
     ]
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
