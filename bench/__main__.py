@@ -2,14 +2,14 @@
 
 Order of a run: machine facts; the in-process baseline; the stack (Temporal dev server, worker
 process, API in-process, SQLite in a temp dir); program and signal pools (disabled); traders
-created in batches up to each T (idle RSS after each batch); then for each T: the paced load
-at --paced-rate (at the first T with --ws-clients live-stream sockets connected, measuring
-event-to-client latency: bench/live.py), a light paced load at half the saturation when the
-machine cannot sustain --paced-rate, one signal-pool fire fanned out to the T traders, and a
-burst (one signal from the client to each of the T traders at once). Saturation (decisions/s) is the drain rate of
-the largest overload at that T. Steps are planned against the time budget: when the client
-burst no longer fits after the fan-out (the same load), the fan-out stands in for it and the
-tier says so.
+created in batches up to each T (idle RSS after each batch); then for each T: the paced load at
+--paced-rate (at the first T with --ws-clients live-stream sockets connected, measuring
+event-to-client latency: bench/live.py), a light paced load at half the saturation when the machine
+cannot sustain --paced-rate, one signal-pool fire fanned out to the T traders, and a burst (one
+signal from the client to each of the T traders at once). Saturation (decisions/s) is the drain
+rate of the largest overload at that T. Steps are planned against the time budget: when the
+client burst no longer fits after the fan-out (the same load), the fan-out stands in for it and
+the tier says so.
 Results: bench/results/latest.json.
 """
 
