@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,6 +26,9 @@ from api.routes import (
     users,
 )
 from api.traders import TraderControl
+from api.ws import docs as live_docs
+from api.ws import endpoint as live_stream
+from api.ws.broadcaster import stop
 from config.settings import Settings, get_settings
 from db.models import Account, SignalPoolRecord
 from db.session import make_engine, make_sessionmaker
@@ -70,7 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.pools = PoolControl(app.state.temporal, settings.pools_task_queue)
         await _ensure_traders_running(app)
+        app.state.ws_hub = live_stream.start_hub(app.state.sessions, settings)
+        ws_task = asyncio.create_task(app.state.ws_hub.run())
         yield
+        app.state.ws_hub.close_all(live_stream.GOING_AWAY, "SERVER_SHUTDOWN: reconnect and resume")
+        await stop(ws_task)
         await engine.dispose()
 
     # Why FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed
@@ -79,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPIOffline(
         title="hyperoru",
         version="0.1.0",
-        description="Durable AI traders on Temporal: control plane API.",
+        description="Durable AI traders on Temporal: control plane API.\n" + live_docs.PROTOCOL,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -109,4 +117,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (users, accounts, exchange, bindings, history, programs, prompts, signals, klines)
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)
+    app.include_router(live_stream.router)  # authenticates its upgrade itself (?session_token=)
     return app

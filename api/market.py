@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from adapters.exchanges.client import ExchangeError
 from adapters.market.feed import MarketFeed, UnknownSymbolError
@@ -74,7 +75,7 @@ class GuardedFeed:
         return await _guard(self._feed.get_klines(symbol, interval, limit, end_ms), self.name)
 
 
-async def feed_for(request: Request, account_id: int) -> GuardedFeed:
+async def feed_for(request: HTTPConnection, account_id: int) -> GuardedFeed:
     """The feed a trader's prices come from (the market source, or its live venue)."""
     return GuardedFeed(await request.app.state.exchange.feed_for(account_id))
 

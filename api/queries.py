@@ -47,6 +47,17 @@ async def get_account(
     return acct
 
 
+async def listed_accounts(
+    s: AsyncSession, owner: int, include_hidden: bool = False
+) -> list[Account]:
+    """The owner's traders as GET /api/account/list shows them (and the live stream's
+    bootstrap): deleted and hidden ones only with include_hidden."""
+    stmt = select(Account).where(Account.owner_id == owner).order_by(Account.id)
+    if not include_hidden:
+        stmt = stmt.where(Account.is_deleted.is_(False), Account.show_on_dashboard.is_(True))
+    return list(await s.scalars(stmt))
+
+
 def account_out(a: Account) -> AccountOut:
     return AccountOut(
         id=a.id,

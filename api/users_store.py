@@ -84,3 +84,21 @@ async def session_for(s: AsyncSession, token: str) -> tuple[SessionToken, User] 
     if _aware(session.expires_at) <= utcnow():
         return None
     return session, user
+
+
+async def live_session_ids(s: AsyncSession, session_ids: set[int]) -> set[int]:
+    """Those of `session_ids` still live by session_for's rules (not revoked, not expired, their
+    user active): one query for every open socket's session (api/ws/)."""
+    if not session_ids:
+        return set()
+    rows = await s.execute(
+        select(SessionToken.id, SessionToken.expires_at)
+        .join(User, User.id == SessionToken.user_id)
+        .where(
+            SessionToken.id.in_(session_ids),
+            SessionToken.revoked_at.is_(None),
+            User.is_active.is_(True),
+        )
+    )
+    now = utcnow()
+    return {ident for ident, expires in rows.all() if _aware(expires) > now}

@@ -2,13 +2,14 @@
 
 Order of a run: machine facts; the in-process baseline; the stack (Temporal dev server, worker
 process, API in-process, SQLite in a temp dir); program and signal pools (disabled); traders
-created in batches up to each T (idle RSS after each batch); then for each T: the paced load
-at --paced-rate, a light paced load at half the saturation when the machine cannot sustain
---paced-rate, one signal-pool fire fanned out to the T traders, and a burst (one signal from
-the client to each of the T traders at once). Saturation (decisions/s) is the drain rate of
-the largest overload at that T. Steps are planned against the time budget: when the client
-burst no longer fits after the fan-out (the same load), the fan-out stands in for it and the
-tier says so.
+created in batches up to each T (idle RSS after each batch); then for each T: the paced load at
+--paced-rate (at the first T with --ws-clients live-stream sockets connected, measuring
+event-to-client latency: bench/live.py), a light paced load at half the saturation when the machine
+cannot sustain --paced-rate, one signal-pool fire fanned out to the T traders, and a burst (one
+signal from the client to each of the T traders at once). Saturation (decisions/s) is the drain
+rate of the largest overload at that T. Steps are planned against the time budget: when the
+client burst no longer fits after the fan-out (the same load), the fan-out stands in for it and
+the tier says so.
 Results: bench/results/latest.json.
 """
 
@@ -20,6 +21,7 @@ import logging
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--database-url",
         default=None,
         help="an empty database instead of a temp SQLite file (e.g. postgresql://...)",
+    )
+    p.add_argument(
+        "--ws-clients",
+        type=int,
+        default=200,
+        help="live-stream sockets connected during the first tier's paced load (200; 0: none)",
+    )
+    p.add_argument(
+        "--ws-probe-rate",
+        type=float,
+        default=10.0,
+        help="events/s the harness records itself while the sockets are connected (10)",
     )
     p.add_argument("--out", type=Path, default=None, help="JSON path (bench/results/latest.json)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, databases)")
@@ -79,6 +93,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "temporal_db": args.temporal_db,
             "database": "sqlite" if not args.database_url else args.database_url.split(":")[0],
             "quick": args.quick,
+            "ws_clients": args.ws_clients,
         },
         "tiers": {},
     }
@@ -139,7 +154,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for t in tiers:
             tier = results["tiers"][str(t)]
             traders = ids[:t]
-            await run_tier(stack, tier, traders, t, pools[t], setup, args, deadline, sat_known)
+            # The live stream's sockets: during the first tier's paced load only (the issue's
+            # targets for the larger tiers are measured without them).
+            ws_clients = args.ws_clients if t == tiers[0] else 0
+            await run_tier(
+                stack, tier, traders, t, pools[t], setup, args, deadline, sat_known, ws_clients
+            )
             sat_known = tier.get("saturation_decisions_per_s") or sat_known
             if not stack.worker_alive():
                 _say("the worker died:\n" + stack.worker_output())
@@ -156,6 +176,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results["decisions_per_s"] = top_tier.get("saturation_decisions_per_s")
     results["paced_p99_ms"] = (top_tier.get("paced") or {}).get("signal_to_order", {}).get("p99_ms")
     results["burst_p99_ms"] = (top_tier.get("burst") or {}).get("signal_to_order", {}).get("p99_ms")
+    live = results["tiers"].get(str(tiers[0]), {}).get("live_stream") or {}
+    results["ws_event_to_client_p50_ms"] = (live.get("event_to_client") or {}).get("p50_ms")
+    results["ws_event_to_client_p99_ms"] = (live.get("event_to_client") or {}).get("p99_ms")
+    results["ws_sockets_served"] = live.get("sockets_served")
     idle_1000 = results["tiers"].get("1000", {})
     results["idle_worker_rss_mb_1000_just_started"] = idle_1000.get("idle", {}).get("worker_mb")
     # Idle = past the idle continue-as-new (when it is on): what a quiet fleet costs.
@@ -200,12 +224,15 @@ async def run_tier(
     args: argparse.Namespace,
     deadline: Deadline,
     sat_known: float | None,
+    ws_clients: int = 0,
 ) -> None:
-    """paced at --paced-rate -> light paced (half the saturation) -> pool fan-out -> burst.
+    """paced at --paced-rate (with `ws_clients` live-stream sockets connected) -> light paced
+    (half the saturation) -> pool fan-out -> burst.
 
     The fan-out comes before the client burst: both are one signal to each of T traders at
     once, and when the budget has no room for the second one, the fan-out stands in for the
     burst (the tier says so)."""
+    from bench.live import with_clients
     from bench.workloads import burst, fan_out, history_breakdown, paced, wait_quiet
 
     paced_seconds = tier["paced_seconds"] = 3.0 if args.quick else args.paced_seconds
@@ -220,7 +247,20 @@ async def run_tier(
         return
     if deadline.left() > need_paced + need_fanout:
         _say(f"T={t}: paced {args.paced_rate}/s for {paced_seconds} s")
-        tier["paced"] = await paced(stack, traders, args.paced_rate, paced_seconds, deadline)
+        load = partial(paced, stack, traders, args.paced_rate, paced_seconds, deadline)
+        if ws_clients:
+            _say(f"T={t}: with {ws_clients} live-stream sockets")
+            tier["paced"], tier["live_stream"] = await with_clients(
+                stack, ws_clients, traders, load, args.ws_probe_rate
+            )
+            w = tier["live_stream"]
+            _say(
+                f"T={t}: {w['sockets_served']} sockets, event->client p50/p99 "
+                f"{w['event_to_client']['p50_ms']}/{w['event_to_client']['p99_ms']} ms "
+                f"({w['events']} events, {w['deliveries']} deliveries)"
+            )
+        else:
+            tier["paced"] = await load()
         p = tier["paced"]
         _say(f"T={t}: paced p99 {p['signal_to_order']['p99_ms']} ms, drain {p['orders_per_s']}/s")
         if p["orders_per_s"] and p["orders_per_s"] < 0.8 * args.paced_rate:

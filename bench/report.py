@@ -23,6 +23,8 @@ TARGETS = [
     ("fanout_1000_s", "<=", 6, "... and all their decisions done (s)"),
     ("startup_1000_s", "<=", 10, "1,000 traders created + workflows started (s)"),
     ("startup_1000_settled_s", "<=", 10, "... and their start activities done (s)"),
+    ("ws_event_to_client_p99_ms", "<=", 1000, "event-to-client p99, 200 sockets, paced (ms)"),
+    ("ws_sockets_served", ">=", 200, "live-stream sockets served by one API process"),
 ]
 
 
@@ -118,6 +120,8 @@ def table(results: dict[str, Any]) -> str:
         lambda d: f"{d['paced']['rate_per_s']:g} ({d['paced']['orders_per_s']})",
     )
     row("paced: signal->order p50/p95/p99 ms", lambda d: _lat(d["paced"]["signal_to_order"]))
+    row("  live-stream sockets during it", lambda d: _f(d["live_stream"]["sockets_served"]))
+    row("  event->client p50/p95/p99 ms", lambda d: _lat(d["live_stream"]["event_to_client"]))
     row("  of which signal->decision start", lambda d: _lat(d["paced"]["signal_to_decision_start"]))
     row("light paced: rate/s", lambda d: _f(d["paced_light"]["rate_per_s"], 1))
     row(
@@ -151,6 +155,16 @@ def table(results: dict[str, Any]) -> str:
         f"{_f((results.get('final_rss') or {}).get('worker_mb'))} MB, idle again "
         f"{_f(after.get('worker_mb'))} MB"
     )
+    live = next((d["live_stream"] for d in tiers.values() if d.get("live_stream")), None)
+    if live:
+        lines.append(
+            f"live stream: {live['sockets_served']} sockets during the paced load, "
+            f"{live['events']} events ({live['probes_written']} probes), {live['deliveries']} "
+            f"deliveries, {live['sockets_with_every_event']} sockets got every event; "
+            f"event->client {_lat(live['event_to_client'])} ms (p50/p95/p99), worker events "
+            f"{_lat(live['worker_event_to_client'])} ms; clients' process "
+            f"{_f(live['clients_cpu_cores'], 2)} cores"
+        )
     lines.append("")
     lines.append("targets (from the issue):")
     for t in results.get("targets", []):

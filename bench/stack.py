@@ -6,7 +6,8 @@
   tests/support/worker_proc.py. Other HYPERORU_WORKER_* variables in the environment pass
   through, so knobs can be tried: `HYPERORU_WORKER_MAX_CONCURRENT_ACTIVITIES=16 make bench`.
 - API: `api.main.create_app` served in-process over httpx's ASGI transport (the same routes,
-  schemas and database code as `python -m cli api`, without a socket).
+  schemas and database code as `python -m cli api`, without a socket); the same app is also
+  served by uvicorn on a free port for the live stream's sockets (`ws_url`, bench/live.py).
 - Database: a fresh SQLite file, migrated with Alembic (or `--database-url`, e.g. PostgreSQL).
 
 `ProcStats` reads /proc for RSS (VmRSS) and CPU time of each process, so every measurement can
@@ -169,6 +170,7 @@ class BenchStack:
     client: Client
     db: Engine  # synchronous engine for the harness's own reads (run in a thread)
     worker_env: dict[str, str]
+    ws_url: str  # the API's live stream, served by uvicorn in this process
     # More worker processes on the same task queues (`--workers`); CPU as worker_2, worker_3...
     extra_workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -272,6 +274,32 @@ async def _log_in(api: httpx.AsyncClient) -> None:
 
 
 @asynccontextmanager
+async def _serving(app: FastAPI, settings: Any) -> AsyncIterator[str]:
+    """uvicorn on a free port for the app (its lifespan already entered), as `cli api` serves."""
+    import uvicorn
+
+    from api.ws.endpoint import uvicorn_options
+
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_config=None,
+        **uvicorn_options(settings),
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task  # raises what stopped it
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"ws://127.0.0.1:{port}/ws"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
 async def bench_stack(
     temporal_db: str = "file", database_url: str | None = None, keep: bool = False, workers: int = 1
 ) -> AsyncIterator[BenchStack]:
@@ -365,6 +393,7 @@ async def bench_stack(
             )
         )
         await _log_in(api)
+        ws_url = await stack.enter_async_context(_serving(app, settings))
         engine = create_engine(sync_url(settings.resolved_database_url))
         stack.callback(engine.dispose)
         yield BenchStack(
@@ -378,5 +407,6 @@ async def bench_stack(
             client=client,
             db=engine,
             worker_env={k: v for k, v in env.items() if k.startswith("HYPERORU_WORKER_")},
+            ws_url=ws_url,
             extra_workers=extra_workers,
         )

@@ -113,6 +113,21 @@ class Settings(BaseSettings):
     # a sustained rate and a burst. Generous on purpose; 0 turns the limit off.
     rate_limit_per_second: float = Field(default=100.0, ge=0)
     rate_limit_burst: int = Field(default=3000, ge=1)
+    # The live stream (`GET /ws`, README "Live stream"). The web app's session cookie (holding a
+    # session token) is accepted on an upgrade only from the API's own origin.
+    session_cookie: str = Field(default="hyperoru_session", min_length=1, max_length=100)
+    # How often the API reads new events from the database (each process polls once for all
+    # its sockets, and only while it has some).
+    ws_poll_seconds: float = Field(default=0.15, gt=0, le=5)
+    # Messages waiting for one client; a client whose queue stays full this long is dropped
+    # (it then reconnects and resumes from its last event id).
+    ws_queue_size: int = Field(default=256, ge=8, le=100_000)
+    ws_slow_client_seconds: float = Field(default=10.0, gt=0, le=600)
+    # A client message larger than this closes the socket (1009).
+    ws_max_message_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+    ws_max_connections: int = Field(default=1000, ge=1)
+    # Open sockets' session tokens are re-checked this often: a revoked one closes its sockets.
+    ws_auth_recheck_seconds: float = Field(default=2.0, gt=0, le=60)
 
     # Checked here, so a wrong value stops a process at start with one line naming it
     # (load_settings) instead of failing later, deep in a library, with a traceback.

@@ -75,3 +75,20 @@ def trim(s: Session, older_than: datetime) -> int:
     """Delete events recorded before `older_than`; how many went."""
     result = s.connection().execute(delete(EVENTS).where(EVENTS.c.created_at < older_than))
     return int(result.rowcount or 0)
+
+
+def by_ids(s: Session, ids: Iterable[int]) -> list[Event]:
+    """The events among `ids` recorded by now, oldest first (a reader watching for ids that
+    were missing when it read past them: PostgreSQL commits ids out of order)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    stmt = (
+        select(EVENTS.c.id, EVENTS.c.account_id, EVENTS.c.type, EVENTS.c.data, EVENTS.c.created_at)
+        .where(EVENTS.c.id.in_(wanted))
+        .order_by(EVENTS.c.id)
+    )
+    return [
+        Event(id=r.id, account_id=r.account_id, type=r.type, data=r.data, created_at=r.created_at)
+        for r in s.connection().execute(stmt)
+    ]

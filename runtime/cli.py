@@ -152,6 +152,7 @@ def api() -> None:
 
     from api.log_config import uvicorn_log_config
     from api.main import create_app
+    from api.ws.endpoint import uvicorn_options
     from runtime.devstack import check_api_host
     from runtime.secrets_check import require_openable_secrets
 
@@ -164,6 +165,7 @@ def api() -> None:
         port=settings.api_port,
         log_level=settings.log_level.lower(),
         log_config=uvicorn_log_config(settings.log_level),
+        **uvicorn_options(settings),
     )
 
 

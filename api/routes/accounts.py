@@ -14,7 +14,7 @@ from api.exact_json import ExactNumbersRoute
 from api.idempotency import check_reuse, earlier_decision
 from api.llm_config import KEY_FIELD, LLM_FIELDS, apply_llm_settings
 from api.market import check_symbols
-from api.queries import account_out, decisions_out, get_account
+from api.queries import account_out, decisions_out, get_account, listed_accounts
 from api.schemas import (
     AccountCreate,
     AccountOut,
@@ -84,10 +84,7 @@ async def list_accounts(
     s: SessionDep, user: CurrentUser, include_hidden: bool = False
 ) -> list[AccountOut]:
     """List your traders; deleted and hidden ones only with include_hidden."""
-    stmt = select(Account).where(Account.owner_id == user.id).order_by(Account.id)
-    if not include_hidden:
-        stmt = stmt.where(Account.is_deleted.is_(False), Account.show_on_dashboard.is_(True))
-    return [account_out(a) for a in await s.scalars(stmt)]
+    return [account_out(a) for a in await listed_accounts(s, user.id, include_hidden)]
 
 
 @router.get("/{account_id}", response_model=AccountOut)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
-from adapters.market.snapshot import now_ms
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import not_found
 from api.exact_json import ExactNumbersRoute
-from api.market import feed_for
 from api.money import fmt
 from api.queries import decisions_out, get_account, order_dict, round_trip_dict
-from api.schemas import DecisionOut, OverviewOut, Page, PositionOut, PositionsOut, as_utc
+from api.schemas import DecisionOut, OverviewOut, Page, PositionsOut, as_utc
+from api.trader_state import open_orders_of, overview_of, positions_of
 from db.models import (
     DecisionRecord,
     OrderRecord,
@@ -24,8 +22,6 @@ from db.models import (
     RoundTripRecord,
     TradeRecord,
 )
-from domain.trader import TraderStatus
-from domain.vocabulary import Exchange
 
 router = APIRouter(
     prefix="/api/account/{account_id}", tags=["history"], route_class=ExactNumbersRoute
@@ -175,26 +171,12 @@ async def reconciliation(
     return Page(items=items, page=page, per_page=per_page, total=total)
 
 
-async def _view(request: Request, account_id: int, symbols: list[str]):  # type: ignore[no-untyped-def]
-    feed = await feed_for(request, account_id)
-    at = now_ms()
-    marks = {sym: await feed.get_price(sym, at) for sym in symbols}
-    return await request.app.state.exchange.view(account_id, marks)
-
-
 @router.get("/positions", response_model=PositionsOut)
 async def positions(
     account_id: int, s: SessionDep, request: Request, user: CurrentUser
 ) -> PositionsOut:
     """Open positions at current marks."""
-    acct = await get_account(s, account_id, user.id)
-    view = await _view(request, account_id, list(acct.symbols))
-    return PositionsOut(
-        account_id=account_id,
-        positions=[PositionOut.model_validate(p.model_dump()) for p in view.positions],
-        total_count=len(view.positions),
-        total_unrealized_pnl=sum((p.unrealized_pnl for p in view.positions), Decimal(0)),
-    )
+    return await positions_of(request, await get_account(s, account_id, user.id))
 
 
 @router.get("/overview", response_model=OverviewOut)
@@ -202,36 +184,7 @@ async def overview(
     account_id: int, s: SessionDep, request: Request, user: CurrentUser
 ) -> OverviewOut:
     """Equity, PnL, trade count and status."""
-    acct = await get_account(s, account_id, user.id)
-    view = await _view(request, account_id, list(acct.symbols))
-    n_trades = await s.scalar(
-        select(func.count()).select_from(TradeRecord).where(TradeRecord.account_id == account_id)
-    )
-    n_decisions = await s.scalar(
-        select(func.count())
-        .select_from(DecisionRecord)
-        .where(DecisionRecord.account_id == account_id)
-    )
-    return OverviewOut(
-        id=acct.id,
-        name=acct.name,
-        status=TraderStatus.DELETED if acct.is_deleted else TraderStatus(acct.status),
-        status_reason=acct.status_reason,
-        trading_enabled=acct.trading_enabled and not acct.is_deleted,
-        exchange=Exchange(acct.exchange),
-        initial_capital=acct.initial_capital,
-        equity=view.equity_usd,
-        cash=view.cash_usd,
-        available=view.available_usd,
-        used_margin=view.used_margin_usd,
-        realized_pnl=view.realized_pnl_usd,
-        unrealized_pnl=view.unrealized_pnl_usd,
-        fees_paid=view.fees_paid_usd,
-        total_pnl=view.equity_usd - acct.initial_capital,
-        total_trades=n_trades or 0,
-        total_decisions=n_decisions or 0,
-        open_positions=len(view.positions),
-    )
+    return await overview_of(request, s, await get_account(s, account_id, user.id))
 
 
 @router.get("/open-orders")
@@ -239,10 +192,4 @@ async def open_orders(
     account_id: int, s: SessionDep, request: Request, user: CurrentUser
 ) -> dict[str, object]:
     """Orders resting at the exchange, TP/SL triggers included (paper orders fill at once)."""
-    acct = await get_account(s, account_id, user.id)
-    if acct.exchange == Exchange.PAPER:
-        return {"account_id": account_id, "orders": []}
-    live = request.app.state.exchange.live
-    async with live.client(account_id) as client:
-        orders = await client.open_orders()
-    return {"account_id": account_id, "orders": orders}
+    return await open_orders_of(request, await get_account(s, account_id, user.id))

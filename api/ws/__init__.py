@@ -1,0 +1,1 @@
+"""The live stream: `GET /ws` (README "Live stream")."""
