@@ -25,8 +25,10 @@ from adapters.exchanges.client import (
     ProtectiveOrderError,
 )
 from adapters.exchanges.placement import decided, rejected
-from db.models import Account, OrderRecord, TradeRecord
+from db.fills import record_fills
+from db.models import Account, OrderRecord
 from db.order_status import set_order_status
+from db.transactions import write
 from domain import profiles
 from domain.ids import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
@@ -299,34 +301,9 @@ class LiveExchanges:
             )
 
     async def _record_fills(self, account_id: int, fills: list[Fill]) -> None:
-        if not fills:
-            return
-        async with self.sessions() as s, s.begin():
-            have = set(
-                await s.scalars(
-                    select(TradeRecord.trade_id).where(
-                        TradeRecord.account_id == account_id,
-                        TradeRecord.trade_id.in_([f.trade_id for f in fills]),
-                    )
-                )
-            )
-            for f in fills:
-                if f.trade_id in have:
-                    continue
-                have.add(f.trade_id)
-                s.add(
-                    TradeRecord(
-                        account_id=account_id,
-                        trade_id=f.trade_id,
-                        client_order_id=f.venue_client_id,
-                        symbol=f.symbol,
-                        side=f.side,
-                        size=f.size,
-                        price=f.price,
-                        fee=f.fee,
-                        realized_pnl=f.realized_pnl,
-                    )
-                )
+        """Each fill once (by trade id), with its trade and position reports (db/fills.py)."""
+        if fills:
+            await write(self.sessions, lambda s: record_fills(s, account_id, fills))
 
 
 def _unknown(intent: OrderIntent, reason: str) -> OrderOutcome:

@@ -1,0 +1,111 @@
+"""A trader's recorded status (`accounts.status`, `status_reason`), and the `status_update` each
+change of it reports on the live stream, in the transaction that writes it.
+
+Three writers: the finish of a decision (`after_decision`, on every decision's path), the
+workflow's own record (`record`: pause, resume, halt, error) and the API's ORM writes (pause,
+resume, delete), which `ReportingSession` reports when it flushes them. A write that leaves
+status and reason as they were reports nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BindParameter, bindparam, event, inspect, or_, select, update
+from sqlalchemy.orm import Session
+
+from db import events, stream_events
+from db.base import utcnow
+from db.models import Account
+from db.tables import ACCOUNTS
+from domain.events import StatusUpdate
+from domain.trader import TraderStatus
+
+# Built once, values bound at execution (see db/decisions.py).
+_ACCOUNT: BindParameter[int] = bindparam("b_account")
+_STATUS: BindParameter[str] = bindparam("b_status")
+_REASON: BindParameter[str | None] = bindparam("b_reason")
+# Why the condition: a decision rarely changes the status, and a row updated only when it
+# does tells (by its row count) whether there is anything to report, in the one statement a
+# decision already ran.
+_CHANGE = (
+    update(ACCOUNTS)
+    .where(
+        ACCOUNTS.c.id == _ACCOUNT,
+        ACCOUNTS.c.is_deleted.is_(False),
+        or_(
+            ACCOUNTS.c.status.is_distinct_from(_STATUS),
+            ACCOUNTS.c.status_reason.is_distinct_from(_REASON),
+        ),
+    )
+    .values(status=_STATUS, status_reason=_REASON)
+)
+_NOW = (
+    select(ACCOUNTS.c.status, ACCOUNTS.c.status_reason, ACCOUNTS.c.is_deleted)
+    .where(ACCOUNTS.c.id == _ACCOUNT)
+    .with_for_update()
+)
+_RECORD = update(ACCOUNTS).where(ACCOUNTS.c.id == _ACCOUNT, ACCOUNTS.c.is_deleted.is_(False))
+
+
+def after_decision(
+    s: Session, account_id: int, status: TraderStatus, reason: str | None
+) -> StatusUpdate | None:
+    """Record the status a decision leaves the trader in (a deleted trader's row is left
+    alone); the event to report if it changed, for the caller to append with its own."""
+    params = {"b_account": account_id, "b_status": status.value, "b_reason": reason}
+    if not s.connection().execute(_CHANGE, params).rowcount:
+        return None
+    return stream_events.status_changed(account_id, status.value, reason, utcnow())
+
+
+def record(s: Session, account_id: int, status: str, reason: str | None) -> None:
+    """The trader's status as its workflow sees it (a deleted trader's row is left alone),
+    reported if it changed."""
+    conn = s.connection()
+    was = conn.execute(_NOW, {"b_account": account_id}).first()
+    values = {
+        "b_account": account_id,
+        "status": status,
+        "status_reason": reason,
+        "trading_enabled": status != TraderStatus.PAUSED,
+    }
+    conn.execute(_RECORD, values)
+    if (
+        was is not None
+        and not was.is_deleted
+        and (was.status, was.status_reason)
+        != (
+            status,
+            reason,
+        )
+    ):
+        events.append(s, stream_events.status_changed(account_id, status, reason, utcnow()))
+
+
+class ReportingSession(Session):
+    """The ORM session of every process (db/session.py): a flush that changes a trader's
+    status or reason (the API's pause, resume, delete) reports it in the same transaction."""
+
+
+def _changed(obj: Account) -> bool:
+    state: Any = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in ("status", "status_reason"))
+
+
+@event.listens_for(ReportingSession, "after_flush")
+def _report_status_writes(session: Session, _context: Any) -> None:
+    # `dirty` and the attributes' history still show what this flush wrote (after_flush runs
+    # before they are reset); a new trader's first status is no change.
+    at = utcnow()
+    reports = [
+        stream_events.status_changed(
+            obj.id,
+            TraderStatus.DELETED if obj.is_deleted else obj.status,
+            obj.status_reason,
+            at,
+        )
+        for obj in session.dirty
+        if isinstance(obj, Account) and _changed(obj)
+    ]
+    events.append(session, *reports)
