@@ -11,8 +11,9 @@ average, one that reduces keeps it, one that turns the position around opens the
 price): side, size and entry price equal the venue's while every fill of the position is
 recorded (the platform records its own fills and, on each sync, the venue's last 24 hours).
 Leverage is the one the platform set at the venue for its latest entry in the symbol (an
-integer, as placement sets it). Mark price and unrealised PnL are left out (null): the venue's
-mark is not known here, and the endpoint values the position at its mark of the moment asked.
+integer, as placement sets it; a position opened by hand at the venue has none). Mark price and
+unrealised PnL are left out (null): the venue's mark is not known here, and the endpoint values
+the position at its mark of the moment asked.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ _LEVERAGE = (
         ORDERS.c.account_id == _ACCOUNT,
         ORDERS.c.symbol == _SYMBOL,
         ORDERS.c.leg == OrderLeg.ENTRY,
-        ORDERS.c.status == OrderStatus.FILLED,
+        # the entry being placed is still `intent` when its fills are recorded; a refused one
+        # may not have reached the leverage step
+        ORDERS.c.status != OrderStatus.REJECTED,
     )
     .order_by(ORDERS.c.created_at.desc())
     .limit(1)
