@@ -27,12 +27,11 @@ _STATUS: BindParameter[str] = bindparam("b_status")
 _REASON: BindParameter[str | None] = bindparam("b_reason")
 # Why the condition: a decision rarely changes the status, and a row updated only when it
 # does tells (by its row count) whether there is anything to report, in the one statement a
-# decision already ran.
-_CHANGE = (
+# decision already ran. Under the row's lock, so the comparison is with what the row holds.
+_SET = (
     update(ACCOUNTS)
     .where(
         ACCOUNTS.c.id == _ACCOUNT,
-        ACCOUNTS.c.is_deleted.is_(False),
         or_(
             ACCOUNTS.c.status.is_distinct_from(_STATUS),
             ACCOUNTS.c.status_reason.is_distinct_from(_REASON),
@@ -40,6 +39,7 @@ _CHANGE = (
     )
     .values(status=_STATUS, status_reason=_REASON)
 )
+_CHANGE = _SET.where(ACCOUNTS.c.is_deleted.is_(False))
 _NOW = (
     select(ACCOUNTS.c.status, ACCOUNTS.c.status_reason, ACCOUNTS.c.is_deleted)
     .where(ACCOUNTS.c.id == _ACCOUNT)
@@ -85,27 +85,30 @@ def record(s: Session, account_id: int, status: str, reason: str | None) -> None
 
 class ReportingSession(Session):
     """The ORM session of every process (db/session.py): a flush that changes a trader's
-    status or reason (the API's pause, resume, delete) reports it in the same transaction."""
+    status or reason (the API's start, pause, delete) reports it in the same transaction."""
 
 
-def _changed(obj: Account) -> bool:
+def _assigned(obj: Account) -> bool:
     state: Any = inspect(obj)
     return any(state.attrs[name].history.has_changes() for name in ("status", "status_reason"))
 
 
-@event.listens_for(ReportingSession, "after_flush")
-def _report_status_writes(session: Session, _context: Any) -> None:
-    # `dirty` and the attributes' history still show what this flush wrote (after_flush runs
-    # before they are reset); a new trader's first status is no change.
+@event.listens_for(ReportingSession, "before_flush")
+def _report_status_writes(session: Session, _context: Any, _instances: Any) -> None:
+    # Why not the attributes' history alone: it compares with the value this session loaded,
+    # and the workflow may have recorded the same status since (a resume: the workflow's
+    # record and the API's write race). The row is set first here, under its lock, and only a
+    # change of what it held is reported; the flush then writes the same values again. A new
+    # trader's first status is no change.
+    reports: list[StatusUpdate] = []
+    conn = session.connection()
     at = utcnow()
-    reports = [
-        stream_events.status_changed(
-            obj.id,
-            TraderStatus.DELETED if obj.is_deleted else obj.status,
-            obj.status_reason,
-            at,
-        )
-        for obj in session.dirty
-        if isinstance(obj, Account) and _changed(obj)
-    ]
+    for obj in session.dirty:
+        if not (isinstance(obj, Account) and _assigned(obj)):
+            continue
+        status = TraderStatus(obj.status)
+        params = {"b_account": obj.id, "b_status": status.value, "b_reason": obj.status_reason}
+        if conn.execute(_SET, params).rowcount:
+            shown = TraderStatus.DELETED if obj.is_deleted else status
+            reports.append(stream_events.status_changed(obj.id, shown, obj.status_reason, at))
     events.append(session, *reports)

@@ -163,6 +163,22 @@ def test_the_apis_status_writes_are_reported_in_their_flush(engine: Engine) -> N
     assert got == [(2, "Paused", "by hand"), (2, "Deleted", "by hand")]
 
 
+def test_an_api_write_of_the_status_the_workflow_just_recorded_is_no_change(
+    engine: Engine,
+) -> None:
+    """A resume: the API loaded the trader Paused, the workflow records Active meanwhile, then
+    the API writes Active too. One change, reported once (by the workflow's record)."""
+    with ReportingSession(engine) as api:
+        acct = api.get(Account, 1)
+        assert acct is not None and acct.status == "Paused"
+        with Session(engine) as s, s.begin():
+            record_status(s, 1, "Active", None)
+        acct.status, acct.status_reason = "Active", None
+        api.commit()
+    got = [(e.account_id, e.data["status"]) for e in _events(engine)]
+    assert got == [(1, "Active")]
+
+
 def test_a_cancel_is_reported_once(engine: Engine) -> None:
     with Session(engine) as s, s.begin():
         s.add(OrderRecord(client_order_id="ho-1-1-entry:tp", decision_id="dec-1-1", account_id=1,
