@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, event, inspect, or_, select, update
+from sqlalchemy import BindParameter, bindparam, event, inspect, or_, update
 from sqlalchemy.orm import Session
 
 from db import events, stream_events
@@ -40,12 +40,11 @@ _SET = (
     .values(status=_STATUS, status_reason=_REASON)
 )
 _CHANGE = _SET.where(ACCOUNTS.c.is_deleted.is_(False))
-_NOW = (
-    select(ACCOUNTS.c.status, ACCOUNTS.c.status_reason, ACCOUNTS.c.is_deleted)
-    .where(ACCOUNTS.c.id == _ACCOUNT)
-    .with_for_update()
+_ENABLED = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.id == _ACCOUNT, ACCOUNTS.c.is_deleted.is_(False))
+    .values(trading_enabled=bindparam("b_enabled"))
 )
-_RECORD = update(ACCOUNTS).where(ACCOUNTS.c.id == _ACCOUNT, ACCOUNTS.c.is_deleted.is_(False))
 
 
 def after_decision(
@@ -63,23 +62,10 @@ def record(s: Session, account_id: int, status: str, reason: str | None) -> None
     """The trader's status as its workflow sees it (a deleted trader's row is left alone),
     reported if it changed."""
     conn = s.connection()
-    was = conn.execute(_NOW, {"b_account": account_id}).first()
-    values = {
-        "b_account": account_id,
-        "status": status,
-        "status_reason": reason,
-        "trading_enabled": status != TraderStatus.PAUSED,
-    }
-    conn.execute(_RECORD, values)
-    if (
-        was is not None
-        and not was.is_deleted
-        and (was.status, was.status_reason)
-        != (
-            status,
-            reason,
-        )
-    ):
+    params = {"b_account": account_id, "b_status": status, "b_reason": reason}
+    changed = conn.execute(_CHANGE, params).rowcount
+    conn.execute(_ENABLED, {"b_account": account_id, "b_enabled": status != TraderStatus.PAUSED})
+    if changed:
         events.append(s, stream_events.status_changed(account_id, status, reason, utcnow()))
 
 
