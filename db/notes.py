@@ -24,7 +24,7 @@ def record_note(s: Session, req: RecordNoteInput) -> RecordNoteResult:
         lambda seq: decision_id(req.account_id, seq),
     )
     if not claimed.found:  # recorded once: a rerun finds the note by its key
-        now = utcnow()
+        now, code = utcnow(), req.status.upper()
         create_row(
             s,
             claimed.decision_id,
@@ -34,7 +34,7 @@ def record_note(s: Session, req: RecordNoteInput) -> RecordNoteResult:
             trigger_context=req.context,
             trigger_key=req.trigger_key or None,
             status=req.status,
-            error_code=req.status.upper(),
+            error_code=code,
             error=req.error,
             workflow_id=req.workflow_id,
             run_id=req.run_id,
@@ -45,7 +45,7 @@ def record_note(s: Session, req: RecordNoteInput) -> RecordNoteResult:
             s,
             stream_events.decision_finished(
                 req.account_id, claimed.decision_id, claimed.seq, req.trigger_type, req.status,
-                None, None, req.status.upper(), now,
+                None, None, code, now,
             ),
         )  # fmt: skip
     return RecordNoteResult(decision_id=claimed.decision_id, seq=claimed.seq)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from db import events
 from db.session import Sessions
 from db.transactions import write
@@ -53,8 +51,13 @@ async def trim_events(
         await clock.sleep(every_s)
         try:
             gone = await trim_aged(sessions, retention, clock)
-        except (OSError, SQLAlchemyError) as err:
-            log.warning("could not trim the live stream's events: %s", str(err)[:200])
+        except Exception as err:  # noqa: BLE001 - housekeeping must outlive a bad round
+            # (the database away, SQLite's write queue timing out: the next round retries)
+            log.warning(
+                "could not trim the live stream's events: %s: %s",
+                type(err).__name__,
+                str(err)[:200],
+            )
             continue
         if gone:
             log.info("trimmed %d live stream events older than %s", gone, retention)

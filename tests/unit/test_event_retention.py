@@ -7,6 +7,7 @@ interval by interval, with no wall time waited. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from domain.events import StatusUpdate
 from domain.trader import TraderStatus
 from runtime import event_retention
 from runtime.event_retention import trim_events, trim_interval
+from runtime.gc_policy import Clock
 from tests.support.clocks import EPOCH, ScriptedIntervals, ScriptEnded
 
 DAY = timedelta(hours=24)
@@ -71,3 +73,22 @@ def test_rounds_come_every_five_minutes_or_sooner_for_a_short_retention() -> Non
     assert trim_interval(DAY) == 300
     assert trim_interval(timedelta(seconds=8)) == 2
     assert Settings.model_fields["events_retention_hours"].default == 24
+
+
+async def test_a_failed_round_is_logged_and_the_next_one_runs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rounds: list[datetime] = []
+
+    async def trim(_sessions: object, _retention: timedelta, clock: Clock) -> int:
+        rounds.append(clock.utc())
+        if len(rounds) == 1:
+            raise sqlite3.OperationalError("database is locked (write queue)")
+        return 0
+
+    monkeypatch.setattr(event_retention, "trim_aged", trim)
+    worker = ScriptedIntervals([0.0] * 2, wall=0.0)
+    with pytest.raises(ScriptEnded):
+        await trim_events(None, DAY, clock=worker.clock)  # type: ignore[arg-type]
+    assert len(rounds) == 2
+    assert "could not trim the live stream's events: OperationalError" in caplog.text
