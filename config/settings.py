@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # code ships instead: the test suite's workers and the replay gate run strict, and
     # tests/unit/test_workflow_purity.py checks what workflows/ imports and calls.
     worker_workflow_sandbox: Literal["strict", "shared", "off"] = "off"
+    # The live stream's events (db/events.py) are kept this long; the worker trims older ones
+    # (runtime/event_retention.py). A client resuming from an older event gets a fresh snapshot.
+    events_retention_hours: float = Field(default=24.0, gt=0, le=24 * 366)
     log_level: str = "INFO"
     # Users and API abuse. Session tokens last this many days; anyone may register unless off.
     session_days: int = Field(default=180, ge=1, le=3650)

@@ -14,16 +14,18 @@ Each function runs inside one write transaction (db/transactions.py).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from db import account_status, events, stream_events
 from db.base import utcnow
 from db.decisions import claim, create_row
 from db.order_status import set_order_status
 from db.orders import outcome_of
-from db.tables import ACCOUNTS, DECISIONS, ORDERS
+from db.tables import DECISIONS, ORDERS
 from domain.contracts import (
     DecisionOutcome,
     FinishDecisionInput,
@@ -31,6 +33,7 @@ from domain.contracts import (
     RecordIntentsResult,
 )
 from domain.decision import Decision
+from domain.events import EventData
 from domain.ids import OrderLeg, decision_id
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import RiskVerdict
@@ -50,6 +53,8 @@ _STATE = (
         DECISIONS.c.completed_at,
         DECISIONS.c.decided_at,
         DECISIONS.c.output.is_(None).label("no_output"),
+        DECISIONS.c.trigger_type,  # the live stream's report of the finish (no JSON either)
+        DECISIONS.c.error_code,
     )
     .where(DECISIONS.c.id == _ID)
     .with_for_update()
@@ -82,9 +87,6 @@ _KNOWN_ORDERS = select(ORDERS.c.client_order_id).where(
 )
 _INSERT_ORDER = insert(ORDERS)
 _UPDATE = update(DECISIONS).where(DECISIONS.c.id == _ID)
-_ACCOUNT_STATUS = update(ACCOUNTS).where(
-    ACCOUNTS.c.id == bindparam("b_account"), ACCOUNTS.c.is_deleted.is_(False)
-)
 
 
 def _intent_of(row: Any) -> OrderIntent:
@@ -191,7 +193,9 @@ def _orders(s: Session, decision: str) -> list[OrderOutcome]:
 
 def finish(s: Session, req: FinishDecisionInput) -> DecisionOutcome:
     """Record the decision's outcome, unless one is recorded already: the answer is the
-    recorded outcome either way (see the module docstring)."""
+    recorded outcome either way (see the module docstring). The first finish reports the
+    decision on the live stream (a re-answer reports nothing new), and either reports the
+    trader's status if it changed, in the same transaction."""
     conn = s.connection()
     now = utcnow()
     row = conn.execute(_STATE, {"b_id": req.decision_id}).first()
@@ -218,7 +222,8 @@ def finish(s: Session, req: FinishDecisionInput) -> DecisionOutcome:
                 completed_at=now,
                 **_values(s, req, outcome, None),
             )
-            _record_trader_status(s, req, outcome)
+            report = _report(req.account_id, req.trigger_type, outcome, outcome.error_code, now)
+            _record_trader_status(s, req, outcome, report)
             return outcome
         row = conn.execute(_STATE, {"b_id": claimed.decision_id}).one()
     if row.completed_at is not None:
@@ -254,8 +259,32 @@ def finish(s: Session, req: FinishDecisionInput) -> DecisionOutcome:
             created = created.replace(tzinfo=now.tzinfo)
         values["duration_ms"] = int((now - created).total_seconds() * 1000)
     conn.execute(_UPDATE, {"b_id": row.id, **values})
-    _record_trader_status(s, req, outcome)
+    # The row keeps an earlier error code (the strategy's) unless the outcome sets one.
+    error_code = values.get("error_code", row.error_code)
+    report = _report(req.account_id, row.trigger_type, outcome, error_code, now)
+    _record_trader_status(s, req, outcome, report)
     return outcome
+
+
+def _report(
+    account_id: int,
+    trigger_type: str,
+    outcome: DecisionOutcome,
+    error_code: str | None,
+    at: datetime,
+) -> EventData:
+    """The finished decision as its row now says (domain/events.py ModelChatUpdate)."""
+    return stream_events.decision_finished(
+        account_id,
+        outcome.decision_id,
+        outcome.seq or 0,
+        trigger_type,
+        outcome.status,
+        outcome.decision,
+        outcome.risk_verdict,
+        error_code,
+        at,
+    )
 
 
 def _as_asked(req: FinishDecisionInput, decision: str, seq: int) -> DecisionOutcome:
@@ -292,8 +321,11 @@ def _values(
     return values
 
 
-def _record_trader_status(s: Session, req: FinishDecisionInput, outcome: DecisionOutcome) -> None:
-    """The trader's status after this decision, from the outcome that stands."""
+def _record_trader_status(
+    s: Session, req: FinishDecisionInput, outcome: DecisionOutcome, *reports: EventData
+) -> None:
+    """The trader's status after this decision, from the outcome that stands; `reports` and
+    the status change, if any, go to the live stream in one insert."""
     status, reason = status_after_decision(
         outcome.status,
         outcome.error_code,
@@ -301,7 +333,5 @@ def _record_trader_status(s: Session, req: FinishDecisionInput, outcome: Decisio
         paused=req.paused,
         halt_reason=req.halt_reason,
     )
-    s.connection().execute(
-        _ACCOUNT_STATUS,
-        {"b_account": req.account_id, "status": status.value, "status_reason": reason},
-    )
+    changed = account_status.after_decision(s, req.account_id, status, reason)
+    events.append(s, *reports, *([changed] if changed else []))

@@ -71,9 +71,13 @@ def first_id(s: Session) -> int:
     return int(s.connection().execute(_FIRST_ID).scalar() or 0)
 
 
-def trim(s: Session, older_than: datetime) -> int:
-    """Delete events recorded before `older_than`; how many went."""
-    result = s.connection().execute(delete(EVENTS).where(EVENTS.c.created_at < older_than))
+def trim(s: Session, older_than: datetime, limit: int | None = None) -> int:
+    """Delete events recorded before `older_than` (at most the `limit` oldest); how many went."""
+    old = EVENTS.c.created_at < older_than
+    if limit is not None:
+        oldest = select(EVENTS.c.id).where(old).order_by(EVENTS.c.id).limit(limit)
+        old = EVENTS.c.id.in_(oldest.scalar_subquery())
+    result = s.connection().execute(delete(EVENTS).where(old))
     return int(result.rowcount or 0)
 
 

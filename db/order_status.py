@@ -7,6 +7,9 @@ keeps the stored status and columns, since what we knew is not lost to a later, 
 report, and is recorded as an `illegal_transition` reconciliation finding in the same
 transaction, once per order and move.
 
+A move to `cancelled` is reported on the live stream (a `trade_update` of kind cancel) in the
+same transaction.
+
 It runs inside the caller's write transaction (a plain `Session`, db/transactions.py) and reads
 the row FOR UPDATE (PostgreSQL; SQLite has one writer), so the check and the write see the same
 status.
@@ -22,6 +25,8 @@ from sqlalchemy import BindParameter, Row, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from db import events, stream_events
+from db.base import utcnow
 from db.orders import outcome_of
 from db.tables import ORDERS, RECONCILIATION_EVENTS
 from domain.orders import OrderOutcome, OrderStatus, can_transition
@@ -93,9 +98,15 @@ def set_order_status(
     if not can_transition(current, new):
         _record_illegal(s, row, current, new, where, values)
         return outcome_of(row)
+    at = utcnow()
     changed = {"status": new.value, **values}
-    conn.execute(_UPDATE, {"b_coid": row.client_order_id, **changed})
-    return outcome_of(row, **changed)
+    conn.execute(_UPDATE, {"b_coid": row.client_order_id, "updated_at": at, **changed})
+    after = outcome_of(row, **changed)
+    if new is OrderStatus.CANCELLED and current is not OrderStatus.CANCELLED:
+        # A cancel is the only event of its transaction (router.mark_cancelled, a venue's
+        # word recorded by the live exchange): appended here, with the row's `updated_at`.
+        events.append(s, stream_events.cancelled(row, after.exchange_order_id, at))
+    return after
 
 
 def _record_illegal(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.account_status import ReportingSession
 from db.sqlite_writes import install_write_gate
 
 
@@ -62,7 +63,9 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    # ReportingSession: an ORM write of a trader's status (the API's pause, resume, delete)
+    # reports a status_update in its own transaction (db/account_status.py).
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=ReportingSession)
 
 
 # The session factory every process builds once: what activities and strategies are handed.

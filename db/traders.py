@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from db import account_status
 from db.tables import ACCOUNTS, BINDINGS, DECISIONS, PROGRAMS
 from domain.contracts import BindingConfig, TraderConfig
 from domain.risk import RiskLimits
-from domain.trader import TraderStatus
 from domain.vocabulary import Exchange
 
 # Built once, values bound at execution (see db/decisions.py).
@@ -23,9 +23,6 @@ _ACCOUNT_BASICS = select(
     ACCOUNTS.c.max_concurrent_positions,
 ).where(ACCOUNTS.c.id == bindparam("b_account"))
 _SYMBOLS = select(ACCOUNTS.c.symbols).where(ACCOUNTS.c.id == bindparam("b_account"))
-_ACCOUNT_STATUS = update(ACCOUNTS).where(
-    ACCOUNTS.c.id == bindparam("b_account"), ACCOUNTS.c.is_deleted.is_(False)
-)
 _ACCOUNT = select(ACCOUNTS.c.is_deleted, ACCOUNTS.c.exchange).where(
     ACCOUNTS.c.id == bindparam("b_account")
 )
@@ -108,14 +105,9 @@ def load_config(s: Session, account_id: int, run_id: str | None) -> TraderConfig
 
 
 def record_status(s: Session, account_id: int, status: str, reason: str | None) -> None:
-    """The trader's status as its workflow sees it (a deleted trader's row is left alone)."""
-    values = {
-        "b_account": account_id,
-        "status": status,
-        "status_reason": reason,
-        "trading_enabled": status != TraderStatus.PAUSED,
-    }
-    s.connection().execute(_ACCOUNT_STATUS, values)
+    """The trader's status as its workflow sees it (a deleted trader's row is left alone; a
+    change is reported on the live stream: db/account_status.py)."""
+    account_status.record(s, account_id, status, reason)
 
 
 @dataclass

@@ -88,6 +88,14 @@ class PositionUpdate(_Data):
     entry_price: Decimal | None = None
     leverage: Decimal | None = None
     unrealized_pnl: Decimal | None = None
+    mark_price: Decimal | None = None  # the mark unrealized_pnl was valued at
+
+
+class Verdict(StrEnum):
+    """The risk check's answer to a decision (domain/risk.py RiskVerdict.approved)."""
+
+    APPROVED = "approved"
+    DENIED = "denied"
 
 
 class ModelChatUpdate(_Data):
@@ -98,8 +106,9 @@ class ModelChatUpdate(_Data):
     operation: str | None = None  # long | short | close | hold
     symbol: str | None = None
     reasoning: str | None = None
-    verdict: str | None = None  # approved | denied
+    verdict: Verdict | None = None
     deny_reason: str | None = None
+    deny_code: str | None = None  # the risk verdict's code (domain/risk.py DenyReason)
     error_code: str | None = None
 
 

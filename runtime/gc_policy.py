@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger("hyperoru.gc")
@@ -24,6 +25,7 @@ class Clock:
     cpu: Callable[[], float] = time.process_time  # CPU seconds this process has used
     wall: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    utc: Callable[[], datetime] = lambda: datetime.now(UTC)  # the date, for ages of records
 
 
 SYSTEM_CLOCK = Clock()

@@ -25,6 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from config.settings import Settings, get_settings
 from db.session import make_engine, make_sessionmaker
 from runtime.deps import Deps, default_deps
+from runtime.event_retention import trim_events
 from runtime.gc_policy import collect_when_idle, tune_gc
 from runtime.secrets_check import require_openable_secrets
 from runtime.temporal import connect
@@ -104,21 +105,24 @@ async def running_workers(
 ) -> AsyncIterator[TrackingRunner]:
     """Both workers of this process: traders (and pools started before they had their own
     queue) on `task_queue`, signal pools on `pools_task_queue`. Idle traders' short runs leave
-    the trader worker's cache after `worker_evict_idle_seconds` (see worker_cache)."""
+    the trader worker's cache after `worker_evict_idle_seconds` (see worker_cache); the live
+    stream's events older than `events_retention_hours` are trimmed (see event_retention)."""
     runner = TrackingRunner(workflow_runner(settings.worker_workflow_sandbox))
     traders = build_worker(client, settings, deps, runner, interceptors)
     async with traders, build_pool_worker(client, settings, deps):
+        retention = timedelta(hours=settings.events_retention_hours)
+        housekeeping = [asyncio.create_task(trim_events(deps.sessions, retention))]
         idle_s = settings.worker_evict_idle_seconds
-        if idle_s <= 0:
-            yield runner
-            return
-        eviction = IdleEviction(runner, idle_s)
-        eviction.bind(traders)
-        sweeper = asyncio.create_task(eviction.run(min(EVICTION_SWEEP_S, max(0.5, idle_s / 2))))
+        if idle_s > 0:
+            eviction = IdleEviction(runner, idle_s)
+            eviction.bind(traders)
+            every_s = min(EVICTION_SWEEP_S, max(0.5, idle_s / 2))
+            housekeeping.append(asyncio.create_task(eviction.run(every_s)))
         try:
             yield runner
         finally:
-            sweeper.cancel()
+            for task in housekeeping:
+                task.cancel()
 
 
 async def main(interceptors: Sequence[Interceptor] = ()) -> None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from adapters.exchanges import retry
 from adapters.exchanges.base import AccountView
@@ -25,9 +26,11 @@ from adapters.exchanges.client import (
     ProtectiveOrderError,
 )
 from adapters.exchanges.placement import decided, rejected
-from db.models import Account, OrderRecord, TradeRecord
+from db.fills import record_fills
+from db.models import Account, OrderRecord
 from db.order_status import set_order_status
 from db.round_trips import record_after_fills
+from db.transactions import write
 from domain import profiles
 from domain.ids import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
@@ -300,37 +303,16 @@ class LiveExchanges:
             )
 
     async def _record_fills(self, account_id: int, fills: list[Fill]) -> None:
+        """Each fill once (by trade id), with its trade and position reports (db/fills.py), and
+        the round trip of a position it left flat, in one transaction."""
         if not fills:
             return
-        async with self.sessions() as s, s.begin():
-            have = set(
-                await s.scalars(
-                    select(TradeRecord.trade_id).where(
-                        TradeRecord.account_id == account_id,
-                        TradeRecord.trade_id.in_([f.trade_id for f in fills]),
-                    )
-                )
-            )
-            for f in fills:
-                if f.trade_id in have:
-                    continue
-                have.add(f.trade_id)
-                s.add(
-                    TradeRecord(
-                        account_id=account_id,
-                        trade_id=f.trade_id,
-                        client_order_id=f.venue_client_id,
-                        symbol=f.symbol,
-                        side=f.side,
-                        size=f.size,
-                        price=f.price,
-                        fee=f.fee,
-                        realized_pnl=f.realized_pnl,
-                    )
-                )
-            await s.run_sync(
-                lambda sync: record_after_fills(sync, account_id, {f.symbol for f in fills})
-            )
+
+        def record(s: Session) -> None:
+            record_fills(s, account_id, fills)
+            record_after_fills(s, account_id, {f.symbol for f in fills})
+
+        await write(self.sessions, record)
 
 
 def _unknown(intent: OrderIntent, reason: str) -> OrderOutcome:

@@ -1,7 +1,12 @@
-"""The built-in paper exchange: one perpetuals account per trader, stored in the database."""
+"""The built-in paper exchange: one perpetuals account per trader, stored in the database.
+
+Each fill is recorded with what it reports on the live stream (a trade_update, and the
+position_update of the position it opened, changed or closed: from the account's state before
+and after it), in the transaction that saves the account."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,12 +19,16 @@ from sqlalchemy.orm import Session
 from adapters.exchanges import retry
 from adapters.exchanges.base import AccountView
 from adapters.exchanges.placement import decided, rejected
+from db import events, stream_events
+from db.base import utcnow
 from db.order_status import set_order_status
 from db.orders import outcome_of
 from db.round_trips import record_after_fills
+from db.stream_events import Holding
 from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
 from db.transactions import read, write
 from domain import paper
+from domain.events import EventData
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import PositionView
 from domain.vocabulary import Side
@@ -131,12 +140,15 @@ class PaperExchange:
             return self._view(seen, marks)
 
         def check(s: Session) -> AccountView:  # the row is created, or re-checked under the lock
-            state = self._load(s, account_id, lock=True)
-            state, fills = paper.check_triggers(state, marks, self.cfg)
-            for fill in fills:
-                _record_fill(s, account_id, fill)
+            before = self._load(s, account_id, lock=True)
+            state, fills = paper.check_triggers(before, marks, self.cfg)
             if fills:
+                at = utcnow()
+                reports = [r for f in fills for r in _record_fill(s, account_id, f, at)]
                 self._save(s, account_id, state)
+                for symbol in sorted({f.symbol for f in fills}):
+                    reports += _position_moves(account_id, symbol, before, state, marks, at)
+                events.append(s, *reports)
             return self._view(state, marks)
 
         return await write(self.sessions, check)
@@ -160,8 +172,16 @@ class PaperExchange:
             status = OrderStatus.REJECTED
             values.update(reject_reason=str(result.reject_reason))
         else:
-            _record_fill(s, intent.account_id, result.fill)
+            at = utcnow()
+            reports = _record_fill(
+                s, intent.account_id, result.fill, at, values["exchange_order_id"]
+            )
             self._save(s, intent.account_id, result.account)
+            marks = {intent.symbol: mark}
+            reports += _position_moves(
+                intent.account_id, intent.symbol, state, result.account, marks, at
+            )
+            events.append(s, *reports)  # the fill and the position, with what they report
             status = OrderStatus.FILLED
             values.update(
                 filled_size=result.fill.size, avg_price=result.fill.price, fee=result.fill.fee
@@ -202,26 +222,69 @@ class PaperExchange:
             return rejected(intent, "NOT_PLACED: no intent row") if settled is None else settled
 
 
-def _record_fill(s: Session, account_id: int, fill: paper.PaperFill) -> None:
+def _record_fill(
+    s: Session,
+    account_id: int,
+    fill: paper.PaperFill,
+    at: datetime,
+    exchange_order_id: str | None = None,
+) -> list[EventData]:
+    """Record the fill once (by its trade id); its report for the live stream, if recorded."""
     conn = s.connection()
     found = conn.execute(_TRADE_FOUND, {"b_account": account_id, "b_trade": fill.trade_id})
-    if found.first() is None:
-        conn.execute(
-            _TRADE_INSERT,
-            {
-                "account_id": account_id,
-                "trade_id": fill.trade_id,
-                "client_order_id": fill.client_order_id or None,
-                "symbol": fill.symbol,
-                "side": fill.side,
-                "size": fill.size,
-                "price": fill.price,
-                "fee": fill.fee,
-                "realized_pnl": fill.realized_pnl,
-                "trigger": fill.is_liquidation_or_trigger,
-            },
+    if found.first() is not None:
+        return []
+    trade = {
+        "account_id": account_id,
+        "trade_id": fill.trade_id,
+        "client_order_id": fill.client_order_id or None,
+        "symbol": fill.symbol,
+        "side": fill.side,
+        "size": fill.size,
+        "price": fill.price,
+        "fee": fill.fee,
+        "realized_pnl": fill.realized_pnl,
+        "trigger": fill.is_liquidation_or_trigger,
+        "created_at": at,
+    }
+    conn.execute(_TRADE_INSERT, trade)
+    record_after_fills(s, account_id, [fill.symbol])  # a position left flat: its round trip
+    return [stream_events.filled(account_id, trade, at, exchange_order_id)]
+
+
+def _holding(pos: paper.PaperPosition | None, marks: dict[str, Decimal]) -> Holding | None:
+    """A paper position as the API's positions endpoint values it (at the mark, else at its
+    entry price: AccountView)."""
+    if pos is None:
+        return None
+    mark = marks.get(pos.symbol, pos.entry_price)
+    return Holding(
+        side=pos.side,
+        size=pos.size,
+        entry_price=pos.entry_price,
+        leverage=pos.leverage,
+        mark_price=mark,
+        unrealized_pnl=pos.unrealized_pnl(mark),
+    )
+
+
+def _position_moves(
+    account_id: int,
+    symbol: str,
+    before: paper.PaperAccount,
+    after: paper.PaperAccount,
+    marks: dict[str, Decimal],
+    at: datetime,
+) -> list[EventData]:
+    return list(
+        stream_events.position_moves(
+            account_id,
+            symbol,
+            _holding(before.positions.get(symbol), marks),
+            _holding(after.positions.get(symbol), marks),
+            at,
         )
-        record_after_fills(s, account_id, [fill.symbol])  # a position left flat: its round trip
+    )
 
 
 def paper_order(intent: OrderIntent) -> paper.PaperOrder:

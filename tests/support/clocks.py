@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from runtime.gc_policy import Clock
+
+# What the scripted wall clock's 0 is as a date (for loops that compare ages of records).
+EPOCH = datetime(2026, 12, 7, tzinfo=UTC)
 
 
 class ScriptEnded(Exception):
@@ -29,4 +34,9 @@ class ScriptedIntervals:
 
     @property
     def clock(self) -> Clock:
-        return Clock(cpu=lambda: self.cpu, wall=lambda: self.now, sleep=self._sleep)
+        return Clock(
+            cpu=lambda: self.cpu,
+            wall=lambda: self.now,
+            sleep=self._sleep,
+            utc=lambda: EPOCH + timedelta(seconds=self.now),
+        )
