@@ -14,6 +14,8 @@ from db.models import (
     Account,
     Binding,
     DecisionRecord,
+    EquitySnapshot,
+    EquityThinning,
     EventRecord,
     OrderRecord,
     PaperAccountRecord,
@@ -31,3 +33,5 @@ PAPER_ACCOUNTS = cast(Table, PaperAccountRecord.__table__)
 PROGRAMS = cast(Table, Program.__table__)
 RECONCILIATION_EVENTS = cast(Table, ReconciliationEvent.__table__)
 TRADES = cast(Table, TradeRecord.__table__)
+EQUITY_SNAPSHOTS = cast(Table, EquitySnapshot.__table__)
+EQUITY_THINNING = cast(Table, EquityThinning.__table__)

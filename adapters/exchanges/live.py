@@ -7,6 +7,7 @@ never reach workflow inputs, results or logs.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,8 @@ from adapters.exchanges.client import (
     ProtectiveOrderError,
 )
 from adapters.exchanges.placement import decided, rejected
+from db import equity
+from db.base import utcnow
 from db.models import Account, OrderRecord, TradeRecord
 from db.order_status import set_order_status
 from domain import profiles
@@ -34,6 +37,7 @@ from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.vocabulary import Exchange, Side
 from vault import KeyWrapper, SealedSecret, open_secret
 
+log = logging.getLogger("hyperoru.exchanges")
 CREDENTIALS_FIELD = "exchange_credentials"
 FILLS_LOOKBACK_MS = 24 * 3600 * 1000
 
@@ -120,7 +124,7 @@ class LiveExchanges:
             view = await c.account()
             fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
             await self._refresh_resting(account_id, c)
-        await self._record_fills(account_id, fills)
+        await self._record_fills(account_id, fills, view)
         return view
 
     async def place_order(
@@ -147,12 +151,13 @@ class LiveExchanges:
                     if outcome.status is OrderStatus.UNKNOWN
                     else await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
                 )
+                view = await _account_after_fill(c, outcome)
         except ExchangeError as err:
             if err.retryable:
                 raise  # Temporal retries; the retry looks the order up before resending
             outcome = rejected(intent, f"{err.code}: {err}")
-            fills = []
-        await self._record_fills(intent.account_id, fills)
+            fills, view = [], None
+        await self._record_fills(intent.account_id, fills, view)
         outcome = await self._record(outcome, "place_retry" if retry else "place")
         if outcome.status is OrderStatus.FILLED and not intent.reduce_only:
             await self._record_protective_legs(intent)
@@ -213,7 +218,8 @@ class LiveExchanges:
             if found.status is OrderStatus.FILLED and not intent.reduce_only:
                 found = await self._protect(c, intent, found)
             fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
-        await self._record_fills(intent.account_id, fills)
+            view = await _account_after_fill(c, found)
+        await self._record_fills(intent.account_id, fills, view)
         found = await self._record(found, "resolve")
         if found.status is OrderStatus.FILLED and not intent.reduce_only:
             await self._record_protective_legs(intent)
@@ -298,7 +304,11 @@ class LiveExchanges:
                 )
             )
 
-    async def _record_fills(self, account_id: int, fills: list[Fill]) -> None:
+    async def _record_fills(
+        self, account_id: int, fills: list[Fill], view: AccountView | None = None
+    ) -> None:
+        """New fills (by trade id), with the account's equity point from `view` when any is new,
+        in one transaction."""
         if not fills:
             return
         async with self.sessions() as s, s.begin():
@@ -310,6 +320,7 @@ class LiveExchanges:
                     )
                 )
             )
+            new = False
             for f in fills:
                 if f.trade_id in have:
                     continue
@@ -327,6 +338,23 @@ class LiveExchanges:
                         realized_pnl=f.realized_pnl,
                     )
                 )
+                new = True
+            if new and view is not None:
+                point = view.equity_point(account_id, utcnow())
+                await s.run_sync(lambda sync: equity.record(sync, point))
+
+
+async def _account_after_fill(c: ExchangeClient, outcome: OrderOutcome) -> AccountView | None:
+    """The account as the venue has it after a filled order (for the fill's equity point); None
+    if not filled, or if the venue does not say (the next sample records it): the order is
+    placed, and an error here must not make it look failed."""
+    if outcome.status is not OrderStatus.FILLED:
+        return None
+    try:
+        return await c.account()
+    except ExchangeError as err:
+        log.warning("order %s: no equity point for its fill: %s", outcome.client_order_id, err)
+        return None
 
 
 def _unknown(intent: OrderIntent, reason: str) -> OrderOutcome:

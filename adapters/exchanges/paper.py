@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from adapters.exchanges import retry
 from adapters.exchanges.base import AccountView
 from adapters.exchanges.placement import decided, rejected
+from db import equity
+from db.base import utcnow
 from db.order_status import set_order_status
 from db.orders import outcome_of
 from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
@@ -53,6 +55,9 @@ class PaperExchange:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], cfg: paper.PaperConfig) -> None:
         self.sessions = sessions
         self.cfg = cfg
+        # The last mark this process saw per symbol (the paper market is one for all traders):
+        # a fill's equity point values the account's other positions at them.
+        self.marks: dict[str, Decimal] = {}
 
     @staticmethod
     def _load(s: Session, account_id: int, lock: bool) -> paper.PaperAccount:
@@ -106,9 +111,20 @@ class PaperExchange:
             positions=positions,
         )
 
+    view_of = _view  # the periodic equity sample values many accounts at once
+
+    def _record_equity(
+        self, s: Session, account_id: int, state: paper.PaperAccount, marks: dict[str, Decimal]
+    ) -> None:
+        """The account's equity point after a fill, in the fill's transaction."""
+        self.marks.update(marks)
+        view = self._view(state, dict(self.marks))
+        equity.record(s, view.equity_point(account_id, utcnow()))
+
     async def view(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
         # Why a read first: only the first view writes (it creates the paper account row), and
         # a write transaction queues behind every other write (db/transactions.py).
+        self.marks.update(marks)
         seen = await read(self.sessions, lambda s: self._peek(s, account_id))
         if seen is not None:
             return self._view(seen, marks)
@@ -125,6 +141,7 @@ class PaperExchange:
         """Fire TP/SL triggers the marks have crossed; trigger fills are recorded once."""
         # Why a read first: most syncs fire nothing, and a write transaction per decision that
         # writes nothing still queues behind every other write (db/transactions.py).
+        self.marks.update(marks)
         seen = await read(self.sessions, lambda s: self._peek(s, account_id))
         if seen is not None and not paper.check_triggers(seen, marks, self.cfg)[1]:
             return self._view(seen, marks)
@@ -136,6 +153,7 @@ class PaperExchange:
                 _record_fill(s, account_id, fill)
             if fills:
                 self._save(s, account_id, state)
+                self._record_equity(s, account_id, state, marks)
             return self._view(state, marks)
 
         return await write(self.sessions, check)
@@ -161,6 +179,7 @@ class PaperExchange:
         else:
             _record_fill(s, intent.account_id, result.fill)
             self._save(s, intent.account_id, result.account)
+            self._record_equity(s, intent.account_id, result.account, {intent.symbol: mark})
             status = OrderStatus.FILLED
             values.update(
                 filled_size=result.fill.size, avg_price=result.fill.price, fee=result.fill.fee
