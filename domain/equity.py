@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from domain.events import AssetCurveUpdate
 
@@ -50,6 +50,13 @@ MAX_BUCKETS = 3000
 SAMPLE_SECONDS = 60
 
 
+# Money columns keep 10 decimals: a point holds exactly what its row will, so the event pushed
+# and the curve read back say the same (a venue's 9866.846935666666... is stored rounded), and
+# in the same digits as the API writes money (no padding zeros, no exponent: "1012.5").
+MONEY_EXPONENT = Decimal("1e-10")
+_WIDE = Context(prec=60)
+
+
 class EquityPoint(BaseModel):
     """A trader's account at one moment. Money is Decimal (decimal strings in JSON)."""
 
@@ -61,6 +68,14 @@ class EquityPoint(BaseModel):
     unrealized_pnl: Decimal
     equity: Decimal
     margin_used: Decimal
+
+    @field_validator("cash", "unrealized_pnl", "equity", "margin_used")
+    @classmethod
+    def _as_stored(cls, v: Decimal) -> Decimal:
+        if not v.is_finite():
+            return v
+        stored = v.quantize(MONEY_EXPONENT, ROUND_HALF_EVEN, _WIDE)
+        return Decimal(format(stored.normalize(_WIDE), "f"))
 
     def event(self) -> AssetCurveUpdate:
         """The live stream's `asset_curve_update` for this point."""
