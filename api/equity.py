@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.exchanges.router import ExchangeRouter
 from adapters.market.snapshot import now_ms
 from api.errors import ApiError
 from api.money import MoneyOut
 from api.schemas import UtcDateTime
+from db import equity
 from db.base import utcnow
 from db.models import Account
 from domain.equity import MAX_BUCKETS, EquityPoint, Timeframe, utc, with_current
@@ -134,3 +136,25 @@ def trader_curve(
         current=current is not None,
         points=[PointOut.model_validate(p.model_dump()) for p in points],
     )
+
+
+async def asset_curves(
+    s: AsyncSession,
+    exchange: ExchangeRouter,
+    accounts: Sequence[Account],
+    timeframe: Timeframe,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> tuple[CurveRange, list[TraderCurveOut]]:
+    """The curves of `accounts` (the caller has checked they are the user's own), in their
+    order, with the range they cover: what the REST routes answer, and `get_asset_curve`."""
+    span = curve_range(timeframe, start, end, utcnow())
+    ids = [a.id for a in accounts]
+    stored = await s.run_sync(
+        lambda sync: equity.asset_curve(sync, ids, timeframe, span.start, span.end)
+    )
+    now = await current_points(exchange, accounts) if span.live else {}
+    by_trader: dict[int, list[EquityPoint]] = {a: [] for a in ids}
+    for p in stored:
+        by_trader[p.account_id].append(p)
+    return span, [trader_curve(a, by_trader[a.id], now.get(a.id), timeframe) for a in accounts]
