@@ -27,9 +27,11 @@ from domain.equity import EquityPoint, EquitySampleResult, EquityThinResult
 
 log = logging.getLogger("hyperoru.equity")
 
-# Live venues asked at once, and how long one may take, in a sample pass.
+# Live venues asked at once, how long one may take, and how long all of them may take in a pass
+# (the activity's own limit is 50 s: the points that came back are written well before it).
 LIVE_CONCURRENCY = 8
 LIVE_TIMEOUT_S = 10.0
+LIVE_BUDGET_S = 30.0
 
 
 class EquitySampler:
@@ -40,12 +42,14 @@ class EquitySampler:
         clock: Callable[[], datetime] = utcnow,
         live_concurrency: int = LIVE_CONCURRENCY,
         live_timeout_s: float = LIVE_TIMEOUT_S,
+        live_budget_s: float = LIVE_BUDGET_S,
     ) -> None:
         self.sessions = sessions
         self.exchange = exchange
         self.clock = clock
         self.live_concurrency = live_concurrency
         self.live_timeout_s = live_timeout_s
+        self.live_budget_s = live_budget_s
 
     async def sample(self) -> EquitySampleResult:
         """Record one point for every trader that is active or holds positions."""
@@ -109,7 +113,15 @@ class EquitySampler:
                     log.warning("equity of %s not sampled: venue: %s", account_id, reason)
                     return account_id, None
 
-        got = await asyncio.gather(*(one(a) for a in account_ids))
+        if not account_ids:
+            return {}
+        tasks = [asyncio.ensure_future(one(a)) for a in account_ids]
+        done, late = await asyncio.wait(tasks, timeout=self.live_budget_s)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("equity sample: %d live traders not reached within the pass", len(late))
+        got = [t.result() for t in done]
         return {a: v for a, v in got if v is not None}
 
     async def thin(self, now: datetime) -> EquityThinResult:

@@ -6,6 +6,7 @@ and a venue that is down skips its trader (logged) without costing the others th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -112,3 +113,19 @@ async def test_a_venue_down_skips_only_its_trader(
     assert _points(st, paper) == [await _overview(st, paper)]
     assert _points(st, down) == []
     assert f"equity of {down} not sampled: venue" in caplog.text
+
+
+async def test_a_slow_venue_does_not_hold_the_pass_past_its_budget(
+    st: Stack, venue: tuple[HyperliquidEmulator, ServerThread]
+) -> None:
+    emu, server = venue
+    traders = [await _live_trader(st, emu, server.url, trading_enabled=True) for _ in range(2)]
+    emu.faults.inject("delay_after", "clearinghouseState", delay_s=6)  # the first asked
+    sampler = EquitySampler(
+        st.app.state.sessions, st.app.state.exchange, live_timeout_s=10, live_budget_s=1.5
+    )
+    started = time.monotonic()
+    result = await sampler.sample()
+    assert time.monotonic() - started < 5
+    assert (result.sampled, result.skipped) == (1, 1)
+    assert sorted(len(_points(st, t)) for t in traders) == [0, 1]
