@@ -11,10 +11,14 @@ reason; the others are recorded, each point with its `asset_curve_update` event,
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+
+from sqlalchemy.orm import Session
 
 from adapters.exchanges.base import AccountView
 from adapters.exchanges.router import ExchangeRouter
@@ -32,6 +36,10 @@ log = logging.getLogger("hyperoru.equity")
 LIVE_CONCURRENCY = 8
 LIVE_TIMEOUT_S = 10.0
 LIVE_BUDGET_S = 30.0
+# Each thinning step aims at this long a write transaction (see `thin`), within these spans.
+THIN_STEP_S = 0.1
+MIN_THIN_SPAN = timedelta(minutes=5)
+MAX_THIN_SPAN = timedelta(days=1)
 
 
 class EquitySampler:
@@ -125,10 +133,24 @@ class EquitySampler:
         return {a: v for a, v in got if v is not None}
 
     async def thin(self, now: datetime) -> EquityThinResult:
-        """Thin old points as of `now`, one short transaction per step, until caught up."""
-        deleted = 0
+        """Thin old points as of `now`, one short transaction per step, until caught up.
+
+        Why steps that adapt: a step's cost is the points it covers, which depends on the fleet
+        and on how far behind thinning is (after the worker was down for days); aiming each at
+        ~THIN_STEP_S keeps the database's write lock short without thousands of tiny steps."""
+        deleted, span = 0, equity.THIN_SPAN
         while True:
-            gone, more = await write(self.sessions, lambda s: equity.thin_step(s, now))
+            started = time.monotonic()
+            gone, more = await write(self.sessions, functools.partial(_thin_step, now, span))
             deleted += gone
             if not more:
                 return EquityThinResult(deleted=deleted)
+            took = time.monotonic() - started
+            if took < THIN_STEP_S / 2:
+                span = min(span * 2, MAX_THIN_SPAN)
+            elif took > THIN_STEP_S * 2:
+                span = max(span / 2, MIN_THIN_SPAN)
+
+
+def _thin_step(now: datetime, span: timedelta, s: Session) -> tuple[int, bool]:
+    return equity.thin_step(s, now, span)

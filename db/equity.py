@@ -72,6 +72,7 @@ def _ranked(seconds: int, *where: Any) -> Any:
 # Built once, values bound at execution (see db/decisions.py).
 _INSERT = insert(EQUITY_SNAPSHOTS)
 _OLDEST = select(func.min(P.time))
+_OLDEST_FROM = select(func.min(P.time)).where(P.time >= bindparam("b_from"))
 _DONE = select(EQUITY_THINNING.c.done_until).where(
     EQUITY_THINNING.c.every_seconds == bindparam("b_every")
 )
@@ -116,46 +117,57 @@ def asset_curve(
     return [_point(r) for r in s.connection().execute(stmt)]
 
 
+# A thinning step covers this much time (at least one bucket of its tier): with 1,000 traders
+# sampled every minute, ~8,000 points and ~130 ms of SQLite's one write lock.
+THIN_SPAN = timedelta(minutes=10)
+
+
 def thin_step(
-    s: Session, now: datetime, span: timedelta = timedelta(days=1), tiers: Sequence[Tier] = THINNING
+    s: Session, now: datetime, span: timedelta = THIN_SPAN, tiers: Sequence[Tier] = THINNING
 ) -> tuple[int, bool]:
     """Thin at most `span` of points for the first tier that is behind (see domain.equity
     THINNING): delete all but the last point of each of its buckets, and record how far it got.
     Returns (points deleted, whether anything was done: call again until it says False).
 
     Why in steps: each is one short transaction (on SQLite, the one writer's lock is held only
-    that long), and a tier's progress is stored, so a run reads only what aged since the last."""
+    that long, so traders' writes never wait long behind it), and a tier's progress is stored,
+    so a run reads only what aged since the last."""
     conn = s.connection()
     for tier in tiers:
         cut = thinning_cut(tier, now)
         done = conn.execute(_DONE, {"b_every": tier.every_seconds}).scalar()
+        # The first point not yet thinned by this tier: a stretch without points costs no step.
         if done is None:
-            oldest = conn.execute(_OLDEST).scalar()
-            if oldest is None or utc(oldest) >= cut:
-                continue  # nothing old enough yet: nothing recorded, so it starts when it is
-            lo = bucket_start(oldest, tier.every_seconds)
+            first = conn.execute(_OLDEST).scalar()
         else:
-            lo = utc(done)
-        if lo >= cut:
+            first = conn.execute(_OLDEST_FROM, {"b_from": utc(done)}).scalar()
+        if first is None or utc(first) >= cut:
+            if done is not None and utc(done) < cut:  # nothing to thin up to the cut: done
+                _mark_done(conn, tier, cut, new=False)
             continue
-        hi = min(cut, bucket_start(lo + span, tier.every_seconds))
-        hi = hi if hi > lo else cut
+        lo = bucket_start(first, tier.every_seconds)
+        step = max(span, timedelta(seconds=tier.every_seconds))
+        hi = min(cut, bucket_start(lo + step, tier.every_seconds))  # lo is a bucket's start
         ranked = _ranked(tier.every_seconds, P.time >= lo, P.time < hi)
         gone = conn.execute(
             delete(EQUITY_SNAPSHOTS).where(P.id.in_(select(ranked.c.id).where(ranked.c.rn > 1)))
         )
-        if done is None:
-            conn.execute(
-                insert(EQUITY_THINNING), {"every_seconds": tier.every_seconds, "done_until": hi}
-            )
-        else:
-            conn.execute(
-                update(EQUITY_THINNING)
-                .where(EQUITY_THINNING.c.every_seconds == tier.every_seconds)
-                .values(done_until=hi)
-            )
+        _mark_done(conn, tier, hi, new=done is None)
         return int(gone.rowcount or 0), True
     return 0, False
+
+
+def _mark_done(conn: Any, tier: Tier, until: datetime, new: bool) -> None:
+    if new:
+        conn.execute(
+            insert(EQUITY_THINNING), {"every_seconds": tier.every_seconds, "done_until": until}
+        )
+    else:
+        conn.execute(
+            update(EQUITY_THINNING)
+            .where(EQUITY_THINNING.c.every_seconds == tier.every_seconds)
+            .values(done_until=until)
+        )
 
 
 @dataclass(frozen=True)

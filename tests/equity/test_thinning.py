@@ -9,7 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from adapters.equity import EquitySampler
+from config.settings import async_url
 from db import equity
+from db.session import make_engine, make_sessionmaker
 from db.tables import EQUITY_SNAPSHOTS, EQUITY_THINNING
 from domain.equity import EquityPoint, utc
 from tests.equity.conftest import T0, point, store
@@ -81,3 +84,16 @@ def test_progress_is_recorded_so_a_run_reads_only_new_ground(engine: Engine) -> 
     # A point written below the mark later (never happens: points are stamped now) is left be.
     store(engine, *_minutes(1, NOW - 20 * DAY, 3))
     assert _thin(engine, NOW) == 0
+
+
+async def test_the_thinning_job_catches_up_in_steps(database_url: str, engine: Engine) -> None:
+    """What the activity runs: after days without thinning (the worker was down), one run
+    brings every age to its resolution, in short steps."""
+    store(engine, *_minutes(1, NOW - 5 * DAY, 5 * 1440))
+    made = make_engine(async_url(database_url))
+    result = await EquitySampler(make_sessionmaker(made), exchange=None).thin(NOW)  # type: ignore[arg-type]
+    await made.dispose()
+    kept = [t for _, t in _kept(engine)]
+    assert len([t for t in kept if t >= NOW - 2 * DAY]) == 2 * 1440
+    assert len([t for t in kept if t < NOW - 2 * DAY]) == 3 * 288
+    assert result.deleted == 3 * (1440 - 288)
