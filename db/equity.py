@@ -87,13 +87,8 @@ def record(s: Session, *points: EquityPoint) -> None:
 
 
 def _point(row: Any) -> EquityPoint:
-    return EquityPoint(
-        account_id=row.account_id,
-        time=utc(row.time),
-        cash=row.cash,
-        unrealized_pnl=row.unrealized_pnl,
-        equity=row.equity,
-        margin_used=row.margin_used,
+    return EquityPoint.from_row(
+        row.account_id, row.time, row.cash, row.unrealized_pnl, row.equity, row.margin_used
     )
 
 
@@ -110,11 +105,26 @@ def asset_curve(
     ids = sorted(set(account_ids))
     if not ids:
         return []
-    ranked = _ranked(
-        timeframe.seconds, P.account_id.in_(ids), P.time >= utc(start), P.time <= utc(end)
+    # Why a grouping joined back rather than a window (as thinning uses): the same answer with
+    # less work per row read (~1.7x faster on SQLite, ~1.5x on PostgreSQL, 50 traders' year).
+    last = (
+        select(P.account_id.label("a"), func.max(P.time).label("t"))
+        .where(P.account_id.in_(ids), P.time >= utc(start), P.time <= utc(end))
+        .group_by(P.account_id, epoch_seconds(P.time) // timeframe.seconds)
+        .subquery()
     )
-    stmt = select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.account_id, ranked.c.time)
-    return [_point(r) for r in s.connection().execute(stmt)]
+    stmt = (
+        select(*P)
+        .join_from(EQUITY_SNAPSHOTS, last, (P.account_id == last.c.a) & (P.time == last.c.t))
+        .order_by(P.account_id, P.time, P.id)
+    )
+    points: list[EquityPoint] = []
+    for row in s.connection().execute(stmt):
+        p = _point(row)
+        if points and (points[-1].account_id, points[-1].time) == (p.account_id, p.time):
+            points.pop()  # two points at the very same time: the later written is the last
+        points.append(p)
+    return points
 
 
 # A thinning step covers this much time (at least one bucket of its tier): with 1,000 traders

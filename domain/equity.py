@@ -72,14 +72,43 @@ class EquityPoint(BaseModel):
     @field_validator("cash", "unrealized_pnl", "equity", "margin_used")
     @classmethod
     def _as_stored(cls, v: Decimal) -> Decimal:
-        if not v.is_finite():
-            return v
-        stored = v.quantize(MONEY_EXPONENT, ROUND_HALF_EVEN, _WIDE)
-        return Decimal(format(stored.normalize(_WIDE), "f"))
+        return as_stored(v)
+
+    @classmethod
+    def from_row(
+        cls,
+        account_id: int,
+        time: datetime,
+        cash: Decimal,
+        unrealized_pnl: Decimal,
+        equity: Decimal,
+        margin_used: Decimal,
+    ) -> EquityPoint:
+        """A stored point as read back (why not validated: a curve reads thousands of them, and
+        a stored row's values are what validation made them)."""
+        return cls.model_construct(
+            account_id=account_id,
+            time=utc(time),
+            cash=_digits(cash),
+            unrealized_pnl=_digits(unrealized_pnl),
+            equity=_digits(equity),
+            margin_used=_digits(margin_used),
+        )
 
     def event(self) -> AssetCurveUpdate:
         """The live stream's `asset_curve_update` for this point."""
         return AssetCurveUpdate(**self.model_dump())
+
+
+def as_stored(v: Decimal) -> Decimal:
+    """`v` to the 10 decimals a money column keeps, in the API's digits."""
+    if not v.is_finite():
+        return v
+    return _digits(v.quantize(MONEY_EXPONENT, ROUND_HALF_EVEN, _WIDE))
+
+
+def _digits(v: Decimal) -> Decimal:
+    return Decimal(format(v.normalize(_WIDE), "f")) if v.is_finite() else v
 
 
 def utc(t: datetime) -> datetime:

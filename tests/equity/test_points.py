@@ -75,3 +75,13 @@ def test_the_curve_is_cut_to_the_range_and_the_traders_asked(engine: Engine) -> 
     with Session(engine) as s:
         got = equity.asset_curve(s, [1], Timeframe.M5, T0 + 10 * MIN, T0 + 30 * MIN)
     assert [p.time for p in got] == [T0 + 10 * MIN, T0 + 20 * MIN, T0 + 30 * MIN]
+
+
+def test_of_two_points_at_the_same_time_the_later_written_is_the_last(engine: Engine) -> None:
+    store(engine, point(1, T0, "1"), point(1, T0, "2"), point(1, T0 + MIN, "3"))
+    with Session(engine) as s:
+        got = equity.asset_curve(s, [1], Timeframe.M5, T0, T0 + MIN)
+    assert [str(p.equity) for p in got] == ["3"]
+    with Session(engine) as s:
+        got = equity.asset_curve(s, [1], Timeframe.M5, T0, T0)
+    assert [str(p.equity) for p in got] == ["2"]
