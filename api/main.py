@@ -17,6 +17,7 @@ from api.pools import PoolControl
 from api.routes import (
     accounts,
     bindings,
+    equity,
     exchange,
     history,
     klines,
@@ -114,7 +115,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.public)
     # Every other /api/ route needs a valid session token (routes also read who it is).
     signed_in = [Depends(current_user)]
-    routers = (users, accounts, exchange, bindings, history, programs, prompts, signals, klines)
+    # equity before accounts: see api/routes/equity.py.
+    routers = (
+        users, equity, accounts, exchange, bindings, history, programs, prompts, signals, klines
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)
     app.include_router(live_stream.router)  # authenticates its upgrade itself (?session_token=)

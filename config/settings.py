@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     # An `unknown` order is looked up for at most this long before the trader halts
     # (see domain/profiles.py, RESOLVE).
     order_resolve_seconds: float = Field(default=180.0, gt=0, le=540)
+    # Equity history: every trader that is active or holds positions gets a point this often
+    # (besides one on every fill), and old points are thinned this often; 0 turns a job off.
+    equity_sample_seconds: int = Field(default=60, ge=0, le=60)
+    equity_thin_seconds: int = Field(default=3600, ge=0, le=86400)
     worker_max_concurrent_activities: int = 64
     worker_max_cached_workflows: int = 2000
     # A trader's run leaves the worker's cache once it has not run for this many seconds (0:

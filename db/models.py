@@ -351,6 +351,37 @@ class RoundTripRecord(Base):
     )
 
 
+class EquitySnapshot(Base):
+    """One point of a trader's equity curve (domain/equity.py): recorded on every fill, in its
+    transaction, and by the periodic sample; older points are thinned (db/equity.py, `thin`)."""
+
+    __tablename__ = "equity_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    time: Mapped[datetime]
+    cash: Mapped[Decimal]
+    unrealized_pnl: Mapped[Decimal]
+    equity: Mapped[Decimal]
+    margin_used: Mapped[Decimal]
+
+    __table_args__ = (
+        Index("ix_equity_snapshots_account_time", "account_id", "time"),
+        # Why a second index: thinning works through one time range across all traders.
+        Index("ix_equity_snapshots_time", "time"),
+    )
+
+
+class EquityThinning(Base):
+    """How far each thinning tier has got: points before `done_until` are thinned to one per
+    `every_seconds` bucket, so each run only reads the points that aged past it since."""
+
+    __tablename__ = "equity_thinning"
+
+    every_seconds: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    done_until: Mapped[datetime]
+
+
 # Ids are never reused. SQLite hands a deleted row's id (the highest) to the next insert unless
 # the table says AUTOINCREMENT: an old decision's `binding_id` would then name a new binding, a
 # deleted trader's id a new trader. PostgreSQL's sequences never go back.

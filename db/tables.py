@@ -14,6 +14,8 @@ from db.models import (
     Account,
     Binding,
     DecisionRecord,
+    EquitySnapshot,
+    EquityThinning,
     EventRecord,
     OrderRecord,
     PaperAccountRecord,
@@ -33,3 +35,5 @@ PROGRAMS = cast(Table, Program.__table__)
 RECONCILIATION_EVENTS = cast(Table, ReconciliationEvent.__table__)
 TRADES = cast(Table, TradeRecord.__table__)
 ROUND_TRIPS = cast(Table, RoundTripRecord.__table__)
+EQUITY_SNAPSHOTS = cast(Table, EquitySnapshot.__table__)
+EQUITY_THINNING = cast(Table, EquityThinning.__table__)

@@ -32,6 +32,8 @@ class Activity(StrEnum):
     LOAD_POOL = "load_signal_pool"
     EVALUATE_POOL = "evaluate_signal_pool"
     FAN_OUT_FIRE = "fan_out_fire"
+    SAMPLE_EQUITY = "sample_equity"
+    THIN_EQUITY = "thin_equity"
 
 
 class LoadConfigInput(BaseModel):

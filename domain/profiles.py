@@ -46,6 +46,11 @@ visible in flight, and an order's schedule is in history before it is sent.
   traders: ~1.3 s on the dev server), so it is not bounded like a record: it heartbeats the last
   trader it reached after each batch, and a retry (dead worker, timeout) resumes after that
   trader instead of starting over. Retried forever like a record: traders dedupe by fire id.
+- EQUITY_SAMPLE: the periodic equity sample of every trader that needs one (normal activity: a
+  pass asks live venues, each under its own timeout). One attempt: the schedule's next tick
+  (60 s) is the retry, and a late point is worth less than the next one.
+- EQUITY_THIN: thinning old equity points. Idempotent steps that record their progress, so it
+  retries a few times; a run that still fails leaves the work to the next run.
 - SYNC: reconciliation with the exchange (positions, open orders, fills, unsettled orders). A few
   attempts; if the venue stays unreachable the next interval tries again (nothing is lost: fills
   are listed by the venue and recorded by trade id whenever the sync succeeds).
@@ -161,3 +166,17 @@ SYNC = ActivityProfile(
 # The same for a paper trader: its account lives in the database, no venue I/O that could take
 # long, so it runs as a local activity (no server round trip per start, resume or reconcile).
 PAPER_SYNC = ActivityProfile(SYNC.start_to_close, SYNC.retry, local=True)
+EQUITY_SAMPLE = ActivityProfile(
+    timedelta(seconds=50),
+    RetryPolicy(maximum_attempts=1),
+    heartbeat=timedelta(seconds=10),
+)
+EQUITY_THIN = ActivityProfile(
+    timedelta(minutes=10),
+    RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=5,
+    ),
+    heartbeat=timedelta(seconds=30),
+)

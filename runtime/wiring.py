@@ -7,12 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.context import ContextActivities
+from activities.equity import EquityActivities
 from activities.orders import OrderActivities
 from activities.prompts import PromptActivities
 from activities.records import RecordActivities
 from activities.risk import check_risk
 from activities.signals import SignalActivities
 from activities.strategy import StrategyActivities
+from adapters.equity import EquitySampler
 from runtime.deps import Deps
 from strategies.handoff import SnapshotHandOff
 
@@ -34,6 +36,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     prompts = PromptActivities(
         deps.sessions, deps.vault, deps.llm_timeout_s, deps.llm_allow_private_hosts
     )
+    equity = EquityActivities(EquitySampler(deps.sessions, deps.exchange))
     return [
         prompts.run_prompt,
         # Pools started before they had their own queue still run here.
@@ -50,4 +53,6 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
         orders.resolve_order,
         orders.cancel_order,
         check_risk,
+        equity.sample_equity,
+        equity.thin_equity,
     ]

@@ -27,12 +27,14 @@ from db.session import make_engine, make_sessionmaker
 from runtime.deps import Deps, default_deps
 from runtime.event_retention import trim_events
 from runtime.gc_policy import collect_when_idle, tune_gc
+from runtime.schedules import ensure_schedules
 from runtime.secrets_check import require_openable_secrets
 from runtime.temporal import connect
 from runtime.wiring import build_activities, build_pool_activities
 from runtime.worker_cache import IdleEviction, TrackingRunner
 from sandbox import zygote_client
 from vault.redact import QueryStringRedactor
+from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -66,7 +68,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         interceptors=interceptors,  # tests inject faults here (tests/support/faults.py)
-        workflows=[TraderWorkflow, SignalPoolWorkflow],
+        workflows=[TraderWorkflow, SignalPoolWorkflow, EquitySampleWorkflow, EquityThinWorkflow],
         workflow_runner=runner or workflow_runner(settings.worker_workflow_sandbox),
         activities=build_activities(deps),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
@@ -110,6 +112,7 @@ async def running_workers(
     runner = TrackingRunner(workflow_runner(settings.worker_workflow_sandbox))
     traders = build_worker(client, settings, deps, runner, interceptors)
     async with traders, build_pool_worker(client, settings, deps):
+        await _ensure_schedules(client, settings)
         retention = timedelta(hours=settings.events_retention_hours)
         housekeeping = [asyncio.create_task(trim_events(deps.sessions, retention))]
         idle_s = settings.worker_evict_idle_seconds
@@ -123,6 +126,15 @@ async def running_workers(
         finally:
             for task in housekeeping:
                 task.cancel()
+
+
+async def _ensure_schedules(client: Client, settings: Settings) -> None:
+    # Why not fatal: the periodic jobs (equity samples) matter less than trading; the next
+    # worker start tries again.
+    try:
+        await ensure_schedules(client, settings)
+    except Exception:
+        log.exception("could not create or update the periodic jobs' schedules")
 
 
 async def main(interceptors: Sequence[Interceptor] = ()) -> None:

@@ -45,6 +45,12 @@ with workflow.unsafe.imports_passed_through():
         SyncAccountResult,
         TraderConfig,
     )
+    from domain.equity import (
+        EquitySampleInput,
+        EquitySampleResult,
+        EquityThinInput,
+        EquityThinResult,
+    )
     from domain.orders import OrderIntent, OrderOutcome
     from domain.risk import RiskCheckInput, RiskVerdict
 
@@ -120,6 +126,14 @@ EVALUATE_POOL = Step[EvaluatePoolInput, EvaluatePoolResult](
 )
 FAN_OUT_FIRE = Step[FanOutInput, FanOutResult](
     Activity.FAN_OUT_FIRE, FanOutResult, profiles.FAN_OUT, local=False
+)
+
+# Equity history's periodic jobs (workflows/equity.py): normal activities on the trader queue.
+SAMPLE_EQUITY = Step[EquitySampleInput, EquitySampleResult](
+    Activity.SAMPLE_EQUITY, EquitySampleResult, profiles.EQUITY_SAMPLE, local=False
+)
+THIN_EQUITY = Step[EquityThinInput, EquityThinResult](
+    Activity.THIN_EQUITY, EquityThinResult, profiles.EQUITY_THIN, local=False
 )
 
 

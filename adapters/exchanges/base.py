@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from domain.equity import EquityPoint
 from domain.orders import OrderIntent, OrderOutcome
 from domain.risk import PositionView
 
@@ -21,6 +23,17 @@ class AccountView(BaseModel):
     fees_paid_usd: Decimal
     unrealized_pnl_usd: Decimal
     positions: list[PositionView] = Field(default_factory=list)
+
+    def equity_point(self, account_id: int, at: datetime) -> EquityPoint:
+        """This view as a point of the trader's equity history."""
+        return EquityPoint(
+            account_id=account_id,
+            time=at,
+            cash=self.cash_usd,
+            unrealized_pnl=self.unrealized_pnl_usd,
+            equity=self.equity_usd,
+            margin_used=self.used_margin_usd,
+        )
 
 
 @dataclass(frozen=True)

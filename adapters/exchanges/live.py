@@ -7,6 +7,7 @@ never reach workflow inputs, results or logs.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,8 @@ from adapters.exchanges.client import (
     ProtectiveOrderError,
 )
 from adapters.exchanges.placement import decided, rejected
+from db import equity
+from db.base import utcnow
 from db.fills import record_fills
 from db.models import Account, OrderRecord
 from db.order_status import set_order_status
@@ -38,6 +41,7 @@ from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.vocabulary import Exchange, Side
 from vault import KeyWrapper, SealedSecret, open_secret
 
+log = logging.getLogger("hyperoru.exchanges")
 CREDENTIALS_FIELD = "exchange_credentials"
 FILLS_LOOKBACK_MS = 24 * 3600 * 1000
 
@@ -124,7 +128,7 @@ class LiveExchanges:
             view = await c.account()
             fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
             await self._refresh_resting(account_id, c)
-        await self._record_fills(account_id, fills)
+        await self._record_fills(account_id, fills, view)
         return view
 
     async def place_order(
@@ -151,12 +155,13 @@ class LiveExchanges:
                     if outcome.status is OrderStatus.UNKNOWN
                     else await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
                 )
+                view = await _account_after_fill(c, outcome)
         except ExchangeError as err:
             if err.retryable:
                 raise  # Temporal retries; the retry looks the order up before resending
             outcome = rejected(intent, f"{err.code}: {err}")
-            fills = []
-        await self._record_fills(intent.account_id, fills)
+            fills, view = [], None
+        await self._record_fills(intent.account_id, fills, view)
         outcome = await self._record(outcome, "place_retry" if retry else "place")
         if outcome.status is OrderStatus.FILLED and not intent.reduce_only:
             await self._record_protective_legs(intent)
@@ -217,7 +222,8 @@ class LiveExchanges:
             if found.status is OrderStatus.FILLED and not intent.reduce_only:
                 found = await self._protect(c, intent, found)
             fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
-        await self._record_fills(intent.account_id, fills)
+            view = await _account_after_fill(c, found)
+        await self._record_fills(intent.account_id, fills, view)
         found = await self._record(found, "resolve")
         if found.status is OrderStatus.FILLED and not intent.reduce_only:
             await self._record_protective_legs(intent)
@@ -302,17 +308,35 @@ class LiveExchanges:
                 )
             )
 
-    async def _record_fills(self, account_id: int, fills: list[Fill]) -> None:
-        """Each fill once (by trade id), with its trade and position reports (db/fills.py), and
-        the round trip of a position it left flat, in one transaction."""
+    async def _record_fills(
+        self, account_id: int, fills: list[Fill], view: AccountView | None = None
+    ) -> None:
+        """Each fill once (by trade id), with its trade and position reports (db/fills.py), the
+        round trip of a position it left flat, and the account's equity point from `view` when
+        any fill is new: one transaction."""
         if not fills:
             return
 
         def record(s: Session) -> None:
-            record_fills(s, account_id, fills)
+            new = record_fills(s, account_id, fills)
             record_after_fills(s, account_id, {f.symbol for f in fills})
+            if new and view is not None:
+                equity.record(s, view.equity_point(account_id, utcnow()))
 
         await write(self.sessions, record)
+
+
+async def _account_after_fill(c: ExchangeClient, outcome: OrderOutcome) -> AccountView | None:
+    """The account as the venue has it after a filled order (for the fill's equity point); None
+    if not filled, or if the venue does not say (the next sample records it): the order is
+    placed, and an error here must not make it look failed."""
+    if outcome.status is not OrderStatus.FILLED:
+        return None
+    try:
+        return await c.account()
+    except ExchangeError as err:
+        log.warning("order %s: no equity point for its fill: %s", outcome.client_order_id, err)
+        return None
 
 
 def _unknown(intent: OrderIntent, reason: str) -> OrderOutcome:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from adapters.exchanges import retry
 from adapters.exchanges.base import AccountView
 from adapters.exchanges.placement import decided, rejected
-from db import events, stream_events
+from db import equity, events, stream_events
 from db.base import utcnow
 from db.order_status import set_order_status
 from db.orders import outcome_of
@@ -63,6 +63,9 @@ class PaperExchange:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], cfg: paper.PaperConfig) -> None:
         self.sessions = sessions
         self.cfg = cfg
+        # The last mark this process saw per symbol (the paper market is one for all traders):
+        # a fill's equity point values the account's other positions at them.
+        self.marks: dict[str, Decimal] = {}
 
     @staticmethod
     def _load(s: Session, account_id: int, lock: bool) -> paper.PaperAccount:
@@ -116,9 +119,20 @@ class PaperExchange:
             positions=positions,
         )
 
+    view_of = _view  # the periodic equity sample values many accounts at once
+
+    def _record_equity(
+        self, s: Session, account_id: int, state: paper.PaperAccount, marks: dict[str, Decimal]
+    ) -> None:
+        """The account's equity point after a fill, in the fill's transaction."""
+        self.marks.update(marks)
+        view = self._view(state, dict(self.marks))
+        equity.record(s, view.equity_point(account_id, utcnow()))
+
     async def view(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
         # Why a read first: only the first view writes (it creates the paper account row), and
         # a write transaction queues behind every other write (db/transactions.py).
+        self.marks.update(marks)
         seen = await read(self.sessions, lambda s: self._peek(s, account_id))
         if seen is not None:
             return self._view(seen, marks)
@@ -135,6 +149,7 @@ class PaperExchange:
         """Fire TP/SL triggers the marks have crossed; trigger fills are recorded once."""
         # Why a read first: most syncs fire nothing, and a write transaction per decision that
         # writes nothing still queues behind every other write (db/transactions.py).
+        self.marks.update(marks)
         seen = await read(self.sessions, lambda s: self._peek(s, account_id))
         if seen is not None and not paper.check_triggers(seen, marks, self.cfg)[1]:
             return self._view(seen, marks)
@@ -149,6 +164,7 @@ class PaperExchange:
                 for symbol in sorted({f.symbol for f in fills}):
                     reports += _position_moves(account_id, symbol, before, state, marks, at)
                 events.append(s, *reports)
+                self._record_equity(s, account_id, state, marks)
             return self._view(state, marks)
 
         return await write(self.sessions, check)
@@ -182,6 +198,7 @@ class PaperExchange:
                 intent.account_id, intent.symbol, state, result.account, marks, at
             )
             events.append(s, *reports)  # the fill and the position, with what they report
+            self._record_equity(s, intent.account_id, result.account, marks)
             status = OrderStatus.FILLED
             values.update(
                 filled_size=result.fill.size, avg_price=result.fill.price, fee=result.fill.fee

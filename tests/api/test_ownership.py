@@ -133,6 +133,7 @@ async def test_user_b_cannot_read_change_or_learn_of_user_a_resources(st: Stack)
             b.get(f"/api/account/{tid}/overview"),
             b.get(f"/api/account/{tid}/open-orders"),
             b.get(f"/api/account/{tid}/reconciliation"),
+            b.get(f"/api/account/{tid}/asset-curve"),
             b.get(f"/api/account/{live}/open-orders"),
             b.delete(f"/api/account/{tid}"),
         ]

@@ -25,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.migrate import upgrade
 from domain.contracts import Activity
+from domain.equity import EquitySampleInput
 from runtime.temporal import DATA_CONVERTER
 from tests import programs
 from tests.emulators.exchange_common import serving
@@ -171,6 +172,27 @@ async def message_rules(st: Stack, tid: int, h: WorkflowHandle) -> None:
     assert r.status_code == 200, r.text
 
 
+async def equity_sample(st: Stack) -> WorkflowHandle:
+    """One tick of the equity sample schedule: an active trader gets its point."""
+    await st.create_trader(trading_enabled=True)
+    return await st.client.start_workflow(
+        "EquitySampleWorkflow", EquitySampleInput(), id="equity-sample-replay",
+        task_queue=st.settings.task_queue,
+    )  # fmt: skip
+
+
+async def equity_thin(st: Stack) -> WorkflowHandle:
+    """One tick of the thinning schedule (started without an argument, as the schedule does)."""
+    return await st.client.start_workflow(
+        "EquityThinWorkflow", id="equity-thin-replay", task_queue=st.settings.task_queue
+    )
+
+
+# Equity history's periodic jobs: one short workflow per tick, recorded whole.
+JOB_SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHandle]]] = {
+    "equity_sample": equity_sample,
+    "equity_thin": equity_thin,
+}
 POOL_SCENARIOS: dict[str, Callable[[Stack, int], Awaitable[WorkflowHandle]]] = {
     "pool_fire": pool_fire,
 }
@@ -224,6 +246,13 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
         faults = [LoseTaskAfter(Activity.PLACE_ORDER)] if name == "decided_once" else []
         st = await stack.enter_async_context(full_stack(None, settings, interceptors=faults))
         st.app.state.replay_emulator = emu
+        if name in JOB_SCENARIOS:
+            job = await JOB_SCENARIOS[name](st)
+            await job.result()
+            history = await job.fetch_history()
+            (OUT / f"{name}{suffix}.json").write_text(json.dumps(history.to_json_dict(), indent=1))
+            print("recorded", name, len(history.events), "events")
+            return
         kind = "prompt" if name == "invalid_llm_output" else "program"
         if name == "order_timeout_reconcile":
             tid = await _live_trader(st, emu, server.url)
@@ -300,7 +329,7 @@ async def main() -> None:
             i = args.index("--suffix")
             suffix = args[i + 1]
             del args[i : i + 2]
-        for name in args or [*SCENARIOS, *POOL_SCENARIOS]:
+        for name in args or [*SCENARIOS, *POOL_SCENARIOS, *JOB_SCENARIOS]:
             await record(env, name, suffix)
 
 

@@ -13,6 +13,7 @@ from temporalio.workflow import NondeterminismError
 
 from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
 from runtime.temporal import DATA_CONVERTER
+from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -25,7 +26,10 @@ def _history(path: Path) -> WorkflowHistory:
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=[TraderWorkflow, SignalPoolWorkflow], data_converter=DATA_CONVERTER)
+    return Replayer(
+        workflows=[TraderWorkflow, SignalPoolWorkflow, EquitySampleWorkflow, EquityThinWorkflow],
+        data_converter=DATA_CONVERTER,
+    )
 
 
 @pytest.mark.parametrize("path", GOOD, ids=[p.stem for p in GOOD])
@@ -47,6 +51,8 @@ def test_histories_cover_the_scenarios() -> None:
         "idle_continue_as_new_carried",
         "decided_once",
         "message_rules",
+        "equity_sample",
+        "equity_thin",
     } <= names
     for name in ("continue_as_new", "idle_continue_as_new"):
         cas = json.loads((HISTORIES / f"{name}.json").read_text())

@@ -102,6 +102,10 @@ def make_settings(temporal_address: str, database_url: str, **overrides: Any) ->
         # Every workflow in the suite runs under the strict sandbox: a clock, random or I/O
         # call in workflow code fails the test that reaches it.
         "worker_workflow_sandbox": "strict",
+        # The equity sample and thinning schedules are off unless a test is about them: they
+        # would outlive the test's worker in its namespace, each waking the server every tick.
+        "equity_sample_seconds": 0,
+        "equity_thin_seconds": 0,
     }
     return Settings(**{**fields, **overrides})
 

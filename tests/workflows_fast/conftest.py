@@ -31,6 +31,7 @@ from domain.signal_pool import SignalPoolInput
 from domain.trader import ClosePositionsRequest, TraderInput, TraderStatusView, TriggerRequest
 from runtime.temporal import DATA_CONVERTER
 from tests.workflows_fast.fakes import ACCOUNT, FakeActivities
+from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -134,7 +135,12 @@ async def fast() -> AsyncIterator[Harness]:
         worker = Worker(
             env.client,
             task_queue=harness.task_queue,
-            workflows=[TraderWorkflow, SignalPoolWorkflow],
+            workflows=[
+                TraderWorkflow,
+                SignalPoolWorkflow,
+                EquitySampleWorkflow,
+                EquityThinWorkflow,
+            ],  # fmt: skip
             activities=harness.fakes.all(),
             # The strict sandbox, as in the rest of the suite: a clock, random or I/O call in
             # workflow code fails the test that reaches it.

@@ -48,6 +48,7 @@ from domain.contracts import (
     TraderConfig,
 )
 from domain.decision import Decision, Operation
+from domain.equity import EquitySampleInput, EquitySampleResult, EquityThinInput, EquityThinResult
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import PositionView, RiskCheckInput, RiskLimits, RiskVerdict
 
@@ -170,6 +171,12 @@ class FakeActivities:
             EvaluatePoolResult()
         )
         self.fan_out: Answer[FanOutInput, FanOutResult] = lambda _: FanOutResult(delivered=[1])
+        self.sample_equity_answer: Answer[EquitySampleInput, EquitySampleResult] = lambda _: (
+            EquitySampleResult(sampled=1)
+        )
+        self.thin_equity_answer: Answer[EquityThinInput, EquityThinResult] = lambda _: (
+            EquityThinResult()
+        )
 
     # --- what the test reads ------------------------------------------------------------------
 
@@ -219,6 +226,8 @@ class FakeActivities:
             self.load_signal_pool,
             self.evaluate_signal_pool,
             self.fan_out_fire,
+            self.sample_equity,
+            self.thin_equity,
         ]
 
     # --- the activities, by their real names ---------------------------------------------------
@@ -294,3 +303,11 @@ class FakeActivities:
     @activity.defn(name=Activity.FAN_OUT_FIRE)
     async def fan_out_fire(self, req: FanOutInput) -> FanOutResult:
         return await self._answer(Activity.FAN_OUT_FIRE, req, self.fan_out)
+
+    @activity.defn(name=Activity.SAMPLE_EQUITY)
+    async def sample_equity(self, req: EquitySampleInput) -> EquitySampleResult:
+        return await self._answer(Activity.SAMPLE_EQUITY, req, self.sample_equity_answer)
+
+    @activity.defn(name=Activity.THIN_EQUITY)
+    async def thin_equity(self, req: EquityThinInput) -> EquityThinResult:
+        return await self._answer(Activity.THIN_EQUITY, req, self.thin_equity_answer)

@@ -1,7 +1,7 @@
 """round trips: each position from its opening fill to the fill that left it flat, backfilled
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 16:00:00.000000
 
 The backfill replays the recorded fills of every trader and symbol (db/round_trips.py,
@@ -17,7 +17,7 @@ from alembic import op
 from db.round_trips import Recorder, Tables
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

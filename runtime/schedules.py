@@ -1,0 +1,110 @@
+"""The Temporal Schedules of the worker's periodic jobs, created (or brought up to date) by every
+worker at start: the equity sample (every HYPERORU_EQUITY_SAMPLE_SECONDS) and the thinning of
+old equity points (every HYPERORU_EQUITY_THIN_SECONDS); see workflows/equity.py for why.
+
+Idempotent: a schedule that exists is updated to the settings, keeping its state (an operator's
+pause stays), so several workers, restarts and a changed interval all converge on one schedule
+per job. A job set to 0 is off: its schedule is deleted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from config.settings import Settings
+from domain.equity import EquitySampleInput
+
+log = logging.getLogger("hyperoru.worker")
+
+EQUITY_SAMPLE_SCHEDULE = "equity-sample"
+EQUITY_THIN_SCHEDULE = "equity-thin"
+
+
+def _schedule(
+    workflow: str, args: list[Any], every_s: int, task_queue: str, timeout: timedelta
+) -> Schedule:
+    every = timedelta(seconds=every_s)
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            workflow,
+            args=args,
+            id=workflow,  # the schedule appends each tick's time
+            task_queue=task_queue,
+            # A tick that found no worker gives way to the next one instead of waiting forever.
+            execution_timeout=timeout,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.SKIP,  # one pass at a time
+            catchup_window=max(every, timedelta(seconds=10)),  # missed ticks are not replayed
+        ),
+    )
+
+
+def equity_schedules(settings: Settings) -> dict[str, Schedule | None]:
+    """Each periodic job's schedule as the settings want it (None: off)."""
+    sample, thin = settings.equity_sample_seconds, settings.equity_thin_seconds
+    queue = settings.task_queue
+    return {
+        EQUITY_SAMPLE_SCHEDULE: _schedule(
+            "EquitySampleWorkflow",
+            [EquitySampleInput()],
+            sample,
+            queue,
+            timedelta(seconds=max(5 * sample, 300)),
+        )
+        if sample
+        else None,
+        EQUITY_THIN_SCHEDULE: _schedule(
+            "EquityThinWorkflow", [], thin, queue, timedelta(seconds=max(thin, 3600))
+        )
+        if thin
+        else None,
+    }
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    for schedule_id, wanted in equity_schedules(settings).items():
+        await _ensure(client, schedule_id, wanted)
+
+
+async def _ensure(client: Client, schedule_id: str, wanted: Schedule | None) -> None:
+    handle = client.get_schedule_handle(schedule_id)
+    if wanted is None:
+        try:
+            await handle.delete()
+            log.info("schedule %s deleted (turned off in the settings)", schedule_id)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+        return
+    try:
+        await client.create_schedule(schedule_id, wanted)
+        log.info("schedule %s created", schedule_id)
+        return
+    except ScheduleAlreadyRunningError:
+        pass
+
+    def update(current: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(
+            schedule=dataclasses.replace(wanted, state=current.description.schedule.state)
+        )
+
+    await handle.update(update)
