@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.equity import AssetCurveOut, AssetCurvesOut, asset_curves
 from api.exact_json import ExactNumbersRoute
-from api.queries import get_account
-from db.models import Account
+from api.queries import get_account, listed_accounts
 from domain.equity import Timeframe
 
 # Why its own router, included before the accounts router: `/api/account/asset-curve` must not
@@ -34,10 +32,7 @@ async def all_asset_curves(
     """Every one of your traders' equity curves (as `/list` shows them: deleted and hidden ones
     only with include_hidden=true): the last point of each `timeframe` bucket from `start` to
     `end` (default: the timeframe's usual window up to now), the last point the equity now."""
-    stmt = select(Account).where(Account.owner_id == user.id).order_by(Account.id)
-    if not include_hidden:
-        stmt = stmt.where(Account.is_deleted.is_(False), Account.show_on_dashboard.is_(True))
-    accounts = list(await s.scalars(stmt))
+    accounts = await listed_accounts(s, user.id, include_hidden)
     span, curves = await asset_curves(
         s, request.app.state.exchange, accounts, timeframe, start, end
     )

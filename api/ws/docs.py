@@ -34,7 +34,7 @@ subscription is in effect.
 | `unsubscribe` | `{"channels": [...]}` | none |
 | `switch_account` | `{"account_id": <id> \\| null \\| "all"}` | none; pushes then cover that trader only, or all of yours |
 | `get_snapshot` | `{"account_id": <id>}` | `snapshot`: `account_id`, `overview` (as `GET .../overview`), `positions` (as `GET .../positions`), `last_event_id` |
-| `get_asset_curve` | `{"account_id"?: <id> \\| null \\| "all", "timeframe": "5m" \\| "1h" \\| "1d", "start"?, "end"?}` | the trader's equity curve; `NOT_AVAILABLE` until this server records equity history |
+| `get_asset_curve` | `{"account_id"?: <id> \\| null \\| "all", "timeframe": "5m" \\| "1h" \\| "1d", "start"?, "end"?}` | `asset_curve`: as `GET /api/account/{id}/asset-curve` for one trader, as `GET /api/account/asset-curve` for all (`null` or `"all"`): the last point of each bucket, the last one the equity now |
 | `ping` | `{}` | `pong`: `{"time"}` |
 
 Channels: `trades` (`trade_update`: a fill or a cancel), `positions` (`position_update`: a
@@ -52,7 +52,7 @@ programs is JSON string data, never markup. `event_id` grows with every event of
 **Errors** keep the socket open: an `error` message,
 `{"type": "error", "request_id"?, "data": {"code", "message"}}`, with `INVALID_JSON` (not JSON, not an object, a binary frame), `UNKNOWN_TYPE`,
 `VALIDATION_ERROR` (the field and the rule), `ACCOUNT_NOT_FOUND` (a missing trader and another
-user's look the same), `NOT_AVAILABLE`, `RATE_LIMITED` (a session's socket messages have a token bucket
+user's look the same), `RATE_LIMITED` (a session's socket messages have a token bucket
 of `HYPERORU_RATE_LIMIT_PER_SECOND` / `_BURST`, like its REST requests; the message is not
 handled), `INTERNAL_ERROR`, and the REST API's codes for market
 and venue failures (`MARKET_DATA_UNAVAILABLE`, `EXCHANGE_*`).

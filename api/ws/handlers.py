@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.exchanges.client import ExchangeError
+from api.equity import AssetCurveOut, AssetCurvesOut, asset_curves
 from api.errors import ApiError
 from api.queries import account_out, decisions_out, get_account, listed_accounts
 from api.trader_state import open_orders_of, overview_of, positions_of
@@ -34,6 +35,7 @@ from api.ws.protocol import (
     error,
 )
 from db.models import Account, DecisionRecord
+from domain.equity import Timeframe
 
 log = logging.getLogger("hyperoru.api.ws")
 
@@ -158,14 +160,22 @@ async def get_snapshot(conn: Connection, hub: Hub, rid: RequestId, data: GetSnap
 
 
 async def get_asset_curve(conn: Connection, hub: Hub, rid: RequestId, data: GetAssetCurve) -> None:
+    """The same curves GET /api/account/{id}/asset-curve and /api/account/asset-curve answer."""
+    tf = Timeframe(data.timeframe)
+    async with hub.sessions() as s:
+        if isinstance(data.account_id, int):
+            accounts = [await get_account(s, data.account_id, conn.user_id)]
+        else:
+            accounts = await listed_accounts(s, conn.user_id)
+        span, curves = await asset_curves(
+            s, conn.ws.app.state.exchange, accounts, tf, data.start, data.end
+        )
+    out: AssetCurveOut | AssetCurvesOut
     if isinstance(data.account_id, int):
-        async with hub.sessions() as s:
-            await get_account(s, data.account_id, conn.user_id)
-    # The equity history is recorded by another part of issue 22; until its query is here,
-    # say so rather than answer an empty or made-up curve.
-    raise ProtocolError(
-        ErrorCode.NOT_AVAILABLE, "the asset curve is not available on this server yet", rid
-    )
+        out = AssetCurveOut(**curves[0].model_dump(), timeframe=tf, start=span.start, end=span.end)
+    else:
+        out = AssetCurvesOut(timeframe=tf, start=span.start, end=span.end, traders=curves)
+    await conn.send(encode(ServerType.ASSET_CURVE, out.model_dump(mode="json"), rid))
 
 
 async def ping(conn: Connection, hub: Hub, rid: RequestId, _: Any) -> None:

@@ -41,6 +41,7 @@ class ServerType(StrEnum):
 
     BOOTSTRAP = "bootstrap"
     SNAPSHOT = "snapshot"
+    ASSET_CURVE = "asset_curve"  # the answer to get_asset_curve
     PONG = "pong"
     ERROR = "error"
 
@@ -52,7 +53,6 @@ class ErrorCode(StrEnum):
     INVALID_JSON = "INVALID_JSON"  # not JSON, or not a JSON object
     UNKNOWN_TYPE = "UNKNOWN_TYPE"
     VALIDATION_ERROR = "VALIDATION_ERROR"  # a field missing, of the wrong kind or out of range
-    NOT_AVAILABLE = "NOT_AVAILABLE"  # a message this server cannot answer yet
     RATE_LIMITED = "RATE_LIMITED"  # over HYPERORU_RATE_LIMIT_PER_SECOND / _BURST (per session)
     INTERNAL_ERROR = "INTERNAL_ERROR"
     # Others are the REST API's own codes for the same fault (ACCOUNT_NOT_FOUND,

@@ -75,19 +75,34 @@ async def test_get_snapshot_equals_rest_overview_and_positions(st: tuple[Stack, 
     assert data["overview"]["equity"] == "10000" and data["positions"]["positions"] == []
 
 
-async def test_get_asset_curve_is_validated_and_says_not_available(st: tuple[Stack, str]) -> None:
-    """Until the equity history is recorded here, an honest error (never a made-up curve)."""
+def _without_now(curve: dict) -> dict:
+    """A curve without the times that say when it was asked (its end, its last point's time)."""
+    points = [dict(p) for p in curve["points"]]
+    if points and curve["current"]:
+        points[-1].pop("time")
+    return {**{k: v for k, v in curve.items() if k not in ("end", "start")}, "points": points}
+
+
+async def test_get_asset_curve_answers_what_rest_answers(st: tuple[Stack, str]) -> None:
+    """The socket's curve is the REST route's curve (one trader, and every trader), and is
+    validated like it."""
     stack, url = st
     a = await stack.create_trader(name="alpha")
+    await stack.create_trader(name="beta")
     async with live.open_ws(url, live.token_of(stack)) as ws:
-        for data in (
-            {"account_id": a["id"], "timeframe": "1h"},
-            {"account_id": None, "timeframe": "5m", "start": "2026-12-01T00:00:00Z"},
-            {"account_id": "all", "timeframe": "1d"},
-        ):
-            msg = await live.ask(ws, "get_asset_curve", data)
-            err = _envelope(msg, "error", msg["request_id"])
-            assert err["code"] == "NOT_AVAILABLE", err
+        msg = await live.ask(ws, "get_asset_curve", {"account_id": a["id"], "timeframe": "1h"})
+        one = _envelope(msg, "asset_curve", msg["request_id"])
+        rest = (await stack.api.get(f"/api/account/{a['id']}/asset-curve?timeframe=1h")).json()
+        assert one["current"] is True and one["points"][-1]["equity"] == "10000", one
+        assert _without_now(one) == _without_now(rest)
+        for everyone in (None, "all"):
+            msg = await live.ask(ws, "get_asset_curve", {"account_id": everyone, "timeframe": "5m"})
+            got = _envelope(msg, "asset_curve", msg["request_id"])
+            rest = (await stack.api.get("/api/account/asset-curve?timeframe=5m")).json()
+            assert [t["name"] for t in got["traders"]] == ["alpha", "beta"], got
+            assert [_without_now(t) for t in got["traders"]] == [
+                _without_now(t) for t in rest["traders"]
+            ]
         for data, field in (
             ({"account_id": a["id"], "timeframe": "7d"}, "data.timeframe"),
             ({"account_id": a["id"]}, "data.timeframe"),
@@ -181,6 +196,6 @@ def test_the_documented_types_are_the_protocol_s() -> None:
         "get_asset_curve", "ping",
     }  # fmt: skip
     assert set(SERVER_TYPES) == {
-        "bootstrap", "snapshot", "trade_update", "position_update", "model_chat_update",
-        "asset_curve_update", "status_update", "pong", "error",
+        "bootstrap", "snapshot", "asset_curve", "trade_update", "position_update",
+        "model_chat_update", "asset_curve_update", "status_update", "pong", "error",
     }  # fmt: skip
