@@ -42,6 +42,11 @@ _KNOWN = select(TRADES.c.trade_id).where(
     TRADES.c.account_id == _ACCOUNT, TRADES.c.trade_id.in_(bindparam("b_ids", expanding=True))
 )
 _INSERT = insert(TRADES)
+# Our order behind a venue's order id: Binance reports a fill's order id, not its client id.
+_OURS_BY_VENUE_ID = select(ORDERS.c.exchange_order_id, ORDERS.c.client_order_id).where(
+    ORDERS.c.account_id == _ACCOUNT,
+    ORDERS.c.exchange_order_id.in_(bindparam("b_venue_ids", expanding=True)),
+)
 _OF_SYMBOL = (
     select(TRADES.c.side, TRADES.c.size, TRADES.c.price)
     .where(TRADES.c.account_id == _ACCOUNT, TRADES.c.symbol == _SYMBOL)
@@ -138,11 +143,16 @@ def record_fills(s: Session, account_id: int, fills: Sequence[VenueFill]) -> int
         return 0
     at = utcnow()
     held = {sym: list(conn.execute(_OF_SYMBOL, _key(account_id, sym))) for sym in _symbols(new)}
+    unnamed = [f.exchange_order_id for f in new if not f.venue_client_id and f.exchange_order_id]
+    ours: dict[str, str] = {}
+    if unnamed:
+        key = {"b_account": account_id, "b_venue_ids": unnamed}
+        ours = {venue: coid for venue, coid in conn.execute(_OURS_BY_VENUE_ID, key)}
     rows = [
         {
             "account_id": account_id,
             "trade_id": f.trade_id,
-            "client_order_id": f.venue_client_id,
+            "client_order_id": f.venue_client_id or ours.get(f.exchange_order_id),
             "symbol": f.symbol,
             "side": f.side,
             "size": f.size,

@@ -149,7 +149,7 @@ def _describe(err: ValidationError, prefix: str) -> str:
     parts = []
     for e in err.errors()[:5]:
         loc = ".".join(str(p) for p in (prefix, *e.get("loc", ())) if p != "")
-        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        msg = str(e.get("msg", "not valid")).removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts) or "invalid message"
 

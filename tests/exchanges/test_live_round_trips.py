@@ -100,3 +100,20 @@ async def test_fills_of_no_order_of_ours_close_and_flip_by_reconciliation(
         fees = sum(await s.scalars(select(TradeRecord.fee)))
     assert first.fees + second.fees + third.fees == fees  # the flip's fee shared, not doubled
     assert first.net_pnl + second.net_pnl + third.net_pnl == 26 - fees
+
+
+async def test_fills_that_name_only_the_venues_order_id_are_ours(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Binance reports a fill's order id, not its client id: the fill is recorded under our
+    order's id, so its round trip has its decisions and the stop-loss leg is its exit (it used
+    to be a reconciliation exit with no decision)."""
+    async with sessions() as s, s.begin():
+        for coid, venue_id in ((ENTRY, "o1"), (STOP, "o2")):
+            (await s.get(OrderRecord, coid)).exchange_order_id = venue_id  # type: ignore[union-attr]
+    await record(sessions, fill(1, "buy", "1", "100"), fill(2, "sell", "1", "90", pnl="-10"))
+    (trip,) = await trips(sessions)
+    assert (trip.exit_reason, trip.entry_decision_id) == ("stop_loss", f"dec-{A}-1")
+    async with sessions() as s:
+        named = list(await s.scalars(select(TradeRecord.client_order_id).order_by(TradeRecord.id)))
+    assert named == [ENTRY, STOP]  # what GET /trades shows for them

@@ -50,8 +50,11 @@ async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSes
 
 
 async def _after(sessions: async_sessionmaker[AsyncSession], after_id: int) -> list[Event]:
+    """The trade and position reports after `after_id` (a fill's equity point, also reported
+    in its transaction, is tests/equity's subject)."""
     async with sessions() as s:
-        return await s.run_sync(lambda sync: events.after(sync, after_id, 100))
+        found = await s.run_sync(lambda sync: events.after(sync, after_id, 100))
+    return [e for e in found if e.type in (EventType.TRADE, EventType.POSITION)]
 
 
 def _position_as_viewed(event: Event, view: object) -> None:

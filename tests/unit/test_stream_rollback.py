@@ -89,7 +89,7 @@ def test_a_paper_fill_and_its_events_are_lost_together(engine: Engine) -> None:
     assert order is not None and order.status == OrderStatus.INTENT
     with Session(engine) as s, s.begin():  # the rerun fills it: reported once
         exchange._place(s, intent, D(50000))
-    assert _counts(engine) == (2, 1)
+    assert _counts(engine) == (3, 1)  # the trade, the position, the equity point
 
 
 def test_a_finished_decision_and_its_events_are_lost_together(engine: Engine) -> None:
