@@ -7,34 +7,17 @@ runs: before, `?session_token=...` was written to the access log in clear.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
+from tests.support.api_process import COMMAND, ROOT, api_env, wait_listening
 from tests.support.ports import free_port
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SECRETS = [f"SeCrEt{i}-7f3a9c" for i in range(8)]
-
-
-def _wait_listening(proc: subprocess.Popen[bytes], url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the API exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the API did not start")
 
 
 def test_query_string_credentials_are_redacted_in_every_log_line(
@@ -42,18 +25,11 @@ def test_query_string_credentials_are_redacted_in_every_log_line(
 ) -> None:
     port = free_port()
     data = tempfile.mkdtemp(prefix="hyperoru-accesslog-")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HYPERORU_")},
-        "HYPERORU_DATA_DIR": data,
-        "HYPERORU_DATABASE_URL": sqlite_url,
-        "HYPERORU_TEMPORAL_ADDRESS": temporal_address,
-        "HYPERORU_API_PORT": str(port),
-        "HYPERORU_LOG_LEVEL": "INFO",
-    }
+    env = api_env(data, sqlite_url, temporal_address, port, HYPERORU_LOG_LEVEL="INFO")
     out, err = Path(data) / "stdout.log", Path(data) / "stderr.log"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "api"],
+            COMMAND,
             cwd=ROOT,
             env=env,
             stdout=stdout,
@@ -61,7 +37,7 @@ def test_query_string_credentials_are_redacted_in_every_log_line(
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_listening(proc, url)
+            wait_listening(proc, url)
             queries = [
                 f"/api/account/list?session_token={SECRETS[0]}&page=2",
                 f"/api/health?access_token={SECRETS[1]}",

@@ -6,12 +6,9 @@ token redacted."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,24 +17,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.support import live
+from tests.support.api_process import COMMAND, ROOT, api_env, wait_listening
 from tests.support.ports import free_port
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 JUNK = "hyo_SeCrEt-never-logged-4b1d"
-
-
-def _wait_listening(proc: subprocess.Popen[bytes], url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the API exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the API did not start")
 
 
 async def _use(ws_url: str, token: str) -> None:
@@ -55,18 +38,11 @@ def test_the_stream_s_query_token_is_redacted_in_every_log_line(
 ) -> None:
     port = free_port()
     data = tempfile.mkdtemp(prefix="hyperoru-wslog-")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HYPERORU_")},
-        "HYPERORU_DATA_DIR": data,
-        "HYPERORU_DATABASE_URL": sqlite_url,
-        "HYPERORU_TEMPORAL_ADDRESS": temporal_address,
-        "HYPERORU_API_PORT": str(port),
-        "HYPERORU_LOG_LEVEL": "DEBUG",
-    }
+    env = api_env(data, sqlite_url, temporal_address, port, HYPERORU_LOG_LEVEL="DEBUG")
     out, err = Path(data) / "stdout.log", Path(data) / "stderr.log"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "api"],
+            COMMAND,
             cwd=ROOT,
             env=env,
             stdout=stdout,
@@ -74,7 +50,7 @@ def test_the_stream_s_query_token_is_redacted_in_every_log_line(
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_listening(proc, url)
+            wait_listening(proc, url)
             creds = {"email": "log@example.com", "password": "log-password-1"}
             assert httpx.post(f"{url}/api/users/register", json=creds).status_code == 201
             token = httpx.post(f"{url}/api/users/login", json=creds).json()["session_token"]

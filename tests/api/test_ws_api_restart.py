@@ -6,10 +6,8 @@ service manager stops it."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +21,8 @@ from websockets.exceptions import ConnectionClosed
 
 from db import events
 from domain.events import EventData
-from tests.api.test_ws_access_log import ROOT, _wait_listening
 from tests.support import live
+from tests.support.api_process import COMMAND, ROOT, api_env, wait_listening
 from tests.support.ports import free_port
 
 GOING_AWAY = {1001, 1012}  # the endpoint is going away / the service restarts
@@ -34,11 +32,11 @@ GOING_AWAY = {1001, 1012}  # the endpoint is going away / the service restarts
 def _api(env: dict[str, str], port: int, logs: Path) -> Iterator[subprocess.Popen[bytes]]:
     with (logs / f"api-{port}.log").open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "api"],
+            COMMAND,
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
-            _wait_listening(proc, f"http://127.0.0.1:{port}")
+            wait_listening(proc, f"http://127.0.0.1:{port}")
             yield proc
         finally:
             if proc.poll() is None:
@@ -80,13 +78,7 @@ def test_a_restart_closes_sockets_cleanly_and_clients_resume_by_event_id(
 ) -> None:
     port = free_port()
     data = tempfile.mkdtemp(prefix="hyperoru-wsrestart-")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HYPERORU_")},
-        "HYPERORU_DATA_DIR": data,
-        "HYPERORU_DATABASE_URL": sqlite_url,
-        "HYPERORU_TEMPORAL_ADDRESS": temporal_address,
-        "HYPERORU_API_PORT": str(port),
-    }
+    env = api_env(data, sqlite_url, temporal_address, port)
     url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws"
     with _api(env, port, Path(data)) as first:
         creds = {"email": "restart@example.com", "password": "restart-password-1"}
