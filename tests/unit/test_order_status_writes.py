@@ -6,21 +6,12 @@ its status, and stays allowed)."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("activities", "adapters", "api", "db", "domain", "runtime", "strategies", "workflows")
+from tests.support.product_source import product_modules
+
 THE_WRITER = Path("db/order_status.py")
 ORDER_NAMES = {"ORDERS", "OrderRecord"}
-
-
-def _modules() -> Iterator[tuple[Path, ast.Module]]:
-    for pkg in PACKAGES:
-        for path in sorted((ROOT / pkg).rglob("*.py")):
-            rel = path.relative_to(ROOT)
-            if "migrations" not in rel.parts:
-                yield rel, ast.parse(path.read_text(), str(rel))
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -77,7 +68,7 @@ def _status_assignments(tree: ast.Module) -> list[int]:
 def test_only_the_one_writer_updates_the_orders_table() -> None:
     offenders = {
         str(rel): lines
-        for rel, tree in _modules()
+        for rel, tree in product_modules()
         if rel != THE_WRITER and (lines := _updates_orders(tree))
     }
     assert offenders == {}, f"write order statuses through {THE_WRITER}: {offenders}"
@@ -86,7 +77,7 @@ def test_only_the_one_writer_updates_the_orders_table() -> None:
 def test_no_module_handling_order_rows_assigns_a_status() -> None:
     offenders = {
         str(rel): lines
-        for rel, tree in _modules()
+        for rel, tree in product_modules()
         if _names(tree) & ORDER_NAMES and (lines := _status_assignments(tree))
     }
     assert offenders == {}, f"write order statuses through {THE_WRITER}: {offenders}"

@@ -7,22 +7,13 @@ by test_order_status_writes.py). A new write site elsewhere would add subjects n
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("activities", "adapters", "api", "db", "domain", "runtime", "strategies", "workflows")
+from tests.support.product_source import product_modules
+
 FILL_WRITERS = {Path("adapters/exchanges/paper.py"), Path("db/fills.py")}
 STATUS_WRITER = Path("db/account_status.py")
 STATUS_COLUMNS = {"status", "status_reason"}
-
-
-def _modules() -> Iterator[tuple[Path, ast.Module]]:
-    for pkg in PACKAGES:
-        for path in sorted((ROOT / pkg).rglob("*.py")):
-            rel = path.relative_to(ROOT)
-            if "migrations" not in rel.parts:
-                yield rel, ast.parse(path.read_text(), str(rel))
 
 
 def _called(node: ast.Call) -> str:
@@ -85,7 +76,7 @@ def status_updates(tree: ast.Module) -> list[int]:
 def test_only_the_reporting_recorders_insert_fills() -> None:
     offenders = {
         str(rel): lines
-        for rel, tree in _modules()
+        for rel, tree in product_modules()
         if rel not in FILL_WRITERS and (lines := fill_inserts(tree))
     }
     assert offenders == {}, f"record fills through {sorted(map(str, FILL_WRITERS))}: {offenders}"
@@ -94,7 +85,7 @@ def test_only_the_reporting_recorders_insert_fills() -> None:
 def test_only_the_reporting_writer_updates_a_traders_status() -> None:
     offenders = {
         str(rel): lines
-        for rel, tree in _modules()
+        for rel, tree in product_modules()
         if rel != STATUS_WRITER and (lines := status_updates(tree))
     }
     assert offenders == {}, f"write a trader's status through {STATUS_WRITER}: {offenders}"
