@@ -19,6 +19,7 @@ from api.routes import (
     bindings,
     equity,
     exchange,
+    funding,
     history,
     klines,
     programs,
@@ -117,7 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     signed_in = [Depends(current_user)]
     # equity before accounts: see api/routes/equity.py.
     routers = (
-        users, equity, accounts, exchange, bindings, history, programs, prompts, signals, klines
+        users, equity, accounts, exchange, bindings, history, funding, programs, prompts, signals,
+        klines,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)

@@ -7,14 +7,11 @@ from typing import Annotated
 
 from pydantic import PlainSerializer
 
+from domain.money import plain
+
 
 def fmt(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    if not value.is_finite():
-        return str(value)
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+    return None if value is None else plain(value)
 
 
 def fmt_str(value: Decimal) -> str:

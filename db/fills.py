@@ -90,6 +90,8 @@ class VenueFill(Protocol):
     def realized_pnl(self) -> Decimal: ...
     @property
     def time_ms(self) -> int: ...
+    @property
+    def liquidation(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ def record_fills(s: Session, account_id: int, fills: Sequence[VenueFill]) -> int
             "price": f.price,
             "fee": f.fee,
             "realized_pnl": f.realized_pnl,
+            "trigger": "liquidation" if f.liquidation else None,
             "created_at": at,
         }
         for f in new
@@ -182,6 +185,20 @@ def record_fills(s: Session, account_id: int, fills: Sequence[VenueFill]) -> int
         )
     events.append(s, *reports)
     return len(new)
+
+
+def foreign_new(s: Session, account_id: int, fills: Sequence[VenueFill]) -> list[VenueFill]:
+    """The fills not recorded yet that no order of ours made (by the venue's client id or
+    order id): a liquidation, or a trade made by hand at the venue."""
+    conn = s.connection()
+    ids = [f.trade_id for f in fills]
+    seen = set(conn.scalars(_KNOWN, {"b_account": account_id, "b_ids": ids}))
+    fresh = [f for f in fills if f.trade_id not in seen and not f.venue_client_id]
+    if not fresh:
+        return []
+    key = {"b_account": account_id, "b_venue_ids": [f.exchange_order_id for f in fresh]}
+    ours = {venue for venue, _ in conn.execute(_OURS_BY_VENUE_ID, key)}
+    return [f for f in fresh if f.exchange_order_id not in ours]
 
 
 def _key(account_id: int, symbol: str) -> dict[str, Any]:

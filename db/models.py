@@ -351,6 +351,32 @@ class RoundTripRecord(Base):
     )
 
 
+class FundingPaymentRecord(Base):
+    """A live position's funding settlement, as its venue booked it, recorded once (by the
+    venue's id for it) on the trader's account syncs (adapters/exchanges/live.py).
+
+    `amount` is what the trader paid: positive paid, negative received (the venue's sign turned
+    round, so that a round trip's `net_pnl` = `gross_pnl` - `fees` - `funding`). `paid_at` is the
+    venue's time of the settlement.
+    """
+
+    __tablename__ = "funding_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    symbol: Mapped[str] = mapped_column(String(32))
+    payment_id: Mapped[str] = mapped_column(String(96))
+    amount: Mapped[Decimal]
+    rate: Mapped[Decimal | None] = mapped_column(default=None)
+    paid_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "payment_id", name="uq_funding_payments_venue_id"),
+        Index("ix_funding_payments_account_symbol_paid", "account_id", "symbol", "paid_at"),
+    )
+
+
 class EquitySnapshot(Base):
     """One point of a trader's equity curve (domain/equity.py): recorded on every fill, in its
     transaction, and by the periodic sample; older points are thinned (db/equity.py, `thin`)."""

@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db.base import utcnow
-from db.tables import BINDINGS, DECISIONS, ORDERS, ROUND_TRIPS, TRADES
+from db.funding import paid_between
+from db.tables import BINDINGS, DECISIONS, FUNDING_PAYMENTS, ORDERS, ROUND_TRIPS, TRADES
 from domain.round_trips import (
     OrderFacts,
     RoundTrip,
@@ -46,6 +47,7 @@ class Tables:
     decisions: Table
     bindings: Table
     round_trips: Table
+    funding: Table | None = None  # funding_payments (from migration 0016 on)
 
 
 class Recorder:
@@ -92,6 +94,7 @@ class Recorder:
             .join(decisions, decisions.c.id == orders.c.decision_id)
             .where(orders.c.account_id == _ACCOUNT, orders.c.client_order_id.in_(_IDS))
         )
+        self.funding = t.funding
         bindings = t.bindings
         self.entry_decisions = (
             select(
@@ -178,6 +181,11 @@ class Recorder:
         rows: list[dict[str, Any]] = []
         for t in trips:
             decision = entry.get(t.entry_decision_id or "")
+            funding = t.funding
+            if self.funding is not None:
+                funding += paid_between(
+                    conn, self.funding, account_id, symbol, t.opened_at, t.closed_at
+                )
             rows.append(
                 {
                     "account_id": account_id,
@@ -191,9 +199,9 @@ class Recorder:
                     "notional": t.notional,
                     "leverage": t.leverage,
                     "fees": t.fees,
-                    "funding": t.funding,
+                    "funding": funding,
                     "gross_pnl": t.gross_pnl,
-                    "net_pnl": t.net_pnl,
+                    "net_pnl": t.net_pnl - (funding - t.funding),
                     "exit_reason": t.exit_reason.value,
                     "entry_decision_id": t.entry_decision_id,
                     "exit_decision_id": t.exit_decision_id,
@@ -212,7 +220,7 @@ class Recorder:
         return new
 
 
-_CURRENT = Recorder(Tables(TRADES, ORDERS, DECISIONS, BINDINGS, ROUND_TRIPS))
+_CURRENT = Recorder(Tables(TRADES, ORDERS, DECISIONS, BINDINGS, ROUND_TRIPS, FUNDING_PAYMENTS))
 
 
 def record_after_fills(s: Session, account_id: int, symbols: Iterable[str]) -> int:

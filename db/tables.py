@@ -17,6 +17,7 @@ from db.models import (
     EquitySnapshot,
     EquityThinning,
     EventRecord,
+    FundingPaymentRecord,
     OrderRecord,
     PaperAccountRecord,
     Program,
@@ -37,3 +38,4 @@ TRADES = cast(Table, TradeRecord.__table__)
 ROUND_TRIPS = cast(Table, RoundTripRecord.__table__)
 EQUITY_SNAPSHOTS = cast(Table, EquitySnapshot.__table__)
 EQUITY_THINNING = cast(Table, EquityThinning.__table__)
+FUNDING_PAYMENTS = cast(Table, FundingPaymentRecord.__table__)

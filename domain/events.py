@@ -12,9 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer
 
+from domain.money import plain
 from domain.trader import TraderStatus
 from domain.vocabulary import DecisionStatus, PositionSide, Side
 
@@ -53,6 +55,12 @@ class _Data(BaseModel):
 
     account_id: int
     time: datetime  # when it happened (UTC)
+
+    # Why: money reads as the REST endpoints write it ("71182.27335", not the paper engine's
+    # "71182.27335000"), so a client comparing an event with GET .../trades sees the same text.
+    @field_serializer("*", when_used="json")
+    def _money(self, value: Any) -> Any:
+        return plain(value) if isinstance(value, Decimal) else value
 
 
 class TradeKind(StrEnum):

@@ -170,7 +170,7 @@ class _Open:
         closed_value = sum((p.size * p.fill.price for p in self.exits), ZERO)
         fees = sum((p.fee for p in parts), ZERO)
         gross = sum((p.realized_pnl for p in parts), ZERO)
-        funding = ZERO  # no funding payment is recorded anywhere yet (README, Round trips)
+        funding = ZERO  # the payments recorded in its span are added by db/round_trips.py
         leverages = [p.fill.order.leverage for p in self.entries if p.fill.order is not None]
         known = [x for x in leverages if x is not None]
         last = self.exits[-1].fill

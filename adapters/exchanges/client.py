@@ -150,6 +150,17 @@ class Fill(BaseModel):
     fee_asset: str = ""
     realized_pnl: Decimal = Decimal(0)
     time_ms: int
+    liquidation: bool = False  # the venue closed the position by liquidating it
+
+
+class FundingPayment(BaseModel):
+    """One funding settlement of a position, as the venue reports it."""
+
+    payment_id: str  # unique per trader at the venue: dedupe on it
+    symbol: str
+    amount: Decimal  # as the venue books it: negative when the trader paid, positive received
+    rate: Decimal | None = None
+    time_ms: int
 
 
 class LivePosition(PositionView):
@@ -189,6 +200,12 @@ class ExchangeClient(Protocol):
     async def open_orders(self) -> list[dict[str, Any]]: ...
 
     async def fills(self, since_ms: int) -> list[Fill]: ...
+
+    async def funding_payments(self, since_ms: int) -> list[FundingPayment]: ...
+
+    async def liquidated_order_ids(self, since_ms: int) -> set[str]:
+        """The venue's ids of the orders that liquidated this account since ``since_ms``."""
+        ...
 
     async def lookup(self, client_order_id: str, symbol: str | None = None) -> OrderOutcome | None:
         """The order by our client order id; None only when the venue proves it is absent."""

@@ -23,17 +23,19 @@ from adapters.exchanges.client import (
     ExchangeClient,
     ExchangeError,
     Fill,
+    FundingPayment,
     OutcomeUnknown,
     ProtectiveOrderError,
 )
 from adapters.exchanges.placement import decided, rejected
 from db import equity
 from db.base import utcnow
-from db.fills import record_fills
+from db.fills import foreign_new, record_fills
+from db.funding import record_payments
 from db.models import Account, OrderRecord
 from db.order_status import set_order_status
 from db.round_trips import record_after_fills
-from db.transactions import write
+from db.transactions import read, write
 from domain import profiles
 from domain.ids import ProtectiveKind, protective_client_order_id
 from domain.market import Candle, Interval
@@ -123,13 +125,34 @@ class LiveExchanges:
             return await c.account()
 
     async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
-        """The exchange's truth, with fills recorded once (deduplicated by trade id)."""
+        """The exchange's truth, with fills and funding payments recorded once (deduplicated
+        by the venue's ids); a liquidation's fills recorded as such."""
         async with self.client(account_id) as c:
             view = await c.account()
-            fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
+            since = int(time.time() * 1000) - FILLS_LOOKBACK_MS
+            fills = await c.fills(since)
+            fills = await self._flag_liquidations(account_id, c, fills, since)
+            # Funding is paid on positions: none held now and no fill in the window, none due.
+            payments = await c.funding_payments(since) if fills or view.positions else []
             await self._refresh_resting(account_id, c)
-        await self._record_fills(account_id, fills, view)
+        await self._record_fills(account_id, fills, view, payments)
         return view
+
+    async def _flag_liquidations(
+        self, account_id: int, c: ExchangeClient, fills: list[Fill], since: int
+    ) -> list[Fill]:
+        """`fills` with the liquidation's marked. Only a new fill that no order of ours made can
+        be one, and only then is the venue asked (Binance's fills carry no flag of their own)."""
+        foreign = await read(self.sessions, lambda s: foreign_new(s, account_id, fills))
+        if not [f for f in foreign if not f.liquidation]:
+            return fills
+        liquidated = await c.liquidated_order_ids(since)
+        return [
+            f.model_copy(update={"liquidation": True})
+            if f.exchange_order_id in liquidated and not f.venue_client_id
+            else f
+            for f in fills
+        ]
 
     async def place_order(
         self, intent: OrderIntent, mark: Decimal, retry: bool = False
@@ -309,17 +332,22 @@ class LiveExchanges:
             )
 
     async def _record_fills(
-        self, account_id: int, fills: list[Fill], view: AccountView | None = None
+        self,
+        account_id: int,
+        fills: list[Fill],
+        view: AccountView | None = None,
+        payments: list[FundingPayment] | None = None,
     ) -> None:
         """Each fill once (by trade id), with its trade and position reports (db/fills.py), the
-        round trip of a position it left flat, and the account's equity point from `view` when
-        any fill is new: one transaction."""
-        if not fills:
+        round trip of a position it left flat, each funding payment once (db/funding.py), and
+        the account's equity point from `view` when any fill is new: one transaction."""
+        if not fills and not payments:
             return
 
         def record(s: Session) -> None:
-            new = record_fills(s, account_id, fills)
+            new = record_fills(s, account_id, fills) if fills else 0
             record_after_fills(s, account_id, {f.symbol for f in fills})
+            record_payments(s, account_id, payments or [])
             if new and view is not None:
                 equity.record(s, view.equity_point(account_id, utcnow()))
 

@@ -98,6 +98,8 @@ class BnAccount:
     positions: dict[str, BnPosition] = field(default_factory=dict)
     leverage: dict[str, int] = field(default_factory=dict)
     trades: list[dict[str, Any]] = field(default_factory=list)
+    income: list[dict[str, Any]] = field(default_factory=list)  # /fapi/v1/income rows
+    force_orders: list[dict[str, Any]] = field(default_factory=list)  # liquidation orders
 
 
 def default_symbols() -> list[BnSymbol]:
@@ -168,6 +170,42 @@ class BinanceEmulator:
                     and self._crossed(algo, sym.mark)
                 ):
                     self._trigger(algo, sym.mark)
+
+    def settle_funding(self, symbol: str, rate: Decimal | str, at_ms: int | None = None) -> None:
+        """One funding settlement of `symbol` at `rate`: every position in it pays (long,
+        positive rate) or receives, at the mark, booked as a FUNDING_FEE income row."""
+        with self.lock:
+            sym, r = self.symbols[symbol], D(rate)
+            for acct in self.accounts.values():
+                pos = acct.positions.get(symbol)
+                if pos is None:
+                    continue
+                income = (-pos.amt * sym.mark * r).quantize(D("0.00000001"))
+                acct.balance += income
+                self._next_trade += 1
+                acct.income.append(
+                    {
+                        "symbol": symbol,
+                        "incomeType": "FUNDING_FEE",
+                        "income": s(income),
+                        "asset": "USDT",
+                        "info": "FUNDING_FEE",
+                        "time": at_ms if at_ms is not None else now_ms(),
+                        "tranId": self._next_trade,
+                        "tradeId": "",
+                    }
+                )
+
+    def liquidate(self, api_key: str, symbol: str) -> None:
+        """The venue liquidates the account's position in `symbol` at the mark: an order of
+        its own (client id `autoclose-...`) that only forceOrders names as a liquidation."""
+        with self.lock:
+            acct = self.accounts[api_key]
+            pos = acct.positions[symbol]
+            side = "SELL" if pos.amt > 0 else "BUY"
+            order = self._new_order(acct, symbol, side, "LIMIT", abs(pos.amt), None, True)
+            self._execute(acct, order, abs(pos.amt), self.symbols[symbol].mark)
+            acct.force_orders.append(dict(order))
 
     def orders_for(self, api_key: str) -> list[dict[str, Any]]:
         return [o for oid, o in self.orders.items() if self._order_owner[oid] == api_key]
@@ -770,6 +808,18 @@ class BinanceEmulator:
                 and ("orderId" not in p or str(t["orderId"]) == p["orderId"])
             ]
             return rows[: int(p.get("limit", "500"))]
+        if op == "GET /fapi/v1/income":
+            start = int(p.get("startTime", "0"))
+            kind = p.get("incomeType")
+            rows = [
+                r
+                for r in acct.income
+                if r["time"] >= start and (kind is None or r["incomeType"] == kind)
+            ]
+            return rows[: int(p.get("limit", "100"))]
+        if op == "GET /fapi/v1/forceOrders":
+            start = int(p.get("startTime", "0"))
+            return [o for o in acct.force_orders if o["time"] >= start][: int(p.get("limit", "50"))]
         raise ApiError(-1000, f"emulator: {op} not implemented", 404)
 
     def _build_app(self) -> FastAPI:

@@ -86,6 +86,7 @@ class HlUser:
     positions: dict[str, HlPosition] = field(default_factory=dict)
     leverage: dict[str, int] = field(default_factory=dict)
     fills: list[dict[str, Any]] = field(default_factory=list)
+    funding: list[dict[str, Any]] = field(default_factory=list)  # userFunding rows
 
 
 @dataclass
@@ -199,6 +200,53 @@ class HyperliquidEmulator:
                     continue
                 if self._crossed(order, asset.mid):
                     self._fire_trigger(order, asset.mid)
+
+    def settle_funding(self, coin: str, rate: Decimal | str, at_ms: int | None = None) -> None:
+        """One hourly funding settlement of `coin` at `rate`: every position in it pays (long,
+        positive rate) or receives, at the mid, booked in its user's userFunding."""
+        with self.lock:
+            asset, r = self.asset(coin), D(rate)
+            for user in self.users.values():
+                pos = user.positions.get(coin)
+                if pos is None:
+                    continue
+                usdc = (-pos.szi * asset.mid * r).quantize(D("0.000001"))
+                user.balance += usdc
+                user.funding.append(
+                    {
+                        "time": at_ms if at_ms is not None else now_ms(),
+                        "hash": "0x" + "0" * 64,  # Hyperliquid gives funding rows no hash
+                        "delta": {
+                            "type": "funding",
+                            "coin": coin,
+                            "usdc": s(usdc),
+                            "szi": s(pos.szi),
+                            "fundingRate": s(r),
+                            "nSamples": None,
+                        },
+                    }
+                )
+
+    def liquidate(self, user: str, coin: str) -> None:
+        """The venue liquidates `user`'s position in `coin` at the mid: a fill of an order of
+        the venue's (no cloid) that carries the `liquidation` object."""
+        with self.lock:
+            u = self.users[user.lower()]
+            pos = u.positions[coin]
+            self._next_oid += 1
+            order = HlOrder(
+                oid=self._next_oid, user=u.address, asset=self.assets.index(self.asset(coin)),
+                coin=coin, is_buy=pos.szi < 0, sz=abs(pos.szi), limit_px=self.asset(coin).mid,
+                reduce_only=True, cloid=None, tif="Ioc", trigger_px=None, tpsl=None,
+                timestamp=now_ms(), status="filled",
+            )  # fmt: skip
+            self.orders[order.oid] = order
+            self._fill(u, order, abs(pos.szi), self.asset(coin).mid)
+            u.fills[-1]["liquidation"] = {
+                "liquidatedUser": u.address,
+                "markPx": s(self.asset(coin).mid),
+                "method": "market",
+            }
 
     def order_actions(self) -> list[dict[str, Any]]:
         """Every order wire that an accepted ``order`` action carried."""
@@ -514,6 +562,9 @@ class HyperliquidEmulator:
                     "statusTimestamp": order.status_ts,
                 },
             }
+        if typ == "userFunding":
+            start = int(body.get("startTime") or 0)
+            return [f for f in user.funding if f["time"] >= start] if user else []
         if typ == "userFills":
             return list(reversed(user.fills))[:2000] if user else []
         if typ == "userFillsByTime":

@@ -124,7 +124,7 @@ def test_a_status_write_of_the_api_and_its_event_are_lost_together(engine: Engin
 def test_live_fills_and_their_events_are_lost_together(engine: Engine) -> None:
     fill = SimpleNamespace(trade_id="t1", exchange_order_id="o1", venue_client_id=None,
                            symbol="BTC", side="buy", size=D(1), price=D(100), fee=D(0),
-                           realized_pnl=D(0), time_ms=1)  # fmt: skip
+                           realized_pnl=D(0), time_ms=1, liquidation=False)  # fmt: skip
     crash_on(engine, None)
     with pytest.raises(Crash), Session(engine) as s, s.begin():
         record_fills(s, 1, [fill])

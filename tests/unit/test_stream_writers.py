@@ -214,7 +214,8 @@ def _same_instant(text: object, at: object) -> bool:
 def _venue_fill(tid: str, side: str, size: str, price: str, t: int) -> SimpleNamespace:
     return SimpleNamespace(trade_id=tid, exchange_order_id=f"o{tid}", venue_client_id=None,
                            symbol="BTC", side=side, size=D(size), price=D(price),
-                           fee=D("0.01"), realized_pnl=D(0), time_ms=t)  # fmt: skip
+                           fee=D("0.01"), realized_pnl=D(0), time_ms=t,
+                           liquidation=False)  # fmt: skip
 
 
 def test_live_fills_are_recorded_once_with_the_position_they_make(engine: Engine) -> None:

@@ -14,7 +14,14 @@ from adapters.exchanges.base import AccountView
 from adapters.exchanges.binance import schemas as bn
 from adapters.exchanges.binance.errors import VENUE
 from adapters.exchanges.binance.transport import BinanceTransport
-from adapters.exchanges.client import ErrorCode, ExchangeError, Fill, LivePosition, VerifyResult
+from adapters.exchanges.client import (
+    ErrorCode,
+    ExchangeError,
+    Fill,
+    FundingPayment,
+    LivePosition,
+    VerifyResult,
+)
 from adapters.exchanges.wire import bad_reply, dedupe_fills, parse, parse_list
 from domain.exchange_rules import (
     InstrumentRules,
@@ -208,6 +215,29 @@ class BinanceReads:
         for vs in sorted(symbols):
             out.extend(await self._trades(vs, startTime=int(since_ms), limit=1000))
         return dedupe_fills(out)
+
+    async def funding_payments(self, since_ms: int) -> list[FundingPayment]:
+        what = "income"
+        raw = await self._transport.call(
+            what,
+            lambda c: c.futures_income_history(
+                incomeType="FUNDING_FEE", startTime=int(since_ms), limit=1000
+            ),
+        )
+        rows = parse_list(bn.Income, raw, venue=VENUE, what=what)
+        return [
+            r.payment(self._our_symbol(r.symbol))
+            for r in rows
+            if r.income_type == "FUNDING_FEE" and r.symbol.endswith(self.quote_asset)
+        ]
+
+    async def liquidated_order_ids(self, since_ms: int) -> set[str]:
+        """userTrades carries no liquidation flag: the account's force orders name them."""
+        what = "forceOrders"
+        raw = await self._transport.call(
+            what, lambda c: c.futures_liquidation_orders(startTime=int(since_ms), limit=100)
+        )
+        return {str(o.order_id) for o in parse_list(bn.ForceOrder, raw, venue=VENUE, what=what)}
 
     # ------------------------------------------------------------ market data
 

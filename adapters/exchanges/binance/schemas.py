@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from adapters.exchanges.base import AccountView
-from adapters.exchanges.client import Fill, LivePosition, OpenOrder
+from adapters.exchanges.client import Fill, FundingPayment, LivePosition, OpenOrder
 from adapters.exchanges.wire import Num, OptNum, WireModel, plain
 from domain.market import Candle
 from domain.orders import OrderOutcome, OrderStatus
@@ -265,6 +265,33 @@ class Trade(WireModel):
             realized_pnl=self.realized_pnl,
             time_ms=self.time,
         )
+
+
+class Income(WireModel):
+    """One row of ``GET /fapi/v1/income`` (asked for ``incomeType=FUNDING_FEE``)."""
+
+    symbol: str = ""
+    income_type: str
+    income: Num
+    asset: str = ""
+    time: int
+    tran_id: int | str
+
+    def payment(self, symbol: str) -> FundingPayment:
+        return FundingPayment(
+            payment_id=f"{self.tran_id}:{self.symbol}",
+            symbol=symbol,
+            amount=self.income,
+            time_ms=self.time,
+        )
+
+
+class ForceOrder(WireModel):
+    """One row of ``GET /fapi/v1/forceOrders``: an order the venue sent to liquidate (or
+    auto-deleverage) the account."""
+
+    order_id: int
+    symbol: str = ""
 
 
 # ---------------------------------------------------------------- market data

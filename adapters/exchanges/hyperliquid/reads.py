@@ -19,7 +19,13 @@ from hyperliquid.exchange import Exchange
 from hyperliquid.utils.constants import MAINNET_API_URL, TESTNET_API_URL
 
 from adapters.exchanges.base import AccountView
-from adapters.exchanges.client import ErrorCode, ExchangeError, Fill, VerifyResult
+from adapters.exchanges.client import (
+    ErrorCode,
+    ExchangeError,
+    Fill,
+    FundingPayment,
+    VerifyResult,
+)
 from adapters.exchanges.hyperliquid import schemas as hl
 from adapters.exchanges.hyperliquid.errors import VENUE
 from adapters.exchanges.hyperliquid.transport import HyperliquidTransport, now_ms
@@ -189,6 +195,15 @@ class HyperliquidReads:
             "aggregateByTime": False,
         }
         return dedupe_fills(f.fill() for f in await self._info_list(hl.HlFill, payload))
+
+    async def funding_payments(self, since_ms: int) -> list[FundingPayment]:
+        payload = {"type": "userFunding", "user": self.wallet_address, "startTime": int(since_ms)}
+        rows = await self._info_list(hl.HlFunding, payload)
+        return [p for p in (r.payment() for r in rows) if p is not None]
+
+    async def liquidated_order_ids(self, since_ms: int) -> set[str]:
+        """Hyperliquid marks a liquidation's fills themselves (`Fill.liquidation`)."""
+        return {f.exchange_order_id for f in await self.fills(since_ms) if f.liquidation}
 
     async def _order_fills(self, exchange_order_id: str, since_ms: int | None) -> list[Fill]:
         start = max(0, (since_ms or 0) - 60_000)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, RootModel, model_validator
 
 from adapters.exchanges.base import AccountView
-from adapters.exchanges.client import Fill, LivePosition, OpenOrder
+from adapters.exchanges.client import Fill, FundingPayment, LivePosition, OpenOrder
 from adapters.exchanges.wire import Num, OptNum, WireModel, plain
 from domain.market import Candle
 from domain.vocabulary import PositionSide, Side
@@ -198,6 +198,8 @@ class HlFill(WireModel):
     fee_token: str = "USDC"
     closed_pnl: Num = Decimal(0)
     time: int
+    # Present on the fills of a liquidation: {liquidatedUser, markPx, method}.
+    liquidation: dict[str, Any] | None = None
 
     def fill(self) -> Fill:
         return Fill(
@@ -211,6 +213,34 @@ class HlFill(WireModel):
             fee=self.fee,
             fee_asset=self.fee_token,
             realized_pnl=self.closed_pnl,
+            time_ms=self.time,
+            liquidation=self.liquidation is not None,
+        )
+
+
+class FundingDelta(WireModel):
+    type: str
+    coin: str = ""
+    usdc: Num = Decimal(0)
+    funding_rate: OptNum = None
+
+
+class HlFunding(WireModel):
+    """One row of ``userFunding``: a position's hourly funding settlement."""
+
+    time: int
+    delta: FundingDelta
+
+    def payment(self) -> FundingPayment | None:
+        if self.delta.type != "funding" or not self.delta.coin:
+            return None
+        # Hyperliquid settles each coin once an hour and gives these rows no id of their own
+        # (their hash is zero): the coin and the time name one.
+        return FundingPayment(
+            payment_id=f"{self.delta.coin}:{self.time}",
+            symbol=self.delta.coin,
+            amount=self.delta.usdc,
+            rate=self.delta.funding_rate,
             time_ms=self.time,
         )
 
