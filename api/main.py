@@ -21,6 +21,7 @@ from api.routes import (
     exchange,
     history,
     klines,
+    program_guide,
     programs,
     prompts,
     signals,
@@ -115,9 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.public)
     # Every other /api/ route needs a valid session token (routes also read who it is).
     signed_in = [Depends(current_user)]
-    # equity before accounts: see api/routes/equity.py.
+    # equity before accounts: see api/routes/equity.py; program_guide before programs: see
+    # api/routes/program_guide.py.
     routers = (
-        users, equity, accounts, exchange, bindings, history, programs, prompts, signals, klines
+        users, equity, accounts, exchange, bindings, history, program_guide, programs, prompts,
+        signals, klines,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)
