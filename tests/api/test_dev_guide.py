@@ -97,3 +97,4 @@ async def test_the_guide_is_for_signed_in_users_only(st: Stack) -> None:
     async with st.anonymous() as http:
         r = await http.get(URL)
     assert r.status_code == 401 and r.json()["code"] == "AUTH_REQUIRED"
+    assert (await st.api.get(URL)).status_code == 200
