@@ -117,7 +117,6 @@ FACTORS: dict[str, FactorSpec] = {
             20,
             2,
             "candles",
-            note="The latest candle may still be forming, so its volume is partial.",
         ),
         FactorSpec(
             "funding_zscore",

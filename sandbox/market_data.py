@@ -82,9 +82,8 @@ class MarketData:
     def get_klines(
         self, symbol: str, interval: str | None = None, limit: int = 100
     ) -> list[dict[str, float]]:
-        """The last `limit` candles the snapshot holds (see Limits), oldest first, each
-        {"timestamp": open time in ms, "open", "high", "low", "close", "volume"}. The newest
-        candle may still be forming."""
+        """The last `limit` closed candles the snapshot holds (see Limits), oldest first,
+        each {"timestamp": open time in ms, "open", "high", "low", "close", "volume"}."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
         rows = self._rows(symbol, interval)[-min(limit, MAX_KLINES_LIMIT) :]
