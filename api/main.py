@@ -22,6 +22,7 @@ from api.routes import (
     funding,
     history,
     klines,
+    program_guide,
     programs,
     prompts,
     signals,
@@ -116,11 +117,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.public)
     # Every other /api/ route needs a valid session token (routes also read who it is).
     signed_in = [Depends(current_user)]
-    # equity before accounts: see api/routes/equity.py.
+    # equity before accounts: see api/routes/equity.py; program_guide before programs: see
+    # api/routes/program_guide.py.
     routers = (
-        users, equity, accounts, exchange, bindings, history, funding, programs, prompts, signals,
+        users,
+        equity,
+        accounts,
+        exchange,
+        bindings,
+        history,
+        funding,
+        program_guide,
+        programs,
+        prompts,
+        signals,
         klines,
-    )  # fmt: skip
+    )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)
     app.include_router(live_stream.router)  # authenticates its upgrade itself (?session_token=)

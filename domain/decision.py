@@ -44,6 +44,7 @@ class Decision(BaseModel):
 
     @model_validator(mode="after")
     def _required_fields(self) -> Decision:
+        """long and short need symbol and size_usd; close needs symbol; hold needs nothing."""
         if self.operation in (Operation.LONG, Operation.SHORT):
             missing = [f for f in ("symbol", "size_usd") if getattr(self, f) is None]
             if missing:

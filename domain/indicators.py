@@ -40,6 +40,7 @@ from domain.indicator_periods import (
 
 __all__ = [
     "DEFAULT_PERIODS",
+    "DESCRIPTIONS",
     "MAX_PERIOD",
     "REGIME_MIN_CANDLES",
     "FloatArray",
@@ -62,6 +63,15 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 REGIME_MIN_CANDLES = 50
+# What each computation is, in a line, for the program developer guide (api.dev_guide).
+DESCRIPTIONS: dict[str, str] = {
+    "rsi": "Relative Strength Index (Wilder's smoothing), 0 to 100",
+    "ema": "exponential moving average of the closes",
+    "sma": "simple moving average of the closes",
+    "atr": "Average True Range (Wilder's smoothing), in price units",
+    "macd": "MACD(fast, period, 9) with period the slow one and fast = round(period * 12 / 26)",
+    "bbands": "Bollinger Bands: SMA(period) and 2 standard deviations (population) either side",
+}
 
 
 def rsi(close: FloatArray, period: int) -> FloatArray:

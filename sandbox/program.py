@@ -50,11 +50,12 @@ def preload() -> None:
 
     datetime.datetime.strptime("2026-01-01", "%Y-%m-%d")  # pulls in locale/calendar lazily
     time.localtime()  # makes glibc read its timezone data now (TZ=UTC in the child env)
-    from domain import indicators
+    from domain import factors, indicators
     from sandbox import jail
 
     jail.preload_pyseccomp()
     indicators.warm_up()  # any import hidden inside numpy/talib code paths happens now
+    factors.warm_up()
 
 
 def reseed() -> None:

@@ -18,6 +18,7 @@ from domain.market import Interval
 
 SNAPSHOT_INTERVALS = (Interval("1m"), Interval("5m"), Interval("15m"), Interval("1h"))
 SNAPSHOT_CANDLES = 100
+DEFAULT_INTERVAL = Interval("1h")  # a program's data.get_klines(symbol) without an interval
 
 
 def now_ms() -> int:
@@ -53,7 +54,7 @@ def snapshot_dict(
     return {
         "symbols": symbols,
         "now": datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(),
-        "default_interval": "1h",
+        "default_interval": DEFAULT_INTERVAL.value,
         "prices": {s: str(p) for s, p in prices.items()},
         "klines": klines,
         "positions": [p.model_dump(mode="json") for p in view.positions],

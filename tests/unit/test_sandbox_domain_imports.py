@@ -1,8 +1,10 @@
-"""What the sandbox child takes from domain/ is the TA-Lib wrapper and its bounds, nothing more.
+"""What the sandbox child takes from domain/ is the TA-Lib wrapper, its bounds, the factors built
+on it and the interval lengths they annualise with, nothing more.
 
 The child imports everything before its jail closes (sandbox.program.preload, sandbox/zygote.py)
-and every run forks from that: domain.indicators must stay numpy + TA-Lib, without pydantic or
-the rest of domain/ riding along into each zygote.
+and every run forks from that: domain.indicators and domain.factors must stay numpy + TA-Lib
+(domain.market: the standard library), without pydantic or the rest of domain/ riding along
+into each zygote.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def test_the_child_loads_only_the_indicator_wrapper_from_domain() -> None:
     )
     loaded = json.loads(out.stdout)
     assert loaded == {
-        "domain": ["domain", "domain.indicator_periods", "domain.indicators"],
+        "domain": [
+            "domain",
+            "domain.factors",
+            "domain.indicator_periods",
+            "domain.indicators",
+            "domain.market",
+        ],
         "pydantic": False,
     }
