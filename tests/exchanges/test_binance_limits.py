@@ -63,10 +63,12 @@ async def test_an_ioc_that_does_not_cross_is_cancelled(
 async def test_an_ioc_that_crosses_fills_at_once(
     bn: BnSetup, bn_client: BinanceFuturesClient
 ) -> None:
-    out = await bn_client.place(limit("66000", tif=TimeInForce.IOC), MARK)
+    out = await bn_client.place(limit("66000", size_usd="3000", tif=TimeInForce.IOC), MARK)
     assert out.status is OrderStatus.FILLED
-    assert (out.filled_size, out.avg_price) == (D("0.015"), MARK)
+    assert (out.filled_size, out.avg_price) == (D("0.045"), MARK)  # at the mark: 0.046
     assert out.fee is not None and out.fee > 0
+    (order,) = venue_orders(bn)
+    assert (order["type"], order["timeInForce"], order["price"]) == ("LIMIT", "IOC", "66000")
 
 
 async def test_an_ioc_partly_filled_is_filled_with_its_size(
@@ -75,7 +77,9 @@ async def test_an_ioc_partly_filled_is_filled_with_its_size(
     bn.emulator.symbols["BTCUSDT"].depth = D("0.01")
     out = await bn_client.place(limit("66000", tif=TimeInForce.IOC), MARK)
     assert out.status is OrderStatus.FILLED and out.filled_size == D("0.01")
-    assert await bn_client.open_orders() == []  # the rest expired at the venue
+    (order,) = venue_orders(bn)
+    assert (order["type"], order["status"]) == ("LIMIT", "EXPIRED")  # the rest expired
+    assert await bn_client.open_orders() == []
 
 
 async def test_a_gtc_partly_filled_at_once_rests_with_its_filled_size(

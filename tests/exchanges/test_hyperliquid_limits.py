@@ -77,6 +77,7 @@ async def test_an_ioc_partly_filled_is_filled_with_its_size(
     hl.emulator.asset("BTC").depth = D("0.01")
     out = await hl_client.place(limit("66000", tif=TimeInForce.IOC), MID)
     assert out.status is OrderStatus.FILLED and out.filled_size == D("0.01")
+    assert (wires(hl)[0]["p"], wires(hl)[0]["s"]) == ("66000", "0.01515")  # ours, not a market's
     assert await hl_client.open_orders() == []  # the rest was cancelled by the venue
 
 
