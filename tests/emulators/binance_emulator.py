@@ -149,6 +149,9 @@ class BinanceEmulator:
         self._next_order = 8_000_000
         self._next_algo = 2_000_000
         self._next_trade = 700_000
+        # True: a GTX that would cross is accepted and EXPIRED at once (what the venue answered
+        # before it refused such orders with -5022), instead of refused.
+        self.gtx_expires = False
         self.app = self._build_app()
 
     # ------------------------------------------------------------ test hooks
@@ -433,7 +436,7 @@ class BinanceEmulator:
         mark = sym.mark
         price = limit[0] if limit else mark
         crosses = limit is None or (price >= mark if side == "BUY" else price <= mark)
-        if limit and limit[1] == "GTX" and crosses:
+        if limit and limit[1] == "GTX" and crosses and not self.gtx_expires:
             raise ApiError(
                 -5022,
                 "Due to the order could not be executed as maker, the Post Only order will be "
@@ -458,9 +461,11 @@ class BinanceEmulator:
         order = self._new_order(acct, sym.symbol, side, typ, qty, client_id, reduce_only)
         if limit:
             order.update(price=s(price), timeInForce=limit[1])
-        if crosses:
+        if crosses and not (limit and limit[1] == "GTX"):
             taken = qty if sym.depth is None else min(qty, sym.depth)
             self._execute(acct, order, taken, mark)
+        if limit and limit[1] == "GTX" and crosses:
+            order["status"] = "EXPIRED"  # gtx_expires: nothing filled, nothing rests
         if order["status"] != "FILLED" and (limit is None or limit[1] in ("IOC", "FOK")):
             order["status"] = "EXPIRED"  # what a market or IOC order did not fill at once
         if p.get("newOrderRespType", "ACK") == "ACK":

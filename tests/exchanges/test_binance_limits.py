@@ -102,6 +102,17 @@ async def test_a_post_only_that_would_cross_is_rejected(
     assert venue_orders(bn) == []  # the venue does not record it
 
 
+async def test_a_post_only_the_venue_expires_instead_of_refusing_is_rejected_too(
+    bn: BnSetup, bn_client: BinanceFuturesClient
+) -> None:
+    """An answer that shows the GTX EXPIRED with nothing filled says what -5022 says."""
+    bn.emulator.gtx_expires = True
+    out = await bn_client.place(limit("66000", tif=TimeInForce.POST_ONLY), MARK)
+    assert out.status is OrderStatus.REJECTED
+    assert (out.reject_reason or "").startswith("POST_ONLY_WOULD_CROSS:")
+    assert venue_orders(bn)[0]["status"] == "EXPIRED"
+
+
 async def test_a_post_only_that_does_not_cross_rests_as_gtx(
     bn: BnSetup, bn_client: BinanceFuturesClient
 ) -> None:
