@@ -128,7 +128,7 @@ class LiveExchanges:
         async with self.client(account_id) as c:
             view = await c.account()
             fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
-            await resting.refresh(self, account_id, c)
+            await resting.refresh(self, account_id, c, fills)
         await self._record_fills(account_id, fills, view)
         return view
 

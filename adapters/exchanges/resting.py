@@ -1,10 +1,11 @@
 """A live trader's orders that rest at its venue: limit orders and TP/SL triggers.
 
 * ``refresh`` (on every account sync): an order recorded `submitted` that the venue no longer
-  lists as open is looked up and what became of it is recorded (filled, cancelled). A limit
-  entry that rested and has now filled gets its TP/SL legs then: legs are never placed while
-  an entry rests, since a trigger for a size not held yet could close a position the entry did
-  not open (Binance's legs close the whole position). A part-filled entry still resting waits.
+  lists as open is looked up and what became of it is recorded (filled, cancelled); one still
+  open that the sync's fills show part filled is recorded with what filled so far (still
+  `submitted`). A limit entry that rested and has now filled gets its TP/SL legs then: legs
+  are never placed while an entry rests, since a trigger for a size not held yet could close a
+  position the entry did not open (Binance's legs close the whole position).
 * ``open_orders``: the orders resting at the venue, named by our client order id where ours.
 
 The fills themselves are recorded by the sync from the venue's fill list (db/fills.py).
@@ -18,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from adapters.exchanges.client import ExchangeClient, ProtectiveOrderError
+from adapters.exchanges.client import ExchangeClient, Fill, ProtectiveOrderError
+from adapters.exchanges.wire import plain
 from db.models import OrderRecord
 from domain.ids import OrderLeg
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
@@ -44,9 +46,12 @@ async def _recorded(live: LiveExchanges, account_id: int, *statuses: str) -> lis
         )
 
 
-async def refresh(live: LiveExchanges, account_id: int, client: ExchangeClient) -> None:
-    """Orders we recorded as resting that are no longer open: ask the venue what became of
-    them and record it (a filled limit entry gets its TP/SL legs first)."""
+async def refresh(
+    live: LiveExchanges, account_id: int, client: ExchangeClient, fills: list[Fill]
+) -> None:
+    """Orders we recorded as resting: those no longer open, ask the venue what became of them
+    and record it (a filled limit entry gets its TP/SL legs first); those still open, record
+    what ``fills`` (the sync's) show of them filled so far."""
     resting = await _recorded(live, account_id, OrderStatus.SUBMITTED)
     if not resting:
         return
@@ -55,7 +60,9 @@ async def refresh(live: LiveExchanges, account_id: int, client: ExchangeClient) 
     }
     for order in resting:
         coid = order.client_order_id
-        if coid in open_ids or client.venue_client_id(coid) in open_ids:
+        venue_id = client.venue_client_id(coid)
+        if coid in open_ids or venue_id in open_ids:
+            await _part_filled(live, order, venue_id, fills)
             continue
         found = await client.lookup(coid, order.symbol)
         if found is None or found.status is OrderStatus.SUBMITTED:
@@ -66,6 +73,36 @@ async def refresh(live: LiveExchanges, account_id: int, client: ExchangeClient) 
                 continue  # still `submitted` in our records: the next sync tries again
             found = protected
         await live.record_outcome(found, "refresh_resting")
+
+
+async def _part_filled(
+    live: LiveExchanges, order: OrderRecord, venue_id: str, fills: list[Fill]
+) -> None:
+    """A resting order's fills so far (filled size, average price, fees), if more than its row
+    says; it stays `submitted`. A Hyperliquid fill names our cloid, a Binance one only the
+    venue's order id."""
+    mine = [
+        f
+        for f in fills
+        if f.venue_client_id == venue_id
+        or (order.exchange_order_id is not None and f.exchange_order_id == order.exchange_order_id)
+    ]
+    size = sum((f.size for f in mine), Decimal(0))
+    if not mine or size <= (order.filled_size or 0):
+        return  # nothing new (or fills older than the sync's look-back: the row knows more)
+    await live.record_outcome(
+        OrderOutcome(
+            client_order_id=order.client_order_id,
+            status=OrderStatus.SUBMITTED,
+            symbol=order.symbol,
+            side=Side(order.side),
+            exchange_order_id=order.exchange_order_id,
+            filled_size=size,
+            avg_price=plain(sum((f.size * f.price for f in mine), Decimal(0)) / size),
+            fee=sum((f.fee for f in mine), Decimal(0)),
+        ),
+        "refresh_resting",
+    )
 
 
 async def _protect_filled(

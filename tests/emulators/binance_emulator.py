@@ -302,17 +302,23 @@ class BinanceEmulator:
         return mark <= price if order["side"] == "BUY" else mark >= price
 
     def _fill_resting(self, order: dict[str, Any]) -> None:
-        """A resting LIMIT order the mark crossed: its rest fills at its price (maker)."""
+        """A resting LIMIT order the mark crossed: its rest fills at its price (maker), up to
+        the symbol's ``depth`` (the rest of it keeps resting, PARTIALLY_FILLED)."""
         acct = self.accounts[self._order_owner[order["orderId"]]]
         qty = D(order["origQty"]) - D(order["executedQty"])
+        clipped = False
         if order["reduceOnly"]:
             pos = acct.positions.get(order["symbol"])
             if pos is None or (pos.amt > 0) == (order["side"] == "BUY"):
                 order["status"], order["updateTime"] = "EXPIRED", now_ms()
                 return
-            qty = min(qty, abs(pos.amt))
+            clipped, qty = abs(pos.amt) < qty, min(qty, abs(pos.amt))
+        depth = self.symbols[order["symbol"]].depth
+        if depth is not None and depth < qty:
+            clipped, qty = False, depth
         self._execute(acct, order, qty, D(order["price"]), maker=True)
-        order["status"] = "FILLED"  # a reduce-only rest clipped to the position is done
+        if clipped:
+            order["status"] = "FILLED"  # a reduce-only rest clipped to the position is done
 
     def _crossed(self, algo: dict[str, Any], mark: Decimal) -> bool:
         trig = D(algo["triggerPrice"])

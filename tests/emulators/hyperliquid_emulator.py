@@ -321,7 +321,8 @@ class HyperliquidEmulator:
         return mid <= order.limit_px if order.is_buy else mid >= order.limit_px
 
     def _fill_resting(self, order: HlOrder) -> None:
-        """A resting limit order the mid crossed: the rest of it fills at its price (maker)."""
+        """A resting limit order the mid crossed: its rest fills at its price (maker), up to the
+        asset's ``depth`` (the rest of it keeps resting)."""
         user = self.users[order.user]
         order.status_ts = now_ms()
         sz = order.sz - order.filled_sz
@@ -331,8 +332,12 @@ class HyperliquidEmulator:
                 order.status = "reduceOnlyCanceled"
                 return
             sz = min(sz, abs(pos.szi))
+        depth = self.asset(order.coin).depth
+        if depth is not None and depth < sz:
+            self._fill(user, order, depth, order.limit_px, maker=True)
+            return
         self._fill(user, order, sz, order.limit_px, maker=True)
-        order.status = "filled"
+        order.status = "filled"  # a reduce-only rest clipped to the position is done too
 
     def _fire_trigger(self, order: HlOrder, mid: Decimal) -> None:
         user = self.users[order.user]

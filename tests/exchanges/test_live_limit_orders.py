@@ -52,6 +52,15 @@ class Venue:
             assert self.bn is not None
             self.bn.set_mark("BTCUSDT", price)
 
+    def depth(self, size: str | None) -> None:
+        """How much a taker (or a crossing mark) fills at once; None: any size."""
+        depth = None if size is None else Decimal(size)
+        if self.hl is not None:
+            self.hl.asset("BTC").depth = depth
+        else:
+            assert self.bn is not None
+            self.bn.symbols["BTCUSDT"].depth = depth
+
     def sent(self, coid: str) -> int:
         """How many orders with our id the venue received."""
         if self.hl is not None:
@@ -169,6 +178,26 @@ async def test_its_fill_when_the_price_crosses_is_learnt_on_sync_with_a_maker_fe
     assert (trade.price, trade.size) == (64000, recorded.filled_size)
     maker_rate = Decimal("0.00015") if venue.name == "hyperliquid" else Decimal("0.0002")
     assert trade.fee == (trade.size * trade.price * maker_rate).quantize(Decimal("0.000001"))
+
+
+async def test_a_part_fill_while_it_rests_is_learnt_on_sync(
+    live: tuple[LiveExchanges, Venue],
+) -> None:
+    """The row says what filled so far and stays `submitted` until the rest fills."""
+    exchange, venue = live
+    await record_intent(exchange, entry())
+    await exchange.place_order(entry(), MARK)
+    venue.depth("0.01")  # the book takes 0.01 of it at a time
+    venue.cross("63900")
+    await exchange.sync(A, {})
+    recorded = await row(exchange)
+    assert (recorded.status, recorded.avg_price) == ("submitted", 64000)
+    assert recorded.filled_size == Decimal("0.01")
+    assert recorded.fee is not None and recorded.fee > 0
+    venue.depth(None)
+    venue.cross("63800")
+    await exchange.sync(A, {})
+    assert (await row(exchange)).status == "filled"
 
 
 async def test_a_resting_entry_gets_its_tp_sl_only_once_its_fill_is_learnt(
