@@ -2,7 +2,8 @@
 
 Everything here is Decimal in, Decimal out: floats appear only at the SDK boundary, inside
 the exchange adapters. Sizes are always rounded DOWN (never trade more than asked);
-prices are rounded to the nearest valid price unless a direction is asked for.
+prices are rounded to the nearest valid price unless a direction is asked for, and a limit
+order's price toward the passive side (a buy down, a sell up: ``passive_limit_price``).
 
 Hyperliquid (perps): size has at most ``szDecimals`` decimals; a price has at most 5
 significant figures and at most ``6 - szDecimals`` decimals, and integer prices are always
@@ -305,6 +306,35 @@ def valid_price(
     """Rounded price if the venue can take it, else None (-> ``PRICE_INVALID``)."""
     q = round_price(px, rules, direction)
     return q if q > 0 and price_is_valid(q, rules) else None
+
+
+class PriceResult(BaseModel):
+    """A venue price for a limit order, or the reason there is none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    price: Decimal | None = None
+    deny: SizeDeny | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.deny is None and self.price is not None
+
+
+def passive_limit_price(px: Decimal, side: Side, rules: InstrumentRules) -> PriceResult:
+    """A limit price on the venue's grid, rounded toward the passive side: a buy down, a sell
+    up, so rounding never makes an order pay more (or sell for less) than its owner asked."""
+    if not px.is_finite() or px <= 0:
+        return PriceResult(deny=SizeDeny.PRICE_INVALID, detail=f"limit price {px} is not a price")
+    direction: _Direction = "down" if side == Side.BUY else "up"
+    q = round_price(px, rules, direction)
+    if q <= 0 or not price_is_valid(q, rules):
+        return PriceResult(
+            deny=SizeDeny.PRICE_INVALID,
+            detail=f"limit price {px} has no valid {rules.venue_symbol} price {direction} of it",
+        )
+    return PriceResult(price=q)
 
 
 def slippage_price(

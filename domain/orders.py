@@ -53,6 +53,17 @@ def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
     return current == new or (current, new) in TRANSITIONS
 
 
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"  # rests until filled or cancelled
+    IOC = "ioc"  # fills what it can at once, the rest is cancelled
+    POST_ONLY = "post_only"  # rests as maker only; refused if it would fill at once
+
+
 class OrderIntent(BaseModel):
     client_order_id: str
     account_id: int
@@ -65,6 +76,10 @@ class OrderIntent(BaseModel):
     leverage: Decimal
     take_profit_pct: Decimal | None = None
     stop_loss_pct: Decimal | None = None
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None  # limit orders only
+    time_in_force: TimeInForce | None = None  # limit orders only; None means GTC
+    size_base: Decimal | None = None  # a size in base units (manual orders); else size_usd
 
 
 class OrderOutcome(BaseModel):

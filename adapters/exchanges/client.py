@@ -42,6 +42,8 @@ class ErrorCode(StrEnum):
     PERMISSION = "PERMISSION"
     INSUFFICIENT_MARGIN = "INSUFFICIENT_MARGIN"
     INVALID_ORDER = "INVALID_ORDER"
+    # a post-only (maker-only) limit order that would have filled at once: refused, not sent
+    POST_ONLY_WOULD_CROSS = "POST_ONLY_WOULD_CROSS"
     NOT_FOUND = "NOT_FOUND"
     DUPLICATE = "DUPLICATE"
     SYMBOL_UNKNOWN = "SYMBOL_UNKNOWN"

@@ -12,12 +12,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from adapters.exchanges import retry
+from adapters.exchanges import resting, retry
 from adapters.exchanges.base import AccountView
 from adapters.exchanges.client import (
     ExchangeClient,
@@ -126,7 +126,8 @@ class LiveExchanges:
 
     async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
         """The exchange's truth, with fills and funding payments recorded once (deduplicated
-        by the venue's ids); a liquidation's fills recorded as such."""
+        by the venue's ids), a liquidation's fills recorded as such, and what became of our
+        resting orders (a limit order filled, a trigger fired: resting.refresh)."""
         async with self.client(account_id) as c:
             view = await c.account()
             since = int(time.time() * 1000) - FILLS_LOOKBACK_MS
@@ -134,7 +135,7 @@ class LiveExchanges:
             fills = await self._flag_liquidations(account_id, c, fills, since)
             # Funding is paid on positions: none held now and no fill in the window, none due.
             payments = await c.funding_payments(since) if fills or view.positions else []
-            await self._refresh_resting(account_id, c)
+            await resting.refresh(self, account_id, c, fills)
         await self._record_fills(account_id, fills, view, payments)
         return view
 
@@ -187,7 +188,7 @@ class LiveExchanges:
         await self._record_fills(intent.account_id, fills, view)
         outcome = await self._record(outcome, "place_retry" if retry else "place")
         if outcome.status is OrderStatus.FILLED and not intent.reduce_only:
-            await self._record_protective_legs(intent)
+            await self.record_protective_legs(intent)
         return outcome
 
     async def _confirm_absent(self, c: ExchangeClient, intent: OrderIntent) -> OrderOutcome | None:
@@ -249,10 +250,10 @@ class LiveExchanges:
         await self._record_fills(intent.account_id, fills, view)
         found = await self._record(found, "resolve")
         if found.status is OrderStatus.FILLED and not intent.reduce_only:
-            await self._record_protective_legs(intent)
+            await self.record_protective_legs(intent)
         return found
 
-    async def _record_protective_legs(self, intent: OrderIntent) -> None:
+    async def record_protective_legs(self, intent: OrderIntent) -> None:
         """TP/SL legs rest at the venue: recorded as orders so cancels and fills are tracked."""
         candidates: list[tuple[ProtectiveKind, Decimal | None]] = [
             ("tp", intent.take_profit_pct),
@@ -280,32 +281,10 @@ class LiveExchanges:
                     )
                 )
 
-    async def _refresh_resting(self, account_id: int, client: ExchangeClient) -> None:
-        """Orders we recorded as resting that are no longer open: ask the venue what became of
-        them (filled by a trigger, cancelled) and record it."""
-        async with self.sessions() as s:
-            resting = list(
-                await s.scalars(
-                    select(OrderRecord).where(
-                        OrderRecord.account_id == account_id,
-                        OrderRecord.status == OrderStatus.SUBMITTED,
-                    )
-                )
-            )
-        if not resting:
-            return
-        open_ids = {
-            o.get("client_order_id") or o.get("venue_client_id") for o in await client.open_orders()
-        }
-        for order in resting:
-            if (
-                order.client_order_id in open_ids
-                or client.venue_client_id(order.client_order_id) in open_ids
-            ):
-                continue
-            found = await client.lookup(order.client_order_id, order.symbol)
-            if found is not None and found.status is not OrderStatus.SUBMITTED:
-                await self.record_outcome(found, "refresh_resting")
+    async def open_orders(self, account_id: int) -> list[dict[str, Any]]:
+        """The trader's orders resting at its venue, each named by our client order id when it
+        is ours (adapters/exchanges/resting.py)."""
+        return await resting.open_orders(self, account_id)
 
     async def _record(self, outcome: OrderOutcome, where: str) -> OrderOutcome:
         """Record `outcome`; the order as the row still says, if the venue's word was refused."""

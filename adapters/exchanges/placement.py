@@ -5,7 +5,10 @@
 1. Look the client order id up first. An order the venue already has is returned, never sent
    again; a filled entry found this way still gets its missing TP/SL legs.
 2. The instrument's rules, and for a reduce-only order the position it reduces.
-3. Size: a USD amount becomes a quantity by the rules (rounded down); a close is capped at the
+3. Price and size. A limit order's price goes onto the venue's grid toward the passive side (a
+   buy down, a sell up) or the order is refused with the rule's code. A base size
+   (``size_base``) is taken as it is, a USD amount becomes a quantity at the limit price (a
+   market order: at the mark); both are rounded down by the rules. A close is capped at the
    position, and a close without an amount closes all of it.
 4. The venue's own pre-send checks (``refusal``), then leverage for entries: an integer (rounded
    down, never up), within the instrument's maximum, set at the venue. Leverage is set before
@@ -15,7 +18,12 @@
 6. The fee of a fill, read back from the venue (best effort).
 7. A filled entry gets its TP/SL legs, each looked up first (``ProtectiveOrderError`` names the
    missing leg; ``place`` again places only what is missing); a full close cancels the
-   symbol's remaining triggers (best effort).
+   symbol's remaining triggers (best effort). A limit entry that rests gets none yet: its legs
+   are placed once its fill is learnt (``LiveExchanges`` sync), never on a size not filled.
+
+A limit order's outcome: resting -> SUBMITTED (with ``filled_size`` if partly filled already);
+filled at once -> FILLED; IOC with nothing filled -> CANCELLED, partly filled -> FILLED with its
+size; post-only that would cross -> REJECTED ``POST_ONLY_WOULD_CROSS: ...``.
 
 A refusal that the venue's rules or the venue itself prove (too small, no position, leverage
 refused, insufficient margin) is a REJECTED outcome, not an exception.
@@ -40,28 +48,43 @@ from domain.exchange_rules import (
     SizeDeny,
     SizeResult,
     check_quantity,
+    passive_limit_price,
     protective_trigger_price,
     quantity_for_notional,
 )
 from domain.ids import ProtectiveKind, protective_client_order_id
-from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from domain.orders import OrderIntent, OrderOutcome, OrderStatus, OrderType, TimeInForce
 from domain.vocabulary import Side
 
 log = logging.getLogger(__name__)
 
+# What the venue proves it refused: the order is REJECTED with the code, never retried.
+_REFUSALS = (
+    ErrorCode.INSUFFICIENT_MARGIN,
+    ErrorCode.INVALID_ORDER,
+    ErrorCode.POST_ONLY_WOULD_CROSS,
+)
+
 
 @dataclass(frozen=True)
-class MarketOrder:
-    """An order ready to send: sized by the instrument's rules, priced off ``mark``."""
+class VenueOrder:
+    """An order ready to send, sized by the instrument's rules: a market order priced off
+    ``mark``, or a limit order at ``limit_price`` (already on the venue's grid)."""
 
     intent: OrderIntent
     rules: InstrumentRules
     quantity: Decimal
     mark: Decimal
+    limit_price: Decimal | None = None  # None: a market order
 
     @property
     def is_buy(self) -> bool:
         return self.intent.side is Side.BUY
+
+    @property
+    def time_in_force(self) -> TimeInForce:
+        """A limit order's; GTC when the intent names none."""
+        return self.intent.time_in_force or TimeInForce.GTC
 
 
 @dataclass(frozen=True)
@@ -96,7 +119,7 @@ class VenueHooks(Protocol):
         """The open position in the instrument, if any."""
         ...
 
-    def refusal(self, order: MarketOrder) -> str | None:
+    def refusal(self, order: VenueOrder) -> str | None:
         """Why the venue's rules refuse ``order`` before anything is sent (None: they do not)."""
         ...
 
@@ -104,7 +127,7 @@ class VenueHooks(Protocol):
         """Set the instrument's leverage; the venue's refusal text, or None when set."""
         ...
 
-    async def submit(self, order: MarketOrder) -> OrderOutcome:
+    async def submit(self, order: VenueOrder) -> OrderOutcome:
         """Send the order once and read the venue's answer."""
         ...
 
@@ -155,10 +178,13 @@ async def place(
             await ensure_protection(venue, intent, existing)
         return existing
     rules = await venue.rules(intent.symbol)
-    quantity = await _quantity(venue, intent, mark, rules)
+    limit_price = _limit_price(intent, rules)
+    if isinstance(limit_price, str):
+        return rejected(intent, limit_price)
+    quantity = await _quantity(venue, intent, limit_price or mark, rules, limit_price is None)
     if isinstance(quantity, str):
         return rejected(intent, quantity)
-    order = MarketOrder(intent, rules, quantity, mark)
+    order = VenueOrder(intent, rules, quantity, mark, limit_price)
     refused = venue.refusal(order)
     if refused is None and not intent.reduce_only:
         refused = await _leverage(venue, intent, rules)
@@ -170,28 +196,48 @@ async def place(
     if outcome.status is OrderStatus.FILLED:
         if not intent.reduce_only:
             await ensure_protection(venue, intent, outcome)
-        elif intent.size_usd is None:
+        elif intent.size_usd is None and intent.size_base is None:
             await _cancel_triggers(venue, rules)
     return outcome
 
 
+def _limit_price(intent: OrderIntent, rules: InstrumentRules) -> Decimal | str | None:
+    """A limit order's price on the venue's grid (None: a market order), or why there is none."""
+    if intent.order_type is not OrderType.LIMIT:
+        return None
+    if intent.limit_price is None:
+        return f"{SizeDeny.PRICE_INVALID.value}: a limit order needs a price"
+    priced = passive_limit_price(intent.limit_price, intent.side, rules)
+    if priced.price is None:
+        return f"{(priced.deny or SizeDeny.PRICE_INVALID).value}: {priced.detail}"
+    return priced.price
+
+
 async def _quantity(
-    venue: VenueHooks, intent: OrderIntent, mark: Decimal, rules: InstrumentRules
+    venue: VenueHooks, intent: OrderIntent, price: Decimal, rules: InstrumentRules, market: bool
 ) -> Decimal | str:
-    """The quantity to send, or why there is none."""
+    """The quantity to send at ``price`` (a limit order's, or the mark), or why there is none."""
     sizing: SizeResult
+    asked = intent.size_base
+    if asked is None and intent.size_usd is not None:
+        # an unusable price sizes nothing: the rules below refuse it with PRICE_INVALID
+        usable = price.is_finite() and price > 0
+        asked = intent.size_usd / price if usable else Decimal(0)
     if intent.reduce_only:
         pos = await venue.position(rules)
         if pos is None:
             return "NO_POSITION_TO_CLOSE"
         if pos.side.entry_side is intent.side:  # a close trades against the position
             return "POSITION_SIDE_MISMATCH"
-        qty = pos.size if intent.size_usd is None else min(pos.size, intent.size_usd / mark)
-        sizing = check_quantity(qty, mark, rules, reduce_only=True)
-    elif intent.size_usd is None:
+        qty = pos.size if asked is None else min(pos.size, asked)
+        sizing = check_quantity(qty, price, rules, market=market, reduce_only=True)
+    elif asked is None:
         return SizeDeny.QUANTITY_BELOW_MINIMUM.value
+    elif intent.size_base is not None:
+        sizing = check_quantity(asked, price, rules, market=market)
     else:
-        sizing = quantity_for_notional(intent.size_usd, mark, rules)
+        assert intent.size_usd is not None
+        sizing = quantity_for_notional(intent.size_usd, price, rules, market=market)
     if not sizing.ok or sizing.quantity is None:
         return sizing.deny.value if sizing.deny else "QUANTITY_INVALID"
     return sizing.quantity
@@ -214,7 +260,7 @@ async def _leverage(venue: VenueHooks, intent: OrderIntent, rules: InstrumentRul
     return None if refused is None else f"LEVERAGE_REJECTED: {refused}"
 
 
-async def _submit(venue: VenueHooks, order: MarketOrder) -> OrderOutcome:
+async def _submit(venue: VenueHooks, order: VenueOrder) -> OrderOutcome:
     intent = order.intent
     try:
         return await venue.submit(order)
@@ -229,7 +275,7 @@ async def _submit(venue: VenueHooks, order: MarketOrder) -> OrderOutcome:
             raise OutcomeUnknown(
                 err.message, venue=venue.venue, client_order_id=intent.client_order_id
             ) from None
-        if err.code in (ErrorCode.INSUFFICIENT_MARGIN, ErrorCode.INVALID_ORDER):
+        if err.code in _REFUSALS:
             return rejected(intent, f"{err.code}: {err.message}")
         raise
 

@@ -2,9 +2,14 @@
 
 Signed endpoints check ``X-MBX-APIKEY`` (unknown -> -2015), the HMAC over the raw query
 string + raw body up to ``&signature=`` (bad -> -1022) and ``timestamp`` within
-``recvWindow`` (-1021). MARKET orders fill at the mark; TP/SL arrive on
-``/fapi/v1/algoOrder`` (as python-binance routes them) and rest until ``set_mark`` crosses
-them. ``closePosition`` algo orders expire when their position is closed.
+``recvWindow`` (-1021). MARKET orders fill at the mark. A LIMIT order (``timeInForce`` GTC, IOC,
+FOK or GTX) that crosses the mark fills at the mark as a taker (up to the symbol's ``depth``
+when one is set: an IOC's rest expires, a GTC's rests PARTIALLY_FILLED); one that does not
+cross rests (GTC, GTX) or expires (IOC, FOK); a GTX that would cross is refused with -5022.
+Resting LIMIT orders fill at their own price, as makers (``maker_fee``), when ``set_mark``
+crosses them. TP/SL arrive on ``/fapi/v1/algoOrder`` (as python-binance routes them) and rest
+until ``set_mark`` crosses them. ``closePosition`` algo orders expire when their position is
+closed.
 
 Tests read ``orders`` / ``algo_orders`` / ``requests`` to assert what reached the exchange.
 """
@@ -47,6 +52,9 @@ INTERVAL_MS = {
     "1d": 86_400_000,
 }
 CONDITIONAL = {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
+OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
+TIME_IN_FORCE = ("GTC", "IOC", "FOK", "GTX")
+PERCENT_PRICE_UP, PERCENT_PRICE_DOWN = D("1.05"), D("0.95")  # as exchangeInfo lists them
 
 
 def s(value: Decimal) -> str:
@@ -79,6 +87,7 @@ class BnSymbol:
     max_price: Decimal
     funding: Decimal = D("0.0001")
     open_interest: Decimal = D("12345.678")
+    depth: Decimal | None = None  # what a taker can fill at once (None: any size)
 
 
 @dataclass
@@ -121,10 +130,15 @@ def default_symbols() -> list[BnSymbol]:
 
 class BinanceEmulator:
     def __init__(
-        self, symbols: list[BnSymbol] | None = None, *, taker_fee: Decimal = D("0.0005")
+        self,
+        symbols: list[BnSymbol] | None = None,
+        *,
+        taker_fee: Decimal = D("0.0005"),
+        maker_fee: Decimal = D("0.0002"),
     ) -> None:
         self.symbols = {x.symbol: x for x in (symbols or default_symbols())}
         self.taker_fee = taker_fee
+        self.maker_fee = maker_fee
         self.faults = Faults()
         self.lock = threading.RLock()
         self.accounts: dict[str, BnAccount] = {}
@@ -137,6 +151,9 @@ class BinanceEmulator:
         self._next_order = 8_000_000
         self._next_algo = 2_000_000
         self._next_trade = 700_000
+        # True: a GTX that would cross is accepted and EXPIRED at once (what the venue answered
+        # before it refused such orders with -5022), instead of refused.
+        self.gtx_expires = False
         self.app = self._build_app()
 
     # ------------------------------------------------------------ test hooks
@@ -160,9 +177,20 @@ class BinanceEmulator:
             self.accounts[api_key].can_withdraw = enabled
 
     def set_mark(self, symbol: str, px: Decimal | str) -> None:
+        """Move the mark; fill resting LIMIT orders it crosses (at their price, as makers) and
+        fire the TP/SL it crosses (at the new mark)."""
         with self.lock:
             sym = self.symbols[symbol]
             sym.mark = D(px)
+            for oid in sorted(self.orders):
+                order = self.orders[oid]
+                if (
+                    order["symbol"] == symbol
+                    and order["type"] == "LIMIT"
+                    and order["status"] in OPEN_STATUSES
+                    and self._limit_crossed(order, sym.mark)
+                ):
+                    self._fill_resting(order)
             for algo in sorted(self.algo_orders.values(), key=lambda a: a["algoId"]):
                 if (
                     algo["symbol"] == symbol
@@ -240,7 +268,15 @@ class BinanceEmulator:
     def _lev(self, acct: BnAccount, symbol: str) -> int:
         return acct.leverage.get(symbol, 20)
 
-    def _execute(self, acct: BnAccount, order: dict[str, Any], qty: Decimal, px: Decimal) -> None:
+    def _execute(
+        self,
+        acct: BnAccount,
+        order: dict[str, Any],
+        qty: Decimal,
+        px: Decimal,
+        *,
+        maker: bool = False,
+    ) -> None:
         symbol = order["symbol"]
         is_buy = order["side"] == "BUY"
         pos = acct.positions.get(symbol)
@@ -259,7 +295,7 @@ class BinanceEmulator:
             pos.amt = new_amt
         else:
             pos.amt = new_amt
-        fee = (qty * px * self.taker_fee).quantize(D("0.00000001"))
+        fee = (qty * px * (self.maker_fee if maker else self.taker_fee)).quantize(D("0.00000001"))
         acct.balance += realized - fee
         self._next_trade += 1
         acct.trades.append(
@@ -268,7 +304,7 @@ class BinanceEmulator:
                 "commission": s(fee),
                 "commissionAsset": "USDT",
                 "id": self._next_trade,
-                "maker": False,
+                "maker": maker,
                 "orderId": order["orderId"],
                 "price": s(px),
                 "qty": s(qty),
@@ -285,7 +321,7 @@ class BinanceEmulator:
         order["executedQty"] = s(executed)
         order["avgPrice"] = s((prev + px * qty) / executed)
         order["cumQuote"] = s(D(order["cumQuote"]) + px * qty)
-        order["status"] = "FILLED"
+        order["status"] = "FILLED" if executed >= D(order["origQty"]) else "PARTIALLY_FILLED"
         order["updateTime"] = now_ms()
         if symbol not in acct.positions:  # flat: closePosition conditionals expire (GTE_GTC)
             for aid, algo in self.algo_orders.items():
@@ -297,6 +333,30 @@ class BinanceEmulator:
                 ):
                     algo["algoStatus"] = "EXPIRED"
                     algo["updateTime"] = now_ms()
+
+    @staticmethod
+    def _limit_crossed(order: dict[str, Any], mark: Decimal) -> bool:
+        price = D(order["price"])
+        return mark <= price if order["side"] == "BUY" else mark >= price
+
+    def _fill_resting(self, order: dict[str, Any]) -> None:
+        """A resting LIMIT order the mark crossed: its rest fills at its price (maker), up to
+        the symbol's ``depth`` (the rest of it keeps resting, PARTIALLY_FILLED)."""
+        acct = self.accounts[self._order_owner[order["orderId"]]]
+        qty = D(order["origQty"]) - D(order["executedQty"])
+        clipped = False
+        if order["reduceOnly"]:
+            pos = acct.positions.get(order["symbol"])
+            if pos is None or (pos.amt > 0) == (order["side"] == "BUY"):
+                order["status"], order["updateTime"] = "EXPIRED", now_ms()
+                return
+            clipped, qty = abs(pos.amt) < qty, min(qty, abs(pos.amt))
+        depth = self.symbols[order["symbol"]].depth
+        if depth is not None and depth < qty:
+            clipped, qty = False, depth
+        self._execute(acct, order, qty, D(order["price"]), maker=True)
+        if clipped:
+            order["status"] = "FILLED"  # a reduce-only rest clipped to the position is done
 
     def _crossed(self, algo: dict[str, Any], mark: Decimal) -> bool:
         trig = D(algo["triggerPrice"])
@@ -391,7 +451,7 @@ class BinanceEmulator:
                 "Order type not supported for this endpoint. Please use the Algo Order API "
                 "endpoints instead.",
             )
-        if typ != "MARKET":
+        if typ not in ("MARKET", "LIMIT"):
             raise ApiError(-1116, "Invalid orderType.")
         side = p.get("side", "")
         if side not in ("BUY", "SELL"):
@@ -400,7 +460,7 @@ class BinanceEmulator:
         if client_id is not None and not CLIENT_ID_RE.fullmatch(client_id):
             raise ApiError(-1100, "Illegal characters found in parameter 'newClientOrderId'.")
         for o in self.orders_for(acct.api_key):
-            if o["clientOrderId"] == client_id and o["status"] == "NEW":
+            if o["clientOrderId"] == client_id and o["status"] in OPEN_STATUSES:
                 raise ApiError(-4116, "ClientOrderId is duplicated.")
         try:
             qty = D(p.get("quantity", ""))
@@ -410,17 +470,28 @@ class BinanceEmulator:
             raise ApiError(-4003, "Quantity less than or equal to zero.")
         if not self._qty_ok(qty, sym.min_qty, sym.step):
             raise ApiError(-1111, "Precision is over the maximum defined for this asset.")
-        if qty < sym.min_qty or qty > sym.market_max_qty:
-            raise ApiError(-1013, "Filter failure: MARKET_LOT_SIZE")
+        limit = self._limit_terms(sym, side, p) if typ == "LIMIT" else None
+        max_qty = sym.max_qty if limit else sym.market_max_qty
+        if qty < sym.min_qty or qty > max_qty:
+            lot = "LOT_SIZE" if limit else "MARKET_LOT_SIZE"
+            raise ApiError(-1013, f"Filter failure: {lot}")
         reduce_only = p.get("reduceOnly", "false").lower() == "true"
         pos = acct.positions.get(sym.symbol)
         mark = sym.mark
+        price = limit[0] if limit else mark
+        crosses = limit is None or (price >= mark if side == "BUY" else price <= mark)
+        if limit and limit[1] == "GTX" and crosses and not self.gtx_expires:
+            raise ApiError(
+                -5022,
+                "Due to the order could not be executed as maker, the Post Only order will be "
+                "rejected. The order will not be recorded in the order history",
+            )
         if reduce_only:
             if pos is None or (pos.amt > 0) == (side == "BUY"):
                 raise ApiError(-2022, "ReduceOnly Order is rejected.")
             qty = min(qty, abs(pos.amt))
         else:
-            if qty * mark < sym.min_notional:
+            if qty * price < sym.min_notional:
                 raise ApiError(
                     -4164,
                     f"Order's notional must be no smaller than {s(sym.min_notional)} "
@@ -428,16 +499,51 @@ class BinanceEmulator:
                 )
             same = pos is None or (pos.amt > 0) == (side == "BUY")
             opening = qty if same else max(D(0), qty - abs(pos.amt if pos else D(0)))
-            need = opening * mark / self._lev(acct, sym.symbol)
+            need = opening * price / self._lev(acct, sym.symbol)
             if need > self._margin_balance(acct) - self._initial_margin(acct):
                 raise ApiError(-2019, "Margin is insufficient.")
         order = self._new_order(acct, sym.symbol, side, typ, qty, client_id, reduce_only)
-        self._execute(acct, order, qty, mark)
+        if limit:
+            order.update(price=s(price), timeInForce=limit[1])
+        if crosses and not (limit and limit[1] == "GTX"):
+            taken = qty if sym.depth is None else min(qty, sym.depth)
+            self._execute(acct, order, taken, mark)
+        if limit and limit[1] == "GTX" and crosses:
+            order["status"] = "EXPIRED"  # gtx_expires: nothing filled, nothing rests
+        if order["status"] != "FILLED" and (limit is None or limit[1] in ("IOC", "FOK")):
+            order["status"] = "EXPIRED"  # what a market or IOC order did not fill at once
         if p.get("newOrderRespType", "ACK") == "ACK":
             ack = dict(order)
             ack.update(status="NEW", executedQty="0", avgPrice="0", cumQuote="0")
             return ack
         return dict(order)
+
+    def _limit_terms(self, sym: BnSymbol, side: str, p: dict[str, str]) -> tuple[Decimal, str]:
+        """A LIMIT order's price and time in force, checked as the venue checks them."""
+        tif = p.get("timeInForce")
+        if tif is None:
+            raise ApiError(-1102, "Mandatory parameter 'timeInForce' was not sent.")
+        if tif not in TIME_IN_FORCE:
+            raise ApiError(-1115, "Invalid timeInForce.")
+        try:
+            price = D(p.get("price", ""))
+        except Exception:  # noqa: BLE001
+            raise ApiError(-1102, "Mandatory parameter 'price' was not sent.") from None
+        if price < sym.min_price:
+            raise ApiError(-4013, "Price less than min price.")
+        if price > sym.max_price:
+            raise ApiError(-1013, "Filter failure: PRICE_FILTER")
+        if not self._price_ok(sym, price):
+            raise ApiError(-4014, "Price not increased by tick size.")
+        if side == "BUY" and price > sym.mark * PERCENT_PRICE_UP:
+            raise ApiError(
+                -4016, f"Limit price can't be higher than {s(sym.mark * PERCENT_PRICE_UP)}."
+            )
+        if side == "SELL" and price < sym.mark * PERCENT_PRICE_DOWN:
+            raise ApiError(
+                -4024, f"Limit price can't be lower than {s(sym.mark * PERCENT_PRICE_DOWN)}."
+            )
+        return price, tif
 
     def _create_algo(self, acct: BnAccount, p: dict[str, str]) -> dict[str, Any]:
         sym = self._symbol(p)
@@ -769,9 +875,10 @@ class BinanceEmulator:
             return dict(self._find_order(acct, p))
         if op == "DELETE /fapi/v1/order":
             o = self._find_order(acct, p)
-            if o["status"] != "NEW":
+            if o["status"] not in OPEN_STATUSES:
                 raise ApiError(-2011, "Unknown order sent.")
             o["status"] = "CANCELED"
+            o["updateTime"] = now_ms()
             return dict(o)
         if op == "POST /fapi/v1/algoOrder":
             return self._create_algo(acct, p)
@@ -789,7 +896,7 @@ class BinanceEmulator:
             return [
                 dict(o)
                 for o in self.orders_for(acct.api_key)
-                if o["status"] == "NEW" and p.get("symbol", o["symbol"]) == o["symbol"]
+                if o["status"] in OPEN_STATUSES and p.get("symbol", o["symbol"]) == o["symbol"]
             ]
         if op == "GET /fapi/v1/openAlgoOrders":
             return [

@@ -3,14 +3,19 @@
 ``/info``: meta, spotMeta, allMids, clearinghouseState, openOrders, frontendOpenOrders,
 orderStatus (oid or cloid), userFills, userFillsByTime, candleSnapshot, metaAndAssetCtxs,
 extraAgents, userRole.
-``/exchange``: order (IOC/GTC limits and tpsl trigger orders), cancel, cancelByCloid,
+``/exchange``: order (Ioc/Gtc/Alo limits and tpsl trigger orders), cancel, cancelByCloid,
 updateLeverage. Every action's signer is recovered with the SDK's own
 ``recover_agent_or_user_from_l1_action``; unknown signers (including tampered payloads,
 which recover to a random address) are refused, nonces may not repeat per signer and
 ``expiresAfter`` is enforced.
 
-Market (IOC) orders fill at the mid. Trigger orders rest until ``set_mid`` crosses them,
-then fill at the new mid (reduce-only: clipped to the position, cancelled without one).
+A limit order that crosses the mid fills at the mid as a taker (up to the asset's ``depth``
+when one is set: an IOC's rest is cancelled, a Gtc's rests); one that does not cross rests
+(Gtc, Alo) or is refused (Ioc: "could not immediately match"); an Alo that would cross is
+refused ("Post only order would have immediately matched"). Resting limit orders fill at their
+own price, as makers (``maker_fee``), when ``set_mid`` crosses them. Trigger orders rest until
+``set_mid`` crosses them, then fill at the new mid. Reduce-only orders that fire are clipped to
+the position, cancelled without one.
 Tests read ``received_actions`` / ``orders`` to assert exactly what reached the exchange.
 """
 
@@ -70,6 +75,7 @@ class HlAsset:
     mid: Decimal
     funding: Decimal = D("0.0000125")
     open_interest: Decimal = D("1000")
+    depth: Decimal | None = None  # what a taker can fill at once (None: any size)
 
 
 @dataclass
@@ -152,10 +158,12 @@ class HyperliquidEmulator:
         *,
         is_mainnet: bool = False,
         taker_fee: Decimal = D("0.00045"),
+        maker_fee: Decimal = D("0.00015"),
     ) -> None:
         self.assets = assets or default_assets()
         self.is_mainnet = is_mainnet
         self.taker_fee = taker_fee
+        self.maker_fee = maker_fee
         self.faults = Faults()
         self.lock = threading.RLock()
         self.users: dict[str, HlUser] = {}
@@ -191,15 +199,18 @@ class HyperliquidEmulator:
         return next(a for a in self.assets if a.name == coin)
 
     def set_mid(self, coin: str, px: Decimal | str) -> None:
-        """Move the mid; fire trigger orders it crosses (fill at the new mid)."""
+        """Move the mid; fire trigger orders it crosses (fill at the new mid) and fill resting
+        limit orders it crosses (at their own price, as makers)."""
         with self.lock:
             asset = self.asset(coin)
             asset.mid = D(px)
             for order in sorted(self.orders.values(), key=lambda o: o.oid):
-                if order.coin != coin or order.status != "open" or not order.is_trigger:
+                if order.coin != coin or order.status != "open":
                     continue
-                if self._crossed(order, asset.mid):
+                if order.is_trigger and self._crossed(order, asset.mid):
                     self._fire_trigger(order, asset.mid)
+                elif not order.is_trigger and self._limit_crossed(order, asset.mid):
+                    self._fill_resting(order)
 
     def settle_funding(self, coin: str, rate: Decimal | str, at_ms: int | None = None) -> None:
         """One hourly funding settlement of `coin` at `rate`: every position in it pays (long,
@@ -294,7 +305,9 @@ class HyperliquidEmulator:
             px = (eq_other + size * pos.entry_px) / (size * (1 + mmr))
         return px.quantize(D("0.01")) if px > 0 else None
 
-    def _fill(self, user: HlUser, order: HlOrder, sz: Decimal, px: Decimal) -> None:
+    def _fill(
+        self, user: HlUser, order: HlOrder, sz: Decimal, px: Decimal, *, maker: bool = False
+    ) -> None:
         coin = order.coin
         pos = user.positions.get(coin)
         szi = pos.szi if pos else D(0)
@@ -316,7 +329,7 @@ class HyperliquidEmulator:
         else:
             pos.szi = new_szi
             direction = "Close Long" if szi > 0 else "Close Short"
-        fee = (sz * px * self.taker_fee).quantize(D("0.000001"))
+        fee = (sz * px * (self.maker_fee if maker else self.taker_fee)).quantize(D("0.000001"))
         user.balance += closed_pnl - fee
         self._next_tid += 1
         user.fills.append(
@@ -331,7 +344,7 @@ class HyperliquidEmulator:
                 "closedPnl": s(closed_pnl),
                 "hash": f"0x{self._next_tid:064x}",
                 "oid": order.oid,
-                "crossed": True,
+                "crossed": not maker,
                 "fee": s(fee),
                 "tid": self._next_tid,
                 "cloid": order.cloid,
@@ -350,6 +363,29 @@ class HyperliquidEmulator:
         if order.tpsl == "tp":
             return mid >= order.trigger_px if closes_long else mid <= order.trigger_px
         return mid <= order.trigger_px if closes_long else mid >= order.trigger_px
+
+    @staticmethod
+    def _limit_crossed(order: HlOrder, mid: Decimal) -> bool:
+        return mid <= order.limit_px if order.is_buy else mid >= order.limit_px
+
+    def _fill_resting(self, order: HlOrder) -> None:
+        """A resting limit order the mid crossed: its rest fills at its price (maker), up to the
+        asset's ``depth`` (the rest of it keeps resting)."""
+        user = self.users[order.user]
+        order.status_ts = now_ms()
+        sz = order.sz - order.filled_sz
+        pos = user.positions.get(order.coin)
+        if order.reduce_only:
+            if pos is None or (pos.szi > 0) == order.is_buy:
+                order.status = "reduceOnlyCanceled"
+                return
+            sz = min(sz, abs(pos.szi))
+        depth = self.asset(order.coin).depth
+        if depth is not None and depth < sz:
+            self._fill(user, order, depth, order.limit_px, maker=True)
+            return
+        self._fill(user, order, sz, order.limit_px, maker=True)
+        order.status = "filled"  # a reduce-only rest clipped to the position is done too
 
     def _fire_trigger(self, order: HlOrder, mid: Decimal) -> None:
         user = self.users[order.user]
@@ -635,6 +671,12 @@ class HyperliquidEmulator:
                 return {"error": f"Reduce only order would increase position. asset={a}"}
             sz = min(sz, abs(pos.szi))
         crosses = px >= mid if is_buy else px <= mid
+        if crosses and order.tif == "Alo":
+            order.status = "badAloPxRejected"
+            return {
+                "error": "Post only order would have immediately matched, "
+                f"bbo was {s(mid)}@{s(mid)}. asset={a}"
+            }
         if not crosses:
             if order.tif == "Ioc":
                 order.status = "iocCancelRejected"
@@ -642,6 +684,9 @@ class HyperliquidEmulator:
                     "error": "Order could not immediately match against any resting orders. "
                     f"asset={a}"
                 }
+            if not reduce_only and sz * px < MIN_NOTIONAL:
+                order.status = "minTradeNtlRejected"
+                return {"error": f"Order must have minimum value of $10. asset={a}"}
             return {"resting": {"oid": order.oid}}
         if not reduce_only:
             if sz * mid < MIN_NOTIONAL:
@@ -653,9 +698,15 @@ class HyperliquidEmulator:
             if required > self._account_value(user) - self._margin_used(user):
                 order.status = "perpMarginRejected"
                 return {"error": f"Insufficient margin to place order. asset={a}"}
-        self._fill(user, order, sz, mid)
-        order.status = "filled"
-        return {"filled": {"totalSz": s(sz), "avgPx": s(mid), "oid": order.oid}}
+        taken = sz if asset.depth is None else min(sz, asset.depth)
+        self._fill(user, order, taken, mid)
+        if taken == sz:
+            order.status = "filled"
+        elif order.tif == "Ioc":
+            order.status = "canceled"  # the rest of an IOC is cancelled at once
+        else:
+            return {"resting": {"oid": order.oid}}  # a Gtc's rest rests
+        return {"filled": {"totalSz": s(taken), "avgPx": s(mid), "oid": order.oid}}
 
     def _cancel(self, user: HlUser, order: HlOrder | None, asset: int) -> Any:
         if order is None or order.user != user.address or order.status != "open":

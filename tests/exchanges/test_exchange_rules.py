@@ -19,6 +19,7 @@ from domain.exchange_rules import (
     hl_price_is_valid,
     hyperliquid_cloid,
     hyperliquid_rules,
+    passive_limit_price,
     price_is_valid,
     protective_trigger_price,
     quantity_for_notional,
@@ -28,6 +29,7 @@ from domain.exchange_rules import (
     valid_price,
 )
 from domain.ids import client_order_id, protective_client_order_id, protective_kind
+from domain.vocabulary import Side
 
 BTCUSDT_INFO = {
     "symbol": "BTCUSDT",
@@ -247,6 +249,48 @@ def test_binance_price_filter(
 
 
 # ---------------------------------------------------------------- TP/SL prices
+
+
+@pytest.mark.parametrize(
+    ("venue", "side", "price", "sent"),
+    [
+        ("hl", "buy", "64000.9", "64000"),  # 5 significant figures
+        ("hl", "sell", "64000.1", "64001"),
+        ("hl", "buy", "1.234567", "1.2"),  # BTC: at most 1 decimal
+        ("bn", "buy", "64000.19", "64000.1"),  # tick 0.10 from minPrice 556.80
+        ("bn", "sell", "64000.11", "64000.2"),
+        ("bn", "sell", "64000.2", "64000.2"),  # on the grid already: unchanged
+    ],
+)
+def test_a_limit_price_rounds_toward_the_passive_side(
+    hl_btc: InstrumentRules,
+    bn_btc: InstrumentRules,
+    venue: str,
+    side: str,
+    price: str,
+    sent: str,
+) -> None:
+    rules = hl_btc if venue == "hl" else bn_btc
+    got = passive_limit_price(D(price), Side(side), rules)
+    assert got.ok and got.price == D(sent)
+
+
+@pytest.mark.parametrize(
+    ("venue", "side", "price"),
+    [
+        ("hl", "buy", "0.04"),  # no valid BTC price at or below it
+        ("hl", "buy", "0"),
+        ("bn", "sell", "500"),  # below minPrice
+        ("bn", "buy", "4529764.5"),  # above maxPrice
+        ("bn", "buy", "-1"),
+    ],
+)
+def test_a_limit_price_with_no_valid_price_on_the_passive_side_is_refused(
+    hl_btc: InstrumentRules, bn_btc: InstrumentRules, venue: str, side: str, price: str
+) -> None:
+    rules = hl_btc if venue == "hl" else bn_btc
+    got = passive_limit_price(D(price), Side(side), rules)
+    assert not got.ok and got.deny is SizeDeny.PRICE_INVALID
 
 
 def test_protective_trigger_prices(hl_btc: InstrumentRules, bn_btc: InstrumentRules) -> None:

@@ -18,10 +18,10 @@ from adapters.exchanges.client import (
     OutcomeUnknown,
     ProtectiveOrderError,
 )
-from adapters.exchanges.placement import MarketOrder, ProtectiveLeg
+from adapters.exchanges.placement import ProtectiveLeg, VenueOrder
 from domain.exchange_rules import InstrumentRules, hyperliquid_rules
 from domain.ids import protective_client_order_id
-from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from domain.orders import OrderIntent, OrderOutcome, OrderStatus, OrderType
 
 
 @dataclass
@@ -54,14 +54,14 @@ class FakeVenue:
         self._call("position")
         return self.held_position
 
-    def refusal(self, order: MarketOrder) -> str | None:
+    def refusal(self, order: VenueOrder) -> str | None:
         return self.refuse
 
     async def set_leverage(self, rules: InstrumentRules, leverage: int) -> str | None:
         self._call("set_leverage")
         return self.leverage_refusal
 
-    async def submit(self, order: MarketOrder) -> OrderOutcome:
+    async def submit(self, order: VenueOrder) -> OrderOutcome:
         self._call("submit")
         out = OrderOutcome(
             client_order_id=order.intent.client_order_id,
@@ -268,6 +268,35 @@ async def test_a_partial_close_leaves_the_triggers() -> None:
     out = await placement.place(venue, close(size_usd="500"), MARK)
     assert out.status is OrderStatus.FILLED and out.filled_size == D("0.00769")
     assert "cancel_triggers" not in venue.calls
+
+
+async def test_a_partial_close_by_base_size_leaves_the_triggers() -> None:
+    """A close of a base size (a manual order's quantity) is partial: the TP/SL keep guarding
+    the rest. Only a close without any amount closes all and cancels them."""
+    venue = FakeVenue(held_position=long_position())
+    out = await placement.place(venue, close().model_copy(update={"size_base": D("0.005")}), MARK)
+    assert out.status is OrderStatus.FILLED and out.filled_size == D("0.005")
+    assert "cancel_triggers" not in venue.calls
+
+
+async def test_a_limit_order_without_a_price_is_rejected_unsent() -> None:
+    venue = FakeVenue()
+    intent = entry().model_copy(update={"order_type": OrderType.LIMIT})
+    out = await placement.place(venue, intent, MARK)
+    assert out.status is OrderStatus.REJECTED
+    assert (out.reject_reason or "").startswith("PRICE_INVALID")
+    assert venue.calls == ["lookup"]
+
+
+async def test_a_post_only_crossing_refusal_is_a_rejection_with_its_code() -> None:
+    """Binance's -5022, classified POST_ONLY_WOULD_CROSS: the venue proved it did not act."""
+    cross = ExchangeError(ErrorCode.POST_ONLY_WOULD_CROSS, "would cross", retryable=False)
+    intent = entry().model_copy(update={"order_type": OrderType.LIMIT, "limit_price": D(66000)})
+    out = await placement.place(FakeVenue(errors={"submit": cross}), intent, MARK)
+    assert (out.status, out.reject_reason) == (
+        OrderStatus.REJECTED,
+        "POST_ONLY_WOULD_CROSS: would cross",
+    )
 
 
 async def test_a_full_close_cancels_triggers_best_effort(caplog: pytest.LogCaptureFixture) -> None:

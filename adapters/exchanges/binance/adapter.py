@@ -2,7 +2,8 @@
 (``adapters/exchanges/placement.py``); the reads are in ``reads.py``.
 
 * One-way position mode is assumed. Entries and closes are MARKET orders with
-  ``newClientOrderId`` = our id (or its digest); closes are ``reduceOnly``. TP/SL are
+  ``newClientOrderId`` = our id (or its digest), or LIMIT orders with ``timeInForce`` GTC, IOC
+  or GTX (post-only); closes are ``reduceOnly``. TP/SL are
   TAKE_PROFIT_MARKET / STOP_MARKET with ``closePosition=true``, which python-binance reroutes
   to ``POST /fapi/v1/algoOrder`` with ``clientAlgoId``.
 * Binance order queries need a symbol. ``lookup``/``cancel`` take an optional ``symbol``;
@@ -22,11 +23,13 @@ from adapters.exchanges.binance import schemas as bn
 from adapters.exchanges.binance.errors import VENUE
 from adapters.exchanges.binance.reads import BinanceReads
 from adapters.exchanges.client import ErrorCode, ExchangeError, LivePosition
-from adapters.exchanges.placement import MarketOrder, ProtectiveLeg
+from adapters.exchanges.placement import ProtectiveLeg, VenueOrder, rejected
 from adapters.exchanges.wire import parse
 from domain.exchange_rules import InstrumentRules, binance_client_algo_id, binance_client_order_id
 from domain.ids import entry_of, protective_kind
-from domain.orders import OrderIntent, OrderOutcome
+from domain.orders import OrderIntent, OrderOutcome, TimeInForce
+
+_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.POST_ONLY: "GTX"}
 
 
 def _cancel_algo(vs: str, algo_id: int) -> Callable[[Client], Any]:
@@ -98,8 +101,8 @@ class BinanceFuturesClient(BinanceReads):
     async def position(self, rules: InstrumentRules) -> LivePosition | None:
         return next((p for p in await self._positions() if p.symbol == rules.symbol), None)
 
-    def refusal(self, order: MarketOrder) -> str | None:
-        return None  # a MARKET order has no price of ours to check
+    def refusal(self, order: VenueOrder) -> str | None:
+        return None  # a MARKET order has no price of ours; a LIMIT's is on the grid already
 
     async def set_leverage(self, rules: InstrumentRules, leverage: int) -> str | None:
         vs = rules.venue_symbol
@@ -115,7 +118,7 @@ class BinanceFuturesClient(BinanceReads):
             return err.message
         return None
 
-    async def submit(self, order: MarketOrder) -> OrderOutcome:
+    async def submit(self, order: VenueOrder) -> OrderOutcome:
         intent = order.intent
         params: dict[str, Any] = {
             "symbol": order.rules.venue_symbol,
@@ -125,12 +128,24 @@ class BinanceFuturesClient(BinanceReads):
             "newClientOrderId": binance_client_order_id(intent.client_order_id),
             "newOrderRespType": "RESULT",
         }
+        if order.limit_price is not None:
+            params["type"] = "LIMIT"
+            params["price"] = str(order.limit_price)
+            params["timeInForce"] = _TIF[order.time_in_force]
         if intent.reduce_only:
             params["reduceOnly"] = "true"
         raw = await self._transport.call(
             "order", lambda c: c.futures_create_order(**params), mutating=True
         )
         placed = parse(bn.FuturesOrder, raw, venue=VENUE, what="order", mutating=True)
+        if (
+            params.get("timeInForce") == "GTX"
+            and placed.status.startswith("EXPIRED")
+            and not placed.executed_qty
+        ):
+            # Binance answers a crossing GTX with -5022; an answer that shows it expired instead
+            # says the same thing
+            return rejected(intent, f"{ErrorCode.POST_ONLY_WOULD_CROSS}: expired as taker")
         return placed.outcome(intent.client_order_id, intent.symbol)
 
     async def fee(self, outcome: OrderOutcome) -> Decimal | None:

@@ -16,9 +16,10 @@ _RATE_CODES = {-1003, -1015}
 _AUTH_CODES = {-1002, -1022, -2014, -2015}
 _NOT_FOUND_CODES = {-2011, -2013}
 _INVALID_ORDER_CODES = {
-    -1013, -1100, -1102, -1111, -1116, -1117, -1121, -2021, -2022,
-    -4003, -4004, -4005, -4014, -4023, -4024, -4131, -4164,
+    -1013, -1100, -1102, -1111, -1115, -1116, -1117, -1121, -2021, -2022,
+    -4003, -4004, -4005, -4013, -4014, -4016, -4023, -4024, -4131, -4164,
 }  # fmt: skip
+_POST_ONLY_CODE = -5022  # a GTX (post-only) order that would have filled at once
 _DUPLICATE_CODES = {-4015, -4116, -2010}
 
 
@@ -35,6 +36,8 @@ def _api_code(status: int, code: int, msg: str) -> tuple[ErrorCode, bool]:
     # the rest are refusals: the request was read and not acted on
     if code == -2019:
         return ErrorCode.INSUFFICIENT_MARGIN, False
+    if code == _POST_ONLY_CODE:
+        return ErrorCode.POST_ONLY_WOULD_CROSS, False
     if code in _NOT_FOUND_CODES:
         return ErrorCode.NOT_FOUND, False
     if code in _DUPLICATE_CODES or "duplicate" in msg.lower():

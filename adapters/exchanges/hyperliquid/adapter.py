@@ -1,8 +1,9 @@
 """Hyperliquid perpetuals: order lookup and the venue's hooks for the shared placement algorithm
 (``adapters/exchanges/placement.py``); the reads are in ``reads.py``.
 
-Market orders are IOC limit orders at mark +/- ``slippage``; TP/SL are reduce-only trigger orders
-(``tpsl``) with their own cloids. Every client order id maps to a 16-byte cloid.
+Market orders are IOC limit orders at mark +/- ``slippage``; limit orders are limit orders with
+the intent's time in force (GTC ``Gtc``, IOC ``Ioc``, post-only ``Alo``); TP/SL are reduce-only
+trigger orders (``tpsl``) with their own cloids. Every client order id maps to a 16-byte cloid.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from adapters.exchanges.hyperliquid import schemas as hl
 from adapters.exchanges.hyperliquid.errors import VENUE, map_status, reject_code
 from adapters.exchanges.hyperliquid.reads import HyperliquidReads
 from adapters.exchanges.hyperliquid.transport import now_ms
-from adapters.exchanges.placement import MarketOrder, ProtectiveLeg, rejected
+from adapters.exchanges.placement import ProtectiveLeg, VenueOrder, decided, rejected
 from adapters.exchanges.wire import parse, plain, safe_text
 from domain.exchange_rules import (
     InstrumentRules,
@@ -27,7 +28,9 @@ from domain.exchange_rules import (
     round_quantity,
     slippage_price,
 )
-from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from domain.orders import OrderIntent, OrderOutcome, OrderStatus, TimeInForce
+
+_TIF = {TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.POST_ONLY: "Alo"}
 
 
 def _cloid(client_order_id: str) -> Cloid:
@@ -83,10 +86,12 @@ class HyperliquidClient(HyperliquidReads):
         positions = (await self._clearinghouse()).positions()
         return next((p for p in positions if p.symbol == rules.symbol), None)
 
-    def _limit_price(self, order: MarketOrder) -> Decimal | None:
+    def _limit_price(self, order: VenueOrder) -> Decimal | None:
+        if order.limit_price is not None:
+            return order.limit_price
         return slippage_price(order.mark, order.is_buy, self.slippage, order.rules)
 
-    def refusal(self, order: MarketOrder) -> str | None:
+    def refusal(self, order: VenueOrder) -> str | None:
         # a market order is an IOC limit order: its price must be a valid price
         return SizeDeny.PRICE_INVALID.value if self._limit_price(order) is None else None
 
@@ -97,10 +102,12 @@ class HyperliquidClient(HyperliquidReads):
         )
         return safe_text(reply.response) if reply.status == "err" else None
 
-    async def submit(self, order: MarketOrder) -> OrderOutcome:
+    async def submit(self, order: VenueOrder) -> OrderOutcome:
         intent, coin, qty = order.intent, order.rules.venue_symbol, order.quantity
         limit_px = self._limit_price(order)
         assert limit_px is not None  # refusal() said so
+        is_limit = order.limit_price is not None
+        tif = _TIF[order.time_in_force] if is_limit else "Ioc"
         cloid = _cloid(intent.client_order_id)
         reply = await self._act(
             "order",
@@ -109,7 +116,7 @@ class HyperliquidClient(HyperliquidReads):
                 order.is_buy,
                 float(qty),  # SDK boundary: the SDK takes floats and re-checks 8-decimal wire form
                 float(limit_px),
-                {"limit": {"tif": "Ioc"}},
+                {"limit": {"tif": tif}},
                 reduce_only=intent.reduce_only,
                 cloid=cloid,
             ),
@@ -118,19 +125,50 @@ class HyperliquidClient(HyperliquidReads):
             msg = safe_text(reply.response)
             return rejected(intent, f"{reject_code(msg)}: {msg}")
         st = parse(hl.OrderResponse, reply.response, venue=VENUE, what="order", mutating=True).first
+        if st.filled is not None and (tif == "Ioc" or st.filled.total_sz >= qty):
+            return self._answered(order, OrderStatus.FILLED, st.filled.oid, st.filled)
         accepted = st.filled or st.resting
-        if accepted is not None:
-            return OrderOutcome(
-                client_order_id=intent.client_order_id,
-                symbol=intent.symbol,
-                side=intent.side,
-                status=OrderStatus.FILLED if st.filled else OrderStatus.SUBMITTED,
-                exchange_order_id=str(accepted.oid),
-                filled_size=st.filled.total_sz if st.filled else None,
-                avg_price=st.filled.avg_px if st.filled else None,
-            )
+        if accepted is not None:  # resting, perhaps partly filled already
+            return await self._resting(order, accepted.oid)
         msg = safe_text(st.error)
-        return rejected(intent, f"{reject_code(msg)}: {msg}")
+        code = reject_code(msg)
+        if is_limit and tif == "Ioc" and code == "NO_LIQUIDITY":
+            return decided(intent, OrderStatus.CANCELLED, f"{code}: {msg}")  # IOC: nothing filled
+        return rejected(intent, f"{code}: {msg}")
+
+    @staticmethod
+    def _answered(
+        order: VenueOrder, status: OrderStatus, oid: int, filled: hl.Filled | None = None
+    ) -> OrderOutcome:
+        intent = order.intent
+        return OrderOutcome(
+            client_order_id=intent.client_order_id,
+            symbol=intent.symbol,
+            side=intent.side,
+            status=status,
+            exchange_order_id=str(oid),
+            filled_size=filled.total_sz if filled else None,
+            avg_price=filled.avg_px if filled else None,
+        )
+
+    async def _resting(self, order: VenueOrder, oid: int) -> OrderOutcome:
+        """A resting order's answer, with what of it filled at once (its fills: best effort,
+        the sync learns them later otherwise)."""
+        resting = self._answered(order, OrderStatus.SUBMITTED, oid)
+        try:
+            fills = await self._order_fills(str(oid), now_ms() - 60_000)
+        except ExchangeError:
+            return resting
+        if not fills:
+            return resting
+        size = sum((f.size for f in fills), Decimal(0))
+        return resting.model_copy(
+            update={
+                "filled_size": size,
+                "avg_price": plain(sum((f.size * f.price for f in fills), Decimal(0)) / size),
+                "fee": sum((f.fee for f in fills), Decimal(0)),
+            }
+        )
 
     async def fee(self, outcome: OrderOutcome) -> Decimal | None:
         assert outcome.exchange_order_id is not None

@@ -64,6 +64,8 @@ def action_refusal(what: str, text: str) -> ExchangeError | None:
 def reject_code(message: str) -> str:
     """Our reason code for the text of a refused order."""
     m = message.lower()
+    if "post only" in m:  # "Post only order would have immediately matched, bbo was ..."
+        return ErrorCode.POST_ONLY_WOULD_CROSS.value
     if "insufficient margin" in m:
         return "INSUFFICIENT_MARGIN"
     if "minimum value" in m:
