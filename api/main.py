@@ -15,16 +15,22 @@ from api.auth import current_user
 from api.limits import BodyLimit, RateLimit, VerifiedTokens
 from api.pools import PoolControl
 from api.routes import (
+    account_summary,
     accounts,
     bindings,
+    crypto,
     equity,
     exchange,
+    exchange_config,
+    exports,
     history,
     klines,
+    program_choices,
     programs,
     prompts,
     signals,
     users,
+    venues,
 )
 from api.traders import TraderControl
 from api.ws import docs as live_docs
@@ -115,9 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.public)
     # Every other /api/ route needs a valid session token (routes also read who it is).
     signed_in = [Depends(current_user)]
-    # equity before accounts: see api/routes/equity.py.
+    # equity and account_summary before accounts, program_choices before programs: see each.
     routers = (
-        users, equity, accounts, exchange, bindings, history, programs, prompts, signals, klines
+        users, exchange_config, equity, account_summary, accounts, exchange, exports, bindings,
+        history, program_choices, programs, prompts, signals, klines, crypto, venues,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)
