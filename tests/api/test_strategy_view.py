@@ -49,7 +49,7 @@ async def test_a_prompt_traders_model_without_its_key(st: Stack) -> None:
             "llm_model": "gpt-4o-mini", "llm_api_key": LLM_KEY}  # fmt: skip
     tid = (await st.post("/api/account/", body)).json()["id"]
     r = await st.api.get(f"/api/account/{tid}/strategy")
-    assert r.json()["llm"] == {"provider": "openai", "model": "gpt-4o-mini", "base_url": None,
+    assert r.json()["llm"] == {"provider": "openai", "model": "gpt-4o-mini", "base_url": "https://api.openai.com/v1",
                                "api_key_set": True}  # fmt: skip
     assert LLM_KEY not in r.text and LLM_KEY[-4:] not in r.text
 
