@@ -184,7 +184,7 @@ def trader_header(acct: Account) -> dict[str, Any]:
         "initial_capital": fmt(acct.initial_capital),
         "symbols": list(acct.symbols),
         "created_at": as_utc(acct.created_at).isoformat(),
-        "deleted": acct.is_deleted,
+        "is_deleted": acct.is_deleted,
     }
 
 
