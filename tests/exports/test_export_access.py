@@ -19,9 +19,9 @@ KINDS = ("decisions", "orders", "fills", "round-trips", "equity")
 
 @pytest.fixture
 async def st(
-    temporal_client: Client, temporal_address: str, sqlite_url: str
+    temporal_client: Client, temporal_address: str, database_url: str
 ) -> AsyncIterator[Stack]:
-    async with full_stack(None, make_settings(temporal_address, sqlite_url), worker=False) as s:
+    async with full_stack(None, make_settings(temporal_address, database_url), worker=False) as s:
         yield s
 
 

@@ -18,9 +18,9 @@ from tests.support.stack import Stack, full_stack, make_settings
 
 @pytest.fixture
 async def st(
-    temporal_client: Client, temporal_address: str, sqlite_url: str
+    temporal_client: Client, temporal_address: str, database_url: str
 ) -> AsyncIterator[Stack]:
-    async with full_stack(None, make_settings(temporal_address, sqlite_url)) as stack:
+    async with full_stack(None, make_settings(temporal_address, database_url)) as stack:
         yield stack
 
 
