@@ -53,8 +53,13 @@ async def test_an_unknown_symbol_is_a_404_naming_it(st: Stack) -> None:
     r = await st.api.get(URL, params={"symbols": "BTC,NOPE"})
     assert r.status_code == 404, r.text
     assert r.json()["code"] == "SYMBOL_NOT_FOUND" and "NOPE" in r.json()["error"]
-    none = await st.api.get(URL)
-    assert none.status_code == 422 and none.json()["code"] == "VALIDATION_ERROR", none.text
+
+
+async def test_no_symbol_is_a_422(st: Stack) -> None:
+    for params in ({}, {"symbol": " "}, {"symbols": ","}):
+        r = await st.api.get(URL, params=params)
+        assert r.status_code == 422 and r.json()["code"] == "VALIDATION_ERROR", r.text
+        assert "symbol" in r.json()["error"]
 
 
 async def test_a_source_that_does_not_answer_is_a_503(

@@ -84,7 +84,7 @@ async def _snapshots(st: Stack, tid: int) -> list[AccountSnapshot]:
         return list(await s.scalars(query.order_by(AccountSnapshot.id)))
 
 
-async def _check_venue(st: Stack, tid: int, venue: str, environment: str) -> None:
+async def _check_positions(st: Stack, tid: int, venue: str) -> None:
     positions = await st.api.get(f"/api/{venue}/accounts/{tid}/positions")
     assert positions.status_code == 200, positions.text
     got = positions.json()
@@ -96,6 +96,9 @@ async def _check_venue(st: Stack, tid: int, venue: str, environment: str) -> Non
     ours = (await st.api.get(f"/api/account/{tid}/positions")).json()
     assert [(p["symbol"], p["size"]) for p in ours["positions"]] == [("BTC", pos["size"])]
 
+
+async def _check_state(st: Stack, tid: int, venue: str, environment: str) -> None:
+    """The venue's balances, as /overview shows them, and the snapshot stored."""
     before = len(await _snapshots(st, tid))
     state = await st.api.get(f"/api/{venue}/account/{tid}/state")
     assert state.status_code == 200, state.text
@@ -111,18 +114,36 @@ async def _check_venue(st: Stack, tid: int, venue: str, environment: str) -> Non
     assert stored[-1].balance_total == Decimal(s["balance_total"])
 
 
-async def test_hyperliquid_positions_and_state(
+async def test_hyperliquid_positions_with_their_totals(
     st: Stack, hl_url: tuple[HyperliquidEmulator, str]
 ) -> None:
     tid = await _hyperliquid(st, hl_url)
     await _open_long(st, tid)
-    await _check_venue(st, tid, "hyperliquid", "testnet")
+    await _check_positions(st, tid, "hyperliquid")
 
 
-async def test_binance_positions_and_state(st: Stack, bn_url: tuple[BinanceEmulator, str]) -> None:
+async def test_hyperliquid_state_is_stored_as_a_snapshot(
+    st: Stack, hl_url: tuple[HyperliquidEmulator, str]
+) -> None:
+    tid = await _hyperliquid(st, hl_url)
+    await _open_long(st, tid)
+    await _check_state(st, tid, "hyperliquid", "testnet")
+
+
+async def test_binance_positions_with_their_totals(
+    st: Stack, bn_url: tuple[BinanceEmulator, str]
+) -> None:
     tid = await _binance(st, bn_url)
     await _open_long(st, tid)
-    await _check_venue(st, tid, "binance", "mainnet")
+    await _check_positions(st, tid, "binance")
+
+
+async def test_binance_state_is_stored_as_a_snapshot(
+    st: Stack, bn_url: tuple[BinanceEmulator, str]
+) -> None:
+    tid = await _binance(st, bn_url)
+    await _open_long(st, tid)
+    await _check_state(st, tid, "binance", "mainnet")
 
 
 async def test_the_workers_account_sync_stores_a_snapshot(

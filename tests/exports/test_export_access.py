@@ -1,5 +1,6 @@
-"""Who may export what: another user's trader answers exactly like a missing one; a kind that
-does not exist and a range that ends before it starts are 422s; a range bounds every kind."""
+"""Who may export what, and which records: another user's trader answers exactly like a missing
+one; a kind that does not exist and a range that ends before it starts are 422s; a range bounds
+every kind."""
 
 from __future__ import annotations
 
@@ -91,11 +92,15 @@ async def test_another_users_trader_is_a_missing_one(st: Stack) -> None:
             assert "A's" not in theirs.text and "BTC" not in theirs.text
 
 
-async def test_an_unknown_kind_and_a_backwards_range_are_422s(st: Stack) -> None:
+async def test_an_unknown_kind_is_a_422_naming_the_kinds(st: Stack) -> None:
     tid = (await st.create_trader())["id"]
     r = await st.api.get(f"/api/account/{tid}/export/positions.csv")
     assert r.status_code == 422 and r.json()["code"] == "VALIDATION_ERROR", r.text
-    assert "round-trips" in r.json()["error"]  # names the kinds there are
+    assert "round-trips" in r.json()["error"]
+
+
+async def test_a_range_that_ends_before_it_starts_is_a_422(st: Stack) -> None:
+    tid = (await st.create_trader())["id"]
     backwards = {"start": "2026-12-02T00:00:00Z", "end": "2026-12-01T00:00:00Z"}
     for url in ("export.json", "export/fills.csv"):
         r = await st.api.get(f"/api/account/{tid}/{url}", params=backwards)
