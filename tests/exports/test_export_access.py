@@ -123,3 +123,12 @@ async def test_a_range_bounds_every_kind(st: Stack) -> None:
     )
     text = (await st.api.get(f"/api/account/{tid}/export/fills.csv", params=span)).text
     assert text.count("\r\n") == 4 and "t2" in text and "t5" not in text  # header + 3
+
+
+async def test_a_trader_without_history_exports_headers_and_empty_sections(st: Stack) -> None:
+    tid = (await st.create_trader())["id"]
+    for kind in KINDS:
+        r = await st.api.get(f"/api/account/{tid}/export/{kind}.csv")
+        assert r.status_code == 200 and r.text.count("\r\n") == 1, (kind, r.text)
+    doc = (await st.api.get(f"/api/account/{tid}/export.json")).json()
+    assert [doc[k] for k in ("decisions", "orders", "fills", "round_trips", "equity")] == [[]] * 5
