@@ -4,8 +4,13 @@ triggers are recorded, unsettled orders settled, drift recorded (adapters/exchan
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from adapters.account_snapshots import record_view
+from adapters.exchanges.base import AccountView
 from adapters.exchanges.client import ExchangeError
 from adapters.exchanges.reconcile import Reconciler, last_trade_row
 from adapters.exchanges.router import ExchangeRouter
@@ -14,6 +19,8 @@ from db.session import Sessions
 from db.traders import symbols_of
 from db.transactions import read
 from domain.contracts import SyncAccountInput, SyncAccountResult
+
+log = logging.getLogger("hyperoru.exchanges")
 
 
 class AccountSync:
@@ -40,6 +47,7 @@ class AccountSync:
         marks = {sym: await feed.get_price(sym, at) for sym in held}
         after = await self.exchange.sync(req.account_id, marks)
         report = await self.reconciler.run(req.account_id, req.reason, after, trades_before)
+        await self._snapshot(req.account_id, after)
         closed = len(before.positions) - len(after.positions)
         return SyncAccountResult(
             open_positions=len(after.positions),
@@ -48,3 +56,15 @@ class AccountSync:
             orders_resolved=report.orders_resolved,
             drift=report.drift,
         )
+
+    async def _snapshot(self, account_id: int, view: AccountView) -> None:
+        """A live trader's venue account as this sync read it, stored as a snapshot. Why a
+        failure is only logged: the snapshot is an observation, and the sync's own records
+        (fills, settled orders) are already committed; retrying the sync for it would redo them
+        against the venue."""
+        if await self.exchange.is_paper(account_id):
+            return
+        try:
+            await record_view(self.sessions, account_id, view)
+        except SQLAlchemyError as err:
+            log.warning("account %s: snapshot not stored: %s", account_id, type(err).__name__)

@@ -15,18 +15,24 @@ from api.auth import current_user
 from api.limits import BodyLimit, RateLimit, VerifiedTokens
 from api.pools import PoolControl
 from api.routes import (
+    account_summary,
     accounts,
     bindings,
+    crypto,
     equity,
     exchange,
+    exchange_config,
+    exports,
     funding,
     history,
     klines,
+    program_choices,
     program_guide,
     programs,
     prompts,
     signals,
     users,
+    venues,
 )
 from api.traders import TraderControl
 from api.ws import docs as live_docs
@@ -117,21 +123,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.public)
     # Every other /api/ route needs a valid session token (routes also read who it is).
     signed_in = [Depends(current_user)]
-    # equity before accounts: see api/routes/equity.py; program_guide before programs: see
-    # api/routes/program_guide.py.
+    # Order matters where a fixed path shares a prefix with a `{id}` one: equity and
+    # account_summary before accounts, program_choices and program_guide before programs.
     routers = (
         users,
+        exchange_config,
         equity,
+        account_summary,
         accounts,
         exchange,
+        exports,
         bindings,
         history,
         funding,
+        program_choices,
         program_guide,
         programs,
         prompts,
         signals,
         klines,
+        crypto,
+        venues,
     )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)

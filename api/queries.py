@@ -19,6 +19,7 @@ from db.models import (
     RoundTripRecord,
     SignalDefinitionRecord,
     SignalPoolRecord,
+    TradeRecord,
 )
 from domain.trader import TraderStatus
 from domain.vocabulary import AccountType, DecisionStatus, Exchange, ExchangeEnvironment
@@ -113,6 +114,21 @@ def order_dict(o: OrderRecord) -> dict[str, object]:
         "reject_reason": o.reject_reason,
         "created_at": as_utc(o.created_at).isoformat(),
         "updated_at": as_utc(o.updated_at).isoformat(),
+    }
+
+
+def trade_dict(t: TradeRecord) -> dict[str, object]:
+    return {
+        "trade_id": t.trade_id,
+        "client_order_id": t.client_order_id,
+        "symbol": t.symbol,
+        "side": t.side,
+        "size": fmt(t.size),
+        "price": fmt(t.price),
+        "fee": fmt(t.fee),
+        "realized_pnl": fmt(t.realized_pnl),
+        "trigger": t.trigger,
+        "created_at": as_utc(t.created_at).isoformat(),
     }
 
 

@@ -18,13 +18,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from db.account_snapshots import AccountSnapshot
 from db.base import Base, utcnow
+from db.exchange_config import UserExchangeConfig
 from db.users import SessionToken, User
 from domain.orders import OrderStatus
 from domain.trader import TraderStatus
 from domain.vocabulary import DecisionStatus, Exchange
 
-__all__ = ["SessionToken", "User"]  # re-exported: every table is reachable from db.models
+# Re-exported: every table is reachable from db.models.
+__all__ = ["AccountSnapshot", "SessionToken", "User", "UserExchangeConfig"]
 
 
 class Account(Base):

@@ -11,6 +11,7 @@ from api.auth import CurrentUser
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError
 from api.exact_json import ExactNumbersRoute
+from api.exchange_config import selected_exchange
 from api.idempotency import check_reuse, earlier_decision
 from api.llm_config import KEY_FIELD, LLM_FIELDS, apply_llm_settings
 from api.market import check_symbols
@@ -51,13 +52,19 @@ def refuse_llm_fields(account_type: str, fields: dict[str, Any]) -> None:
 async def create_account(
     body: AccountCreate, s: SessionDep, control: ControlDep, request: Request, user: CurrentUser
 ) -> AccountOut:
-    """Create a trader (its workflow starts paused unless trading_enabled)."""
-    check_symbols(request.app.state.feed, body.exchange, body.symbols)
+    """Create a trader (its workflow starts paused unless trading_enabled); without an
+    `exchange`, on your selected one (GET /api/users/exchange-config)."""
+    exchange = (
+        body.exchange
+        if "exchange" in body.model_fields_set
+        else await selected_exchange(s, user.id)
+    )
+    check_symbols(request.app.state.feed, exchange, body.symbols)
     refuse_llm_fields(body.account_type, body.model_dump(include=set(LLM_FIELDS)))
     acct = Account(
         **body.model_dump(exclude={"account_type", "exchange", *LLM_FIELDS}),
         account_type=body.account_type.value,
-        exchange=body.exchange.value,
+        exchange=exchange.value,
         status=TraderStatus.ACTIVE if body.trading_enabled else TraderStatus.PAUSED,
         owner_id=user.id,
     )

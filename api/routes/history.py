@@ -11,8 +11,7 @@ from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import not_found
 from api.exact_json import ExactNumbersRoute
-from api.money import fmt
-from api.queries import decisions_out, get_account, order_dict, round_trip_dict
+from api.queries import decisions_out, get_account, order_dict, round_trip_dict, trade_dict
 from api.schemas import DecisionOut, OverviewOut, Page, PositionsOut, as_utc
 from api.trader_state import open_orders_of, overview_of, positions_of
 from db.models import (
@@ -104,22 +103,7 @@ async def trades(
         page,
         per_page,
     )
-    items = [
-        {
-            "trade_id": t.trade_id,
-            "client_order_id": t.client_order_id,
-            "symbol": t.symbol,
-            "side": t.side,
-            "size": fmt(t.size),
-            "price": fmt(t.price),
-            "fee": fmt(t.fee),
-            "realized_pnl": fmt(t.realized_pnl),
-            "trigger": t.trigger,
-            "created_at": as_utc(t.created_at).isoformat(),
-        }
-        for t in rows
-    ]
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    return Page(items=[trade_dict(t) for t in rows], page=page, per_page=per_page, total=total)
 
 
 @router.get("/round-trips", response_model=Page)

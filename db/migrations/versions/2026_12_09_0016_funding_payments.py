@@ -1,7 +1,7 @@
 """funding payments: each live position's funding settlements, counted in its round trip
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0015
 Create Date: 2026-12-09 12:00:00.000000
 
 Nothing to backfill: no funding payment was recorded before this revision (round trips kept
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0016'
-down_revision = '0011'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
