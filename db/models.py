@@ -19,12 +19,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
+from db.notification_models import NotificationChannel, NotificationCursor, NotificationDelivery
 from db.users import SessionToken, User
 from domain.orders import OrderStatus
 from domain.trader import TraderStatus
 from domain.vocabulary import DecisionStatus, Exchange
 
-__all__ = ["SessionToken", "User"]  # re-exported: every table is reachable from db.models
+# re-exported: every table is reachable from db.models
+__all__ = [
+    "NotificationChannel",
+    "NotificationCursor",
+    "NotificationDelivery",
+    "SessionToken",
+    "User",
+]
 
 
 class Account(Base):
