@@ -48,13 +48,12 @@ async def test_no_secret_in_any_workflow_history(
     test = await st.api.post(f"/api/notifications/channels/{tg['id']}/test")
     assert test.json()["status"] == "delivered"
 
-    histories = 0
+    notifier_histories = 0
     async for wf in st.client.list_workflows():
         history = await st.client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
         strings: list[str] = []
         _readable(json.loads(history.to_json()), strings)
         text = "\n".join(strings)
-        assert "delivery_id" in text or "DeliverNowWorkflow" in text or "batch" in text
         assert hook["secret"] not in text and BOT_TOKEN not in text, wf.id
-        histories += 1
-    assert histories >= 2
+        notifier_histories += "dlv_" in text  # a delivery id: the payloads were read
+    assert notifier_histories >= 2
