@@ -1,28 +1,33 @@
 """The notifier (README "Notifications"), on its own task queue so a slow receiver never
-delays a trader: `NotifyWorkflow` reads the live stream's new events into deliveries and sends
-them; `DailySummaryWorkflow` does the same for the day's summary; `DeliverNowWorkflow` sends
-given deliveries at once (the channel test).
+delays a trader: `NotifyWorkflow` reads the live stream's new events into deliveries and hands
+each to a `DeliverNowWorkflow` of its own; `DailySummaryWorkflow` records and sends the day's
+summary; `DeliverNowWorkflow` sends given deliveries (also the channel test's).
 
 Why a Temporal Schedule starting one short `NotifyWorkflow` every few seconds, not one
-long-running workflow: a pass is a bounded history (read, send, done), so there is no
+long-running workflow: a pass is a bounded history (read, hand out, done), so there is no
 continue-as-new to get right and no history growing for life; the schedule is durable, visible
-and paused from the UI or CLI like equity-sample; its ticks never overlap (SKIP), so one pass
-at a time moves the cursor. A crash loses nothing: the deliveries and the cursor past their
-events are written in one transaction, so a pass that died before it is redone and one that died
-after it finds them recorded (a delivery's id is unique per channel and event), and each
-delivery is sent by an activity that is retried with backoff and skips a delivery already sent.
-While a receiver is being retried the pass lasts longer and the next ticks are skipped: the
-events wait in the table (kept 24 h), far longer than the retries (a few minutes at most).
+and paused from the UI or CLI like equity-sample; its ticks never overlap (SKIP), so one pass at
+a time moves the cursor. A crash loses nothing: the deliveries and the cursor past their events
+are written in one transaction, so a pass that died before it is redone and one that died after
+it finds them recorded (a delivery's id is unique per channel and event).
+
+Why each delivery in a child workflow of its own (`notify-delivery-<delivery id>`, abandoned by
+the pass): a receiver that is down is retried for minutes, and a pass that waited for it would
+hold up every other user's messages behind it. The child's id is the delivery's, so a later pass
+that finds the delivery still pending while its child retries starts nothing (the id is taken),
+and a delivery is never sent by two workflows at once; its activity also skips a delivery
+already sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from domain.notifications import (
@@ -87,7 +92,7 @@ async def deliver_all(ids: list[str], policy: DeliveryPolicy) -> BatchResult:
 @workflow.defn(name="NotifyWorkflow")
 class NotifyWorkflow:
     @workflow.run
-    async def run(self, input: NotifyInput) -> BatchResult:
+    async def run(self, input: NotifyInput) -> CollectResult:
         collected: CollectResult = await workflow.execute_activity(
             NotifyActivity.COLLECT,
             CollectInput(batch=input.batch),
@@ -95,7 +100,16 @@ class NotifyWorkflow:
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
         )
-        return await deliver_all(collected.pending, input.policy)
+        for delivery_id in collected.pending:
+            # Already started: an earlier pass's workflow is still sending it.
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await workflow.start_child_workflow(
+                    DeliverNowWorkflow.run,
+                    DeliverBatchInput(delivery_ids=[delivery_id], policy=input.policy),
+                    id=f"notify-delivery-{delivery_id}",
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
+        return collected
 
 
 @workflow.defn(name="DailySummaryWorkflow")
