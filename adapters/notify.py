@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import re
 import time
 from typing import Any
 
@@ -28,6 +30,32 @@ DELIVERY_HEADER = "X-Hyperoru-Delivery"
 USER_AGENT = "hyperoru-notifications/1"
 DEFAULT_TELEGRAM_URL = "https://api.telegram.org"
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+
+
+_BOT_PATH = re.compile(r"/bot[^/\s]+/")
+
+
+def _mask_bot_path(value: Any) -> Any:
+    if isinstance(value, int | float) or value is None:
+        return value
+    text = str(value)
+    masked = _BOT_PATH.sub("/bot**********/", text)
+    return value if masked == text else masked
+
+
+class BotTokenRedactor(logging.Filter):
+    """httpx logs every request's URL at INFO, and a Bot API URL holds the bot's token
+    (`/bot<token>/sendMessage`): masked here, on httpx's own logger, before any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _mask_bot_path(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_mask_bot_path(a) for a in record.args)
+        return True
+
+
+logging.getLogger("httpx").addFilter(BotTokenRedactor())
 
 
 class DeliveryRetryable(Exception):

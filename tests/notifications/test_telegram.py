@@ -4,7 +4,10 @@ is not retried."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import pytest
 
 from tests.emulators.telegram import TelegramEmulator
 from tests.notifications.conftest import BOT_TOKEN, CHAT_ID, breaker, record, settled
@@ -45,3 +48,15 @@ async def test_a_bad_token_marks_the_channel_failing(st: Stack, telegram: Telegr
     assert got["status"] == "failing"
     assert "Unauthorized" in got["status_reason"] and "wrong-token" not in got["status_reason"]
     assert telegram.refused == ["Unauthorized"] and telegram.messages == []
+
+
+async def test_the_bot_token_is_in_no_log_line(
+    st: Stack, telegram: TelegramEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ch = await _telegram(st, telegram, BOT_TOKEN)
+    record(st, breaker((await st.create_trader())["account_id"]))
+    assert (await settled(st.api, ch["id"]))[0]["status"] == "delivered"
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("sendMessage" in line for line in lines)  # httpx logged the request
+    assert not [line for line in lines if BOT_TOKEN in line]
