@@ -40,9 +40,10 @@ RETRYABLE = "DeliveryRetryable"
 
 
 class NotifyActivities:
-    def __init__(self, sessions: Sessions, vault: KeyWrapper) -> None:
+    def __init__(self, sessions: Sessions, vault: KeyWrapper, allow_private: bool = False) -> None:
         self.sessions = sessions
         self.vault = vault
+        self.allow_private = allow_private
 
     @activity.defn(name=NotifyActivity.COLLECT)
     async def collect_notifications(self, req: CollectInput) -> CollectResult:
@@ -83,11 +84,18 @@ class NotifyActivities:
             secret = Secret(open_secret(self.vault, sealed, t.channel_id, SECRET_FIELD))
             if t.kind == ChannelKind.WEBHOOK:
                 body = webhook_body(did, t.channel_id, t.payload)
-                await send_webhook(t.url or "", secret, did, body, req.http_timeout_s)
+                await send_webhook(
+                    t.url or "", secret, did, body, req.http_timeout_s, self.allow_private
+                )
             else:
                 text = str(t.payload.get("text") or "")
                 await send_telegram(
-                    t.telegram_base_url, secret, t.telegram_chat_id or "", text, req.http_timeout_s
+                    t.telegram_base_url,
+                    secret,
+                    t.telegram_chat_id or "",
+                    text,
+                    req.http_timeout_s,
+                    self.allow_private,
                 )
         except DeliveryRefused as err:
             reason = str(err)

@@ -8,6 +8,11 @@ The outcome is one of three: sent; `DeliveryRetryable` (a 5xx, 408, 429, a timeo
 or dropped connection: worth another attempt); `DeliveryRefused` (any other answer: the
 receiver said no, e.g. Telegram's 401 "Unauthorized"; trying again changes nothing). Error
 messages never hold the secret (a Telegram token is part of its URL, so it is masked out).
+
+A channel's URL is the user's input that makes the worker connect (server-side request forgery):
+the LLM base URL's egress rules apply (adapters/llm/egress.py): link-local and cloud metadata
+addresses never, loopback and private ones only with HYPERORU_NOTIFY_ALLOW_PRIVATE_HOSTS, checked
+when the channel is saved and on every connection (a refused host is not retried).
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import re
 import time
 from typing import Any
 
-import httpx
+import httpx2
 
+from adapters.llm.egress import HostNotAllowed, base_url_problem
+from adapters.llm.transport import GuardedTransport
 from vault import Secret
 
 SIGNATURE_HEADER = "X-Hyperoru-Signature"
@@ -44,7 +51,7 @@ def _mask_bot_path(value: Any) -> Any:
 
 
 class BotTokenRedactor(logging.Filter):
-    """httpx logs every request's URL at INFO, and a Bot API URL holds the bot's token
+    """httpx2 logs every request's URL at INFO, and a Bot API URL holds the bot's token
     (`/bot<token>/sendMessage`): masked here, on httpx's own logger, before any handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -55,7 +62,7 @@ class BotTokenRedactor(logging.Filter):
         return True
 
 
-logging.getLogger("httpx").addFilter(BotTokenRedactor())
+logging.getLogger("httpx2").addFilter(BotTokenRedactor())
 
 
 class DeliveryRetryable(Exception):
@@ -77,13 +84,33 @@ def webhook_body(delivery_id: str, channel_id: int, payload: dict[str, Any]) -> 
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
 
-def _describe(err: httpx.HTTPError) -> str:
-    if isinstance(err, httpx.TimeoutException):
+async def url_problem(url: str, allow_private: bool) -> str | None:
+    """Why the egress rules refuse `url`'s host (save time), or None."""
+    problem = await base_url_problem(url, allow_private)
+    return None if problem is None else _host_text(problem)
+
+
+def _host_text(problem: str) -> str:
+    return problem.replace("the LLM host", "the host", 1)
+
+
+def _client(timeout_s: float, allow_private: bool) -> httpx2.AsyncClient:
+    # Why no redirects: a signed body (or a bot token) goes only where the owner pointed it.
+    return httpx2.AsyncClient(
+        transport=GuardedTransport(allow_private),
+        timeout=timeout_s,
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def _describe(err: httpx2.HTTPError) -> str:
+    if isinstance(err, httpx2.TimeoutException):
         return f"timed out ({type(err).__name__})"
     return f"connection failed ({type(err).__name__})"
 
 
-def _classify(where: str, resp: httpx.Response, detail: str) -> None:
+def _classify(where: str, resp: httpx2.Response, detail: str) -> None:
     if 200 <= resp.status_code < 300:
         return
     reason = f"{where}: HTTP {resp.status_code}" + (f" {detail}" if detail else "")
@@ -93,7 +120,12 @@ def _classify(where: str, resp: httpx.Response, detail: str) -> None:
 
 
 async def send_webhook(
-    url: str, secret: Secret, delivery_id: str, body: bytes, timeout_s: float
+    url: str,
+    secret: Secret,
+    delivery_id: str,
+    body: bytes,
+    timeout_s: float,
+    allow_private: bool = False,
 ) -> None:
     ts = str(int(time.time()))
     headers = {
@@ -103,27 +135,35 @@ async def send_webhook(
         TIMESTAMP_HEADER: ts,
         DELIVERY_HEADER: delivery_id,
     }
-    # Why no redirects: a signed body goes only where the owner pointed it.
-    async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as http:
+    async with _client(timeout_s, allow_private) as http:
         try:
             resp = await http.post(url, content=body, headers=headers)
-        except httpx.HTTPError as err:
+        except HostNotAllowed as err:
+            raise DeliveryRefused(f"webhook: {_host_text(str(err))}; nothing was sent") from None
+        except httpx2.HTTPError as err:
             raise DeliveryRetryable(f"webhook: {_describe(err)}") from None
     _classify("webhook", resp, resp.reason_phrase)
 
 
 async def send_telegram(
-    base_url: str | None, token: Secret, chat_id: str, text: str, timeout_s: float
+    base_url: str | None,
+    token: Secret,
+    chat_id: str,
+    text: str,
+    timeout_s: float,
+    allow_private: bool = False,
 ) -> None:
     url = f"{(base_url or DEFAULT_TELEGRAM_URL).rstrip('/')}/bot{token.reveal()}/sendMessage"
-    async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as http:
+    async with _client(timeout_s, allow_private) as http:
         try:
             resp = await http.post(
                 url,
                 json={"chat_id": chat_id, "text": text, "disable_web_page_preview": True},
                 headers={"User-Agent": USER_AGENT},
             )
-        except httpx.HTTPError as err:
+        except HostNotAllowed as err:
+            raise DeliveryRefused(f"telegram: {_host_text(str(err))}; nothing was sent") from None
+        except httpx2.HTTPError as err:
             raise DeliveryRetryable(f"telegram: {_describe(err)}") from None
     detail = ""
     try:

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     notify_retry_max_seconds: float = Field(default=60.0, gt=0, le=3600)
     notify_max_attempts: int = Field(default=8, ge=1, le=100)
     notify_daily_summary_time: str = "00:05"
+    # A channel's webhook URL or Telegram base URL may be a loopback or private address only
+    # when this is true (as HYPERORU_LLM_ALLOW_PRIVATE_HOSTS for LLM base URLs).
+    notify_allow_private_hosts: bool = False
     worker_max_concurrent_activities: int = 64
     worker_max_cached_workflows: int = 2000
     # A trader's run leaves the worker's cache once it has not run for this many seconds (0:

@@ -27,7 +27,7 @@ def build_pool_activities(deps: Deps) -> list[Callable[..., Any]]:
 
 def build_notify_activities(deps: Deps) -> list[Callable[..., Any]]:
     assert deps.vault is not None
-    notify = NotifyActivities(deps.sessions, deps.vault)
+    notify = NotifyActivities(deps.sessions, deps.vault, deps.notify_allow_private_hosts)
     return [
         notify.collect_notifications,
         notify.collect_daily_summary,

@@ -15,6 +15,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, select
 
+from adapters.notify import url_problem
 from api.auth import CurrentUser
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
@@ -87,6 +88,15 @@ def _missing(field: str, why: str) -> ApiError:
     return ApiError(422, "VALIDATION_ERROR", f"{field}: {why}")
 
 
+async def _check_hosts(request: Request, **urls: str | None) -> None:
+    """The egress rules (adapters/notify.py): a refused host is a 422 naming its field."""
+    allow = request.app.state.settings.notify_allow_private_hosts
+    for field, url in urls.items():
+        problem = await url_problem(url, allow) if url else None
+        if problem:
+            raise ApiError(422, "NOTIFY_HOST_NOT_ALLOWED", f"{field}: {problem}")
+
+
 @router.post("/channels", response_model=ChannelCreated, status_code=201)
 async def create_channel(
     body: ChannelCreate, s: SessionDep, request: Request, user: CurrentUser
@@ -105,6 +115,7 @@ async def create_channel(
         if body.url:
             raise _missing("url", "is for webhook channels (telegram takes base_url)")
         secret = body.bot_token
+    await _check_hosts(request, url=body.url, base_url=body.base_url)
     ch = NotificationChannel(
         user_id=user.id,
         name=body.name,
@@ -155,6 +166,7 @@ async def update_channel(
     for field in ("name", "events", "enabled", "url", "chat_id", "bot_token"):
         if field in given and getattr(body, field) is None:
             raise _missing(field, "may not be null")
+    await _check_hosts(request, url=body.url, base_url=body.base_url)
     if body.name is not None:
         ch.name = body.name
     if body.events is not None:

@@ -33,6 +33,7 @@ NOTIFY = {
     "notify_retry_initial_seconds": 0.2,
     "notify_retry_max_seconds": 0.5,
     "notify_max_attempts": 5,
+    "notify_allow_private_hosts": True,  # the receivers listen on 127.0.0.1
 }
 
 
