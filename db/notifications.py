@@ -8,6 +8,7 @@ so a crash before the commit redoes the pass and one after it never repeats it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -34,6 +35,8 @@ from domain.notifications import (
     summary_key,
     summary_text,
 )
+
+log = logging.getLogger("hyperoru.notifications")
 
 CURSOR = "events"
 # An id below the cursor not committed when the cursor passed it is looked for this long.
@@ -151,6 +154,11 @@ def collect(s: Session, batch: int, now: datetime) -> CollectResult:
         gaps.pop(e.id, None)
     read = events.after(s, cur.last_event_id, batch)
     expected = cur.last_event_id + 1
+    if read and cur.last_event_id and read[0].id > expected:
+        oldest = events.first_id(s)
+        if oldest > expected:  # trimmed before they were read (the notifier was off too long)
+            log.warning("notifications: events %d to %d were trimmed unread", expected, oldest - 1)
+            expected = oldest
     # A first pass starts after the events trimmed before it: those are no gaps.
     for e in read if cur.last_event_id else []:
         for missing in range(expected, min(e.id, expected + MAX_GAPS)):

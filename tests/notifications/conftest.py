@@ -47,6 +47,16 @@ async def st(
 
 
 @pytest.fixture
+async def st_any(
+    temporal_client: Client, temporal_address: str, database_url: str
+) -> AsyncIterator[Stack]:
+    """The same stack on SQLite and on PostgreSQL."""
+    settings = make_settings(temporal_address, database_url, **NOTIFY)
+    async with full_stack(None, settings) as stack:
+        yield stack
+
+
+@pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     rx = WebhookReceiver()
     rx.start()

@@ -50,7 +50,8 @@ def _history(st: Stack, account_id: int) -> None:
     engine.dispose()
 
 
-async def test_the_summary_of_a_day(st: Stack, receiver: WebhookReceiver) -> None:
+async def test_the_summary_of_a_day(st_any: Stack, receiver: WebhookReceiver) -> None:
+    st = st_any
     ch = await webhook(st.api, receiver.url, ["daily_summary"])
     receiver.secret = ch["secret"]
     await webhook(st.api, receiver.url, ["fill"], name="fills only")

@@ -29,8 +29,9 @@ def _cursor(st: Stack, set_to: int | None = None) -> int:
 
 
 async def test_collecting_the_same_events_again_makes_no_second_delivery(
-    st: Stack, receiver: WebhookReceiver
+    st_any: Stack, receiver: WebhookReceiver
 ) -> None:
+    st = st_any
     ch = await webhook(st.api, receiver.url)
     receiver.secret = ch["secret"]
     record(st, fill((await st.create_trader())["account_id"]))
