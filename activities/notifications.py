@@ -17,7 +17,7 @@ from adapters.notify import (
     send_webhook,
     webhook_body,
 )
-from db import notifications
+from db import daily_summary, notifications
 from db.base import utcnow
 from db.session import Sessions
 from db.transactions import read, write
@@ -52,7 +52,7 @@ class NotifyActivities:
 
     @activity.defn(name=NotifyActivity.COLLECT_SUMMARY)
     async def collect_daily_summary(self, req: CollectSummaryInput) -> CollectResult:
-        return await write(self.sessions, lambda s: notifications.collect_summary(s, req.day))
+        return await write(self.sessions, lambda s: daily_summary.collect_summary(s, req.day))
 
     @activity.defn(name=NotifyActivity.GIVE_UP)
     async def give_up_delivery(self, req: GiveUpInput) -> DeliveryResult:

@@ -1,5 +1,6 @@
 """The notifier's reads and writes (domain/notifications.py): turning the live stream's events
-into deliveries behind a durable cursor, the daily summary, and each delivery's outcome.
+into deliveries behind a durable cursor, and each delivery's outcome (the daily summary:
+db/daily_summary.py).
 
 Every function takes a plain `Session` and runs inside the caller's transaction (see
 db/transactions.py): the deliveries of the events read and the cursor past them commit together,
@@ -10,15 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from db import events
-from db.models import Account, EquitySnapshot, TradeRecord
+from db.models import Account
 from db.notification_models import NotificationChannel, NotificationCursor, NotificationDelivery
 from domain.equity import utc
 from domain.events import Event
@@ -26,14 +26,10 @@ from domain.notifications import (
     ChannelStatus,
     CollectResult,
     DeliveryStatus,
-    NotifyKind,
-    TraderDay,
     delivery_id,
     event_key,
     event_text,
     kind_of,
-    summary_key,
-    summary_text,
 )
 
 log = logging.getLogger("hyperoru.notifications")
@@ -70,7 +66,7 @@ def _channels_by_owner(s: Session, owner_ids: set[int]) -> dict[int, list[Notifi
     return out
 
 
-def _add(s: Session, ch: NotificationChannel, key: str, payload: dict[str, Any]) -> bool:
+def add_delivery(s: Session, ch: NotificationChannel, key: str, payload: dict[str, Any]) -> bool:
     """Record the delivery of `key` to `ch` unless it exists (a re-run); True if added."""
     did = delivery_id(ch.id, key)
     if s.get(NotificationDelivery, did) is not None:
@@ -123,23 +119,28 @@ def _deliveries_of(s: Session, evs: list[Event]) -> int:
                 "time": utc(e.created_at).isoformat(),
                 "data": e.data,
             }
-            created += _add(s, ch, event_key(e.id), payload)
+            created += add_delivery(s, ch, event_key(e.id), payload)
     return created
 
 
-def pending(s: Session, now: datetime, limit: int = PENDING_PER_PASS) -> list[str]:
-    """The deliveries a pass sends: the events' still pending, and any other left pending by
-    a workflow that ended without sending it (a daily summary's or a test's is sent by its own
-    workflow while that runs: picking it up as well would send it twice at once)."""
+def pending(s: Session, now: datetime, limit: int | None = None) -> list[str]:
+    """The deliveries a pass hands out: the events' not tried yet (new, or left by a pass that
+    died before handing them out), and any other left pending by a workflow that ended without
+    settling it. Not one being retried: its workflow is on it, and a receiver that is down
+    (many deliveries being retried) must not fill the pass's list and hold up new ones. Nor a
+    daily summary's or a test's while its own workflow sends it."""
     d = NotificationDelivery
     rows = s.scalars(
         select(d.id)
         .where(
             d.status == DeliveryStatus.PENDING.value,
-            or_(d.key.like("event:%"), d.created_at < now - LEFTOVER_AFTER),
+            or_(
+                and_(d.key.like("event:%"), d.attempts == 0),
+                d.created_at < now - LEFTOVER_AFTER,
+            ),
         )
         .order_by(d.created_at, d.id)
-        .limit(limit)
+        .limit(PENDING_PER_PASS if limit is None else limit)
     )
     return list(rows)
 
@@ -173,96 +174,6 @@ def collect(s: Session, batch: int, now: datetime) -> CollectResult:
     cur.gaps = {str(k): v for k, v in gaps.items()}
     s.flush()
     return CollectResult(pending=pending(s, now), events_read=len(read), created=created)
-
-
-# ------------------------------------------------------------------------- daily summary
-
-
-def trader_days(s: Session, user_id: int, day: date) -> list[TraderDay]:
-    """Each of the user's traders on `day` (UTC): equity at its end, PnL over it, fills, fees."""
-    start = datetime.combine(day, time(), tzinfo=UTC)
-    end = start + timedelta(days=1)
-    out: list[TraderDay] = []
-    accounts = s.scalars(
-        select(Account)
-        .where(Account.owner_id == user_id, Account.is_deleted.is_(False))
-        .order_by(Account.id)
-    )
-    for acct in accounts:
-        equity_end = _equity_at(s, acct.id, end)
-        equity_start = _equity_at(s, acct.id, start)
-        if equity_start is None and equity_end is not None:
-            equity_start = acct.initial_capital  # the trader's first day
-        # Summed here, not in SQL: SQLite would add the decimals as floats.
-        fills = s.execute(
-            select(TradeRecord.fee, TradeRecord.realized_pnl).where(
-                TradeRecord.account_id == acct.id,
-                TradeRecord.created_at >= start,
-                TradeRecord.created_at < end,
-            )
-        ).all()
-        fees = sum((Decimal(f) for f, _ in fills), Decimal(0))
-        realized = sum((Decimal(r) for _, r in fills), Decimal(0))
-        out.append(
-            TraderDay(
-                account_id=acct.id,
-                name=acct.name,
-                equity=equity_end,
-                pnl=None
-                if equity_end is None or equity_start is None
-                else equity_end - equity_start,
-                realized_pnl=realized,
-                trades=len(fills),
-                fees=fees,
-            )
-        )
-    return out
-
-
-def _equity_at(s: Session, account_id: int, before: datetime) -> Decimal | None:
-    value = s.scalar(
-        select(EquitySnapshot.equity)
-        .where(EquitySnapshot.account_id == account_id, EquitySnapshot.time < before)
-        .order_by(EquitySnapshot.time.desc(), EquitySnapshot.id.desc())
-        .limit(1)
-    )
-    return None if value is None else Decimal(value)
-
-
-def summary_payload(day: date, traders: list[TraderDay]) -> dict[str, Any]:
-    return {
-        "kind": NotifyKind.DAILY_SUMMARY.value,
-        "text": summary_text(day, traders),
-        "day": day.isoformat(),
-        "traders": [t.model_dump(mode="json") for t in traders],
-    }
-
-
-def collect_summary(s: Session, day: date) -> CollectResult:
-    """The daily summary of `day` for every channel that wants it (once per channel and day)."""
-    channels = s.scalars(
-        select(NotificationChannel).where(NotificationChannel.enabled.is_(True))
-    ).all()
-    by_user: dict[int, dict[str, Any]] = {}
-    ids: list[str] = []
-    created = 0
-    for ch in channels:
-        if NotifyKind.DAILY_SUMMARY.value not in ch.events:
-            continue
-        if ch.user_id not in by_user:
-            by_user[ch.user_id] = summary_payload(day, trader_days(s, ch.user_id, day))
-        created += _add(s, ch, summary_key(day), by_user[ch.user_id])
-        ids.append(delivery_id(ch.id, summary_key(day)))
-    s.flush()
-    waiting = set(
-        s.scalars(
-            select(NotificationDelivery.id).where(
-                NotificationDelivery.id.in_(ids),
-                NotificationDelivery.status == DeliveryStatus.PENDING.value,
-            )
-        )
-    )
-    return CollectResult(pending=[i for i in ids if i in waiting], created=created)
 
 
 # ------------------------------------------------------------------------------ delivery
