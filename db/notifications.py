@@ -56,9 +56,9 @@ def _cursor(s: Session) -> NotificationCursor:
 
 def _channels_by_owner(s: Session, owner_ids: set[int]) -> dict[int, list[NotificationChannel]]:
     rows = s.scalars(
-        select(NotificationChannel).where(
-            NotificationChannel.user_id.in_(owner_ids), NotificationChannel.enabled.is_(True)
-        )
+        select(NotificationChannel)
+        .where(NotificationChannel.user_id.in_(owner_ids), NotificationChannel.enabled.is_(True))
+        .order_by(NotificationChannel.id)
     )
     out: dict[int, list[NotificationChannel]] = {}
     for ch in rows:
