@@ -26,6 +26,7 @@ from api.routes import (
     funding,
     history,
     klines,
+    notifications,
     program_choices,
     program_guide,
     programs,
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         klines,
         crypto,
         venues,
+        notifications,
     )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -85,6 +86,19 @@ class Settings(BaseSettings):
     # (besides one on every fill), and old points are thinned this often; 0 turns a job off.
     equity_sample_seconds: int = Field(default=60, ge=0, le=60)
     equity_thin_seconds: int = Field(default=3600, ge=0, le=86400)
+    # Notifications (README "Notifications"): the notifier reads new events this often (0: off),
+    # each delivery's request times out after the timeout, and a failed one is retried with
+    # backoff from the initial to the maximum wait, this many attempts in all. The daily
+    # summary is sent at this UTC time ("HH:MM"; empty: off).
+    notify_poll_seconds: int = Field(default=5, ge=0, le=3600)
+    notify_http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    notify_retry_initial_seconds: float = Field(default=1.0, gt=0, le=3600)
+    notify_retry_max_seconds: float = Field(default=60.0, gt=0, le=3600)
+    notify_max_attempts: int = Field(default=8, ge=1, le=100)
+    notify_daily_summary_time: str = "00:05"
+    # A channel's webhook URL or Telegram base URL may be a loopback or private address only
+    # when this is true (as HYPERORU_LLM_ALLOW_PRIVATE_HOSTS for LLM base URLs).
+    notify_allow_private_hosts: bool = False
     worker_max_concurrent_activities: int = 64
     worker_max_cached_workflows: int = 2000
     # A trader's run leaves the worker's cache once it has not run for this many seconds (0:
@@ -152,6 +166,14 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(MARKET_SOURCES)}")
         return v.strip().lower()
 
+    @field_validator("notify_daily_summary_time")
+    @classmethod
+    def _summary_time(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", v):
+            raise ValueError("must be HH:MM (UTC, 00:00 to 23:59), or empty for off")
+        return v
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, v: str | None) -> str | None:
@@ -173,6 +195,12 @@ class Settings(BaseSettings):
         """Signal-pool workflows and their activities: a queue of their own, so a pool's
         workflow tasks never wait behind a backlog of trader decisions it just fanned out."""
         return f"{self.task_queue}-pools"
+
+    @property
+    def notify_task_queue(self) -> str:
+        """The notifier's workflows and activities: a queue of their own, so a slow receiver
+        never takes a slot a trader's decision needs."""
+        return f"{self.task_queue}-notify"
 
     @property
     def resolved_temporal_address(self) -> str:

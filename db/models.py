@@ -21,13 +21,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.account_snapshots import AccountSnapshot
 from db.base import Base, utcnow
 from db.exchange_config import UserExchangeConfig
+from db.notification_models import NotificationChannel, NotificationCursor, NotificationDelivery
 from db.users import SessionToken, User
 from domain.orders import OrderStatus
 from domain.trader import TraderStatus
 from domain.vocabulary import DecisionStatus, Exchange
 
 # Re-exported: every table is reachable from db.models.
-__all__ = ["AccountSnapshot", "SessionToken", "User", "UserExchangeConfig"]
+__all__ = [
+    "AccountSnapshot",
+    "NotificationChannel",
+    "NotificationCursor",
+    "NotificationDelivery",
+    "SessionToken",
+    "User",
+    "UserExchangeConfig",
+]
 
 
 class Account(Base):

@@ -46,6 +46,7 @@ class Deps:
     vault: KeyWrapper | None = None  # opens stored secrets, inside the activities that use them
     llm_timeout_s: float = 60.0
     llm_allow_private_hosts: bool = False
+    notify_allow_private_hosts: bool = False
     order_resolve_seconds: float = 180.0
     sandbox_mode: str = "fork"  # see Settings.sandbox_mode
 
@@ -80,6 +81,7 @@ def default_deps(
         vault=vault,
         llm_timeout_s=settings.llm_timeout_seconds,
         llm_allow_private_hosts=settings.llm_allow_private_hosts,
+        notify_allow_private_hosts=settings.notify_allow_private_hosts,
         order_resolve_seconds=settings.order_resolve_seconds,
         sandbox_mode=settings.sandbox_mode,
     )

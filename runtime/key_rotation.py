@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, select, update
 
 from config.settings import Settings, sync_url
-from db.models import Account
 from runtime.secrets_check import SEALED_COLUMNS
 from vault import (
     KeyWrapper,
@@ -47,13 +47,15 @@ class RotationReport:
     retired: bool = False
 
 
-def _sealed_rows(engine: Engine) -> list[tuple[int, str, str]]:
-    rows: list[tuple[int, str, str]] = []
+def _sealed_rows(engine: Engine) -> list[tuple[Any, int, str, str]]:
+    """(model, row id, column, sealed text) of every stored secret."""
+    rows: list[tuple[Any, int, str, str]] = []
     with engine.connect() as conn:
         for col in SEALED_COLUMNS:
-            for acct_id, text in conn.execute(select(Account.id, col).where(col.is_not(None))):
+            model = col.class_
+            for row_id, text in conn.execute(select(model.id, col).where(col.is_not(None))):
                 if text is not None:
-                    rows.append((acct_id, col.key, text))
+                    rows.append((model, row_id, col.key, text))
     return rows
 
 
@@ -61,7 +63,7 @@ def stale_secrets(engine: Engine, wrapper: KeyWrapper) -> int:
     """How many stored secrets are wrapped by a key other than the primary."""
     return sum(
         1
-        for _, _, text in _sealed_rows(engine)
+        for _, _, _, text in _sealed_rows(engine)
         if needs_rewrap(wrapper, SealedSecret.from_json(text))
     )
 
@@ -69,16 +71,16 @@ def stale_secrets(engine: Engine, wrapper: KeyWrapper) -> int:
 def rewrap_all(engine: Engine, wrapper: KeyWrapper) -> int:
     """Re-wrap every stored data key under the primary; returns how many rows changed."""
     changed = 0
-    for acct_id, column, text in _sealed_rows(engine):
+    for model, row_id, column, text in _sealed_rows(engine):
         sealed = SealedSecret.from_json(text)
         if not needs_rewrap(wrapper, sealed):
             continue
         new_text = rewrap(wrapper, sealed).to_json()
-        col = getattr(Account, column)
+        col = getattr(model, column)
         with engine.begin() as conn:
             # Compare-and-set: a secret replaced meanwhile is left alone (the next pass sees it).
             result = conn.execute(
-                update(Account).where(Account.id == acct_id, col == text).values({column: new_text})
+                update(model).where(model.id == row_id, col == text).values({column: new_text})
             )
             changed += result.rowcount
     return changed

@@ -1,6 +1,8 @@
 """The Temporal Schedules of the worker's periodic jobs, created (or brought up to date) by every
 worker at start: the equity sample (every HYPERORU_EQUITY_SAMPLE_SECONDS) and the thinning of
-old equity points (every HYPERORU_EQUITY_THIN_SECONDS); see workflows/equity.py for why.
+old equity points (every HYPERORU_EQUITY_THIN_SECONDS); see workflows/equity.py for why. And
+the notifier's (every HYPERORU_NOTIFY_POLL_SECONDS) and the daily summary (at
+HYPERORU_NOTIFY_DAILY_SUMMARY_TIME, UTC), on the notifier's own task queue (workflows/notify.py).
 
 Idempotent: a schedule that exists is updated to the settings, keeping its state (an operator's
 pause stays), so several workers, restarts and a changed interval all converge on one schedule
@@ -19,9 +21,11 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
+    ScheduleRange,
     ScheduleSpec,
     ScheduleUpdate,
     ScheduleUpdateInput,
@@ -30,11 +34,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
 from domain.equity import EquitySampleInput
+from domain.notifications import DeliveryPolicy, NotifyInput, SummaryInput
 
 log = logging.getLogger("hyperoru.worker")
 
 EQUITY_SAMPLE_SCHEDULE = "equity-sample"
 EQUITY_THIN_SCHEDULE = "equity-thin"
+NOTIFY_SCHEDULE = "notify"
+DAILY_SUMMARY_SCHEDULE = "notify-daily-summary"
 
 
 def _schedule(
@@ -80,8 +87,56 @@ def equity_schedules(settings: Settings) -> dict[str, Schedule | None]:
     }
 
 
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        http_timeout_s=settings.notify_http_timeout_seconds,
+        initial_retry_s=settings.notify_retry_initial_seconds,
+        max_retry_s=settings.notify_retry_max_seconds,
+        max_attempts=settings.notify_max_attempts,
+    )
+
+
+def notify_schedules(settings: Settings) -> dict[str, Schedule | None]:
+    """The notifier's pass and the daily summary as the settings want them (None: off)."""
+    poll, at = settings.notify_poll_seconds, settings.notify_daily_summary_time
+    queue, policy = settings.notify_task_queue, delivery_policy(settings)
+    # A pass may wait out a receiver's retries; past this it gives way to the next tick (its
+    # pending deliveries are picked up again there).
+    timeout = timedelta(hours=1)
+    notify = (
+        _schedule("NotifyWorkflow", [NotifyInput(policy=policy)], poll, queue, timeout)
+        if poll
+        else None
+    )
+    summary = None
+    if at:
+        hour, minute = (int(p) for p in at.split(":"))
+        summary = Schedule(
+            action=ScheduleActionStartWorkflow(
+                "DailySummaryWorkflow",
+                args=[SummaryInput(policy=policy)],
+                id="DailySummaryWorkflow",
+                task_queue=queue,
+                execution_timeout=timeout,
+            ),
+            spec=ScheduleSpec(
+                calendars=[
+                    ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)])
+                ]
+            ),
+            policy=SchedulePolicy(
+                overlap=ScheduleOverlapPolicy.SKIP,
+                # A worker down at the time still sends the day's summary when it is back
+                # (once: a summary is recorded once per channel and day).
+                catchup_window=timedelta(hours=12),
+            ),
+        )
+    return {NOTIFY_SCHEDULE: notify, DAILY_SUMMARY_SCHEDULE: summary}
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    for schedule_id, wanted in equity_schedules(settings).items():
+    wanted_all = {**equity_schedules(settings), **notify_schedules(settings)}
+    for schedule_id, wanted in wanted_all.items():
         await _ensure(client, schedule_id, wanted)
 
 

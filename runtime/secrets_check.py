@@ -17,11 +17,16 @@ from sqlalchemy import create_engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import Settings, config_exit, sync_url
-from db.models import Account
+from db.models import Account, NotificationChannel
 from vault import MasterKeyError, SealedSecret, SecretError
 from vault.key_loading import ReloadingKeyWrapper, key_file_path, master_key_wrapper
 
-SEALED_COLUMNS = (Account.llm_api_key_sealed, Account.exchange_credentials_sealed)
+# Every sealed column, each of a table whose key is `id` (`col.class_`: its table's model).
+SEALED_COLUMNS = (
+    Account.llm_api_key_sealed,
+    Account.exchange_credentials_sealed,
+    NotificationChannel.secret_sealed,
+)
 DROP_COMMAND = "python -m cli drop-unreadable-secrets"
 
 
@@ -107,15 +112,14 @@ def drop_unreadable(settings: Settings, wrapper: ReloadingKeyWrapper) -> Counter
     try:
         for col in SEALED_COLUMNS:
             with engine.begin() as conn:
-                rows = conn.execute(select(Account.id, col).where(col.is_not(None))).all()
-                for acct_id, text in rows:
+                model = col.class_
+                rows = conn.execute(select(model.id, col).where(col.is_not(None))).all()
+                for row_id, text in rows:
                     kid = _key_id(text)
                     if kid is None or kid in loaded:
                         continue
                     done = conn.execute(
-                        update(Account)
-                        .where(Account.id == acct_id, col == text)
-                        .values({col.key: None})
+                        update(model).where(model.id == row_id, col == text).values({col.key: None})
                     )
                     dropped[kid] += done.rowcount
     finally:

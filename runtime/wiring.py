@@ -8,6 +8,7 @@ from typing import Any
 
 from activities.context import ContextActivities
 from activities.equity import EquityActivities
+from activities.notifications import NotifyActivities
 from activities.orders import OrderActivities
 from activities.prompts import PromptActivities
 from activities.records import RecordActivities
@@ -22,6 +23,17 @@ from strategies.handoff import SnapshotHandOff
 def build_pool_activities(deps: Deps) -> list[Callable[..., Any]]:
     signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
     return [signals.load_signal_pool, signals.evaluate_signal_pool, signals.fan_out_fire]
+
+
+def build_notify_activities(deps: Deps) -> list[Callable[..., Any]]:
+    assert deps.vault is not None
+    notify = NotifyActivities(deps.sessions, deps.vault, deps.notify_allow_private_hosts)
+    return [
+        notify.collect_notifications,
+        notify.collect_daily_summary,
+        notify.deliver_notification,
+        notify.give_up_delivery,
+    ]
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:

@@ -30,11 +30,12 @@ from runtime.gc_policy import collect_when_idle, tune_gc
 from runtime.schedules import ensure_schedules
 from runtime.secrets_check import require_openable_secrets
 from runtime.temporal import connect
-from runtime.wiring import build_activities, build_pool_activities
+from runtime.wiring import build_activities, build_notify_activities, build_pool_activities
 from runtime.worker_cache import IdleEviction, TrackingRunner
 from sandbox import zygote_client
 from vault.redact import QueryStringRedactor
 from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
+from workflows.notify import DailySummaryWorkflow, DeliverNowWorkflow, NotifyWorkflow
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -101,17 +102,41 @@ def build_pool_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
     )
 
 
+# Deliveries in flight at once on one worker (each is one HTTP request).
+NOTIFY_ACTIVITY_SLOTS = 32
+
+
+def build_notify_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
+    # Why a third worker: the notifier's own queue, pollers and slots, so a receiver that
+    # hangs or a burst of deliveries never takes a slot a trader's decision needs.
+    return Worker(
+        client,
+        task_queue=settings.notify_task_queue,
+        workflows=[NotifyWorkflow, DailySummaryWorkflow, DeliverNowWorkflow],
+        workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
+        activities=build_notify_activities(deps),
+        max_concurrent_activities=NOTIFY_ACTIVITY_SLOTS,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+    )
+
+
 @asynccontextmanager
 async def running_workers(
     client: Client, settings: Settings, deps: Deps, interceptors: Sequence[Interceptor] = ()
 ) -> AsyncIterator[TrackingRunner]:
-    """Both workers of this process: traders (and pools started before they had their own
-    queue) on `task_queue`, signal pools on `pools_task_queue`. Idle traders' short runs leave
+    """The workers of this process: traders (and pools started before they had their own
+    queue) on `task_queue`, signal pools on `pools_task_queue`, the notifier on
+    `notify_task_queue`. Idle traders' short runs leave
     the trader worker's cache after `worker_evict_idle_seconds` (see worker_cache); the live
     stream's events older than `events_retention_hours` are trimmed (see event_retention)."""
     runner = TrackingRunner(workflow_runner(settings.worker_workflow_sandbox))
     traders = build_worker(client, settings, deps, runner, interceptors)
-    async with traders, build_pool_worker(client, settings, deps):
+    pools, notify = (
+        build_pool_worker(client, settings, deps),
+        build_notify_worker(client, settings, deps),
+    )
+    async with traders, pools, notify:
         await _ensure_schedules(client, settings)
         retention = timedelta(hours=settings.events_retention_hours)
         housekeeping = [asyncio.create_task(trim_events(deps.sessions, retention))]

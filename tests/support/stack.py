@@ -106,6 +106,9 @@ def make_settings(temporal_address: str, database_url: str, **overrides: Any) ->
         # would outlive the test's worker in its namespace, each waking the server every tick.
         "equity_sample_seconds": 0,
         "equity_thin_seconds": 0,
+        # The notifier's schedules likewise (tests/notifications turn the pass on).
+        "notify_poll_seconds": 0,
+        "notify_daily_summary_time": "",
     }
     return Settings(**{**fields, **overrides})
 

@@ -1,7 +1,7 @@
 """account snapshots per exchange and environment, and each user's selected exchange
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-09 10:00:00.000000
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0015'
-down_revision = '0011'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
