@@ -21,6 +21,7 @@ from api.routes import (
     exchange,
     history,
     klines,
+    positions,
     programs,
     prompts,
     signals,
@@ -115,9 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.public)
     # Every other /api/ route needs a valid session token (routes also read who it is).
     signed_in = [Depends(current_user)]
-    # equity before accounts: see api/routes/equity.py.
+    # equity and positions (its /kill-switch) before accounts: see api/routes/equity.py.
     routers = (
-        users, equity, accounts, exchange, bindings, history, programs, prompts, signals, klines
+        users, equity, positions, accounts, exchange, bindings, history, programs, prompts,
+        signals, klines,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)
