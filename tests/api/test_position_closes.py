@@ -104,7 +104,7 @@ async def test_another_users_trader_is_a_404(st: Stack) -> None:
         for url in (f"/api/account/{tid}/positions/BTC/close",
                     f"/api/account/{tid}/positions/close-all"):  # fmt: skip
             r = await other.post(url)
-            assert r.status_code == 404, r.text
+            assert r.status_code == 404 and r.json()["code"] == "ACCOUNT_NOT_FOUND", r.text
     assert await _positions(st, tid) == ["BTC", "ETH"]
 
 
