@@ -10,14 +10,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from adapters.account_snapshots import record_view
+from adapters.breakers import BreakerCheck
 from adapters.exchanges.base import AccountView
 from adapters.exchanges.client import ExchangeError
 from adapters.exchanges.reconcile import Reconciler, last_trade_row
 from adapters.exchanges.router import ExchangeRouter
 from adapters.market.snapshot import now_ms
+from db.breakers import settings_of
 from db.session import Sessions
 from db.traders import symbols_of
 from db.transactions import read
+from domain.breakers import BreakerSettings
 from domain.contracts import SyncAccountInput, SyncAccountResult
 
 log = logging.getLogger("hyperoru.exchanges")
@@ -28,13 +31,18 @@ class AccountSync:
         self.sessions = sessions
         self.exchange = exchange
         self.reconciler = Reconciler(sessions, exchange)
+        self.breakers = BreakerCheck(sessions)
 
     async def sync(self, req: SyncAccountInput) -> SyncAccountResult:
-        def before_sync(s: Session) -> tuple[list[str], int]:
+        def before_sync(s: Session) -> tuple[list[str], int, BreakerSettings]:
             # The last trade row before the sync: fills after it are the sync's findings.
-            return symbols_of(s, req.account_id), last_trade_row(s, req.account_id)
+            return (
+                symbols_of(s, req.account_id),
+                last_trade_row(s, req.account_id),
+                settings_of(s, req.account_id),
+            )
 
-        symbols, trades_before = await read(self.sessions, before_sync)
+        symbols, trades_before, breakers = await read(self.sessions, before_sync)
         try:
             before = await self.exchange.view(req.account_id, {})
         except ExchangeError as err:
@@ -49,12 +57,17 @@ class AccountSync:
         report = await self.reconciler.run(req.account_id, req.reason, after, trades_before)
         await self._snapshot(req.account_id, after)
         closed = len(before.positions) - len(after.positions)
+        # Why here: every sync (periodic, after a trade, on resume) sees the account's equity;
+        # the breakers judge it before the workflow hears back (a trip pauses it).
+        trip = await self.breakers.check(req.account_id, breakers, after, req.reason == "resume")
         return SyncAccountResult(
             open_positions=len(after.positions),
             trigger_fills=max(closed, 0),
             fills_recorded=report.fills_recorded,
             orders_resolved=report.orders_resolved,
             drift=report.drift,
+            equity_usd=after.equity_usd,
+            breaker=trip,
         )
 
     async def _snapshot(self, account_id: int, view: AccountView) -> None:

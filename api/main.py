@@ -27,6 +27,7 @@ from api.routes import (
     history,
     klines,
     notifications,
+    positions,
     program_choices,
     program_guide,
     programs,
@@ -124,13 +125,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.public)
     # Every other /api/ route needs a valid session token (routes also read who it is).
     signed_in = [Depends(current_user)]
-    # Order matters where a fixed path shares a prefix with a `{id}` one: equity and
-    # account_summary before accounts, program_choices and program_guide before programs.
+    # Order matters where a fixed path shares a prefix with a `{id}` one: equity,
+    # account_summary and positions (its /kill-switch) before accounts; program_choices and
+    # program_guide before programs.
     routers = (
         users,
         exchange_config,
         equity,
         account_summary,
+        positions,
         accounts,
         exchange,
         exports,

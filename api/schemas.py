@@ -83,6 +83,10 @@ MIN_CAPITAL, MAX_CAPITAL = Decimal(1), Decimal(1_000_000_000)
 # Names are trimmed; one of only whitespace is as empty as "".
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LlmModel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A circuit breaker's limit, in % of equity (README "Circuit breakers and the kill switch").
+BreakerPct = Annotated[Decimal, Field(gt=0, lt=100, max_digits=12, decimal_places=6)]
+# The circuit breakers' settings, handled apart from the other fields on update (null: off).
+BREAKER_FIELDS = ("daily_loss_limit_pct", "max_drawdown_pct", "breaker_closes_positions")
 
 
 class AccountCreate(Strict):
@@ -99,6 +103,9 @@ class AccountCreate(Strict):
     )
     show_on_dashboard: StrictBool = True
     trading_enabled: StrictBool = False
+    daily_loss_limit_pct: BreakerPct | None = None
+    max_drawdown_pct: BreakerPct | None = None
+    breaker_closes_positions: StrictBool = False
     llm_provider: str | None = Field(default=None, max_length=32)
     llm_model: LlmModel | None = None
     llm_api_key: str | None = Field(default=None, min_length=1, max_length=1000)
@@ -129,6 +136,10 @@ class AccountUpdate(Strict):
     symbols: list[str] | None = Field(default=None, min_length=1, max_length=50)
     show_on_dashboard: StrictBool | None = None
     trading_enabled: StrictBool | None = None
+    # null turns that breaker off.
+    daily_loss_limit_pct: BreakerPct | None = None
+    max_drawdown_pct: BreakerPct | None = None
+    breaker_closes_positions: StrictBool | None = None
     llm_provider: str | None = Field(default=None, max_length=32)
     llm_model: LlmModel | None = None
     # null or "" removes the stored key (e.g. to switch to a provider that needs none).
@@ -155,6 +166,9 @@ class AccountOut(BaseModel):
     trading_enabled: bool
     status: TraderStatus
     status_reason: str | None
+    daily_loss_limit_pct: MoneyOut | None
+    max_drawdown_pct: MoneyOut | None
+    breaker_closes_positions: bool
     llm_provider: str | None
     llm_model: str | None
     llm_base_url: str | None
@@ -171,6 +185,15 @@ class AccountOut(BaseModel):
 
 class PauseBody(Strict):
     reason: str = Field(default="", max_length=500)
+
+
+class CloseBody(Strict):
+    reason: str = Field(default="", max_length=500)
+
+
+class KillSwitchBody(Strict):
+    flatten: StrictBool = False
+    reason: str = Field(default="", max_length=400)
 
 
 class TriggerBody(Strict):

@@ -91,8 +91,9 @@ class TraderControl:
     def _handle(self, account_id: int):  # type: ignore[no-untyped-def]
         return self.client.get_workflow_handle(trader_workflow_id(account_id))
 
-    async def pause(self, account_id: int, reason: str = "") -> None:
-        await _guard(self._handle(account_id).signal("pause", PauseRequest(reason=reason)))
+    async def pause(self, account_id: int, reason: str = "", kill_switch: bool = False) -> None:
+        req = PauseRequest(reason=reason, kill_switch=kill_switch)
+        await _guard(self._handle(account_id).signal("pause", req))
 
     async def resume(self, account_id: int) -> None:
         await _guard(self._handle(account_id).signal("resume"))
@@ -142,14 +143,16 @@ class TraderControl:
         )
 
     async def close_positions(
-        self, account_id: int, symbols: list[str], reason: str
+        self, account_id: int, symbols: list[str], reason: str, update_id: str | None = None
     ) -> list[DecisionOutcome]:
-        """Close these positions through the trader's workflow (each a decision of its own)."""
+        """Close these positions through the trader's workflow (each a decision of its own,
+        recorded under the trigger key `close-<update id>-<symbol>`). The same `update_id`
+        asked again gets the first closes' outcomes, never a second close."""
         outcomes: list[DecisionOutcome] = await _guard(
             self._handle(account_id).execute_update(
                 "close_positions",
                 ClosePositionsRequest(symbols=symbols, reason=reason),
-                id=f"close-{uuid.uuid4()}",
+                id=update_id or f"close-{uuid.uuid4()}",
                 result_type=list[DecisionOutcome],
             )
         )

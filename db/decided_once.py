@@ -332,6 +332,7 @@ def _record_trader_status(
         outcome.error,
         paused=req.paused,
         halt_reason=req.halt_reason,
+        pause_reason=req.pause_reason,
     )
     changed = account_status.after_decision(s, req.account_id, status, reason)
     events.append(s, *reports, *([changed] if changed else []))

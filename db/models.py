@@ -78,6 +78,11 @@ class Account(Base):
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
     is_deleted: Mapped[bool] = mapped_column(default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Circuit breakers (domain/breakers.py): limits in % (null: off), and whether a trip closes
+    # the positions too. What the breakers remember: BreakerStateRecord.
+    daily_loss_limit_pct: Mapped[Decimal | None] = mapped_column(default=None)
+    max_drawdown_pct: Mapped[Decimal | None] = mapped_column(default=None)
+    breaker_closes_positions: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -408,6 +413,21 @@ class EquitySnapshot(Base):
         # Why a second index: thinning works through one time range across all traders.
         Index("ix_equity_snapshots_time", "time"),
     )
+
+
+class BreakerStateRecord(Base):
+    """What a trader's circuit breakers remember (domain.breakers.BreakerState); no row: they
+    are armed at the next account sync."""
+
+    __tablename__ = "breaker_states"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id"), primary_key=True, autoincrement=False
+    )
+    armed_at: Mapped[datetime]
+    day_start: Mapped[datetime]
+    day_start_equity: Mapped[Decimal]
+    peak_equity: Mapped[Decimal]
 
 
 class EquityThinning(Base):

@@ -13,6 +13,7 @@ from sqlalchemy import Table
 from db.models import (
     Account,
     Binding,
+    BreakerStateRecord,
     DecisionRecord,
     EquitySnapshot,
     EquityThinning,
@@ -28,6 +29,7 @@ from db.models import (
 
 ACCOUNTS = cast(Table, Account.__table__)
 BINDINGS = cast(Table, Binding.__table__)
+BREAKER_STATES = cast(Table, BreakerStateRecord.__table__)
 DECISIONS = cast(Table, DecisionRecord.__table__)
 EVENTS = cast(Table, EventRecord.__table__)
 ORDERS = cast(Table, OrderRecord.__table__)

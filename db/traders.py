@@ -23,9 +23,12 @@ _ACCOUNT_BASICS = select(
     ACCOUNTS.c.max_concurrent_positions,
 ).where(ACCOUNTS.c.id == bindparam("b_account"))
 _SYMBOLS = select(ACCOUNTS.c.symbols).where(ACCOUNTS.c.id == bindparam("b_account"))
-_ACCOUNT = select(ACCOUNTS.c.is_deleted, ACCOUNTS.c.exchange).where(
-    ACCOUNTS.c.id == bindparam("b_account")
-)
+_ACCOUNT = select(
+    ACCOUNTS.c.is_deleted,
+    ACCOUNTS.c.exchange,
+    ACCOUNTS.c.daily_loss_limit_pct,
+    ACCOUNTS.c.max_drawdown_pct,
+).where(ACCOUNTS.c.id == bindparam("b_account"))
 _BINDINGS = (
     select(
         BINDINGS.c.id,
@@ -101,6 +104,7 @@ def load_config(s: Session, account_id: int, run_id: str | None) -> TraderConfig
         bindings=bindings,
         last_seq=last_seq or 0,
         paper=acct.exchange == Exchange.PAPER,
+        breakers=acct.daily_loss_limit_pct is not None or acct.max_drawdown_pct is not None,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain.breakers import BreakerTrip
 from domain.decision import Decision
 from domain.orders import OrderIntent, OrderOutcome
 from domain.risk import PositionView, RiskLimits, RiskVerdict
@@ -60,6 +61,9 @@ class TraderConfig(BaseModel):
     # A paper trader's account sync is a database read (see ContextSummary.paper). False in
     # histories from before the field.
     paper: bool = False
+    # Circuit breakers are set: a decision that traded is followed at once by an account sync,
+    # which judges the equity it left (domain/breakers.py). False in histories from before.
+    breakers: bool = False
 
 
 class RecordStatusInput(BaseModel):
@@ -196,6 +200,7 @@ class FinishDecisionInput(BaseModel):
     # recorded outcome when an earlier attempt's outcome stands (see finish_decision).
     paused: bool = False
     halt_reason: str = ""
+    pause_reason: str = ""  # why it is paused (kept as the status reason); "" before the field
 
 
 class DecisionOutcome(BaseModel):
@@ -228,6 +233,10 @@ class SyncAccountResult(BaseModel):
     fills_recorded: int = 0
     orders_resolved: int = 0
     drift: int = 0
+    # The account's equity as the sync found it, and the circuit breaker it crossed (the trader
+    # pauses with its reason). None in histories from before the fields.
+    equity_usd: Decimal | None = None
+    breaker: BreakerTrip | None = None
 
 
 # --- signal pools -------------------------------------------------------------------------

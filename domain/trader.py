@@ -44,12 +44,15 @@ def status_after_decision(
     *,
     paused: bool,
     halt_reason: str | None,
+    pause_reason: str = "",
 ) -> tuple[TraderStatus, str | None]:
     """The trader's status after a decision, and the reason shown with it.
 
     A paused trader stays Paused; otherwise a failed decision, or a halt (an order whose outcome
     stayed unknown), is Error, and anything else Active. The reason: the failure's code and
-    error, else the halt's reason, else none (a failure's reason is kept even while paused)."""
+    error, else (paused) the pause's reason, else the halt's, else none (a failure's reason is
+    kept even while paused; a close that runs while paused keeps the pause's reason, such as a
+    circuit breaker's)."""
     failed = decision_status == DecisionStatus.FAILED
     if paused:
         status = TraderStatus.PAUSED
@@ -57,13 +60,17 @@ def status_after_decision(
         status = TraderStatus.ERROR
     else:
         status = TraderStatus.ACTIVE
-    return status, f"{error_code}: {error}" if failed else halt_reason or None
+    if failed:
+        return status, f"{error_code}: {error}"
+    return status, (pause_reason if paused else "") or halt_reason or None
 
 
 class TriggerType(StrEnum):
     MANUAL = "manual"
     SCHEDULE = "schedule"
     SIGNAL = "signal"
+    # A close the trader decided itself when a circuit breaker tripped (domain/breakers.py).
+    CIRCUIT_BREAKER = "circuit_breaker"
 
 
 class SignalFired(BaseModel):
@@ -78,6 +85,9 @@ class SignalFired(BaseModel):
 
 class PauseRequest(BaseModel):
     reason: str = Field(default="", max_length=500)
+    # The owner's kill switch (README "Circuit breakers and the kill switch"): recorded in the
+    # decision log, and its reason replaces an earlier pause's.
+    kill_switch: bool = False
 
 
 class TriggerRequest(BaseModel):
@@ -156,6 +166,7 @@ class CarriedConfig(BaseModel):
 
     paper: bool
     bindings: list[BindingConfig]
+    breakers: bool = False  # see TraderConfig.breakers
 
 
 class TraderInput(BaseModel):

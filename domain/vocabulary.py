@@ -68,6 +68,7 @@ class DecisionStatus(StrEnum):
     IGNORED = "ignored"  # a trigger that arrived while the trader was paused
     RESUMED = "resumed"  # an operator cleared an ORDER_UNKNOWN halt
     DELETED = "deleted"  # deleted with open positions left unwatched
+    PAUSED = "paused"  # paused by a circuit breaker or the owner's kill switch
 
 
 # The venue a trader trades on; `paper` is the platform's own simulated exchange.

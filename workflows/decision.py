@@ -60,6 +60,7 @@ class DecisionRun:
         is_paused: Callable[[], bool],
         prompt: bool = False,
         halt_reason: Callable[[], str] = lambda: "",
+        pause_reason: Callable[[], str] = lambda: "",
     ) -> None:
         self.account_id = account_id
         self.seq = seq
@@ -69,6 +70,7 @@ class DecisionRun:
         self.is_paused = is_paused
         self.prompt = prompt
         self.halt_reason = halt_reason  # non-empty while an unknown order halts new entries
+        self.pause_reason = pause_reason  # kept as the status reason by a close while paused
         self.llm: dict[str, Any] | None = None
         self.resolving = False  # an order of this decision had an unknown outcome
 
@@ -250,8 +252,9 @@ class DecisionRun:
     ) -> DecisionOutcome:
         halt = self.halt_reason()
         paused = self.is_paused()
+        pause_reason = self.pause_reason() if paused else ""
         trader_status, status_reason = status_after_decision(
-            status, code, error, paused=paused, halt_reason=halt
+            status, code, error, paused=paused, halt_reason=halt, pause_reason=pause_reason
         )
         outcome = await steps.run(
             steps.FINISH_DECISION,
@@ -274,6 +277,7 @@ class DecisionRun:
                 trigger_key=self.trigger.key,
                 paused=paused,
                 halt_reason=halt,
+                pause_reason=pause_reason,
             ),
         )
         # Decided once: the outcome recorded first stands (finish_decision answers with it,

@@ -55,6 +55,7 @@ class TraderWorkflow(TraderMessages):
         self.cas_events = input.continue_as_new_events
         self.bindings = []
         self.paper = False
+        self.breakers = False
         self.notes = []
         self.results = {}
         self.config_dirty = False
@@ -117,6 +118,7 @@ class TraderWorkflow(TraderMessages):
         # Why no start steps: the run this one continues loaded the configuration, synced the
         # account and recorded the status; a signal or config change still wakes the loop.
         self.paper = carried.paper
+        self.breakers = carried.breakers
         self._apply_bindings(carried.bindings)
 
     def _has_something_to_shed(self) -> bool:
@@ -134,7 +136,7 @@ class TraderWorkflow(TraderMessages):
     def _continue_as_new(self) -> NoReturn:
         # Why continue-as-new: a cached run keeps every step it ran in the worker's memory, and
         # its history grows; the new run starts from this state with nothing behind it.
-        carried = CarriedConfig(paper=self.paper, bindings=self.bindings)
+        carried = CarriedConfig(paper=self.paper, bindings=self.bindings, breakers=self.breakers)
         workflow.continue_as_new(
             TraderInput(
                 account_id=self.account_id,

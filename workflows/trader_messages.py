@@ -16,7 +16,6 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from domain import schedules
-    from domain.contracts import DecisionOutcome
     from domain.trader import (
         MAX_RECENT_FIRE_IDS,
         Note,
@@ -70,30 +69,18 @@ class TraderMessages(TraderSteps):
         if req is None and payload is not None:
             return
         req = req or PauseRequest()
-        if self.state.paused:
-            return
-        self.state.paused = True
-        self.state.pause_reason = req.reason
-        self.state.status = TraderStatus.PAUSED
-        self.status_dirty = True
-        # The owner's closes still run while paused (they only reduce exposure).
-        owners = [t for t in self.state.pending if t.decision is not None]
-        for trig in (t for t in self.state.pending if t.decision is None):
+        if not self.state.paused:
+            self._pause_now(req.reason)
+        elif req.kill_switch and self.state.pause_reason != req.reason:
+            # The kill switch on a paused trader: its reason is what the status shows now.
+            self.state.pause_reason = req.reason
+            self.status_dirty = True
+        else:
+            return  # already paused (a repeated kill switch changes nothing)
+        if req.kill_switch:
             self.notes.append(
-                Note(
-                    status=DecisionStatus.IGNORED,
-                    trigger_type=trig.type.value,
-                    context=trig.context,
-                    error="trader paused before the decision ran",
-                )
+                Note(status=DecisionStatus.PAUSED, trigger_type="kill_switch", error=req.reason)
             )
-            if trig.type is TriggerType.MANUAL:
-                self.results[trig.key] = DecisionOutcome(
-                    decision_id="",
-                    status=DecisionStatus.IGNORED,
-                    error="trader paused before the decision ran",
-                )
-        self.state.pending = owners
 
     def _on_resume(self, payload: RawValue | None) -> None:
         if not self._no_input(payload, "resume"):

@@ -38,9 +38,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.vocabulary import DecisionStatus
     from workflows import steps
     from workflows.decision import ORDER_UNKNOWN, DecisionRun
+    from workflows.trader_breakers import TraderBreakers
 
 
-class TraderSteps:
+class TraderSteps(TraderBreakers):
     # Set by TraderWorkflow.__init__.
     account_id: int
     state: TraderState
@@ -123,6 +124,8 @@ class TraderSteps:
             self._schedule_sync(True)
             return
         self._schedule_sync(result.open_positions > 0)
+        if result.breaker is not None:
+            self._on_breaker(result.breaker)
 
     def _schedule_sync(self, positions_open: bool) -> None:
         every = POSITION_SYNC_SECONDS if positions_open else RECONCILE_SECONDS
@@ -166,13 +169,16 @@ class TraderSteps:
             lambda: self.state.paused,
             prompt=binding is not None and binding.prompt_id is not None,
             halt_reason=lambda: self.state.halt_reason,
+            pause_reason=lambda: self.state.pause_reason,
         )
         outcome = await run.run()
         # The number the decision was recorded under (decided once: not always the proposed).
         self.state.next_seq = max(self.state.next_seq, run.seq + 1)
         self.state.decisions_made += 1
         if outcome.orders:
-            if self.state.next_sync is None:
+            if self.breakers:  # the breakers judge the equity the decision left: sync now
+                self.state.next_sync = workflow.now()
+            elif self.state.next_sync is None:
                 self._schedule_sync(True)
             else:  # positions may be open now: sync at the position pace
                 self.state.next_sync = min(
@@ -205,6 +211,7 @@ class TraderSteps:
         if cfg.deleted:
             self.stopping = True
         self.paper = cfg.paper
+        self.breakers = cfg.breakers
         self._apply_bindings(cfg.bindings)
         return cfg
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from sqlalchemy import select
 
 from api.auth import CurrentUser
+from api.breaker_settings import apply_breaker_settings, tell_config_changed
 from api.deps import ControlDep, SessionDep
 from api.errors import ApiError
 from api.exact_json import ExactNumbersRoute
@@ -17,6 +18,7 @@ from api.llm_config import KEY_FIELD, LLM_FIELDS, apply_llm_settings
 from api.market import check_symbols
 from api.queries import account_out, decisions_out, get_account, listed_accounts
 from api.schemas import (
+    BREAKER_FIELDS,
     AccountCreate,
     AccountOut,
     AccountUpdate,
@@ -25,6 +27,7 @@ from api.schemas import (
     TriggerOut,
 )
 from api.trader_deletion import PositionsChoice, settle_positions
+from api.venue_leverage import check_account
 from db.base import utcnow
 from db.models import Account, Binding, DecisionRecord
 from domain.ids import is_order_of
@@ -122,12 +125,25 @@ async def update_account(
     await apply_llm_settings(
         acct, llm, request.app.state.vault, request.app.state.settings.llm_allow_private_hosts
     )
-    changes = body.model_dump(exclude_unset=True, exclude={"trading_enabled", *LLM_FIELDS})
+    changes = body.model_dump(
+        exclude_unset=True, exclude={"trading_enabled", *LLM_FIELDS, *BREAKER_FIELDS}
+    )
     for field, value in changes.items():
         if value is None:
             raise ApiError(422, "VALIDATION_ERROR", f"{field} may not be null")
+    if body.max_leverage is not None or body.symbols is not None:
+        await check_account(
+            request.app.state.exchange.live,
+            acct,
+            body.max_leverage or acct.max_leverage,
+            body.symbols or list(acct.symbols),
+        )
+    for field, value in changes.items():
         setattr(acct, field, value)
+    breakers_changed = await apply_breaker_settings(s, acct, body)
     await s.commit()
+    if breakers_changed:
+        await tell_config_changed(control, acct.id)
     if body.trading_enabled is True:
         await _start(acct, s, control)
     elif body.trading_enabled is False:

@@ -15,6 +15,7 @@ from api.errors import ApiError
 from api.exact_json import ExactNumbersRoute
 from api.queries import account_out, get_account
 from api.schemas import AccountOut, ExchangeConnect
+from api.venue_leverage import check_with_client
 from db.base import utcnow
 from domain.vocabulary import Exchange
 from vault import hint, seal
@@ -66,6 +67,8 @@ async def connect_exchange(
         raise ApiError(422, "INVALID_CREDENTIALS", str(err)) from None
     try:
         verdict = await client.verify()
+        if verdict.ok:  # the trader's leverage against this venue's own maximum
+            await check_with_client(client, acct.max_leverage, list(acct.symbols))
     except ExchangeError as err:
         status = 503 if err.retryable else 422
         raise ApiError(status, f"EXCHANGE_{err.code}", f"{acct.exchange}: {err}") from None

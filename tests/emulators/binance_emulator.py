@@ -88,6 +88,7 @@ class BnSymbol:
     funding: Decimal = D("0.0001")
     open_interest: Decimal = D("12345.678")
     depth: Decimal | None = None  # what a taker can fill at once (None: any size)
+    max_leverage: int = 125  # the first leverage bracket's (GET /fapi/v1/leverageBracket)
 
 
 @dataclass
@@ -749,6 +750,20 @@ class BinanceEmulator:
             )  # fmt: skip
         return {"timezone": "UTC", "serverTime": now_ms(), "rateLimits": [], "symbols": out}
 
+    @staticmethod
+    def _brackets(x: BnSymbol) -> dict[str, Any]:
+        # As Binance answers: the highest leverage for the smallest notional, less above it.
+        caps = ((x.max_leverage, 0, 50_000), (max(1, x.max_leverage // 2), 50_000, 1_000_000))
+        return {
+            "symbol": x.symbol,
+            "notionalCoef": 1.0,
+            "brackets": [
+                {"bracket": n + 1, "initialLeverage": lev, "notionalCap": cap,
+                 "notionalFloor": floor, "maintMarginRatio": 0.004 * (n + 1), "cum": 0.0}
+                for n, (lev, floor, cap) in enumerate(caps)
+            ],
+        }  # fmt: skip
+
     def _klines(self, p: dict[str, str]) -> list[list[Any]]:
         sym = self._symbol(p)
         step = INTERVAL_MS[p.get("interval", "1m")]
@@ -860,6 +875,10 @@ class BinanceEmulator:
             elif "/v3/" in op:
                 rows = [r for r in rows if D(r["positionAmt"]) != 0]
             return rows
+        if op == "GET /fapi/v1/leverageBracket":  # one symbol asked: its object (as documented)
+            if "symbol" in p:
+                return self._brackets(self._symbol(p))
+            return [self._brackets(x) for x in self.symbols.values()]
         if op == "POST /fapi/v1/leverage":
             sym = self._symbol(p)
             lev = int(p.get("leverage", "0"))

@@ -172,6 +172,24 @@ async def message_rules(st: Stack, tid: int, h: WorkflowHandle) -> None:
     assert r.status_code == 200, r.text
 
 
+async def circuit_breaker(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    """The trader (created with a daily loss limit so small that a fee crosses it, and set to
+    close its positions) trips its breaker on the sync after its first trade: it pauses with
+    the breaker's reason and closes the position as a decision of its own; then the owner's
+    kill switch finds it paused, and its reason becomes the kill switch's."""
+    await st.bind(tid, (await st.create_program(programs.ALWAYS_LONG))["id"])
+    await st.post(f"/api/account/{tid}/trigger")
+
+    async def tripped() -> bool:
+        acct = (await st.api.get(f"/api/account/{tid}")).json()
+        return bool(acct["status"] == "Paused" and not (await st.api.get(
+            f"/api/account/{tid}/positions")).json()["positions"])  # fmt: skip
+
+    await eventually(tripped)
+    r = await st.post("/api/account/kill-switch", json={"flatten": True, "reason": "r"})
+    assert r.status_code == 200, r.text
+
+
 async def equity_sample(st: Stack) -> WorkflowHandle:
     """One tick of the equity sample schedule: an active trader gets its point."""
     await st.create_trader(trading_enabled=True)
@@ -206,6 +224,7 @@ SCENARIOS: dict[str, Callable[[Stack, int, WorkflowHandle], Awaitable[None]]] = 
     "idle_continue_as_new": idle_continue_as_new,
     "decided_once": decided_once,
     "message_rules": message_rules,
+    "circuit_breaker": circuit_breaker,
 }
 RECORD_RESOLVE_SECONDS = 5.0
 
@@ -256,6 +275,14 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
         kind = "prompt" if name == "invalid_llm_output" else "program"
         if name == "order_timeout_reconcile":
             tid = await _live_trader(st, emu, server.url)
+        elif name == "circuit_breaker":
+            tid = (
+                await st.create_trader(
+                    trading_enabled=True,
+                    daily_loss_limit_pct="0.000001",
+                    breaker_closes_positions=True,
+                )
+            )["account_id"]
         else:
             tid = (await st.create_trader(trading_enabled=True, account_type=kind))["account_id"]
         h = st.client.get_workflow_handle(f"trader-{tid}")

@@ -59,3 +59,19 @@ def test_status_after_decision(
 ) -> None:
     status, code, error = decision
     assert status_after_decision(status, code, error, paused=paused, halt_reason=halt) == expected
+
+
+def test_a_decision_while_paused_keeps_the_pause_reason() -> None:
+    """A close that runs while paused (the owner's, the kill switch's, a circuit breaker's)
+    used to record the trader's reason as none, wiping why it was paused."""
+    reason = "CIRCUIT_BREAKER_DAILY_LOSS: equity 900 is 10% below ..."
+    got = status_after_decision(
+        DecisionStatus.EXECUTED, None, None, paused=True, halt_reason="", pause_reason=reason
+    )
+    assert got == (TraderStatus.PAUSED, reason)
+    failed = status_after_decision(*FAIL, paused=True, halt_reason="", pause_reason=reason)
+    assert failed == (TraderStatus.PAUSED, "ORDER_REJECTED: margin")  # a failure still names it
+    active = status_after_decision(
+        DecisionStatus.EXECUTED, None, None, paused=False, halt_reason="", pause_reason="x"
+    )
+    assert active == (TraderStatus.ACTIVE, None)

@@ -87,6 +87,8 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     ("sandbox/market_data.py", "close"): (1, "a kline column a program reads"),
     ("strategies/prompt_context.py", "unknown"): (1, "prompt text for a value not known"),
     ("workflows/trader.py", "close"): (1, "the trigger context of an owner's close (a JSON key)"),
+    ("workflows/trader_breakers.py", "close"): (1, "the trigger context of a breaker's close"),
+    ("api/position_closes.py", "close"): (1, "that JSON key, read back from a close's context"),
     # Settings are outside the vocabulary change so far: MARKET_SOURCES and the default spell out
     # MarketSource's values (test_vocabulary.py keeps the two equal).
     ("config/settings.py", "simulated"): (2, "MARKET_SOURCES and the default market source"),

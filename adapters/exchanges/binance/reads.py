@@ -168,6 +168,19 @@ class BinanceReads:
         self._rules[vs] = rules
         return rules
 
+    async def max_leverage(self, symbol: str) -> int | None:
+        """The venue's highest leverage for `symbol` (its leverage brackets; a signed read)."""
+        vs = self._venue_symbol(symbol)
+        what = "leverageBracket"
+        raw = await self._transport.call(what, lambda c: c.futures_leverage_bracket(symbol=vs))
+        rows = raw if isinstance(raw, list) else [raw]  # one symbol asked: an object, or a list
+        for entry in parse_list(bn.SymbolBrackets, rows, venue=VENUE, what=what):
+            if entry.symbol == vs:
+                return entry.max_leverage
+        raise ExchangeError(
+            ErrorCode.SYMBOL_UNKNOWN, f"{vs} has no leverage brackets", retryable=False, venue=VENUE
+        )
+
     # ------------------------------------------------------------ account
 
     async def _positions(self) -> list[LivePosition]:

@@ -136,6 +136,22 @@ class ExchangeInfo(WireModel):
     symbols: list[SymbolInfo]
 
 
+class LeverageBracket(WireModel):
+    initial_leverage: int
+
+
+class SymbolBrackets(WireModel):
+    """One symbol's entry of ``GET /fapi/v1/leverageBracket``: the highest leverage is the
+    first (smallest notional) bracket's."""
+
+    symbol: str
+    brackets: list[LeverageBracket] = Field(min_length=1)
+
+    @property
+    def max_leverage(self) -> int:
+        return max(b.initial_leverage for b in self.brackets)
+
+
 # ---------------------------------------------------------------- orders and trades
 
 

@@ -132,6 +132,10 @@ class HyperliquidReads:
             )
         return self._rules[symbol]
 
+    async def max_leverage(self, symbol: str) -> int | None:
+        """The venue's highest leverage for `symbol` (the perp meta's ``maxLeverage``)."""
+        return (await self.rules(symbol)).max_leverage
+
     # ------------------------------------------------------------ the agent's approval
 
     async def verify(self) -> VerifyResult:

@@ -1,7 +1,7 @@
 """notifications: users' channels (webhook, Telegram), their deliveries, the notifier's cursor
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-09 12:00:00.000000
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
