@@ -10,6 +10,7 @@ from adapters.exchanges.client import ExchangeError
 from adapters.exchanges.reconcile import Reconciler, last_trade_row
 from adapters.exchanges.router import ExchangeRouter
 from adapters.market.snapshot import now_ms
+from db.order_status import resting_orders
 from db.session import Sessions
 from db.traders import symbols_of
 from db.transactions import read
@@ -41,8 +42,10 @@ class AccountSync:
         after = await self.exchange.sync(req.account_id, marks)
         report = await self.reconciler.run(req.account_id, req.reason, after, trades_before)
         closed = len(before.positions) - len(after.positions)
+        resting = await read(self.sessions, lambda s: resting_orders(s, req.account_id))
         return SyncAccountResult(
             open_positions=len(after.positions),
+            resting_orders=resting,
             trigger_fills=max(closed, 0),
             fills_recorded=report.fills_recorded,
             orders_resolved=report.orders_resolved,

@@ -21,6 +21,7 @@ from api.routes import (
     exchange,
     history,
     klines,
+    orders,
     programs,
     prompts,
     signals,
@@ -117,7 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     signed_in = [Depends(current_user)]
     # equity before accounts: see api/routes/equity.py.
     routers = (
-        users, equity, accounts, exchange, bindings, history, programs, prompts, signals, klines
+        users, equity, accounts, exchange, bindings, history, programs, prompts, signals, klines,
+        orders,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)

@@ -53,6 +53,17 @@ def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
     return current == new or (current, new) in TRANSITIONS
 
 
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"  # rests until filled or cancelled
+    IOC = "ioc"  # fills what it can at once, the rest is cancelled
+    POST_ONLY = "post_only"  # rests as maker only; refused if it would fill at once
+
+
 class OrderIntent(BaseModel):
     client_order_id: str
     account_id: int
@@ -65,6 +76,10 @@ class OrderIntent(BaseModel):
     leverage: Decimal
     take_profit_pct: Decimal | None = None
     stop_loss_pct: Decimal | None = None
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None  # limit orders only
+    time_in_force: TimeInForce | None = None  # limit orders only; None means GTC
+    size_base: Decimal | None = None  # a size in base units (manual orders); else size_usd
 
 
 class OrderOutcome(BaseModel):
@@ -77,6 +92,18 @@ class OrderOutcome(BaseModel):
     avg_price: Decimal | None = None
     fee: Decimal | None = None
     reject_reason: str | None = None
+
+
+def settled_ok(intent: OrderIntent, outcome: OrderOutcome) -> bool:
+    """The order was carried out as asked: filled; or, for a limit order, resting on the book
+    (`submitted`), or an IOC that found nothing to fill at its price (`cancelled`)."""
+    if outcome.status is OrderStatus.FILLED:
+        return True
+    if intent.order_type is not OrderType.LIMIT:
+        return False
+    if outcome.status is OrderStatus.SUBMITTED:
+        return intent.time_in_force is not TimeInForce.IOC
+    return outcome.status is OrderStatus.CANCELLED and intent.time_in_force is TimeInForce.IOC
 
 
 def intents_for(

@@ -77,8 +77,8 @@ class TraderMessages(TraderSteps):
         self.state.status = TraderStatus.PAUSED
         self.status_dirty = True
         # The owner's closes still run while paused (they only reduce exposure).
-        owners = [t for t in self.state.pending if t.decision is not None]
-        for trig in (t for t in self.state.pending if t.decision is None):
+        owners = [t for t in self.state.pending if t.owners]
+        for trig in (t for t in self.state.pending if not t.owners):
             self.notes.append(
                 Note(
                     status=DecisionStatus.IGNORED,
