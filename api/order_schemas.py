@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, Field, StrictBool, field_validator
@@ -14,14 +15,22 @@ from db.session import json_dumps
 from domain.manual_orders import ManualOrder
 from domain.orders import OrderStatus, OrderType
 
-# The product's order statuses (pending | executed) for the platform's order states.
+
+# An order's status in the product's words (its `status`; `order_status` is the platform's).
+class ProductOrderStatus(StrEnum):
+    PENDING = "pending"  # not settled yet: resting, or on its way
+    EXECUTED = "executed"  # filled
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
 PRODUCT_STATUS = {
-    OrderStatus.INTENT: "pending",
-    OrderStatus.SUBMITTED: "pending",
-    OrderStatus.UNKNOWN: "pending",
-    OrderStatus.FILLED: "executed",
-    OrderStatus.REJECTED: "rejected",
-    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.INTENT: ProductOrderStatus.PENDING,
+    OrderStatus.SUBMITTED: ProductOrderStatus.PENDING,
+    OrderStatus.UNKNOWN: ProductOrderStatus.PENDING,
+    OrderStatus.FILLED: ProductOrderStatus.EXECUTED,
+    OrderStatus.REJECTED: ProductOrderStatus.REJECTED,
+    OrderStatus.CANCELLED: ProductOrderStatus.CANCELLED,
 }
 
 
@@ -62,7 +71,7 @@ def order_out(o: OrderRecord) -> dict[str, object]:
         "side": o.side,
         "order_type": o.order_type or OrderType.MARKET.value,
         "quantity": fmt(quantity),
-        "status": PRODUCT_STATUS[status],
+        "status": PRODUCT_STATUS[status].value,
         "order_status": status.value,
         "name": o.name,
         "decision_id": o.decision_id,

@@ -162,11 +162,11 @@ class PaperExchange:
 
         def check(s: Session) -> AccountView:  # the row is created, or re-checked under the lock
             before = self._load(s, account_id, lock=True)
+            at = utcnow()  # the fills' and the positions' time
             triggered, fills = paper.check_triggers(before, marks, self.cfg)
-            reports = [r for f in fills for r in _record_fill(s, account_id, f, utcnow())]
-            state, resting = self._fill_resting(s, account_id, triggered, marks)
+            reports = [r for f in fills for r in _record_fill(s, account_id, f, at)]
+            state, resting = self._fill_resting(s, account_id, triggered, marks, at)
             if fills or state is not triggered:
-                at = utcnow()
                 self._save(s, account_id, state)
                 for symbol in sorted({f.symbol for f in fills} | resting):
                     reports += _position_moves(account_id, symbol, before, state, marks, at)
@@ -184,14 +184,18 @@ class PaperExchange:
         return bool(fills or dropped)
 
     def _fill_resting(
-        self, s: Session, account_id: int, state: paper.PaperAccount, marks: dict[str, Decimal]
+        self,
+        s: Session,
+        account_id: int,
+        state: paper.PaperAccount,
+        marks: dict[str, Decimal],
+        at: datetime,
     ) -> tuple[paper.PaperAccount, set[str]]:
         """Fill the resting orders the marks reached (their rows: filled; any that can no
         longer execute: cancelled, with why); the new state (the same object if nothing
         changed) and the symbols whose position the fills moved (the fills' reports are
         appended here, the positions' are the caller's)."""
         after, fills, dropped = paper_limits.fill_resting(state, marks, self.cfg)
-        at = utcnow()
         for fill in fills:
             eid = f"paper-{fill.client_order_id}"
             events.append(s, *_record_fill(s, account_id, fill, at, eid))
@@ -237,16 +241,15 @@ class PaperExchange:
         marks = {intent.symbol: mark}
         # Resting orders the mark has reached fill first: they were on the book before this.
         before = self._load(s, intent.account_id, lock=True)
-        state, moved = self._fill_resting(s, intent.account_id, before, marks)
+        at = utcnow()
+        state, moved = self._fill_resting(s, intent.account_id, before, marks, at)
         if moved:
-            at = utcnow()
             events.append(
                 s, *_position_moves(intent.account_id, intent.symbol, before, state, marks, at)
             )
         result = _execute(state, intent, mark, self.cfg)
         values: dict[str, Any] = {"exchange_order_id": f"paper-{intent.client_order_id}"}
         if result.fill is not None:
-            at = utcnow()
             reports = _record_fill(
                 s, intent.account_id, result.fill, at, values["exchange_order_id"]
             )

@@ -173,7 +173,15 @@ def test_payloads_keep_their_wire_text() -> None:
         "leg": "entry", "symbol": "BTC", "side": "buy", "reduce_only": False,
         "size_usd": "100", "leverage": "2", "take_profit_pct": None, "stop_loss_pct": None,
     }  # fmt: skip
-    assert OrderIntent.model_validate(intent).model_dump(mode="json") == intent
+    # A recorded intent is a market order sized in USD: the limit-order fields take their
+    # defaults (domain/orders.py, the shared contract); every recorded field keeps its text.
+    limit_defaults = {
+        "order_type": "market", "limit_price": None, "time_in_force": None, "size_base": None
+    }  # fmt: skip
+    assert OrderIntent.model_validate(intent).model_dump(mode="json") == {
+        **intent,
+        **limit_defaults,
+    }
     outcome = {"decision_id": "dec-1-2", "status": "rejected_input", "seq": 2, "decision": None,
                "risk_verdict": None, "error_code": None, "error": None, "orders": []}  # fmt: skip
     assert DecisionOutcome.model_validate(outcome).model_dump(mode="json") == outcome
