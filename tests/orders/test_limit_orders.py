@@ -32,6 +32,8 @@ async def test_a_limit_order_that_does_not_cross_rests_and_reserves_its_margin(
     assert D((await account(st, tid))["available"]) == before - D("490.0735")
     (pending,) = (await st.api.get("/api/orders/pending")).json()
     assert pending["id"] == out["id"] and pending["name"] == "dip"
+    (resting,) = (await st.api.get(f"/api/account/{tid}/open-orders")).json()["orders"]
+    assert resting["client_order_id"] == out["id"] and resting["order_type"] == "limit"
     assert (await st.api.get(f"/api/account/{tid}/positions")).json()["positions"] == []
 
 

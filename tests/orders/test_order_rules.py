@@ -44,7 +44,9 @@ async def test_an_order_for_another_users_trader_is_not_found(st: Stack) -> None
         )  # fmt: skip
     assert theirs.status_code == 404 and missing.status_code == 404, theirs.text
     assert theirs.json()["code"] == missing.json()["code"]
+    assert theirs.json()["error"].replace(str(tid), "999") == missing.json()["error"]
     assert await _orders_recorded(st) == 0
+    assert (await order(st, tid, quantity="0.01")).status_code == 200  # the owner's: placed
 
 
 async def test_a_paused_trader_refuses_an_opening_order(st: Stack) -> None:
