@@ -9,7 +9,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from temporalio.client import WorkflowHandle
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from domain.contracts import Activity, DecisionOutcome, SyncAccountResult
 from domain.manual_orders import ManualOrder
@@ -69,3 +70,18 @@ async def test_the_trader_syncs_at_the_position_pace_while_orders_rest(fast: Har
     await fast.fakes.called(Activity.SYNC_ACCOUNT)  # the start's sync
     await fast.skip(timedelta(seconds=2 * POSITION_SYNC_SECONDS + 5))
     assert len(fast.fakes.inputs(Activity.SYNC_ACCOUNT)) >= 3
+
+
+async def test_a_malformed_order_update_is_refused_and_the_trader_keeps_running(
+    fast: Harness,
+) -> None:
+    """From the CLI, say: an order with a price on a market order, or no side at all."""
+    h = await fast.start_trader()
+    for bad in (
+        {"symbol": "BTC", "side": "buy", "order_type": "market", "quantity": "1", "price": "1"},
+        {"symbol": "BTC", "order_type": "market", "quantity": "1"},
+    ):
+        with pytest.raises(WorkflowUpdateFailedError):
+            await h.execute_update("place_order", bad, result_type=DecisionOutcome)
+    assert fast.fakes.inputs(Activity.GATHER_CONTEXT) == []
+    assert (await fast.status(h)).pending_triggers == 0
