@@ -90,3 +90,13 @@ async def test_bad_bodies_are_a_422_naming_the_field(st: Stack) -> None:
     r = await order(st, tid, quantity="0.01", price="50000")  # a market order with a price
     assert r.status_code == 422 and "price" in r.json()["error"], r.text
     assert await _orders_recorded(st) == 0
+
+
+async def test_another_user_sees_none_of_the_orders(st: Stack) -> None:
+    tid = await trader(st)
+    await order(st, tid, order_type="limit", price="1000", quantity="0.01")
+    async with st.user_client("other@example.com") as other:
+        assert (await other.get("/api/orders/pending")).json() == []
+        r = await other.get(f"/api/orders/account/{tid}")
+    assert r.status_code == 404 and r.json()["code"] == "ACCOUNT_NOT_FOUND", r.text
+    assert len((await st.api.get("/api/orders/pending")).json()) == 1
