@@ -20,9 +20,9 @@ from domain.risk import DenyReason, PositionView, RiskVerdict
 from domain.vocabulary import PositionSide, Side
 
 _USD_QUANTUM = Decimal("1e-10")  # Decision.size_usd allows 10 decimal places
-# Decision.size_usd has at most 20 digits before the point: a larger notional is this (which
-# any trader's notional limit denies) rather than a decision that cannot be built.
-_USD_CEILING = Decimal("9" * 19)
+# A larger notional is valued at this (far above any trader's notional limit, which denies it)
+# rather than one that Decimal's 28 digits cannot quantize or Decision.size_usd cannot hold.
+_USD_CEILING = Decimal(10**15)
 Amount = Field(default=None, gt=0, max_digits=30, decimal_places=10)
 
 
