@@ -35,7 +35,8 @@ from domain.contracts import (
 from domain.decision import Decision
 from domain.events import EventData
 from domain.ids import OrderLeg, decision_id
-from domain.orders import OrderIntent, OrderOutcome, OrderStatus, settled_ok
+from domain.order_outcomes import settled_ok
+from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import RiskVerdict
 from domain.trader import status_after_decision
 from domain.vocabulary import DecisionStatus

@@ -94,18 +94,6 @@ class OrderOutcome(BaseModel):
     reject_reason: str | None = None
 
 
-def settled_ok(intent: OrderIntent, outcome: OrderOutcome) -> bool:
-    """The order was carried out as asked: filled; or, for a limit order, resting on the book
-    (`submitted`), or an IOC that found nothing to fill at its price (`cancelled`)."""
-    if outcome.status is OrderStatus.FILLED:
-        return True
-    if intent.order_type is not OrderType.LIMIT:
-        return False
-    if outcome.status is OrderStatus.SUBMITTED:
-        return intent.time_in_force is not TimeInForce.IOC
-    return outcome.status is OrderStatus.CANCELLED and intent.time_in_force is TimeInForce.IOC
-
-
 def intents_for(
     decision: Decision, account_id: int, decision_id: str, seq: int, positions: list[PositionView]
 ) -> list[OrderIntent]:

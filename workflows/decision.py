@@ -26,7 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.decision import Decision, Operation
     from domain.ids import decision_id
     from domain.manual_orders import as_decision, manual_intent, reduce_denial
-    from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for, settled_ok
+    from domain.order_outcomes import settled_ok
+    from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
     from domain.trader import PendingTrigger, status_after_decision
     from domain.vocabulary import DecisionStatus
