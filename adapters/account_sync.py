@@ -17,6 +17,7 @@ from adapters.exchanges.reconcile import Reconciler, last_trade_row
 from adapters.exchanges.router import ExchangeRouter
 from adapters.market.snapshot import now_ms
 from db.breakers import settings_of
+from db.order_status import resting_orders
 from db.session import Sessions
 from db.traders import symbols_of
 from db.transactions import read
@@ -60,8 +61,10 @@ class AccountSync:
         # Why here: every sync (periodic, after a trade, on resume) sees the account's equity;
         # the breakers judge it before the workflow hears back (a trip pauses it).
         trip = await self.breakers.check(req.account_id, breakers, after, req.reason == "resume")
+        resting = await read(self.sessions, lambda s: resting_orders(s, req.account_id))
         return SyncAccountResult(
             open_positions=len(after.positions),
+            resting_orders=resting,
             trigger_fills=max(closed, 0),
             fills_recorded=report.fills_recorded,
             orders_resolved=report.orders_resolved,

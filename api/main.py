@@ -27,6 +27,7 @@ from api.routes import (
     history,
     klines,
     notifications,
+    orders,
     positions,
     program_choices,
     program_guide,
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         crypto,
         venues,
         notifications,
+        orders,
     )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)

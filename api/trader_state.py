@@ -13,8 +13,10 @@ from starlette.requests import HTTPConnection
 
 from adapters.market.snapshot import now_ms
 from api.market import feed_for
+from api.queries import order_dict
 from api.schemas import OverviewOut, PositionOut, PositionsOut
-from db.models import Account, DecisionRecord, TradeRecord
+from db.models import Account, DecisionRecord, OrderRecord, TradeRecord
+from domain.orders import OrderStatus
 from domain.trader import TraderStatus
 from domain.vocabulary import Exchange
 
@@ -69,9 +71,19 @@ async def overview_of(conn: HTTPConnection, s: AsyncSession, acct: Account) -> O
 
 
 async def open_orders_of(conn: HTTPConnection, acct: Account) -> dict[str, object]:
-    """Orders resting at the exchange, TP/SL triggers included (paper orders fill at once)."""
+    """Orders resting at the exchange, TP/SL triggers included (on paper: its resting limit
+    orders, as GET .../orders shows them; paper TP/SL live in the position)."""
     if acct.exchange == Exchange.PAPER:
-        return {"account_id": acct.id, "orders": []}
+        async with conn.app.state.sessions() as s:
+            rows = await s.scalars(
+                select(OrderRecord)
+                .where(
+                    OrderRecord.account_id == acct.id,
+                    OrderRecord.status == OrderStatus.SUBMITTED.value,
+                )
+                .order_by(OrderRecord.created_at)
+            )
+            return {"account_id": acct.id, "orders": [order_dict(o) for o in rows]}
     async with conn.app.state.exchange.live.client(acct.id) as client:
         orders = await client.open_orders()
     return {"account_id": acct.id, "orders": orders}

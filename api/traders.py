@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError
 from domain.contracts import CancelOrderResult, DecisionOutcome
 from domain.ids import trader_workflow_id
+from domain.manual_orders import ManualOrder
 from domain.trader import (
     CancelRequest,
     ClosePositionsRequest,
@@ -116,6 +117,17 @@ class TraderControl:
     async def trigger(
         self, account_id: int, req: TriggerRequest, idempotency_key: str | None
     ) -> DecisionOutcome:
+        return await self._decide(account_id, "trigger", req, idempotency_key)
+
+    async def place_order(
+        self, account_id: int, order: ManualOrder, idempotency_key: str | None
+    ) -> DecisionOutcome:
+        """The owner's order, carried out by the trader's workflow as a decision of its own."""
+        return await self._decide(account_id, "place_order", order, idempotency_key)
+
+    async def _decide(
+        self, account_id: int, update: str, arg: Any, idempotency_key: str | None
+    ) -> DecisionOutcome:
         # Why an update id from the client's key: a retried request is answered with the
         # first request's decision instead of running a second one. The trader records each
         # decision under its trigger's key (`manual-<update id>`, decided once), so the same id
@@ -125,7 +137,7 @@ class TraderControl:
             try:
                 return await _guard(
                     self._handle(account_id).execute_update(
-                        "trigger", req, id=key, result_type=DecisionOutcome
+                        update, arg, id=key, result_type=DecisionOutcome
                     )
                 )
             except ApiError as err:

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # Paper exchange and simulated market feed.
     paper_slippage_bps: str = "5"
     paper_taker_fee_bps: str = "4.5"
+    paper_maker_fee_bps: str = "1.5"  # a resting limit order's fill
     market_seed: int = 7
     # Where prices and candles come from: simulated (default), or live public data from
     # hyperliquid or binance (USD-M futures) when the network allows; base URL optional.

@@ -35,6 +35,7 @@ from domain.contracts import (
 from domain.decision import Decision
 from domain.events import EventData
 from domain.ids import OrderLeg, decision_id
+from domain.order_outcomes import settled_ok
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.risk import RiskVerdict
 from domain.trader import status_after_decision
@@ -102,6 +103,10 @@ def _intent_of(row: Any) -> OrderIntent:
         leverage=row.leverage,
         take_profit_pct=row.take_profit_pct,
         stop_loss_pct=row.stop_loss_pct,
+        order_type=row.order_type,
+        limit_price=row.limit_price,
+        time_in_force=row.time_in_force,
+        size_base=row.size_base,
     )
 
 
@@ -138,6 +143,11 @@ def record_intents(s: Session, req: RecordIntentsInput) -> RecordIntentsResult:
             "leverage": intent.leverage,
             "take_profit_pct": intent.take_profit_pct,
             "stop_loss_pct": intent.stop_loss_pct,
+            "order_type": intent.order_type.value,
+            "limit_price": intent.limit_price,
+            "time_in_force": intent.time_in_force,
+            "size_base": intent.size_base,
+            "name": req.label or None,
             "status": OrderStatus.INTENT.value,
         }
         for intent in req.intents
@@ -172,9 +182,15 @@ def _recorded(row: Any, orders: list[OrderOutcome]) -> DecisionOutcome:
     )
 
 
-def _from_orders(row: Any, req: FinishDecisionInput, orders: list[OrderOutcome]) -> DecisionOutcome:
+def _from_orders(
+    s: Session, row: Any, req: FinishDecisionInput, orders: list[OrderOutcome]
+) -> DecisionOutcome:
     """The outcome of a decision whose recorded intents this attempt did not carry out."""
-    bad = [o for o in orders if o.status is not OrderStatus.FILLED]
+    intents = {
+        i.client_order_id: i
+        for i in map(_intent_of, s.connection().execute(_ORDERS_OF, {"b_id": row.id}))
+    }
+    bad = [o for o in orders if not settled_ok(intents[o.client_order_id], o)]
     return DecisionOutcome(
         decision_id=row.id,
         seq=row.seq,
@@ -247,7 +263,7 @@ def finish(s: Session, req: FinishDecisionInput) -> DecisionOutcome:
                     reject_reason=NOT_PLACED,
                 )
         recorded = conn.execute(_RECORDED, {"b_id": row.id}).one()
-        outcome = _from_orders(recorded, req, _orders(s, row.id))
+        outcome = _from_orders(s, recorded, req, _orders(s, row.id))
     else:
         # The verdict is the one the intents were recorded with: the workflow carries that.
         outcome = _as_asked(req, row.id, row.seq)

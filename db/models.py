@@ -23,7 +23,7 @@ from db.base import Base, utcnow
 from db.exchange_config import UserExchangeConfig
 from db.notification_models import NotificationChannel, NotificationCursor, NotificationDelivery
 from db.users import SessionToken, User
-from domain.orders import OrderStatus
+from domain.orders import OrderStatus, OrderType
 from domain.trader import TraderStatus
 from domain.vocabulary import DecisionStatus, Exchange
 
@@ -185,6 +185,14 @@ class OrderRecord(Base):
     leverage: Mapped[Decimal]
     take_profit_pct: Mapped[Decimal | None] = mapped_column(default=None)
     stop_loss_pct: Mapped[Decimal | None] = mapped_column(default=None)
+    # market | limit; a limit order's price and time in force (gtc | ioc | post_only)
+    order_type: Mapped[str] = mapped_column(
+        String(16), default=OrderType.MARKET.value, server_default=OrderType.MARKET.value
+    )
+    limit_price: Mapped[Decimal | None] = mapped_column(default=None)
+    time_in_force: Mapped[str | None] = mapped_column(String(16), default=None)
+    size_base: Mapped[Decimal | None] = mapped_column(default=None)  # base units (manual orders)
+    name: Mapped[str | None] = mapped_column(String(200), default=None)  # the owner's label
     # intent | submitted | filled | rejected | unknown | cancelled
     status: Mapped[str] = mapped_column(String(16), default=OrderStatus.INTENT)
     exchange_order_id: Mapped[str | None] = mapped_column(String(128), default=None)

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Collection
 from typing import Any, overload
 
-from sqlalchemy import BindParameter, Row, bindparam, select, update
+from sqlalchemy import BindParameter, Row, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -107,6 +107,21 @@ def set_order_status(
         # word recorded by the live exchange): appended here, with the row's `updated_at`.
         events.append(s, stream_events.cancelled(row, after.exchange_order_id, at))
     return after
+
+
+_RESTING = (
+    select(func.count())
+    .select_from(ORDERS)
+    .where(
+        ORDERS.c.account_id == bindparam("b_account"),
+        ORDERS.c.status == OrderStatus.SUBMITTED.value,
+    )
+)
+
+
+def resting_orders(s: Session, account_id: int) -> int:
+    """How many of the trader's orders rest at the venue (sent, not settled: `submitted`)."""
+    return int(s.connection().execute(_RESTING, {"b_account": account_id}).scalar_one())
 
 
 def _record_illegal(

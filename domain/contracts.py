@@ -160,6 +160,7 @@ class RecordIntentsInput(BaseModel):
     decision_id: str
     intents: list[OrderIntent]
     verdict: RiskVerdict | None = None  # recorded with the intents: the decision is made
+    label: str = ""  # a manual order's name, recorded on its row
 
 
 class ResolveOrderInput(BaseModel):
@@ -227,6 +228,7 @@ class SyncAccountInput(BaseModel):
 
 class SyncAccountResult(BaseModel):
     open_positions: int
+    resting_orders: int = 0  # limit orders resting at the venue (the trader's submitted rows)
     trigger_fills: int = 0
     # Reconciliation: fills first learnt from the venue here, orders whose state it settled,
     # and drift (a position or order the platform did not expect), each recorded as an event.

@@ -1,4 +1,5 @@
 """Pure perpetual-futures paper account: market orders, TP/SL triggers, serialisation.
+Limit orders (resting, IOC, post-only) are in domain/paper_limits.py.
 
 Functions never mutate their inputs; they return a new PaperAccount. Money is Decimal.
 Cash is collateral: opening a position does not move cash, fees and realised PnL do.
@@ -43,6 +44,7 @@ def q_price(x: Decimal) -> Decimal:
 class PaperConfig:
     taker_fee_bps: Decimal = Decimal("4.5")
     slippage_bps: Decimal = Decimal("5")
+    maker_fee_bps: Decimal = Decimal("1.5")  # a resting limit order's fill
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,33 @@ class PaperPosition:
 
 
 @dataclass(frozen=True)
+class RestingOrder:
+    """A limit order on the paper book, by its client order id. `reserved`: the margin and
+    maker fee it holds back from the available balance until it fills or is cancelled (none
+    for a reduce-only order, which opens nothing)."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    size: Decimal  # base units
+    limit_price: Decimal
+    leverage: Decimal
+    reserved: Decimal
+    reduce_only: bool = False
+    take_profit_pct: Decimal | None = None
+    stop_loss_pct: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "side", Side(self.side))
+
+
+@dataclass(frozen=True)
 class PaperAccount:
     cash: Decimal
     realized_pnl: Decimal = ZERO  # gross trading PnL; fees are tracked in fees_paid
     fees_paid: Decimal = ZERO
     positions: dict[str, PaperPosition] = field(default_factory=dict)
+    orders: dict[str, RestingOrder] = field(default_factory=dict)  # resting limit orders
 
     def equity(self, marks: Mapping[str, Decimal]) -> Decimal:
         """Cash + unrealised PnL; a position without a mark is valued at its entry price."""
@@ -88,7 +112,8 @@ class PaperAccount:
         return self.cash + upnl
 
     def used_margin(self) -> Decimal:
-        return sum((p.margin for p in self.positions.values()), ZERO)
+        held = sum((p.margin for p in self.positions.values()), ZERO)
+        return held + sum((o.reserved for o in self.orders.values()), ZERO)
 
     def available(self, marks: Mapping[str, Decimal]) -> Decimal:
         return max(ZERO, self.equity(marks) - self.used_margin())
@@ -140,8 +165,8 @@ class ExecutionResult:
         return self.fill is not None
 
 
-def _fee(size: Decimal, price: Decimal, cfg: PaperConfig) -> Decimal:
-    return q_price(size * price * cfg.taker_fee_bps / BPS)
+def _fee(size: Decimal, price: Decimal, cfg: PaperConfig, bps: Decimal | None = None) -> Decimal:
+    return q_price(size * price * (cfg.taker_fee_bps if bps is None else bps) / BPS)
 
 
 def _bad(x: Decimal | None) -> bool:
@@ -157,9 +182,10 @@ def _close(
     trade_id: str,
     coid: str,
     trigger: str | None,
+    fee_bps: Decimal | None = None,
 ) -> tuple[PaperAccount, PaperFill]:
     pnl = q_price((price - pos.entry_price) * size * pos.side.sign)
-    fee = _fee(size, price, cfg)
+    fee = _fee(size, price, cfg, fee_bps)
     positions = dict(acct.positions)
     left = pos.size - size
     if left > 0:
@@ -183,8 +209,10 @@ def execute_market_order(
     mark: Decimal,
     cfg: PaperConfig = PaperConfig(),
     marks: Mapping[str, Decimal] | None = None,
+    limit: Decimal | None = None,
 ) -> ExecutionResult:
-    """Fill `order` at mark ± slippage. `marks` (optional) values other positions for margin."""
+    """Fill `order` at mark ± slippage. `marks` (optional) values other positions for margin.
+    `limit`: a crossing limit order's price, which the fill is never worse than."""
 
     def reject(reason: RejectReason) -> ExecutionResult:
         return ExecutionResult(account, None, reason)
@@ -201,6 +229,26 @@ def execute_market_order(
         return reject(RejectReason.INVALID_TP_SL)
     slip = cfg.slippage_bps / BPS
     price = q_price(mark * (1 + slip if order.side is Side.BUY else 1 - slip))
+    if limit is not None:
+        price = min(price, limit) if order.side is Side.BUY else max(price, limit)
+    return execute_at(account, order, price, mark, cfg, marks)
+
+
+def execute_at(
+    account: PaperAccount,
+    order: PaperOrder,
+    price: Decimal,
+    mark: Decimal,
+    cfg: PaperConfig,
+    marks: Mapping[str, Decimal] | None = None,
+    fee_bps: Decimal | None = None,
+) -> ExecutionResult:
+    """Fill a validated `order` at `price` (the fee at `fee_bps`, default the taker fee);
+    `mark` values its own symbol for the margin check."""
+
+    def reject(reason: RejectReason) -> ExecutionResult:
+        return ExecutionResult(account, None, reason)
+
     size = order.size if order.size_usd is None else order.size_usd / price
     size = q_size(size) if size is not None else None
     if size is not None and size <= 0:
@@ -213,14 +261,15 @@ def execute_market_order(
         if pos is None or pos.side == order_dir:
             return reject(RejectReason.NO_POSITION_TO_REDUCE)
         qty = pos.size if size is None else min(size, pos.size)
-        new, fill = _close(account, pos, qty, price, cfg, trade_id, order.client_order_id, None)
+        coid = order.client_order_id
+        new, fill = _close(account, pos, qty, price, cfg, trade_id, coid, None, fee_bps)
         return ExecutionResult(new, fill)
 
     if size is None:  # unreachable: size is only None for reduce_only orders
         return reject(RejectReason.INVALID_SIZE)
     if pos is not None and pos.side != order_dir:
         return reject(RejectReason.POSITION_SIDE_CONFLICT)
-    fee = _fee(size, price, cfg)
+    fee = _fee(size, price, cfg, fee_bps)
     if pos is None:
         new_pos = PaperPosition(order.symbol, order_dir, size, price, order.leverage)
     else:
@@ -296,9 +345,25 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 
 def account_to_dict(account: PaperAccount) -> dict[str, Any]:
-    d = _plain(replace(account, positions={}))
+    d = _plain(replace(account, positions={}, orders={}))
     d["positions"] = {s: _plain(p) for s, p in sorted(account.positions.items())}
+    if account.orders:  # an account without resting orders is stored as it always was
+        d["orders"] = {c: _plain(o) for c, o in sorted(account.orders.items())}
+    else:
+        del d["orders"]
     return d
+
+
+_ORDER_DECIMALS = (
+    "size", "limit_price", "leverage", "reserved", "take_profit_pct", "stop_loss_pct"
+)  # fmt: skip
+
+
+def _resting_from_dict(o: Mapping[str, Any]) -> RestingOrder:
+    kw: dict[str, Any] = {k: o.get(k) for k in ("client_order_id", "symbol", "side")}
+    kw["reduce_only"] = bool(o.get("reduce_only"))
+    kw.update({k: None if o.get(k) is None else Decimal(o[k]) for k in _ORDER_DECIMALS})
+    return RestingOrder(**kw)
 
 
 def account_from_dict(d: Mapping[str, Any]) -> PaperAccount:
@@ -312,6 +377,7 @@ def account_from_dict(d: Mapping[str, Any]) -> PaperAccount:
         Decimal(d.get("realized_pnl", "0")),
         Decimal(d.get("fees_paid", "0")),
         positions,
+        {c: _resting_from_dict(o) for c, o in d.get("orders", {}).items()},
     )
 
 

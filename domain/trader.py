@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from domain.contracts import BindingConfig, DecisionOutcome
 from domain.decision import Decision
+from domain.manual_orders import ManualOrder
 from domain.vocabulary import DecisionStatus
 
 # A point in time; workflows name it this way (they get it from workflow.now(), never a clock).
@@ -106,6 +107,14 @@ class PendingTrigger(BaseModel):
     # The owner's own decision (a close, say), carried out instead of asking the strategy.
     # Only a close may run while the trader is paused.
     decision: Decision | None = None
+    # The owner's own order (POST /api/orders/create): likewise no strategy is asked, and
+    # only a reduce-only one may execute while the trader is paused.
+    order: ManualOrder | None = None
+
+    @property
+    def owners(self) -> bool:
+        """The owner's own (a close or a manual order): it runs, and is kept, while paused."""
+        return self.decision is not None or self.order is not None
 
 
 class ClosePositionsRequest(BaseModel):

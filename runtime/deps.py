@@ -58,6 +58,7 @@ def default_deps(
     cfg = PaperConfig(
         taker_fee_bps=Decimal(settings.paper_taker_fee_bps),
         slippage_bps=Decimal(settings.paper_slippage_bps),
+        maker_fee_bps=Decimal(settings.paper_maker_fee_bps),
     )
     vault = master_key_wrapper(settings)
     router = ExchangeRouter(

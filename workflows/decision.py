@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.decision import Decision, Operation
     from domain.ids import decision_id
+    from domain.manual_orders import as_decision, manual_intent, reduce_denial
+    from domain.order_outcomes import settled_ok
     from domain.orders import OrderIntent, OrderOutcome, OrderStatus, intents_for
     from domain.risk import DenyReason, RiskCheckInput, RiskVerdict
     from domain.trader import PendingTrigger, status_after_decision
@@ -117,6 +119,9 @@ class DecisionRun:
             )
         if self.trigger.decision is not None:  # the owner's own decision: no strategy is asked
             return await self._execute(self.trigger.decision, ctx)
+        if self.trigger.order is not None:  # the owner's own order: likewise
+            order = self.trigger.order
+            return await self._execute(as_decision(order, ctx.prices.get(order.symbol)), ctx)
         if self.binding_id is None:
             return await self._finish(
                 DecisionStatus.FAILED,
@@ -162,6 +167,9 @@ class DecisionRun:
             )
         except ActivityError as err:  # fail closed
             verdict = RiskVerdict.deny(DenyReason.MARKET_DATA_UNAVAILABLE, _describe(err))
+        order = self.trigger.order
+        if verdict.approved and order is not None:
+            verdict = reduce_denial(order, ctx.positions) or verdict
         if not verdict.approved:
             return await self._finish(DecisionStatus.DENIED, decision=decision, verdict=verdict)
         if decision.operation is Operation.HOLD:
@@ -173,11 +181,23 @@ class DecisionRun:
         if self.halt_reason() and decision.operation is not Operation.CLOSE:
             halted = RiskVerdict.deny(DenyReason.TRADING_HALTED, self.halt_reason())
             return await self._finish(DecisionStatus.DENIED, decision=decision, verdict=halted)
-        intents = intents_for(decision, self.account_id, self.decision_id, self.seq, ctx.positions)
+        if order is not None:
+            intents = [
+                manual_intent(order, self.account_id, self.decision_id, self.seq, ctx.positions)
+            ]
+        else:
+            intents = intents_for(
+                decision, self.account_id, self.decision_id, self.seq, ctx.positions
+            )
         # Intent before action: the client order ids are durably recorded before any order.
         recorded = await steps.run(
             steps.RECORD_INTENTS,
-            RecordIntentsInput(decision_id=self.decision_id, intents=intents, verdict=verdict),
+            RecordIntentsInput(
+                decision_id=self.decision_id,
+                intents=intents,
+                verdict=verdict,
+                label=order.name if order is not None else "",
+            ),
         )
         if recorded.intents is not None:
             # Decided once: carry out the intents as first recorded (an earlier attempt's
@@ -200,7 +220,9 @@ class DecisionRun:
                 code=ORDER_UNKNOWN,
                 error=f"order outcome unknown after lookups, check the exchange: {reason}",
             )
-        bad = [o for o in outcomes if o.status is not OrderStatus.FILLED]
+        # A limit order resting on the book (or an IOC the venue cancelled unfilled) was placed
+        # as asked: only a market order must have filled.
+        bad = [o for i, o in zip(intents, outcomes, strict=True) if not settled_ok(i, o)]
         if bad:
             reason = "; ".join(f"{o.client_order_id}: {o.reject_reason}" for o in bad)
             return await self._finish(

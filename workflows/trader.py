@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.decision import Decision, Operation
     from domain.ids import is_order_of
+    from domain.manual_orders import ManualOrder
     from domain.trader import (
         IDLE_SHED_MIN_EVENTS,
         CancelRequest,
@@ -183,6 +184,27 @@ class TraderWorkflow(TraderMessages):
         )
         await workflow.wait_condition(lambda: key in self.results)
         return self.results.pop(key)
+
+    # Why an update: the owner wants the order's outcome back. Queued like a manual trigger
+    # (the same key, so a retried request gets the first order's decision); the decision runs
+    # even while the trader is paused, where the risk gate lets only a reduce-only order pass.
+    @workflow.update
+    async def place_order(self, order: ManualOrder) -> DecisionOutcome:
+        key = f"manual-{workflow.current_update_info().id}"  # type: ignore[union-attr]
+        if key in self.state.recent_manual:  # a client retry that outlived a continue-as-new
+            return self.state.recent_manual[key]
+        if not any(p.key == key for p in self.state.pending):
+            context = {"order": order.model_dump(mode="json")}
+            self.state.pending.append(
+                PendingTrigger(key=key, type=TriggerType.MANUAL, context=context, order=order)
+            )
+        await workflow.wait_condition(lambda: key in self.results)
+        return self.results.pop(key)
+
+    @place_order.validator
+    def _validate_order(self, order: ManualOrder) -> None:
+        if self.stopping:
+            raise ValueError("trader is being deleted")
 
     # Why an update: the caller wants to know whether the order was cancelled. Cancels pass
     # even when the trader is paused (they only reduce exposure).

@@ -36,8 +36,8 @@ class TraderBreakers:
         self.state.pause_reason = reason
         self.state.status = TraderStatus.PAUSED
         self.status_dirty = True
-        owners = [t for t in self.state.pending if t.decision is not None]
-        for trig in (t for t in self.state.pending if t.decision is None):
+        owners = [t for t in self.state.pending if t.owners]
+        for trig in (t for t in self.state.pending if not t.owners):
             self.notes.append(
                 Note(
                     status=DecisionStatus.IGNORED,

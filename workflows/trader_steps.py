@@ -71,7 +71,7 @@ class TraderSteps(TraderBreakers):
         """A trigger waits and may run now: any while active; only the owner's own decisions
         (closes) while paused."""
         pending = self.state.pending
-        return bool(pending) and (not self.state.paused or pending[0].decision is not None)
+        return bool(pending) and (not self.state.paused or pending[0].owners)
 
     async def _stop_if_deleted(self) -> None:
         """`stop` ends the run of a deleted trader only (the API sends it after the delete);
@@ -123,12 +123,13 @@ class TraderSteps(TraderBreakers):
             workflow.logger.warning("account sync failed, retrying next interval: %s", err)
             self._schedule_sync(True)
             return
-        self._schedule_sync(result.open_positions > 0)
+        # A resting limit order is checked against the marks on each sync: the position pace.
+        self._schedule_sync(result.open_positions > 0 or result.resting_orders > 0)
         if result.breaker is not None:
             self._on_breaker(result.breaker)
 
-    def _schedule_sync(self, positions_open: bool) -> None:
-        every = POSITION_SYNC_SECONDS if positions_open else RECONCILE_SECONDS
+    def _schedule_sync(self, watching: bool) -> None:
+        every = POSITION_SYNC_SECONDS if watching else RECONCILE_SECONDS
         self.state.next_sync = workflow.now() + timedelta(seconds=every)
 
     def _enqueue_due_schedules(self) -> None:
@@ -159,7 +160,7 @@ class TraderSteps(TraderBreakers):
         assert self.state.next_seq is not None
         seq = self.state.next_seq
         self.state.next_seq += 1
-        binding_id = None if trig.decision is not None else self._binding_for(trig)
+        binding_id = None if trig.owners else self._binding_for(trig)
         binding = next((b for b in self.bindings if b.id == binding_id), None)
         run = DecisionRun(
             self.account_id,

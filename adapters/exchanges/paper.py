@@ -1,5 +1,9 @@
 """The built-in paper exchange: one perpetuals account per trader, stored in the database.
 
+Limit orders rest in the account's state (domain/paper_limits.py): each sync, and each order
+of the trader, first fills those the marks have reached (recorded like any fill, the order's
+row moving submitted -> filled); a cancel takes one off the book.
+
 Each fill is recorded with what it reports on the live stream (a trade_update, and the
 position_update of the position it opened, changed or closed: from the account's state before
 and after it), in the transaction that saves the account."""
@@ -27,9 +31,9 @@ from db.round_trips import record_after_fills
 from db.stream_events import Holding
 from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
 from db.transactions import read, write
-from domain import paper
+from domain import paper, paper_limits
 from domain.events import EventData
-from domain.orders import OrderIntent, OrderOutcome, OrderStatus
+from domain.orders import OrderIntent, OrderOutcome, OrderStatus, OrderType, TimeInForce
 from domain.risk import PositionView
 from domain.vocabulary import Side
 
@@ -57,6 +61,8 @@ _TRADE_FOUND = select(TRADES.c.id).where(
 _TRADE_INSERT = insert(TRADES)
 # A paper order in one of these never executed: its transaction did not commit.
 NEVER_EXECUTED = (OrderStatus.INTENT, OrderStatus.UNKNOWN)
+# A paper order in one of these was executed (it rests, filled, or was refused or cancelled).
+EXECUTED = (OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.SUBMITTED, OrderStatus.CANCELLED)
 
 
 class PaperExchange:
@@ -151,23 +157,74 @@ class PaperExchange:
         # writes nothing still queues behind every other write (db/transactions.py).
         self.marks.update(marks)
         seen = await read(self.sessions, lambda s: self._peek(s, account_id))
-        if seen is not None and not paper.check_triggers(seen, marks, self.cfg)[1]:
+        if seen is not None and not self._moves(seen, marks):
             return self._view(seen, marks)
 
         def check(s: Session) -> AccountView:  # the row is created, or re-checked under the lock
             before = self._load(s, account_id, lock=True)
-            state, fills = paper.check_triggers(before, marks, self.cfg)
-            if fills:
-                at = utcnow()
-                reports = [r for f in fills for r in _record_fill(s, account_id, f, at)]
+            at = utcnow()  # the fills' and the positions' time
+            triggered, fills = paper.check_triggers(before, marks, self.cfg)
+            reports = [r for f in fills for r in _record_fill(s, account_id, f, at)]
+            state, resting = self._fill_resting(s, account_id, triggered, marks, at)
+            if fills or state is not triggered:
                 self._save(s, account_id, state)
-                for symbol in sorted({f.symbol for f in fills}):
+                for symbol in sorted({f.symbol for f in fills} | resting):
                     reports += _position_moves(account_id, symbol, before, state, marks, at)
                 events.append(s, *reports)
                 self._record_equity(s, account_id, state, marks)
             return self._view(state, marks)
 
         return await write(self.sessions, check)
+
+    def _moves(self, state: paper.PaperAccount, marks: dict[str, Decimal]) -> bool:
+        """The marks fire a TP/SL, or reach a resting order."""
+        if paper.check_triggers(state, marks, self.cfg)[1]:
+            return True
+        _, fills, dropped = paper_limits.fill_resting(state, marks, self.cfg)
+        return bool(fills or dropped)
+
+    def _fill_resting(
+        self,
+        s: Session,
+        account_id: int,
+        state: paper.PaperAccount,
+        marks: dict[str, Decimal],
+        at: datetime,
+    ) -> tuple[paper.PaperAccount, set[str]]:
+        """Fill the resting orders the marks reached (their rows: filled; any that can no
+        longer execute: cancelled, with why); the new state (the same object if nothing
+        changed) and the symbols whose position the fills moved (the fills' reports are
+        appended here, the positions' are the caller's)."""
+        after, fills, dropped = paper_limits.fill_resting(state, marks, self.cfg)
+        for fill in fills:
+            eid = f"paper-{fill.client_order_id}"
+            events.append(s, *_record_fill(s, account_id, fill, at, eid))
+            set_order_status(
+                s,
+                fill.client_order_id,
+                OrderStatus.FILLED,
+                "paper_fill",
+                filled_size=fill.size,
+                avg_price=fill.price,
+                fee=fill.fee,
+            )
+        for coid, reason in dropped.items():
+            set_order_status(s, coid, OrderStatus.CANCELLED, "paper_fill", reject_reason=reason)
+        return after, {f.symbol for f in fills}
+
+    async def cancel(self, account_id: int, client_order_id: str) -> tuple[bool, str]:
+        """Take a resting limit order off the book (its margin released, its row cancelled)."""
+
+        def take(s: Session) -> tuple[bool, str]:
+            state = self._load(s, account_id, lock=True)
+            after = paper_limits.cancel_resting(state, client_order_id)
+            if after is None:
+                return False, "no resting paper order with that id"
+            self._save(s, account_id, after)
+            set_order_status(s, client_order_id, OrderStatus.CANCELLED, "cancel")
+            return True, ""
+
+        return await write(self.sessions, take)
 
     async def place_order(self, intent: OrderIntent, mark: Decimal) -> OrderOutcome:
         """One transaction: the order row says if it executed, so a re-run never fills twice."""
@@ -179,31 +236,36 @@ class PaperExchange:
         order = conn.execute(_ORDER_LOCKED, key).first()
         if order is None:
             raise LookupError(f"order intent {intent.client_order_id} was not recorded")
-        if order.status in (OrderStatus.FILLED, OrderStatus.REJECTED):
+        if order.status in EXECUTED:
             return outcome_of(order)  # already executed: never twice
-        state = self._load(s, intent.account_id, lock=True)
-        result = paper.execute_market_order(state, paper_order(intent), mark, self.cfg)
+        marks = {intent.symbol: mark}
+        # Resting orders the mark has reached fill first: they were on the book before this.
+        before = self._load(s, intent.account_id, lock=True)
+        at = utcnow()
+        state, moved = self._fill_resting(s, intent.account_id, before, marks, at)
+        if moved:
+            events.append(
+                s, *_position_moves(intent.account_id, intent.symbol, before, state, marks, at)
+            )
+        result = _execute(state, intent, mark, self.cfg)
         values: dict[str, Any] = {"exchange_order_id": f"paper-{intent.client_order_id}"}
-        if result.fill is None:
-            status = OrderStatus.REJECTED
-            values.update(reject_reason=str(result.reject_reason))
-        else:
-            at = utcnow()
+        if result.fill is not None:
             reports = _record_fill(
                 s, intent.account_id, result.fill, at, values["exchange_order_id"]
             )
-            self._save(s, intent.account_id, result.account)
-            marks = {intent.symbol: mark}
             reports += _position_moves(
                 intent.account_id, intent.symbol, state, result.account, marks, at
             )
             events.append(s, *reports)  # the fill and the position, with what they report
-            self._record_equity(s, intent.account_id, result.account, marks)
-            status = OrderStatus.FILLED
             values.update(
                 filled_size=result.fill.size, avg_price=result.fill.price, fee=result.fill.fee
             )
-        return set_order_status(s, order, status, "paper_place", **values)
+        elif result.reject_reason is not None:
+            values.update(reject_reason=result.reject_reason)
+        if result.account is not before:
+            self._save(s, intent.account_id, result.account)
+            self._record_equity(s, intent.account_id, result.account, marks)
+        return set_order_status(s, order, result.status, "paper_place", **values)
 
     async def resolve_order(self, intent: OrderIntent, deadline: float) -> OrderOutcome:
         """The paper venue is the database: the row says what happened, asked again with backoff
@@ -304,12 +366,31 @@ def _position_moves(
     )
 
 
+def _execute(
+    state: paper.PaperAccount, intent: OrderIntent, mark: Decimal, cfg: paper.PaperConfig
+) -> paper_limits.LimitResult:
+    """The intent carried out on the account: a market order fills or is refused; a limit
+    order may also rest (submitted) or, IOC, be cancelled."""
+    order = paper_order(intent)
+    if intent.order_type is OrderType.LIMIT and intent.limit_price is not None:
+        tif = intent.time_in_force or TimeInForce.GTC
+        return paper_limits.place_limit_order(state, order, intent.limit_price, tif, mark, cfg)
+    done = paper.execute_market_order(state, order, mark, cfg)
+    if done.fill is None:
+        return paper_limits.LimitResult(
+            state, OrderStatus.REJECTED, reject_reason=str(done.reject_reason)
+        )
+    return paper_limits.LimitResult(done.account, OrderStatus.FILLED, done.fill)
+
+
 def paper_order(intent: OrderIntent) -> paper.PaperOrder:
+    sized_in_base = intent.size_base is not None
     return paper.PaperOrder(
         client_order_id=intent.client_order_id,
         symbol=intent.symbol,
         side=Side.BUY if intent.side == Side.BUY else Side.SELL,
-        size_usd=intent.size_usd,
+        size_usd=None if sized_in_base else intent.size_usd,
+        size=intent.size_base,
         reduce_only=intent.reduce_only,
         leverage=intent.leverage,
         take_profit_pct=intent.take_profit_pct,

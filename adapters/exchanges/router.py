@@ -111,7 +111,7 @@ class ExchangeRouter:
     async def foreign_open_orders(self, account_id: int, ours: set[str]) -> list[dict[str, Any]]:
         """Open orders at the venue that none of our client order ids names."""
         if await self.is_paper(account_id):
-            return []  # paper orders fill at once; its TP/SL live in our own state
+            return []  # paper orders (resting limits, TP/SL) live in our own state
         async with self.live.client(account_id) as client:
             known = ours | {client.venue_client_id(c) for c in ours}
             opened = await client.open_orders()
@@ -122,8 +122,8 @@ class ExchangeRouter:
     async def cancel(
         self, account_id: int, client_order_id: str, symbol: str | None
     ) -> tuple[bool, str]:
-        if await self.is_paper(account_id):
-            return False, "paper orders fill at once: nothing rests to cancel"
+        if await self.is_paper(account_id):  # only a limit order rests on the paper book
+            return await self.paper.cancel(account_id, client_order_id)
         async with self.live.client(account_id) as client:
             done = await client.cancel(client_order_id, symbol)
         return done, "" if done else "no open order with that id at the exchange"

@@ -190,6 +190,19 @@ async def circuit_breaker(st: Stack, tid: int, h: WorkflowHandle) -> None:
     assert r.status_code == 200, r.text
 
 
+async def manual_orders(st: Stack, tid: int, h: WorkflowHandle) -> None:
+    """The owner's orders: a market order, a limit order that rests, its cancel, a refused
+    opening order and a reduce-only one while paused."""
+    order = {"account_id": tid, "symbol": "BTC", "side": "buy", "quantity": "0.001"}
+    await st.post("/api/orders/create", {**order, "order_type": "market"})
+    rested = await st.post("/api/orders/create", {**order, "order_type": "limit", "price": "1"})
+    await st.post(f"/api/orders/cancel/{rested.json()['id']}")
+    await st.post(f"/api/account/{tid}/pause", json={"reason": "r"})
+    await st.post("/api/orders/create", {**order, "order_type": "market"})  # refused: paused
+    reduce = {**order, "side": "sell", "order_type": "market", "reduce_only": True}
+    await st.post("/api/orders/create", reduce)
+
+
 async def equity_sample(st: Stack) -> WorkflowHandle:
     """One tick of the equity sample schedule: an active trader gets its point."""
     await st.create_trader(trading_enabled=True)
@@ -225,6 +238,7 @@ SCENARIOS: dict[str, Callable[[Stack, int, WorkflowHandle], Awaitable[None]]] = 
     "decided_once": decided_once,
     "message_rules": message_rules,
     "circuit_breaker": circuit_breaker,
+    "manual_orders": manual_orders,
 }
 RECORD_RESOLVE_SECONDS = 5.0
 

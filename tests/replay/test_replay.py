@@ -54,6 +54,7 @@ def test_histories_cover_the_scenarios() -> None:
         "equity_sample",
         "equity_thin",
         "circuit_breaker",
+        "manual_orders",
     } <= names
     for name in ("continue_as_new", "idle_continue_as_new"):
         cas = json.loads((HISTORIES / f"{name}.json").read_text())

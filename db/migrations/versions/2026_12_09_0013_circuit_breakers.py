@@ -1,7 +1,7 @@
 """circuit breakers: a trader's breaker settings, and what its breakers remember
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-09 10:00:00.000000
 
 Settings on `accounts` (both limits null: no breaker); `breaker_states` holds, per trader
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
