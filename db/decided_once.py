@@ -349,6 +349,7 @@ def _record_trader_status(
         paused=req.paused,
         halt_reason=req.halt_reason,
         pause_reason=req.pause_reason,
+        owner_order=req.owner_order,
     )
     changed = account_status.after_decision(s, req.account_id, status, reason)
     events.append(s, *reports, *([changed] if changed else []))

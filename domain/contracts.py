@@ -202,6 +202,7 @@ class FinishDecisionInput(BaseModel):
     paused: bool = False
     halt_reason: str = ""
     pause_reason: str = ""  # why it is paused (kept as the status reason); "" before the field
+    owner_order: bool = False  # it carried out the owner's own order (domain.trader)
 
 
 class DecisionOutcome(BaseModel):

@@ -38,6 +38,16 @@ class TraderStatus(StrEnum):
     DELETED = "Deleted"
 
 
+def fails_the_trader(
+    decision_status: DecisionStatus, error_code: str | None, owner_order: bool = False
+) -> bool:
+    """Whether a decision's outcome puts the trader in Error: a failed decision, except the
+    exchange refusing the owner's own order (ORDER_REJECTED: a post-only order that would
+    cross, say), which was answered to the owner who sent it and says nothing of the trader."""
+    refused_owner_order = owner_order and error_code == "ORDER_REJECTED"
+    return decision_status == DecisionStatus.FAILED and not refused_owner_order
+
+
 def status_after_decision(
     decision_status: DecisionStatus,
     error_code: str | None,
@@ -46,15 +56,18 @@ def status_after_decision(
     paused: bool,
     halt_reason: str | None,
     pause_reason: str = "",
+    owner_order: bool = False,
 ) -> tuple[TraderStatus, str | None]:
     """The trader's status after a decision, and the reason shown with it.
+
+    `owner_order`: the decision carried out the owner's own order (see fails_the_trader).
 
     A paused trader stays Paused; otherwise a failed decision, or a halt (an order whose outcome
     stayed unknown), is Error, and anything else Active. The reason: the failure's code and
     error, else (paused) the pause's reason, else the halt's, else none (a failure's reason is
     kept even while paused; a close that runs while paused keeps the pause's reason, such as a
     circuit breaker's)."""
-    failed = decision_status == DecisionStatus.FAILED
+    failed = fails_the_trader(decision_status, error_code, owner_order)
     if paused:
         status = TraderStatus.PAUSED
     elif failed or halt_reason:

@@ -276,7 +276,13 @@ class DecisionRun:
         paused = self.is_paused()
         pause_reason = self.pause_reason() if paused else ""
         trader_status, status_reason = status_after_decision(
-            status, code, error, paused=paused, halt_reason=halt, pause_reason=pause_reason
+            status,
+            code,
+            error,
+            paused=paused,
+            halt_reason=halt,
+            pause_reason=pause_reason,
+            owner_order=self.trigger.order is not None,
         )
         outcome = await steps.run(
             steps.FINISH_DECISION,
@@ -297,6 +303,7 @@ class DecisionRun:
                 trader_status=trader_status.value,
                 trader_status_reason=status_reason,
                 trigger_key=self.trigger.key,
+                owner_order=self.trigger.order is not None,
                 paused=paused,
                 halt_reason=halt,
                 pause_reason=pause_reason,

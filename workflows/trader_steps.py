@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         TraderState,
         TraderStatus,
         TriggerType,
+        fails_the_trader,
     )
     from domain.vocabulary import DecisionStatus
     from workflows import steps
@@ -189,13 +190,14 @@ class TraderSteps(TraderBreakers):
         if outcome.error_code == ORDER_UNKNOWN:
             self.state.halted = True
             self.state.halt_reason = f"{outcome.error_code}: {outcome.error}"
-        if outcome.status == DecisionStatus.FAILED:
+        failed = fails_the_trader(outcome.status, outcome.error_code, trig.order is not None)
+        if failed:
             self.state.last_error = f"{outcome.error_code}: {outcome.error}"
             if not self.state.paused:
                 self.state.status = TraderStatus.ERROR
         else:
             self.state.last_error = None  # a later success clears it (as it clears Error)
-        if outcome.status != DecisionStatus.FAILED and not self.state.paused:
+        if not failed and not self.state.paused:
             self.state.status = TraderStatus.ERROR if self.state.halted else TraderStatus.ACTIVE
         if trig.type is TriggerType.MANUAL:
             self.results[trig.key] = outcome

@@ -36,6 +36,16 @@ async def test_a_post_only_order_that_would_cross_is_rejected(st: Stack) -> None
     assert (await st.api.get(f"/api/account/{tid}/positions")).json()["positions"] == []
 
 
+async def test_a_refused_order_of_the_owner_leaves_the_trader_active(st: Stack) -> None:
+    """The owner was answered; the trader did nothing wrong, so its status is not Error."""
+    tid = await trader(st)
+    r = await order(st, tid, order_type="limit", price="50100", quantity="0.01",
+                    time_in_force="post_only")  # fmt: skip
+    assert r.json()["status"] == "rejected", r.text
+    acct = (await st.api.get(f"/api/account/{tid}")).json()
+    assert (acct["status"], acct["status_reason"]) == ("Active", None), acct
+
+
 async def test_a_post_only_order_that_does_not_cross_rests(st: Stack) -> None:
     tid = await trader(st)
     r = await order(st, tid, order_type="limit", price="49000", quantity="0.01",

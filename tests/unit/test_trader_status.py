@@ -75,3 +75,16 @@ def test_a_decision_while_paused_keeps_the_pause_reason() -> None:
         DecisionStatus.EXECUTED, None, None, paused=False, halt_reason="", pause_reason="x"
     )
     assert active == (TraderStatus.ACTIVE, None)
+
+
+def test_the_exchange_refusing_the_owners_own_order_is_not_an_error() -> None:
+    """The owner was answered (POST /api/orders/create); the trader did nothing wrong. Any
+    other failure of the owner's order, and a strategy's refused order, still are."""
+    refused = status_after_decision(*FAIL, paused=False, halt_reason="", owner_order=True)
+    assert refused == (TraderStatus.ACTIVE, None)
+    unknown = (DecisionStatus.FAILED, "ORDER_UNKNOWN", "lost")
+    assert status_after_decision(*unknown, paused=False, halt_reason="", owner_order=True) == (
+        TraderStatus.ERROR,
+        "ORDER_UNKNOWN: lost",
+    )
+    assert status_after_decision(*FAIL, paused=False, halt_reason="")[0] is TraderStatus.ERROR
