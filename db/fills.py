@@ -145,16 +145,18 @@ def record_fills(s: Session, account_id: int, fills: Sequence[VenueFill]) -> int
         return 0
     at = utcnow()
     held = {sym: list(conn.execute(_OF_SYMBOL, _key(account_id, sym))) for sym in _symbols(new)}
-    unnamed = [f.exchange_order_id for f in new if not f.venue_client_id and f.exchange_order_id]
+    # Our order behind each fill, by the venue's order id: Binance names no client id, and
+    # Hyperliquid names ours in its own form (a cloid); either way the trade shows our id.
+    venue_ids = sorted({f.exchange_order_id for f in new if f.exchange_order_id})
     ours: dict[str, str] = {}
-    if unnamed:
-        key = {"b_account": account_id, "b_venue_ids": unnamed}
+    if venue_ids:
+        key = {"b_account": account_id, "b_venue_ids": venue_ids}
         ours = {venue: coid for venue, coid in conn.execute(_OURS_BY_VENUE_ID, key)}
     rows = [
         {
             "account_id": account_id,
             "trade_id": f.trade_id,
-            "client_order_id": f.venue_client_id or ours.get(f.exchange_order_id),
+            "client_order_id": ours.get(f.exchange_order_id) or f.venue_client_id,
             "symbol": f.symbol,
             "side": f.side,
             "size": f.size,

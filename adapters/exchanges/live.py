@@ -185,8 +185,9 @@ class LiveExchanges:
                 raise  # Temporal retries; the retry looks the order up before resending
             outcome = rejected(intent, f"{err.code}: {err}")
             fills, view = [], None
-        await self._record_fills(intent.account_id, fills, view)
+        # The outcome first: its venue order id names our order on the fills recorded next.
         outcome = await self._record(outcome, "place_retry" if retry else "place")
+        await self._record_fills(intent.account_id, fills, view)
         if outcome.status is OrderStatus.FILLED and not intent.reduce_only:
             await self.record_protective_legs(intent)
         return outcome
@@ -247,8 +248,8 @@ class LiveExchanges:
                 found = await self._protect(c, intent, found)
             fills = await c.fills(int(time.time() * 1000) - FILLS_LOOKBACK_MS)
             view = await _account_after_fill(c, found)
-        await self._record_fills(intent.account_id, fills, view)
         found = await self._record(found, "resolve")
+        await self._record_fills(intent.account_id, fills, view)
         if found.status is OrderStatus.FILLED and not intent.reduce_only:
             await self.record_protective_legs(intent)
         return found
