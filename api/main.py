@@ -22,6 +22,8 @@ from api.routes import (
     funding,
     history,
     klines,
+    klines_backfill,
+    klines_import,
     program_guide,
     programs,
     prompts,
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimit,
         max_bytes=settings.max_body_bytes,
         read_timeout_s=settings.body_read_timeout_seconds,
+        path_limits={klines_import.IMPORT_PATH: settings.klines_import_max_bytes},
     )
     app.add_middleware(
         RateLimit,
@@ -132,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prompts,
         signals,
         klines,
+        klines_import,
+        klines_backfill,
     )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)
