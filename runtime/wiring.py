@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.backfill import BackfillActivities
 from activities.context import ContextActivities
 from activities.equity import EquityActivities
 from activities.orders import OrderActivities
@@ -15,6 +16,9 @@ from activities.risk import check_risk
 from activities.signals import SignalActivities
 from activities.strategy import StrategyActivities
 from adapters.equity import EquitySampler
+from adapters.market.history import HistoryClient
+from config.settings import Settings
+from domain.vocabulary import Exchange
 from runtime.deps import Deps
 from strategies.handoff import SnapshotHandOff
 
@@ -22,6 +26,18 @@ from strategies.handoff import SnapshotHandOff
 def build_pool_activities(deps: Deps) -> list[Callable[..., Any]]:
     signals = SignalActivities(deps.sessions, deps.feed, deps.client, deps.task_queue)
     return [signals.load_signal_pool, signals.evaluate_signal_pool, signals.fan_out_fire]
+
+
+def build_backfill_activities(deps: Deps, settings: Settings) -> list[Callable[..., Any]]:
+    venues = HistoryClient(
+        {
+            Exchange.HYPERLIQUID: settings.backfill_hyperliquid_url,
+            Exchange.BINANCE: settings.backfill_binance_url,
+        },
+        min_interval_s=settings.backfill_page_interval_seconds,
+    )
+    backfill = BackfillActivities(deps.sessions, venues)
+    return [backfill.fetch_page, backfill.record_status]
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:
