@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -17,6 +16,7 @@ from db.market_history import (
     store_candle_page,
     store_funding_page,
 )
+from db.session import Sessions
 from domain.backfill import (
     FETCH_PAGE,
     RECORD_STATUS,
@@ -32,7 +32,7 @@ from domain.vocabulary import Exchange
 
 
 class BackfillActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], venues: HistoryClient) -> None:
+    def __init__(self, sessions: Sessions, venues: HistoryClient) -> None:
         self.sessions = sessions
         self.venues = venues
 

@@ -71,10 +71,10 @@ def csv_body(rows: list[dict[str, Any]], pad: int = 0) -> bytes:
 
 
 async def test_an_export_imports_back_unchanged(
-    temporal_client: Client, temporal_address: str, sqlite_url: str
+    temporal_client: Client, temporal_address: str, database_url: str
 ) -> None:
     """What GET /api/klines/data answers, posted back, is stored exactly as exported."""
-    async with stack(temporal_address, sqlite_url) as st:
+    async with stack(temporal_address, database_url) as st:
         r = await st.api.get("/api/klines/data", params={"symbol": "BTC", "interval": "1h"})
         assert r.status_code == 200, r.text
         export = r.json()
@@ -178,9 +178,9 @@ async def test_rows_break_each_rule_by_name(
 
 
 async def test_reimport_changes_nothing(
-    temporal_client: Client, temporal_address: str, sqlite_url: str
+    temporal_client: Client, temporal_address: str, database_url: str
 ) -> None:
-    async with stack(temporal_address, sqlite_url) as st:
+    async with stack(temporal_address, database_url) as st:
         body = {"symbol": "BTC", "interval": "1h", "candles": [candle(i) for i in range(5)]}
         assert (await st.post("/api/klines/import", body)).json()["inserted"] == 5
         r = await st.post("/api/klines/import", body)
@@ -190,9 +190,9 @@ async def test_reimport_changes_nothing(
 
 
 async def test_conflicting_candles_are_refused_unless_replaced(
-    temporal_client: Client, temporal_address: str, sqlite_url: str
+    temporal_client: Client, temporal_address: str, database_url: str
 ) -> None:
-    async with stack(temporal_address, sqlite_url) as st:
+    async with stack(temporal_address, database_url) as st:
         first = {"symbol": "BTC", "interval": "1h", "candles": [candle(i) for i in range(3)]}
         assert (await st.post("/api/klines/import", first)).status_code == 200
         changed = [candle(1, close="101"), candle(2), candle(3)]  # row 1 differs, row 3 is new

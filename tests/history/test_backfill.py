@@ -26,11 +26,12 @@ from tests.support.waiting import eventually
 
 
 async def test_hyperliquid_backfill_spans_pages(
-    temporal_client: Client, temporal_address: str, sqlite_url: str
+    temporal_client: Client, temporal_address: str, database_url: str
 ) -> None:
-    """12,000 one-minute candles: three candleSnapshot pages (5000, 5000, 2000)."""
+    """12,000 one-minute candles: three candleSnapshot pages (5000, 5000, 2000); on SQLite and
+    PostgreSQL."""
     with venues() as v:
-        async with stack(v, temporal_address, sqlite_url) as st:
+        async with stack(v, temporal_address, database_url) as st:
             begin = END - 12_000 * MIN
             task = await start(
                 st, exchange="hyperliquid", symbol="BTC", interval="1m",
