@@ -36,6 +36,7 @@ FIELDS = ("timestamp", *PRICE_FIELDS, "volume")
 HL_KEYS = {"t": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
 BINANCE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "close_time")
 MICROSECONDS_FROM = 10**15  # an open time this large is in microseconds (year 33658 in ms)
+LATEST_MS = 32_503_680_000_000  # 3000-01-01: a later open time is a unit or typing error
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ def _timestamp(raw: Any, row: int, errors: list[RowError], micros_ok: bool) -> i
         return None
     if micros_ok and value >= MICROSECONDS_FROM:
         value //= 1000
+    if value >= LATEST_MS:
+        errors.append(RowError(row, "timestamp", "range", "timestamp is after the year 3000"))
+        return None
     return value
 
 
