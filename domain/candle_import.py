@@ -22,19 +22,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.market import Candle, Interval, parse_interval
+from domain.vocabulary import Exchange
 
 # Stored as Numeric(30, 10): more digits would be rounded, and a re-import would then differ.
 MAX_DECIMALS = 10
 MAX_INTEGER_DIGITS = 20
-PRICE_FIELDS = ("open", "high", "low", "close")
+# A row's fields: a Candle's, its open time named `timestamp` (as GET /api/klines/data names it).
+PRICE_FIELDS = tuple(f.name for f in fields(Candle))[1:5]  # open, high, low, close
 FIELDS = ("timestamp", *PRICE_FIELDS, "volume")
-HL_KEYS = {"t": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
-BINANCE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "close_time")
+HL_KEYS = dict(zip("tohlcv", FIELDS, strict=True))  # candleSnapshot's one-letter keys
+BINANCE_COLUMNS = ("open_time", *PRICE_FIELDS, "volume", "close_time")
+HYPERLIQUID_FORMAT = Exchange.HYPERLIQUID.value
+BINANCE_FORMAT = Exchange.BINANCE.value
 MICROSECONDS_FROM = 10**15  # an open time this large is in microseconds (year 33658 in ms)
 LATEST_MS = 32_503_680_000_000  # 3000-01-01: a later open time is a unit or typing error
 
@@ -174,7 +178,7 @@ def _from_json(body: bytes) -> tuple[list[dict[str, Any]], str, str | None, str 
         ]
         sym = sym or (first.get("s") if isinstance(first.get("s"), str) else None)
         iv = iv or (first.get("i") if isinstance(first.get("i"), str) else None)
-        return out, "hyperliquid", sym, iv, False
+        return out, HYPERLIQUID_FORMAT, sym, iv, False
     return rows, "hyperoru", sym, iv, False
 
 
@@ -188,9 +192,9 @@ def _from_csv(body: bytes) -> tuple[list[dict[str, Any]], str]:
         return [], "csv"
     head = [h.strip().lower() for h in lines[0]]
     if head[: len(BINANCE_COLUMNS)] == list(BINANCE_COLUMNS):
-        names, data, fmt = ["timestamp", *head[1:]], lines[1:], "binance"
+        names, data, fmt = ["timestamp", *head[1:]], lines[1:], BINANCE_FORMAT
     elif head and head[0].isdigit() and len(head) == 12:  # data.binance.vision, no header
-        names, data, fmt = ["timestamp", *BINANCE_COLUMNS[1:]], lines, "binance"
+        names, data, fmt = ["timestamp", *BINANCE_COLUMNS[1:]], lines, BINANCE_FORMAT
     elif set(FIELDS) <= set(head):
         names, data, fmt = head, lines[1:], "csv"
     else:
@@ -229,7 +233,7 @@ def parse_upload(
         if not isinstance(raw, dict):
             out.errors.append(RowError(n, "row", "object", "a candle must be an object"))
             continue
-        candle, errors = check_row(n, raw, parsed_iv, micros_ok=fmt == "binance")
+        candle, errors = check_row(n, raw, parsed_iv, micros_ok=fmt == BINANCE_FORMAT)
         out.errors.extend(errors)
         if candle is None:
             continue

@@ -10,7 +10,6 @@ stored stay.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -70,18 +69,20 @@ class BackfillWorkflow:
                     workflow.continue_as_new(
                         BackfillInput(task_id=input.task_id, cursor_ms=cursor, end_ms=input.end_ms)
                     )
-        except (asyncio.CancelledError, ActivityError) as err:
+        except BaseException as err:  # asyncio.CancelledError is not an Exception
             if not is_cancelled_exception(err):
-                return await self._failed(input.task_id, err)
+                if isinstance(err, ActivityError):
+                    return await self._failed(input.task_id, err)
+                raise
             # Why catch it: a cancelled workflow may still run activities, so the task says
             # cancelled (the API has usually said so first; recording it again changes nothing).
             await self._record(input.task_id, BackfillStatus.CANCELLED, None)
-            raise asyncio.CancelledError() from err  # the run ends as cancelled in Temporal too
+            raise  # a cancellation: the run ends as cancelled in Temporal too
         await self._record(input.task_id, BackfillStatus.COMPLETED, None)
         return BackfillStatus.COMPLETED.value
 
-    async def _failed(self, task_id: int, err: BaseException) -> str:
-        cause = err.cause if isinstance(err, ActivityError) else None
+    async def _failed(self, task_id: int, err: ActivityError) -> str:
+        cause = err.cause
         message = cause.message if isinstance(cause, FailureError) else str(err)
         await self._record(task_id, BackfillStatus.FAILED, message[:500])
         return BackfillStatus.FAILED.value
