@@ -167,8 +167,8 @@ def _json_rows(doc: Any) -> tuple[list[Any], str | None, str | None]:
 def _from_json(body: bytes) -> tuple[list[dict[str, Any]], str, str | None, str | None, bool]:
     try:
         doc = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise UploadError(f"Body is not valid JSON: {err}") from None
+    except (ValueError, RecursionError) as err:  # UnicodeDecodeError is a ValueError
+        raise UploadError(f"Body is not valid JSON: {str(err)[:200]}") from None
     rows, sym, iv = _json_rows(doc)
     first = rows[0] if rows else {}
     if isinstance(first, dict) and "t" in first and "timestamp" not in first:

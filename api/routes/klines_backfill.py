@@ -21,6 +21,7 @@ from adapters.market.snapshot import now_ms
 from api.auth import CurrentUser
 from api.errors import ApiError
 from api.money import fmt_str
+from api.queries import MAX_ID
 from db.market_history import BackfillTask, create_task, list_tasks, load_funding, load_task
 from db.market_history import set_status as set_task_status
 from domain.backfill import BackfillInput, BackfillKind, BackfillStatus
@@ -48,6 +49,9 @@ class BackfillRequest(BaseModel):
     interval: str | None = None  # candles: 1m 5m 15m 1h 4h 1d (default 1h)
     period: str | None = None  # the product's name for interval
     kind: BackfillKind = BackfillKind.CANDLES
+    # The product's klines table names the range start_date/end_date; either pair is taken.
+    start_date: datetime | None = None
+    end_date: datetime | None = None
 
 
 def _ms(value: datetime) -> int:
@@ -85,8 +89,9 @@ def describe(t: BackfillTask) -> dict[str, Any]:
 def _range(body: BackfillRequest, step_ms: int) -> tuple[int, int]:
     """[start, end) on whole steps, ending no later than now (only closed candles exist)."""
     now = now_ms()
-    end = min(_ms(body.end), now) if body.end is not None else now
-    start = _ms(body.start) if body.start is not None else end - DEFAULT_DAYS * 86_400_000
+    end_at, start_at = body.end or body.end_date, body.start or body.start_date
+    end = min(_ms(end_at), now) if end_at is not None else now
+    start = _ms(start_at) if start_at is not None else end - DEFAULT_DAYS * 86_400_000
     start = -(-start // step_ms) * step_ms  # the first whole step at or after start
     end = end // step_ms * step_ms
     if start >= end:
@@ -156,7 +161,9 @@ async def backfill_tasks(request: Request, user: CurrentUser) -> list[dict[str, 
 
 
 async def _owned(request: Request, task_id: int, user_id: int) -> BackfillTask:
-    task = await load_task(request.app.state.sessions, task_id, user_id)
+    # Why the bound: an id no row can have is not looked up (SQLite refuses the integer).
+    in_range = 0 < task_id <= MAX_ID
+    task = await load_task(request.app.state.sessions, task_id, user_id) if in_range else None
     if task is None:
         raise ApiError(404, "BACKFILL_TASK_NOT_FOUND", f"Backfill task {task_id} not found")
     return task

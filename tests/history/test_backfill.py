@@ -132,16 +132,24 @@ async def test_another_users_task_is_not_found(
 ) -> None:
     with venues() as v:
         async with stack(v, temporal_address, sqlite_url) as st:
-            task = await start(
-                st, exchange="hyperliquid", symbol="BTC", interval="1d",
-                start=iso(END - 10 * DAY), end=iso(END),
+            task = await start(  # the range as the product's klines table names it
+                st, exchange="hyperliquid", symbol="BTC", period="1d",
+                start_date=iso(END - 10 * DAY), end_date=iso(END),
             )  # fmt: skip
+            assert (task["start"], task["end"], task["interval"]) == (
+                iso(END - 10 * DAY),
+                iso(END),
+                "1d",
+            )
             async with st.user_client("intruder@example.com") as other:
                 r = await other.get(f"/api/klines/backfill/status/{task['id']}")
                 assert (r.status_code, r.json()["code"]) == (404, "BACKFILL_TASK_NOT_FOUND")
                 r = await other.post(f"/api/klines/backfill/{task['id']}/cancel")
                 assert r.status_code == 404, r.text
                 assert (await other.get("/api/klines/backfill-tasks")).json() == []
+            for nobody in (0, 2**70):  # no row has such an id: 404 too, never a 500
+                r = await st.post(f"/api/klines/backfill/{nobody}/cancel")
+                assert r.status_code == 404, r.text
             mine = (await st.api.get("/api/klines/backfill-tasks")).json()
             assert [t["id"] for t in mine] == [task["id"]]
             assert (await finished(st, task["id"]))["status"] == "completed"
