@@ -242,3 +242,22 @@ async def test_size_limits_answer_413(
         )
         assert (r.status_code, r.json()["code"]) == (413, "PAYLOAD_TOO_LARGE"), r.text
         assert await count(st) == 10
+
+
+async def test_headerless_binance_dump_in_microseconds(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    """data.binance.vision files have no header; its spot files count time in microseconds."""
+    async with stack(temporal_address, sqlite_url) as st:
+        dump = (
+            f"{T0 * 1000},100.5,101.25,99.75,100.75,12.5,{(T0 + H) * 1000 - 1},1250,10,6,600,0\n"
+            f"{T0 + H},100.5,101.25,99.75,100.75,12.5,{T0 + 2 * H - 1},1250,10,6,600,0\n"
+        )
+        r = await st.api.post(
+            "/api/klines/import?symbol=BTC&interval=1h",
+            content=dump.encode(),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["format"] == "binance"
+        assert await stored(st) == [candle(0), candle(1)]
