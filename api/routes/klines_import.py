@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from api.errors import ApiError, request_id
 from db.candles import CandleConflict, import_candles
-from domain.candle_import import ParsedUpload, TooManyRows, UploadError, parse_upload
+from domain.candle_import import FIELDS, ParsedUpload, TooManyRows, UploadError, parse_upload
 
 IMPORT_PATH = "/api/klines/import"
 IMPORT_SOURCE = "import"
@@ -78,7 +78,37 @@ def _conflict(request: Request, parsed: ParsedUpload, open_times: list[int]) -> 
     )
 
 
-@router.post(IMPORT_PATH, status_code=200, response_model=None)
+_CANDLE = {
+    "type": "object",
+    "required": list(FIELDS),
+    "properties": {
+        "timestamp": {"type": "integer", "description": "open time, ms since the epoch"},
+        **{k: {"type": "string"} for k in FIELDS[1:]},  # open, high, low, close, volume
+    },
+}
+# The body is read as bytes (JSON or CSV); documented here so /docs shows both.
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["candles"],
+                    "properties": {
+                        "symbol": {"type": "string"},
+                        "interval": {"type": "string"},
+                        "candles": {"type": "array", "items": _CANDLE},
+                    },
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post(IMPORT_PATH, status_code=200, response_model=None, openapi_extra=_BODY)
 async def import_klines(
     request: Request,
     symbol: str | None = None,
