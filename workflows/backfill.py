@@ -88,6 +88,8 @@ class BackfillWorkflow:
         return BackfillStatus.FAILED.value
 
     async def _record(self, task_id: int, status: BackfillStatus, error: str | None) -> None:
+        # Why an activity (retried until the database answers): the workflow may not touch the
+        # database, and a task must not stay `running` after its workflow ended.
         await workflow.execute_activity(
             RECORD_STATUS,
             RecordStatusInput(task_id=task_id, status=status, error=error),

@@ -140,6 +140,8 @@ async def start_backfill(
     )
     settings = request.app.state.settings
     try:
+        # Why a workflow per task, with the task's id in its id: the fetch outlives this request
+        # and any one worker, and the id can never start a second run of the same task.
         await request.app.state.temporal.start_workflow(
             "BackfillWorkflow",
             BackfillInput(task_id=task.id, cursor_ms=start, end_ms=end),
@@ -186,6 +188,8 @@ async def cancel_backfill(request: Request, task_id: int, user: CurrentUser) -> 
         await set_task_status(request.app.state.sessions, task_id, BackfillStatus.CANCELLED) or task
     )
     try:
+        # Why Temporal's cancellation: it reaches a page in flight (through its heartbeat), not
+        # only the loop between pages.
         await request.app.state.temporal.get_workflow_handle(task.workflow_id).cancel()
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
