@@ -52,14 +52,22 @@ class BodyLimit:
     that stalls, would otherwise hold a connection (and a task) open indefinitely.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        read_timeout_s: float = 30.0,
+        path_limits: dict[str, int] | None = None,
+    ) -> None:
         self.app, self.max_bytes, self.read_timeout_s = app, max_bytes, read_timeout_s
+        # Routes that take larger bodies by design (a candle file), each with its own limit.
+        self.path_limits = path_limits or {}
 
-    async def _too_large(self, send: Send) -> None:
-        message = f"Request body is larger than {self.max_bytes} bytes"
+    async def _too_large(self, send: Send, limit: int) -> None:
+        message = f"Request body is larger than {limit} bytes"
         await _reject(send, 413, "PAYLOAD_TOO_LARGE", message, {"Connection": "close"})
 
-    async def _read(self, receive: Receive) -> bytes | int | None:
+    async def _read(self, receive: Receive, limit: int) -> bytes | int | None:
         """The whole body; or its size so far once past the limit; None if the client left."""
         chunks, size, more = [], 0, True
         while more:
@@ -68,7 +76,7 @@ class BodyLimit:
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 return size
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -78,16 +86,17 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and not declared.isdigit():
             await _reject(send, 400, "BAD_REQUEST", "Invalid Content-Length header", {})
             return
-        if declared is not None and int(declared) > self.max_bytes:
-            await self._too_large(send)
+        if declared is not None and int(declared) > limit:
+            await self._too_large(send, limit)
             return
         try:
             async with asyncio.timeout(self.read_timeout_s):
-                body = await self._read(receive)
+                body = await self._read(receive, limit)
         except TimeoutError:
             message = f"Request body not received in full within {self.read_timeout_s:g} s"
             await _reject(send, 408, "REQUEST_TIMEOUT", message, {"Connection": "close"})
@@ -95,7 +104,7 @@ class BodyLimit:
         if body is None:
             return  # the client went away
         if isinstance(body, int):
-            await self._too_large(send)
+            await self._too_large(send, limit)
             return
         whole: Message | None = {"type": "http.request", "body": body}
 

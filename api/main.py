@@ -26,6 +26,8 @@ from api.routes import (
     funding,
     history,
     klines,
+    klines_backfill,
+    klines_import,
     notifications,
     orders,
     positions,
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimit,
         max_bytes=settings.max_body_bytes,
         read_timeout_s=settings.body_read_timeout_seconds,
+        path_limits={klines_import.IMPORT_PATH: settings.klines_import_max_bytes},
     )
     app.add_middleware(
         RateLimit,
@@ -151,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         venues,
         notifications,
         orders,
+        klines_import,
+        klines_backfill,
     )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)

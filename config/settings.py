@@ -129,6 +129,16 @@ class Settings(BaseSettings):
     allow_registration: bool = True
     # Requests larger than this get 413 before any route reads them.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Market data history (README "Market data history"): POST /api/klines/import takes a body
+    # up to this size (instead of max_body_bytes) holding at most this many candles.
+    klines_import_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    klines_import_max_rows: int = Field(default=200_000, ge=1)
+    # Backfills fetch from each venue's public endpoints: these base URLs when set (a proxy, an
+    # emulator), else the venue's own for the task's environment. At most one page request per
+    # this many seconds per worker and venue (polite to the venue's rate limit).
+    backfill_hyperliquid_url: str | None = None
+    backfill_binance_url: str | None = None
+    backfill_page_interval_seconds: float = Field(default=0.25, ge=0, le=60)
     # ... and 408 (connection closed) when their body has not arrived in full after this long.
     body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Token bucket per valid session token (per client IP without one, or with an invalid one):
@@ -202,6 +212,12 @@ class Settings(BaseSettings):
         """The notifier's workflows and activities: a queue of their own, so a slow receiver
         never takes a slot a trader's decision needs."""
         return f"{self.task_queue}-notify"
+
+    @property
+    def backfill_task_queue(self) -> str:
+        """Backfill workflows and their activities: their own queue, so fetching history from a
+        venue never takes a slot a live trader's decision needs."""
+        return f"{self.task_queue}-backfill"
 
     @property
     def resolved_temporal_address(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -83,3 +84,80 @@ async def load_candles(
         )
         for r in reversed(rows)
     ]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    inserted: int
+    replaced: int
+    unchanged: int
+
+
+class CandleConflict(Exception):
+    """Stored candles of the same key hold other values (open times, in order)."""
+
+    def __init__(self, open_times: list[int]) -> None:
+        super().__init__(f"{len(open_times)} candles differ from the stored ones")
+        self.open_times = open_times
+
+
+def _same(r: CandleRecord, c: Candle) -> bool:
+    return (r.open, r.high, r.low, r.close, r.volume) == (
+        c.open,
+        c.high,
+        c.low,
+        c.close,
+        c.volume,
+    )
+
+
+async def import_candles(
+    sessions: async_sessionmaker[AsyncSession],
+    source: str,
+    symbol: str,
+    interval: Interval,
+    candles: list[Candle],
+    replace: bool,
+) -> ImportResult:
+    """Store an upload in one transaction: new candles inserted, identical ones left alone, and
+    ones that differ from what is stored either replaced (replace) or the whole upload refused
+    (CandleConflict, nothing written). `candles` sorted by open time, one per open time."""
+    if not candles:
+        return ImportResult(0, 0, 0)
+    async with sessions() as s, s.begin():
+        stored = {
+            r.open_time_ms: r
+            for r in await s.scalars(
+                select(CandleRecord).where(
+                    CandleRecord.source == source,
+                    CandleRecord.symbol == symbol,
+                    CandleRecord.interval == interval.value,
+                    CandleRecord.open_time_ms >= candles[0].open_time_ms,
+                    CandleRecord.open_time_ms <= candles[-1].open_time_ms,
+                )
+            )
+        }
+        differ = [
+            c for c in candles if c.open_time_ms in stored and not _same(stored[c.open_time_ms], c)
+        ]
+        if differ and not replace:
+            raise CandleConflict([c.open_time_ms for c in differ])
+        for c in differ:
+            r = stored[c.open_time_ms]
+            r.open, r.high, r.low, r.close, r.volume = c.open, c.high, c.low, c.close, c.volume
+        new = [c for c in candles if c.open_time_ms not in stored]
+        s.add_all(
+            CandleRecord(
+                source=source,
+                symbol=symbol,
+                interval=interval.value,
+                open_time_ms=c.open_time_ms,
+                open=c.open,
+                high=c.high,
+                low=c.low,
+                close=c.close,
+                volume=c.volume,
+            )
+            for c in new
+        )
+    return ImportResult(len(new), len(differ), len(candles) - len(new) - len(differ))

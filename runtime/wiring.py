@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.backfill import BackfillActivities
 from activities.context import ContextActivities
 from activities.equity import EquityActivities
 from activities.notifications import NotifyActivities
@@ -16,6 +17,9 @@ from activities.risk import check_risk
 from activities.signals import SignalActivities
 from activities.strategy import StrategyActivities
 from adapters.equity import EquitySampler
+from adapters.market.history import HistoryClient
+from config.settings import Settings
+from domain.vocabulary import Exchange
 from runtime.deps import Deps
 from strategies.handoff import SnapshotHandOff
 
@@ -34,6 +38,18 @@ def build_notify_activities(deps: Deps) -> list[Callable[..., Any]]:
         notify.deliver_notification,
         notify.give_up_delivery,
     ]
+
+
+def build_backfill_activities(deps: Deps, settings: Settings) -> list[Callable[..., Any]]:
+    venues = HistoryClient(
+        {
+            Exchange.HYPERLIQUID: settings.backfill_hyperliquid_url,
+            Exchange.BINANCE: settings.backfill_binance_url,
+        },
+        min_interval_s=settings.backfill_page_interval_seconds,
+    )
+    backfill = BackfillActivities(deps.sessions, venues)
+    return [backfill.fetch_page, backfill.record_status]
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:

@@ -30,10 +30,16 @@ from runtime.gc_policy import collect_when_idle, tune_gc
 from runtime.schedules import ensure_schedules
 from runtime.secrets_check import require_openable_secrets
 from runtime.temporal import connect
-from runtime.wiring import build_activities, build_notify_activities, build_pool_activities
+from runtime.wiring import (
+    build_activities,
+    build_backfill_activities,
+    build_notify_activities,
+    build_pool_activities,
+)
 from runtime.worker_cache import IdleEviction, TrackingRunner
 from sandbox import zygote_client
 from vault.redact import QueryStringRedactor
+from workflows.backfill import BackfillWorkflow
 from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
 from workflows.notify import DailySummaryWorkflow, DeliverNowWorkflow, NotifyWorkflow
 from workflows.signal_pool import SignalPoolWorkflow
@@ -45,6 +51,8 @@ log = logging.getLogger("hyperoru.worker")
 POOL_ACTIVITY_SLOTS = 16
 # How often idle runs are looked for, at most (an idle run leaves the cache up to this late).
 EVICTION_SWEEP_S = 5.0
+# Backfill pages in flight at once per worker (each venue is paced one request at a time anyway).
+BACKFILL_ACTIVITY_SLOTS = 4
 
 
 def workflow_runner(mode: str) -> WorkflowRunner:
@@ -121,22 +129,38 @@ def build_notify_worker(client: Client, settings: Settings, deps: Deps) -> Worke
     )
 
 
+def build_backfill_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
+    # Why a worker of its own: backfills fetch and store history for minutes at a time; on
+    # their own queue with a few slots, they never hold a slot or a poller a trader needs.
+    return Worker(
+        client,
+        task_queue=settings.backfill_task_queue,
+        workflows=[BackfillWorkflow],
+        workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
+        activities=build_backfill_activities(deps, settings),
+        max_concurrent_activities=BACKFILL_ACTIVITY_SLOTS,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+    )
+
+
 @asynccontextmanager
 async def running_workers(
     client: Client, settings: Settings, deps: Deps, interceptors: Sequence[Interceptor] = ()
 ) -> AsyncIterator[TrackingRunner]:
     """The workers of this process: traders (and pools started before they had their own
     queue) on `task_queue`, signal pools on `pools_task_queue`, the notifier on
-    `notify_task_queue`. Idle traders' short runs leave
+    `notify_task_queue`, backfills on `backfill_task_queue`. Idle traders' short runs leave
     the trader worker's cache after `worker_evict_idle_seconds` (see worker_cache); the live
     stream's events older than `events_retention_hours` are trimmed (see event_retention)."""
     runner = TrackingRunner(workflow_runner(settings.worker_workflow_sandbox))
     traders = build_worker(client, settings, deps, runner, interceptors)
-    pools, notify = (
+    pools, notify, backfills = (
         build_pool_worker(client, settings, deps),
         build_notify_worker(client, settings, deps),
+        build_backfill_worker(client, settings, deps),
     )
-    async with traders, pools, notify:
+    async with traders, pools, notify, backfills:
         await _ensure_schedules(client, settings)
         retention = timedelta(hours=settings.events_retention_hours)
         housekeeping = [asyncio.create_task(trim_events(deps.sessions, retention))]
@@ -176,9 +200,10 @@ async def main(interceptors: Sequence[Interceptor] = ()) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info(
-        "worker polling task queues %s and %s on %s",
+        "worker polling task queues %s, %s and %s on %s",
         settings.task_queue,
         settings.pools_task_queue,
+        settings.backfill_task_queue,
         settings.resolved_temporal_address,
     )
     if settings.sandbox_mode == "fork":

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import func, select
 
 from adapters.market.snapshot import now_ms
 from api.deps import SessionDep
@@ -16,11 +15,13 @@ from api.exact_json import ExactNumbersRoute
 from api.market import market_feed
 from api.money import fmt_str
 from db.candles import load_candles, store_candles
-from db.models import CandleRecord
+from db.coverage import INTERVAL_MS
+from db.coverage import coverage as stored_coverage
 from domain.market import parse_interval
 
 router = APIRouter(prefix="/api/klines", tags=["klines"], route_class=ExactNumbersRoute)
 MAX_CANDLES = 1000
+MAX_LISTED_GAPS = 20  # per series; missing_ranges_total counts them all
 
 
 def _ms(value: datetime | None, default: int) -> int:
@@ -86,25 +87,31 @@ def _num(d: Decimal) -> str:
 
 @router.get("/coverage")
 async def coverage(s: SessionDep) -> list[dict[str, Any]]:
-    """What is stored per symbol and interval."""
-    rows = await s.execute(
-        select(
-            CandleRecord.symbol,
-            CandleRecord.interval,
-            func.min(CandleRecord.open_time_ms),
-            func.max(CandleRecord.open_time_ms),
-            func.count(),
-        )
-        .group_by(CandleRecord.symbol, CandleRecord.interval)
-        .order_by(CandleRecord.symbol, CandleRecord.interval)
-    )
+    """What is stored per source, symbol and interval, and the gaps in it (README "Market data
+    history"): the first 20 missing ranges (oldest first), with how many there are in all."""
     return [
         {
-            "symbol": sym,
-            "interval": iv,
-            "earliest": datetime.fromtimestamp(lo / 1000, UTC).isoformat(),
-            "latest": datetime.fromtimestamp(hi / 1000, UTC).isoformat(),
-            "total_candles": n,
+            "source": one.source,
+            "symbol": one.symbol,
+            "interval": one.interval,
+            "earliest": _iso(one.earliest_ms),
+            "latest": _iso(one.latest_ms),
+            "total_candles": one.total,
+            "missing_candles": one.missing,
+            "missing_ranges_total": one.gap_count,
+            "missing_ranges": [
+                {
+                    # the first and last missing open times, and how many candles
+                    "start": _iso(g.after_ms + INTERVAL_MS[one.interval]),
+                    "end": _iso(g.before_ms - INTERVAL_MS[one.interval]),
+                    "missing_candles": g.missing(INTERVAL_MS[one.interval]),
+                }
+                for g in one.gaps
+            ],
         }
-        for sym, iv, lo, hi, n in rows
+        for one in await stored_coverage(s, MAX_LISTED_GAPS)
     ]
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()

@@ -36,6 +36,7 @@ from tests.emulators.exchange_common import (
     DropConnection,
     Fault,
     Faults,
+    funding_rate_at,
 )
 
 D = Decimal
@@ -785,6 +786,49 @@ class BinanceEmulator:
             )  # fmt: skip
         return rows
 
+    def _kline_row(self, sym: BnSymbol, t: int, step: int) -> list[Any]:
+        k = t // step
+        o = (sym.mark * (1 + D((k % 7) - 3) / 1000)).quantize(sym.tick)
+        c = (sym.mark * (1 + D(((k + 1) % 7) - 3) / 1000)).quantize(sym.tick)
+        return [
+            t, s(o), s((max(o, c) * D("1.001")).quantize(sym.tick)),
+            s((min(o, c) * D("0.999")).quantize(sym.tick)), s(c), s(D(10 + k % 5)),
+            t + step - 1, "0", 10, "0", "0", "0",
+        ]  # fmt: skip
+
+    def _klines_from(self, p: dict[str, str]) -> list[list[Any]]:
+        """Klines opening at or after startTime, up to endTime, at most `limit` (1500)."""
+        sym = self._symbol(p)
+        step = INTERVAL_MS[p.get("interval", "1m")]
+        limit = min(int(p.get("limit", "500")), 1500)
+        end = min(int(p.get("endTime", now_ms())), now_ms())
+        t = -(-int(p["startTime"]) // step) * step
+        rows = []
+        while t <= end and len(rows) < limit:
+            rows.append(self._kline_row(sym, t, step))
+            t += step
+        return rows
+
+    def _funding_rates(self, p: dict[str, str]) -> list[dict[str, Any]]:
+        """8-hourly settled rates from startTime, at most `limit` (1000), as the venue pages."""
+        sym = self._symbol(p)
+        every = 8 * 3_600_000
+        limit = min(int(p.get("limit", "100")), 1000)
+        end = min(int(p.get("endTime", now_ms())), now_ms())
+        t = -(-int(p.get("startTime", "0")) // every) * every
+        rows = []
+        while t <= end and len(rows) < limit:
+            rows.append(
+                {
+                    "symbol": sym.symbol,
+                    "fundingTime": t,
+                    "fundingRate": s(funding_rate_at(t)),
+                    "markPrice": s(sym.mark),
+                }
+            )
+            t += every
+        return rows
+
     # ------------------------------------------------------------ HTTP
 
     def _auth(self, request: Request, raw_query: str, raw_body: str) -> BnAccount:
@@ -848,8 +892,12 @@ class BinanceEmulator:
         if op == "GET /fapi/v1/openInterest":
             sym = self._symbol(p)
             return {"openInterest": s(sym.open_interest), "symbol": sym.symbol, "time": now_ms()}
+        if op == "GET /fapi/v1/klines" and "startTime" in p:
+            return self._klines_from(p)
         if op == "GET /fapi/v1/klines":
             return self._klines(p)
+        if op == "GET /fapi/v1/fundingRate":
+            return self._funding_rates(p)
         assert acct is not None
         if op == "GET /sapi/v1/account/apiRestrictions":
             return {
@@ -956,6 +1004,7 @@ class BinanceEmulator:
             "GET /fapi/v1/premiumIndex",
             "GET /fapi/v1/openInterest",
             "GET /fapi/v1/klines",
+            "GET /fapi/v1/fundingRate",
             "GET /fapi/v1/ping",
         }
 

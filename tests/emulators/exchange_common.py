@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 import uvicorn
@@ -107,6 +108,12 @@ class Faults:
                     self.fired.append((fault.kind, op))
                     return fault
         return None
+
+
+def funding_rate_at(t_ms: int) -> Decimal:
+    """The emulators' settled funding rate at t, for fundingHistory / fundingRate
+    (deterministic, a function of the hour, both signs)."""
+    return Decimal((t_ms // 3_600_000) % 11 - 5) / 100_000
 
 
 class DropConnection(Response):

@@ -38,6 +38,7 @@ from tests.emulators.exchange_common import (
     DropConnection,
     Fault,
     Faults,
+    funding_rate_at,
 )
 
 D = Decimal
@@ -505,6 +506,26 @@ class HyperliquidEmulator:
             t += step
         return out
 
+    def _funding_history(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Hourly settled rates from startTime (deterministic: a function of the hour), at
+        most 500 a reply, as the venue pages them."""
+        self.asset(str(body["coin"]))
+        start = int(body["startTime"])
+        end = min(int(body.get("endTime") or now_ms()), now_ms())
+        t = -(-start // 3_600_000) * 3_600_000
+        out: list[dict[str, Any]] = []
+        while t <= end and len(out) < 500:
+            out.append(
+                {
+                    "coin": body["coin"],
+                    "fundingRate": s(funding_rate_at(t)),
+                    "premium": "0.0",
+                    "time": t,
+                }
+            )
+            t += 3_600_000
+        return out
+
     def _meta(self) -> dict[str, Any]:
         return {
             "universe": [
@@ -545,6 +566,8 @@ class HyperliquidEmulator:
             return [self._meta(), ctxs]
         if typ == "candleSnapshot":
             return self._candles(body["req"])
+        if typ == "fundingHistory":
+            return self._funding_history(body)
         if typ == "userRole":
             address = str(body.get("user", "")).lower()
             agent = self.agents.get(address)
