@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import eth_account
 from temporalio.client import Client
 
+from domain.exchange_rules import hyperliquid_cloid
 from tests.emulators.exchange_common import serving
-from tests.emulators.hyperliquid_emulator import HyperliquidEmulator
 from tests.orders.conftest import sync
+from tests.support.hyperliquid_trader import connected_trader, hyperliquid_venue
 from tests.support.stack import full_stack, make_settings
 
 D = Decimal
@@ -21,21 +21,13 @@ D = Decimal
 async def test_a_resting_limit_order_at_the_venue_fills_and_its_twin_is_cancelled(
     temporal_client: Client, temporal_address: str, sqlite_url: str
 ) -> None:
-    emu = HyperliquidEmulator()
-    wallet, agent = eth_account.Account.create(), eth_account.Account.create()
-    emu.add_user(wallet.address, "10000")
-    emu.approve_agent(wallet.address, agent.address)
+    venue = hyperliquid_venue()
+    emu, wallet = venue.emulator, venue.wallet
     mid = emu.asset("BTC").mid
     below, further = (mid * D("0.98")).quantize(D(1)), (mid * D("0.96")).quantize(D(1))
     with serving(emu.app) as server:
         async with full_stack(None, make_settings(temporal_address, sqlite_url)) as st:
-            tid = (await st.create_trader(exchange="hyperliquid", symbols=["BTC"]))["account_id"]
-            r = await st.api.put(
-                f"/api/account/{tid}/exchange",
-                json={"environment": "testnet", "wallet_address": wallet.address,
-                      "base_url": server.url, "api_wallet_private_key": agent.key.hex()},
-            )  # fmt: skip
-            assert r.status_code == 200, r.text
+            tid = await connected_trader(st, venue, server.url, ["BTC"])
             assert (await st.post(f"/api/account/{tid}/start")).status_code == 200
             body = {"account_id": tid, "symbol": "BTC", "side": "buy", "order_type": "limit",
                     "quantity": "0.01", "leverage": "2"}  # fmt: skip
@@ -43,7 +35,7 @@ async def test_a_resting_limit_order_at_the_venue_fills_and_its_twin_is_cancelle
             twin = (await st.post("/api/orders/create", {**body, "price": str(further)})).json()
             for placed in (first, twin):
                 assert placed["order_status"] == "submitted", placed
-            rested = emu.order_by_cloid(wallet.address, emu_cloid(first["id"]))
+            rested = emu.order_by_cloid(wallet.address, hyperliquid_cloid(first["id"]))
             assert rested is not None and rested.status == "open" and rested.tif == "Gtc"
             pending = {o["id"] for o in (await st.api.get("/api/orders/pending")).json()}
             assert pending == {first["id"], twin["id"]}
@@ -62,15 +54,9 @@ async def test_a_resting_limit_order_at_the_venue_fills_and_its_twin_is_cancelle
 
             r = await st.post(f"/api/orders/cancel/{twin['id']}")
             assert r.status_code == 200, r.text
-            gone = emu.order_by_cloid(wallet.address, emu_cloid(twin["id"]))
+            gone = emu.order_by_cloid(wallet.address, hyperliquid_cloid(twin["id"]))
             assert gone is not None and gone.status == "canceled"
             assert (await st.api.get("/api/orders/pending")).json() == []
-
-
-def emu_cloid(client_order_id: str) -> str:
-    from domain.exchange_rules import hyperliquid_cloid
-
-    return hyperliquid_cloid(client_order_id)
 
 
 async def test_a_filled_market_order_at_the_venue_is_traded_under_our_order_id(
@@ -78,19 +64,10 @@ async def test_a_filled_market_order_at_the_venue_is_traded_under_our_order_id(
 ) -> None:
     """Hyperliquid names our order in its own form (a cloid): the trade shows our id, as the
     order list does (it showed the cloid)."""
-    emu = HyperliquidEmulator()
-    wallet, agent = eth_account.Account.create(), eth_account.Account.create()
-    emu.add_user(wallet.address, "10000")
-    emu.approve_agent(wallet.address, agent.address)
-    with serving(emu.app) as server:
+    venue = hyperliquid_venue()
+    with serving(venue.emulator.app) as server:
         async with full_stack(None, make_settings(temporal_address, sqlite_url)) as st:
-            tid = (await st.create_trader(exchange="hyperliquid", symbols=["BTC"]))["account_id"]
-            r = await st.api.put(
-                f"/api/account/{tid}/exchange",
-                json={"environment": "testnet", "wallet_address": wallet.address,
-                      "base_url": server.url, "api_wallet_private_key": agent.key.hex()},
-            )  # fmt: skip
-            assert r.status_code == 200, r.text
+            tid = await connected_trader(st, venue, server.url, ["BTC"])
             assert (await st.post(f"/api/account/{tid}/start")).status_code == 200
             body = {"account_id": tid, "symbol": "BTC", "side": "buy", "order_type": "market",
                     "quantity": "0.01", "leverage": "2"}  # fmt: skip

@@ -5,13 +5,11 @@ API, the close and its fill, and each decision."""
 
 from __future__ import annotations
 
-import eth_account
 from temporalio.client import Client
 
 from domain.events import EventType
 from tests import programs
 from tests.emulators.exchange_common import serving
-from tests.emulators.hyperliquid_emulator import HyperliquidEmulator
 from tests.stream.rest_compare import (
     check_cancel,
     check_decision,
@@ -21,25 +19,17 @@ from tests.stream.rest_compare import (
     pages,
     recorded,
 )
+from tests.support.hyperliquid_trader import connected_trader, hyperliquid_venue
 from tests.support.stack import full_stack, make_settings
 
 
 async def test_a_hyperliquid_traders_events_equal_its_rest_answers(
     temporal_client: Client, temporal_address: str, sqlite_url: str
 ) -> None:
-    emu = HyperliquidEmulator()
-    wallet, agent = eth_account.Account.create(), eth_account.Account.create()
-    emu.add_user(wallet.address, "10000")
-    emu.approve_agent(wallet.address, agent.address)
-    with serving(emu.app) as server:
+    venue = hyperliquid_venue()
+    with serving(venue.emulator.app) as server:
         async with full_stack(None, make_settings(temporal_address, sqlite_url)) as st:
-            tid = (await st.create_trader(exchange="hyperliquid", symbols=["BTC"]))["account_id"]
-            r = await st.api.put(
-                f"/api/account/{tid}/exchange",
-                json={"environment": "testnet", "wallet_address": wallet.address,
-                      "base_url": server.url, "api_wallet_private_key": agent.key.hex()},
-            )  # fmt: skip
-            assert r.status_code == 200, r.text
+            tid = await connected_trader(st, venue, server.url, ["BTC"])
             b = await st.bind(tid, (await st.create_program(programs.ALWAYS_LONG, "long"))["id"])
             assert (await st.post(f"/api/account/{tid}/start")).status_code == 200
             opened = (await st.post(f"/api/account/{tid}/trigger")).json()
