@@ -33,7 +33,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
 from db.market_history import FundingRateRecord
+from db.tables import ACCOUNTS
 from domain.backfill import FundingRate
+from domain.vocabulary import Exchange, ExchangeEnvironment
 
 # The most samples a snapshot carries per symbol and history: the funding factor's default
 # period (30) many times over; a longer period raises "needs at least N" (see the dev guide).
@@ -183,3 +185,23 @@ def store_funding(conn: Connection, source: str, symbol: str, rates: list[Fundin
         # On conflict nothing: a backfill of the same range may commit alongside.
         conn.execute(_INSERT_FUNDING[conn.dialect.name], new)
     return len(new)
+
+
+def venue_series(conn: Connection, paper_source: str | None) -> set[tuple[str, str, str]]:
+    """(exchange, environment, symbol) of every symbol a trader reads a venue's market data
+    for: live traders' on their venue; paper traders' on the paper feed's venue (mainnet)."""
+    rows = conn.execute(
+        select(ACCOUNTS.c.exchange, ACCOUNTS.c.exchange_environment, ACCOUNTS.c.symbols).where(
+            ACCOUNTS.c.is_deleted.is_(False)
+        )
+    )
+    out: set[tuple[str, str, str]] = set()
+    for exchange, environment, symbols in rows:
+        if exchange == Exchange.PAPER:
+            if paper_source is None:
+                continue
+            exchange, environment = paper_source, ExchangeEnvironment.MAINNET
+        elif not environment:
+            continue  # not connected yet
+        out.update((str(exchange), str(environment), str(s)) for s in symbols or [])
+    return out
