@@ -18,7 +18,10 @@ import json
 
 class Strategy:
     def should_trade(self, data):
-        value = data.get_factor("BTC", NAME, period=PERIOD)
+        try:
+            value = data.get_factor("BTC", NAME, period=PERIOD)
+        except ValueError as err:  # too little history yet
+            value = str(err)
         return Decision(operation="hold", reasoning=json.dumps({"value": value}))
 """
 

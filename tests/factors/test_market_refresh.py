@@ -10,6 +10,7 @@ import uuid
 from sqlalchemy import select, update
 from temporalio.client import Client
 
+from db.factor_history import MINUTE_MS, OpenInterestSample, record_open_interest
 from db.market_history import FundingRateRecord
 from db.models import Account
 from domain.market_refresh import MarketRefreshInput, MarketRefreshResult
@@ -75,3 +76,22 @@ async def test_the_refresh_stores_each_venues_last_day_of_settlements_once(
     assert second.funding_rows == 0
     assert v.hl.requests.count("info:fundingHistory") == 2
     assert v.bn.requests.count("GET /fapi/v1/fundingRate") == 2
+
+
+async def test_the_refresh_trims_open_interest_samples_past_their_retention(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    old, kept = END - 7 * DAY - MINUTE_MS, END - 7 * DAY + MINUTE_MS
+    with venues() as v:
+        async with stack(v, temporal_address, sqlite_url) as st:
+            async with st.deps.sessions() as s, s.begin():
+                for t in (old, kept):
+                    await s.run_sync(
+                        lambda sync, at=t: record_open_interest(
+                            sync.connection(), "hyperliquid", {"BTC": "5"}, at
+                        )
+                    )
+            result = await refresh(st)
+            async with st.deps.sessions() as s:
+                left = list(await s.scalars(select(OpenInterestSample.time_ms)))
+    assert (result.open_interest_trimmed, left) == (1, [kept])
