@@ -5,6 +5,7 @@ the aged open-interest samples deleted. Run on the backfill queue."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from temporalio import activity
 
@@ -44,15 +45,11 @@ class MarketRefreshActivities:
                 # asks again (a day's lookback covers a missed pass).
                 out.failed.append(f"{source}:{symbol}: {err}")
                 continue
-            out.funding_rows += await write(
-                self.sessions,
-                lambda s, src=source, sym=symbol, r=rates: store_funding(
-                    s.connection(), src, sym, r
-                ),
-            )
+            store = partial(store_funding, source=source, symbol=symbol, rates=rates)
+            out.funding_rows += await write(self.sessions, store)
         cutoff = now - req.open_interest_retention_ms
         out.open_interest_trimmed = await write(
-            self.sessions, lambda s: trim_open_interest(s.connection(), cutoff)
+            self.sessions, partial(trim_open_interest, before_ms=cutoff)
         )
         if out.failed:
             log.warning("market history refresh: %d series failed: %s", len(out.failed), out.failed)

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     Connection,
     Index,
     String,
@@ -29,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from db.base import Base
 from db.market_history import FundingRateRecord
@@ -62,7 +63,7 @@ class OpenInterestSample(Base):
 
 FUNDING = cast(Table, FundingRateRecord.__table__)
 OI = cast(Table, OpenInterestSample.__table__)
-_SYMBOLS = bindparam("b_symbols", expanding=True)
+_SYMBOLS: BindParameter[list[str]] = bindparam("b_symbols", expanding=True)
 
 
 def _last_n(table: Table, time_col: str, value_col: str, bound: Any) -> Any:
@@ -152,14 +153,15 @@ def record_open_interest(
     conn.execute(_INSERT_OI[conn.dialect.name], rows)
 
 
-def trim_open_interest(conn: Connection, before_ms: int) -> int:
-    return conn.execute(_TRIM_OI, {"b_before": before_ms}).rowcount or 0
+def trim_open_interest(s: Session, before_ms: int) -> int:
+    return s.connection().execute(_TRIM_OI, {"b_before": before_ms}).rowcount or 0
 
 
-def store_funding(conn: Connection, source: str, symbol: str, rates: list[FundingRate]) -> int:
+def store_funding(s: Session, source: str, symbol: str, rates: list[FundingRate]) -> int:
     """Store settled rates not stored yet (idempotent: the key is source, symbol, time)."""
     if not rates:
         return 0
+    conn = s.connection()
     have = set(
         conn.execute(
             select(FUNDING.c.funding_time_ms).where(

@@ -28,10 +28,11 @@ class MarketRefreshWorkflow:
         if req.now_ms is None:
             now = int(workflow.now().timestamp() * 1000)
             req = req.model_copy(update={"now_ms": now})
-        return await workflow.execute_activity(
+        result: MarketRefreshResult = await workflow.execute_activity(
             REFRESH_MARKET_HISTORY,
             req,
             result_type=MarketRefreshResult,
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
+        return result
