@@ -36,11 +36,9 @@ from db.base import Base
 from db.market_history import FundingRateRecord
 from db.tables import ACCOUNTS
 from domain.backfill import FundingRate
+from domain.factors import HISTORY_SAMPLES
 from domain.vocabulary import Exchange, ExchangeEnvironment
 
-# The most samples a snapshot carries per symbol and history: the funding factor's default
-# period (30) many times over; a longer period raises "needs at least N" (see the dev guide).
-HISTORY_SAMPLES = 200
 MINUTE_MS = 60_000
 
 
@@ -121,7 +119,7 @@ def factor_histories(
 ) -> dict[str, Any]:
     """The snapshot's `funding_history` and `open_interest_history` for `symbols` at `at_ms`
     ({symbol: [value, ...] oldest first}, decimal strings), as stored under `source`; nothing
-    (the factors answer None) without a source. A symbol with no stored rate is left out. The
+    (the factors answer None) without a source. A symbol with nothing stored is left out. The
     current open interest (`open_interest`, when the venue gave one) is the last sample."""
     if source is None or not symbols:
         return {}
@@ -134,7 +132,8 @@ def factor_histories(
         params = {"b_source": source, "b_symbols": symbols, "b_before": before}
         oi = _grouped(conn.execute(OI_HISTORY, params))
         for symbol, value in open_interest.items():
-            oi[symbol] = [*oi.get(symbol, [])[-(HISTORY_SAMPLES - 1) :], value]
+            if symbol in oi:  # none stored yet: no history (None), not a one-sample one
+                oi[symbol] = [*oi[symbol][-(HISTORY_SAMPLES - 1) :], value]
         out["open_interest_history"] = oi
     return out
 
