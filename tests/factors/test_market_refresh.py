@@ -8,15 +8,17 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select, update
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleActionStartWorkflow
 
 from db.factor_history import MINUTE_MS, OpenInterestSample, record_open_interest
 from db.market_history import FundingRateRecord
 from db.models import Account
 from domain.market_refresh import MarketRefreshInput, MarketRefreshResult
+from runtime.schedules import MARKET_REFRESH_SCHEDULE
 from tests.emulators.exchange_common import funding_rate_at
 from tests.history.support import DAY, END, HOUR, stack, venues
 from tests.support.stack import Stack
+from tests.support.waiting import eventually
 
 
 async def live_trader(st: Stack, exchange: str, symbols: list[str]) -> None:
@@ -95,3 +97,37 @@ async def test_the_refresh_trims_open_interest_samples_past_their_retention(
             async with st.deps.sessions() as s:
                 left = list(await s.scalars(select(OpenInterestSample.time_ms)))
     assert (result.open_interest_trimmed, left) == (1, [kept])
+
+
+async def test_a_paper_trader_on_a_venues_market_data_gets_that_venues_settlements(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    with venues() as v:
+        async with stack(
+            v, temporal_address, sqlite_url, market_source="hyperliquid", market_base_url=v.hl_url
+        ) as st:
+            await st.create_trader(symbols=["BTC"])
+            result = await refresh(st)
+            rows = await stored(st)
+    assert (result.series, result.failed) == (1, [])
+    assert {(src, sym) for src, sym, _, _ in rows} == {("hyperliquid", "BTC")}  # mainnet's
+    assert len(rows) == 24
+
+
+async def test_the_workers_schedule_runs_the_refresh(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    with venues() as v:
+        async with stack(v, temporal_address, sqlite_url, market_refresh_seconds=1) as st:
+            await live_trader(st, "hyperliquid", ["BTC"])
+
+            async def some() -> list[tuple[str, str, int, str]] | None:
+                return await stored(st) or None
+
+            rows = await eventually(some, timeout=60, interval=0.5)
+            handle = st.client.get_schedule_handle(MARKET_REFRESH_SCHEDULE)
+            action = (await handle.describe()).schedule.action
+            await handle.delete()  # it would outlive the test's worker
+    assert {src for src, _, _, _ in rows} == {"hyperliquid-testnet"}
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert action.task_queue == st.settings.backfill_task_queue
