@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     backfill_hyperliquid_url: str | None = None
     backfill_binance_url: str | None = None
     backfill_page_interval_seconds: float = Field(default=0.25, ge=0, le=60)
+    # The market-history refresh (README "Program strategies"): every this many seconds the
+    # last day's funding settlements of the traders' venue symbols are stored and the
+    # open-interest samples older than the retention deleted. 0 turns it off.
+    market_refresh_seconds: int = Field(default=3600, ge=0)
+    open_interest_retention_days: int = Field(default=7, ge=1, le=3650)
     # ... and 408 (connection closed) when their body has not arrived in full after this long.
     body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Token bucket per valid session token (per client IP without one, or with an invalid one):

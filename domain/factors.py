@@ -22,6 +22,7 @@ from domain.indicators import FloatArray, atr, ema
 __all__ = [
     "CONVENTIONS",
     "FACTORS",
+    "HISTORY_SAMPLES",
     "YEAR_SECONDS",
     "FactorInputs",
     "FactorSpec",
@@ -41,8 +42,9 @@ CONVENTIONS = f"""\
 - A z-score is (x[-1] - mean) / stdev over the `period` values before the latest one, so that
   a spike does not dampen its own score. Every standard deviation is the sample one (n - 1).
 - Too little history raises ValueError saying how much is needed, as get_indicator does.
-- None: the history a factor reads is not in the snapshot (funding, open interest), or the
-  value is undefined (a flat window: zero deviation or range; a zero base).
+- None: the history a factor reads is not in the snapshot (funding, open interest: none is
+  stored yet, see their notes), or the value is undefined (a flat window: zero deviation or
+  range; a zero base).
 """
 
 
@@ -85,9 +87,20 @@ class FactorInputs:
     open_interest: FloatArray | None = None
 
 
-_NO_HISTORY = (
-    "A program's snapshot carries only the current {what}, not its history: None until "
-    "it carries one."
+# The most samples a snapshot carries per symbol and history (db/factor_history.py): the
+# funding factor's default period many times over; a longer period raises "needs at least".
+HISTORY_SAMPLES = 200
+_FUNDING_NOTE = (
+    f"The rates settled on or before the decision time (the last {HISTORY_SAMPLES}), as stored "
+    "for the trader's market data: its venue and environment when live, the venue of "
+    "HYPERORU_MARKET_SOURCE on paper. They are stored by the market-history refresh (hourly: "
+    "the last day) and by funding backfills. None where none is stored yet, and on the "
+    "simulated feed."
+)
+_OI_NOTE = (
+    "The open interest the trader's earlier decisions saw on its venue (at most one sample a "
+    f"minute, kept 7 days by default; the last {HISTORY_SAMPLES}), this decision's last. Live "
+    "venues only: None on paper, and until an earlier decision has recorded a sample."
 )
 
 FACTORS: dict[str, FactorSpec] = {
@@ -125,7 +138,7 @@ FACTORS: dict[str, FactorSpec] = {
             30,
             2,
             "funding",
-            note=_NO_HISTORY.format(what="funding rate (data.get_funding, live venues)"),
+            note=_FUNDING_NOTE,
         ),
         FactorSpec(
             "oi_change",
@@ -134,7 +147,7 @@ FACTORS: dict[str, FactorSpec] = {
             1,
             1,
             "open_interest",
-            note=_NO_HISTORY.format(what="open interest (data.get_open_interest, live venues)"),
+            note=_OI_NOTE,
         ),
         FactorSpec(
             "ema_distance",

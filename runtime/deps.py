@@ -55,6 +55,7 @@ def default_deps(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], client: Client | None = None
 ) -> Deps:
     feed = market_feed(settings)
+    feed_source = settings.market_source.strip().lower()
     cfg = PaperConfig(
         taker_fee_bps=Decimal(settings.paper_taker_fee_bps),
         slippage_bps=Decimal(settings.paper_slippage_bps),
@@ -66,6 +67,7 @@ def default_deps(
         PaperExchange(sessions, cfg),
         LiveExchanges(sessions, vault, settings.exchange_timeout_seconds),
         feed,
+        paper_source=None if feed_source == MarketSource.SIMULATED else feed_source,
     )
     return Deps(
         sessions=sessions,

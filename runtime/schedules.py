@@ -3,6 +3,8 @@ worker at start: the equity sample (every HYPERORU_EQUITY_SAMPLE_SECONDS) and th
 old equity points (every HYPERORU_EQUITY_THIN_SECONDS); see workflows/equity.py for why. And
 the notifier's (every HYPERORU_NOTIFY_POLL_SECONDS) and the daily summary (at
 HYPERORU_NOTIFY_DAILY_SUMMARY_TIME, UTC), on the notifier's own task queue (workflows/notify.py).
+The market-history refresh (every HYPERORU_MARKET_REFRESH_SECONDS, domain/market_refresh.py), on
+the backfill queue.
 
 Idempotent: a schedule that exists is updated to the settings, keeping its state (an operator's
 pause stays), so several workers, restarts and a changed interval all converge on one schedule
@@ -34,6 +36,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
 from domain.equity import EquitySampleInput
+from domain.market_refresh import DAY_MS, MarketRefreshInput
 from domain.notifications import DeliveryPolicy, NotifyInput, SummaryInput
 
 log = logging.getLogger("hyperoru.worker")
@@ -42,6 +45,7 @@ EQUITY_SAMPLE_SCHEDULE = "equity-sample"
 EQUITY_THIN_SCHEDULE = "equity-thin"
 NOTIFY_SCHEDULE = "notify"
 DAILY_SUMMARY_SCHEDULE = "notify-daily-summary"
+MARKET_REFRESH_SCHEDULE = "market-refresh"
 
 
 def _schedule(
@@ -134,8 +138,23 @@ def notify_schedules(settings: Settings) -> dict[str, Schedule | None]:
     return {NOTIFY_SCHEDULE: notify, DAILY_SUMMARY_SCHEDULE: summary}
 
 
+def market_refresh_schedules(settings: Settings) -> dict[str, Schedule | None]:
+    """The market-history refresh (domain/market_refresh.py) as the settings want it."""
+    every = settings.market_refresh_seconds
+    days = settings.open_interest_retention_days
+    args = [MarketRefreshInput(open_interest_retention_ms=days * DAY_MS)]
+    queue = settings.backfill_task_queue  # where the venue client and its politeness live
+    timeout = timedelta(seconds=max(every, 900))
+    refresh = _schedule("MarketRefreshWorkflow", args, every, queue, timeout) if every else None
+    return {MARKET_REFRESH_SCHEDULE: refresh}
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    wanted_all = {**equity_schedules(settings), **notify_schedules(settings)}
+    wanted_all = {
+        **equity_schedules(settings),
+        **notify_schedules(settings),
+        **market_refresh_schedules(settings),
+    }
     for schedule_id, wanted in wanted_all.items():
         await _ensure(client, schedule_id, wanted)
 

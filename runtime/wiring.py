@@ -9,6 +9,7 @@ from typing import Any
 from activities.backfill import BackfillActivities
 from activities.context import ContextActivities
 from activities.equity import EquityActivities
+from activities.market_refresh import MarketRefreshActivities
 from activities.notifications import NotifyActivities
 from activities.orders import OrderActivities
 from activities.prompts import PromptActivities
@@ -49,7 +50,8 @@ def build_backfill_activities(deps: Deps, settings: Settings) -> list[Callable[.
         min_interval_s=settings.backfill_page_interval_seconds,
     )
     backfill = BackfillActivities(deps.sessions, venues)
-    return [backfill.fetch_page, backfill.record_status]
+    refresh = MarketRefreshActivities(deps.sessions, venues, deps.exchange.paper_source)
+    return [backfill.fetch_page, backfill.record_status, refresh.refresh]
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:

@@ -41,6 +41,7 @@ from sandbox import zygote_client
 from vault.redact import QueryStringRedactor
 from workflows.backfill import BackfillWorkflow
 from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
+from workflows.market_refresh import MarketRefreshWorkflow
 from workflows.notify import DailySummaryWorkflow, DeliverNowWorkflow, NotifyWorkflow
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
@@ -135,7 +136,7 @@ def build_backfill_worker(client: Client, settings: Settings, deps: Deps) -> Wor
     return Worker(
         client,
         task_queue=settings.backfill_task_queue,
-        workflows=[BackfillWorkflow],
+        workflows=[BackfillWorkflow, MarketRefreshWorkflow],
         workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
         activities=build_backfill_activities(deps, settings),
         max_concurrent_activities=BACKFILL_ACTIVITY_SLOTS,

@@ -7,7 +7,7 @@ gets that context back, with no new market data and no new snapshot.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from adapters.exchanges.router import ExchangeRouter
 from adapters.market.snapshot import market_snapshot, now_ms, snapshot_dict, snapshot_json
 from db.base import utcnow
 from db.decisions import Claim, found, insert_or_claim
+from db.factor_history import factor_histories, record_open_interest
 from db.session import EncodedJSON, Sessions
 from db.traders import account_basics
 from db.transactions import read, write
@@ -66,7 +67,18 @@ class ContextGatherer:
         view = await self.exchange.sync(req.account_id, prices)
         trigger = {"type": req.trigger_type, **req.trigger_context}
         snap = snapshot_dict(symbols, at, prices, klines, view, trigger)
-        snap.update(await self.exchange.market_extras(req.account_id, symbols))
+        extras = await self.exchange.market_extras(req.account_id, symbols)
+        snap.update(extras)
+        # The funding and open-interest factors' histories, as stored before this decision.
+        source = await self.exchange.history_source(req.account_id)
+        open_interest = cast(dict[str, str], extras.get("open_interest") or {})
+        if source is not None:
+            snap.update(
+                await read(
+                    self.sessions,
+                    lambda s: factor_histories(s.connection(), source, symbols, at, open_interest),
+                )
+            )
         encoded = snapshot_json(snap)
         summary = ContextSummary(
             decision_id=req.decision_id,
@@ -85,6 +97,7 @@ class ContextGatherer:
         # Claimed again inside the write: an attempt running alongside may have stored first,
         # and then its context stands.
         def store(s: Session) -> Claim:
+            record_open_interest(s.connection(), source, open_interest, at)
             return insert_or_claim(
                 s,
                 req.account_id,

@@ -16,10 +16,11 @@ from adapters.market.feed import MarketFeed
 from db.order_status import set_order_status
 from db.tables import ACCOUNTS
 from db.transactions import read
+from domain.backfill import history_source
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus
 from domain.vocabulary import Exchange
 
-_KIND = select(ACCOUNTS.c.exchange, ACCOUNTS.c.symbols).where(
+_KIND = select(ACCOUNTS.c.exchange, ACCOUNTS.c.exchange_environment, ACCOUNTS.c.symbols).where(
     ACCOUNTS.c.id == bindparam("b_account")
 )  # built once (see db/decisions.py)
 
@@ -31,8 +32,12 @@ class ExchangeRouter:
         paper: PaperExchange,
         live: LiveExchanges,
         feed: MarketFeed,
+        paper_source: str | None = None,
     ) -> None:
         self.sessions = sessions
+        # Where paper traders' market data comes from, when it is a venue's (the `source` of
+        # stored market history); None for the simulated feed, which has no history.
+        self.paper_source = paper_source
         self.paper = paper
         self.live = live
         self.feed = feed
@@ -61,6 +66,15 @@ class ExchangeRouter:
         # The symbols are read each time: an update of the trader changes them.
         symbols = list((await self._account(account_id)).symbols)
         return VenueFeed(self.live, account_id, symbols)
+
+    async def history_source(self, account_id: int) -> str | None:
+        """The `source` the trader's market history is stored under (db/factor_history.py):
+        its venue and environment when live; the paper feed's venue, or None (simulated)."""
+        if await self.is_paper(account_id):
+            return self.paper_source
+        acct = await self._account(account_id)
+        env = acct.exchange_environment
+        return history_source(acct.exchange, env) if env else None
 
     async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
         target = self.paper if await self.is_paper(account_id) else self.live

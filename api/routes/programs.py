@@ -21,6 +21,7 @@ from api.schemas import (
     ValidateBody,
     ValidateOut,
 )
+from db.factor_history import factor_histories
 from db.models import Binding, Program
 from domain.decision import Decision
 from domain.risk import RiskCheckInput, RiskLimits, evaluate
@@ -96,6 +97,13 @@ async def test_run(
     view = await exchange.view(acct.id, prices)
     snap = snapshot_dict(
         list(acct.symbols), at, prices, klines, view, {"type": "test_run", **body.context}
+    )
+    # The funding factor's history as a decision now would read it (db/factor_history.py).
+    source = await exchange.history_source(acct.id)
+    snap.update(
+        await s.run_sync(
+            lambda sync: factor_histories(sync.connection(), source, list(acct.symbols), at)
+        )
     )
     result = await run_program(code, snap, request.app.state.sandbox_limits)
     verdict = None

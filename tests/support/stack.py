@@ -109,6 +109,8 @@ def make_settings(temporal_address: str, database_url: str, **overrides: Any) ->
         # The notifier's schedules likewise (tests/notifications turn the pass on).
         "notify_poll_seconds": 0,
         "notify_daily_summary_time": "",
+        # The market-history refresh likewise (tests/factors run its workflow directly).
+        "market_refresh_seconds": 0,
     }
     return Settings(**{**fields, **overrides})
 
