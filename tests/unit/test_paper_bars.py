@@ -97,9 +97,7 @@ def test_stop_slippage_is_against_the_position() -> None:
     assert gapped.fill.price == D("92.907") and gapped.fill.realized_pnl == D("-7.093")
     _, (tp,) = check_triggers_bar(long_btc(), {"BTC": bar("100", "112", "99", "111")}, SLIP)
     assert tp.fill.price == D("110")
-    _, (short_sl,) = check_triggers_bar(
-        short_btc(), {"BTC": bar("100", "106", "99", "101")}, SLIP
-    )
+    _, (short_sl,) = check_triggers_bar(short_btc(), {"BTC": bar("100", "106", "99", "101")}, SLIP)
     assert short_sl.fill.price == D("105.105")  # a short's stop buys higher
 
 

@@ -25,7 +25,9 @@ T0 = 1_700_000_000_000 // H * H  # a funding time
 
 def held(side: str, size: str = "2", opened_at: int | None = None) -> PaperAccount:
     stop = D("95") if side == "long" else D("105")
-    p = PaperPosition("BTC", side, D(size), D("100"), D("10"), None, stop, "t-1", opened_at_ms=opened_at)
+    p = PaperPosition(
+        "BTC", side, D(size), D("100"), D("10"), None, stop, "t-1", opened_at_ms=opened_at
+    )
     return PaperAccount(cash=D("1000"), positions={"BTC": p})
 
 

@@ -25,7 +25,9 @@ from domain.paper_liquidation import (
 CFG = PaperConfig(taker_fee_bps=D("5"), slippage_bps=D("0"))  # max leverage 50: mmr 1 %
 
 
-def pos(side: str = "long", lev: str = "50", sl: str | None = None, size: str = "10") -> PaperPosition:
+def pos(
+    side: str = "long", lev: str = "50", sl: str | None = None, size: str = "10"
+) -> PaperPosition:
     stop = None if sl is None else D(sl)
     return PaperPosition("BTC", side, D(size), D("100"), D(lev), None, stop, "t-1")
 
@@ -80,7 +82,9 @@ def test_50x_long_liquidated_by_a_3pct_wick_loses_less_than_margin_plus_fees() -
 
 def test_a_gap_beyond_bankruptcy_caps_the_loss_and_books_the_shortfall() -> None:
     """Open at 97: (97 - 100) x 10 = -30, but the margin is 20: -20 booked, 10 short."""
-    new, (f,) = check_triggers_bar(acct(pos()), {"BTC": Bar(D("97"), D("98"), D("96"), D("97"))}, CFG)
+    new, (f,) = check_triggers_bar(
+        acct(pos()), {"BTC": Bar(D("97"), D("98"), D("96"), D("97"))}, CFG
+    )
     assert f.reason == "liquidation" and f.gap and f.fill.price == D("97")
     assert f.fill.realized_pnl == D("-20") and f.liquidation_shortfall == D("10")
     assert f.fill.fee == D("0.485")
