@@ -24,7 +24,7 @@ from adapters.market.simulated import SimulatedFeed
 from adapters.market.snapshot import market_snapshot, snapshot_dict
 from bench.workloads import PROGRAM, TRADER, summary_ms, throughput
 from config.settings import Settings
-from domain import paper
+from domain import paper, paper_liquidation
 from domain.decision import Decision
 from domain.orders import intents_for
 from domain.risk import RiskCheckInput, RiskLimits, evaluate
@@ -68,7 +68,8 @@ class Baseline:
             t.seq += 1
             at = int(time.time() * 1000)
             prices, klines = await market_snapshot(self.feed, self.symbols, at)
-            t.state, _fills = paper.check_triggers(t.state, prices, self.cfg)
+            # the live paper exchange's check (liquidations, then TP/SL), for parity
+            t.state, _fills = paper_liquidation.check_marks(t.state, prices, self.cfg)
             view = PaperExchange._view(t.state, prices)
             snap = snapshot_dict(
                 self.symbols, at, prices, klines, view, {"type": "signal", "bench": True}

@@ -1,5 +1,7 @@
 """Pure perpetual-futures paper account: market orders, TP/SL triggers, serialisation.
-Limit orders (resting, IOC, post-only) are in domain/paper_limits.py.
+Limit orders (resting, IOC, post-only) are in domain/paper_limits.py; liquidation in
+domain/paper_liquidation.py; funding and the bar-aware triggers (backtests) in
+domain/paper_bars.py.
 
 Functions never mutate their inputs; they return a new PaperAccount. Money is Decimal.
 Cash is collateral: opening a position does not move cash, fees and realised PnL do.
@@ -45,6 +47,11 @@ class PaperConfig:
     taker_fee_bps: Decimal = Decimal("4.5")
     slippage_bps: Decimal = Decimal("5")
     maker_fee_bps: Decimal = Decimal("1.5")  # a resting limit order's fill
+    # Liquidation (domain/paper_liquidation.py): a symbol's maintenance margin rate is its entry
+    # in maintenance_margin_rates, else 1 / (2 * max_leverage), Hyperliquid's rule (half the
+    # initial margin at the venue's max leverage; 50x -> 1 %).
+    max_leverage: Decimal = Decimal(50)
+    maintenance_margin_rates: tuple[tuple[str, Decimal], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class PaperPosition:
     take_profit_price: Decimal | None = None
     stop_loss_price: Decimal | None = None
     last_trade_id: str | None = None  # fill that last changed this position (trigger-id token)
+    funding: Decimal = ZERO  # funding paid while open (negative: received); domain/paper_bars.py
+    opened_at_ms: int | None = None  # when it opened, if the caller said (funding timing)
 
     def __post_init__(self) -> None:
         # Stored accounts give the side as its text: the member it names (a bad one raises).
@@ -102,6 +111,9 @@ class PaperAccount:
     fees_paid: Decimal = ZERO
     positions: dict[str, PaperPosition] = field(default_factory=dict)
     orders: dict[str, RestingOrder] = field(default_factory=dict)  # resting limit orders
+    funding_paid: Decimal = ZERO  # funding paid, negative when received (domain/paper_bars.py)
+    # liquidation losses beyond a position's margin, not charged to cash (paper_liquidation.py)
+    liquidation_shortfall: Decimal = ZERO
 
     def equity(self, marks: Mapping[str, Decimal]) -> Decimal:
         """Cash + unrealised PnL; a position without a mark is valued at its entry price."""
@@ -210,9 +222,11 @@ def execute_market_order(
     cfg: PaperConfig = PaperConfig(),
     marks: Mapping[str, Decimal] | None = None,
     limit: Decimal | None = None,
+    at_ms: int | None = None,
 ) -> ExecutionResult:
     """Fill `order` at mark ± slippage. `marks` (optional) values other positions for margin.
-    `limit`: a crossing limit order's price, which the fill is never worse than."""
+    `limit`: a crossing limit order's price, which the fill is never worse than. `at_ms`: the
+    fill's time, kept as a new position's `opened_at_ms` (funding timing)."""
 
     def reject(reason: RejectReason) -> ExecutionResult:
         return ExecutionResult(account, None, reason)
@@ -231,7 +245,7 @@ def execute_market_order(
     price = q_price(mark * (1 + slip if order.side is Side.BUY else 1 - slip))
     if limit is not None:
         price = min(price, limit) if order.side is Side.BUY else max(price, limit)
-    return execute_at(account, order, price, mark, cfg, marks)
+    return execute_at(account, order, price, mark, cfg, marks, at_ms=at_ms)
 
 
 def execute_at(
@@ -242,6 +256,7 @@ def execute_at(
     cfg: PaperConfig,
     marks: Mapping[str, Decimal] | None = None,
     fee_bps: Decimal | None = None,
+    at_ms: int | None = None,
 ) -> ExecutionResult:
     """Fill a validated `order` at `price` (the fee at `fee_bps`, default the taker fee);
     `mark` values its own symbol for the margin check."""
@@ -271,7 +286,9 @@ def execute_at(
         return reject(RejectReason.POSITION_SIDE_CONFLICT)
     fee = _fee(size, price, cfg, fee_bps)
     if pos is None:
-        new_pos = PaperPosition(order.symbol, order_dir, size, price, order.leverage)
+        new_pos = PaperPosition(
+            order.symbol, order_dir, size, price, order.leverage, opened_at_ms=at_ms
+        )
     else:
         total = pos.size + size
         entry = q_price((pos.size * pos.entry_price + size * price) / total)
@@ -337,6 +354,14 @@ def check_triggers(
 
 
 _POS_DECIMALS = ("size", "entry_price", "leverage", "take_profit_price", "stop_loss_price")
+# Fields stored only when they differ from their default, so a live paper account (which never
+# pays funding nor stamps open times) is stored exactly as before they existed.
+_POS_OPTIONAL: dict[str, Any] = {"funding": "0", "opened_at_ms": None}
+_ACCOUNT_OPTIONAL: dict[str, Any] = {"funding_paid": "0", "liquidation_shortfall": "0"}
+
+
+def _without_defaults(d: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k not in defaults or v != defaults[k]}
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -345,8 +370,10 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 
 def account_to_dict(account: PaperAccount) -> dict[str, Any]:
-    d = _plain(replace(account, positions={}, orders={}))
-    d["positions"] = {s: _plain(p) for s, p in sorted(account.positions.items())}
+    d = _without_defaults(_plain(replace(account, positions={}, orders={})), _ACCOUNT_OPTIONAL)
+    d["positions"] = {
+        s: _without_defaults(_plain(p), _POS_OPTIONAL) for s, p in sorted(account.positions.items())
+    }
     if account.orders:  # an account without resting orders is stored as it always was
         d["orders"] = {c: _plain(o) for c, o in sorted(account.orders.items())}
     else:
@@ -371,6 +398,8 @@ def account_from_dict(d: Mapping[str, Any]) -> PaperAccount:
     for s, p in d.get("positions", {}).items():
         kw = {k: p.get(k) for k in ("symbol", "side", "last_trade_id")}
         kw.update({k: None if p.get(k) is None else Decimal(p[k]) for k in _POS_DECIMALS})
+        kw["funding"] = Decimal(p.get("funding", "0"))
+        kw["opened_at_ms"] = None if p.get("opened_at_ms") is None else int(p["opened_at_ms"])
         positions[s] = PaperPosition(**kw)
     return PaperAccount(
         Decimal(d["cash"]),
@@ -378,6 +407,8 @@ def account_from_dict(d: Mapping[str, Any]) -> PaperAccount:
         Decimal(d.get("fees_paid", "0")),
         positions,
         {c: _resting_from_dict(o) for c, o in d.get("orders", {}).items()},
+        funding_paid=Decimal(d.get("funding_paid", "0")),
+        liquidation_shortfall=Decimal(d.get("liquidation_shortfall", "0")),
     )
 
 

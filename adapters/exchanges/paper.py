@@ -31,7 +31,7 @@ from db.round_trips import record_after_fills
 from db.stream_events import Holding
 from db.tables import ACCOUNTS, ORDERS, PAPER_ACCOUNTS, TRADES
 from db.transactions import read, write
-from domain import paper, paper_limits
+from domain import paper, paper_limits, paper_liquidation
 from domain.events import EventData
 from domain.orders import OrderIntent, OrderOutcome, OrderStatus, OrderType, TimeInForce
 from domain.risk import PositionView
@@ -152,7 +152,8 @@ class PaperExchange:
         return None if state is None else paper.account_from_dict(state)
 
     async def sync(self, account_id: int, marks: dict[str, Decimal]) -> AccountView:
-        """Fire TP/SL triggers the marks have crossed; trigger fills are recorded once."""
+        """Fire the liquidations and TP/SL triggers the marks have crossed
+        (paper_liquidation.check_marks); trigger fills are recorded once."""
         # Why a read first: most syncs fire nothing, and a write transaction per decision that
         # writes nothing still queues behind every other write (db/transactions.py).
         self.marks.update(marks)
@@ -163,7 +164,7 @@ class PaperExchange:
         def check(s: Session) -> AccountView:  # the row is created, or re-checked under the lock
             before = self._load(s, account_id, lock=True)
             at = utcnow()  # the fills' and the positions' time
-            triggered, fills = paper.check_triggers(before, marks, self.cfg)
+            triggered, fills = paper_liquidation.check_marks(before, marks, self.cfg)
             reports = [r for f in fills for r in _record_fill(s, account_id, f, at)]
             state, resting = self._fill_resting(s, account_id, triggered, marks, at)
             if fills or state is not triggered:
@@ -177,8 +178,8 @@ class PaperExchange:
         return await write(self.sessions, check)
 
     def _moves(self, state: paper.PaperAccount, marks: dict[str, Decimal]) -> bool:
-        """The marks fire a TP/SL, or reach a resting order."""
-        if paper.check_triggers(state, marks, self.cfg)[1]:
+        """The marks fire a liquidation or a TP/SL, or reach a resting order."""
+        if paper_liquidation.check_marks(state, marks, self.cfg)[1]:
             return True
         _, fills, dropped = paper_limits.fill_resting(state, marks, self.cfg)
         return bool(fills or dropped)
