@@ -158,9 +158,10 @@ def cagr_pct(e0: Decimal, e_end: Decimal, days: float) -> float | None:
     if e_end <= 0:
         return -100.0
     try:
-        return (float(_WIDE.divide(e_end, e0)) ** (ANNUAL_DAYS / days) - 1) * 100
+        growth: float = math.pow(float(_WIDE.divide(e_end, e0)), ANNUAL_DAYS / days)
     except OverflowError:
         return None
+    return (growth - 1) * 100
 
 
 def combine(curves: Mapping[int, Equity]) -> list[tuple[datetime, Decimal]]:
