@@ -22,7 +22,7 @@ from api.deps import SessionDep
 from api.queries import get_account
 from db import analytics
 from db.base import utcnow
-from db.models import Account
+from db.models import Account, Program, PromptTemplate
 from domain import metrics
 from domain.metrics import Trip
 from domain.vocabulary import Exchange
@@ -118,7 +118,24 @@ async def by_strategy(
     manual order)."""
     scope = await _scope(s, user.id, days, account_id, source)
     lines = metrics.breakdown(scope.trips, metrics.strategy_of)
-    return [_line({"strategy": k[0], "strategy_id": k[1]}, line) for k, line in lines]
+    names = await _strategy_names(s, user.id, [k for k, _ in lines])
+    return [
+        _line({"strategy": k[0], "strategy_id": k[1], "strategy_name": names.get(k)}, line)
+        for k, line in lines
+    ]
+
+
+async def _strategy_names(
+    s: SessionDep, owner: int, keys: list[tuple[str | None, int | None]]
+) -> dict[tuple[str | None, int | None], str]:
+    """The caller's programs' and prompts' names (none for one deleted since)."""
+    out: dict[tuple[str | None, int | None], str] = {}
+    for kind, model in (("program", Program), ("prompt", PromptTemplate)):
+        ids = [i for k, i in keys if k == kind and i is not None]
+        if ids:
+            stmt = select(model.id, model.name).where(model.id.in_(ids), model.owner_id == owner)
+            out.update(((kind, r.id), r.name) for r in await s.execute(stmt))
+    return out
 
 
 @router.get("/by-account")

@@ -164,8 +164,11 @@ async def test_breakdowns(st: Stack) -> None:
         "buy": (2, "1", "50"),
         "sell": (1, "0", "-10"),
     }
-    strategies = {(x["strategy"], x["strategy_id"]): x["trades"] for x in await get("by-strategy")}
-    assert strategies == {("program", 1): 2, ("prompt", 2): 1}
+    strategies = {
+        (x["strategy"], x["strategy_id"]): (x["trades"], x["strategy_name"])
+        for x in await get("by-strategy")
+    }
+    assert strategies == {("program", 1): (2, None), ("prompt", 2): (1, None)}  # none of yours
     assert rows(await get("by-trigger-type"), "trigger_type") == {
         "scheduled": (2, "0.5", "10"),
         "signal": (1, "1", "30"),

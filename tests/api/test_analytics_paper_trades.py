@@ -24,7 +24,8 @@ async def st(
 
 async def test_summary_equals_the_hand_sum_of_paper_round_trips(st: Stack) -> None:
     tid = (await st.create_trader(trading_enabled=True))["id"]
-    opening = await st.bind(tid, (await st.create_program(programs.ALWAYS_LONG, "long"))["id"])
+    long_program = await st.create_program(programs.ALWAYS_LONG, "long")
+    opening = await st.bind(tid, long_program["id"])
     closing = await st.bind(tid, (await st.create_program(programs.CLOSE_BTC, "close"))["id"])
     trigger = f"/api/account/{tid}/trigger"
     for _ in range(2):
@@ -49,3 +50,9 @@ async def test_summary_equals_the_hand_sum_of_paper_round_trips(st: Stack) -> No
     assert m["equity_points"] >= 1  # each fill recorded an equity point
     (line,) = (await st.api.get("/api/analytics/by-symbol")).json()
     assert (line["symbol"], line["trades"], Decimal(line["pnl"])) == ("BTC", 2, sum(net))
+    (strategy,) = (await st.api.get("/api/analytics/by-strategy")).json()
+    assert (strategy["strategy"], strategy["strategy_id"], strategy["strategy_name"]) == (
+        "program",
+        long_program["id"],
+        "long",
+    )
