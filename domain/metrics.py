@@ -5,7 +5,7 @@ Inputs are an equity series (time, equity) and round trips (`Trip`, the round_tr
 fields). Money stays Decimal; ratios are float64 summed with `math.fsum` (the same answer
 whatever the order of the terms' rounding) and written as strings of 10 significant digits.
 Every undefined value is None (null in JSON): never an infinity, never a sentinel such as
-freqtrade's -100.
+freqtrade's -100. The equity half is in domain/equity_metrics.py.
 """
 
 from __future__ import annotations
@@ -13,20 +13,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Context, Decimal
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+from domain.equity_metrics import (
+    MONEY,
+    WIDE,
+    Equity,
+    cagr_pct,
+    daily_returns,
+    max_drawdown,
+    sharpe,
+    sortino,
+    utc,
+    volatility_pct,
+)
 from domain.money import plain
 
-ANNUAL_DAYS = 365  # crypto trades every day: daily ratios annualise with sqrt(365)
 RELIABLE_DAYS = 90  # a CAGR over less is marked unreliable (short windows explode it)
-_WIDE = Context(prec=40)
-_MONEY = Decimal("1e-10")
-# Daily returns whose spread is below this are flat: a Sharpe over float noise is not a ratio.
-_FLAT = 1e-15
-
-Equity = Sequence[tuple[datetime, Decimal]]
 
 
 @dataclass(frozen=True)
@@ -50,145 +55,15 @@ class Trip:
 
     @property
     def hours(self) -> float:
-        return (_utc(self.closed_at) - _utc(self.opened_at)).total_seconds() / 3600
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+        return (utc(self.closed_at) - utc(self.opened_at)).total_seconds() / 3600
 
 
 def _mean(xs: Sequence[float]) -> float | None:
     return math.fsum(xs) / len(xs) if xs else None
 
 
-def _std(xs: Sequence[float]) -> float | None:
-    """Sample standard deviation (ddof=1); None under 2 values."""
-    if len(xs) < 2:
-        return None
-    m = math.fsum(xs) / len(xs)
-    return math.sqrt(math.fsum((x - m) ** 2 for x in xs) / (len(xs) - 1))
-
-
 def _ratio(num: Decimal, den: Decimal) -> float | None:
-    return None if den == 0 else float(_WIDE.divide(num, den))
-
-
-# --- equity ------------------------------------------------------------------------------
-
-
-def daily_closes(equity: Equity) -> list[Decimal]:
-    """E_0 (the first point) and then the last equity of each UTC day."""
-    if not equity:
-        return []
-    out = [equity[0][1]]
-    days: dict[date, Decimal] = {}
-    for t, e in equity:
-        days[_utc(t).date()] = e  # sorted input: the last of each day wins
-    return out + list(days.values())
-
-
-def daily_returns(equity: Equity) -> list[float] | None:
-    """d_j = E_j / E_{j-1} - 1 over `daily_closes`; None if an equity is not positive."""
-    closes = daily_closes(equity)
-    out: list[float] = []
-    for prev, cur in zip(closes, closes[1:], strict=False):
-        if prev <= 0:
-            return None
-        out.append(float(_WIDE.divide(cur, prev)) - 1.0)
-    return out
-
-
-def sharpe(d: Sequence[float]) -> float | None:
-    """mean / std (ddof=1) x sqrt(365), rf = 0; None under 2 days or with a flat series."""
-    std = _std(d)
-    if std is None or std < _FLAT:
-        return None
-    return math.fsum(d) / len(d) / std * math.sqrt(ANNUAL_DAYS)
-
-
-def sortino(d: Sequence[float]) -> float | None:
-    """mean / sqrt(sum(min(d, 0)^2) / N) x sqrt(365); None without a negative day (or under 2
-    days: as for Sharpe, one day says nothing)."""
-    if len(d) < 2 or not any(x < 0 for x in d):
-        return None
-    down = math.sqrt(math.fsum(min(x, 0.0) ** 2 for x in d) / len(d))
-    return math.fsum(d) / len(d) / down * math.sqrt(ANNUAL_DAYS)
-
-
-def volatility_pct(d: Sequence[float]) -> float | None:
-    std = _std(d)
-    return None if std is None else std * math.sqrt(ANNUAL_DAYS) * 100
-
-
-@dataclass(frozen=True)
-class Drawdown:
-    pct: float | None  # None: no point with a positive peak
-    drop: Decimal | None  # peak - trough of that same drawdown
-    start: datetime | None  # the peak's time (None: no drawdown)
-    end: datetime | None  # the trough's time
-    recovery_hours: float | None  # trough -> back at the peak (None: not recovered)
-
-
-def max_drawdown(equity: Equity) -> Drawdown:
-    """The largest fall from a running peak, in % of that peak, on the marked-to-market series."""
-    best: tuple[float, Decimal, datetime, datetime, Decimal] | None = None
-    peak: tuple[datetime, Decimal] | None = None
-    for t, e in equity:
-        if peak is None or e > peak[1]:
-            peak = (t, e)
-        if peak[1] > 0:
-            pct = float(_WIDE.divide(peak[1] - e, peak[1])) * 100
-            if best is None or pct > best[0]:
-                best = (pct, peak[1] - e, peak[0], t, peak[1])
-    if best is None:
-        return Drawdown(None, None, None, None, None)
-    pct, drop, start, end, top = best
-    if drop == 0:
-        return Drawdown(0.0, Decimal(0), None, None, None)
-    back = next((t for t, e in equity if t > end and e >= top), None)
-    hours = None if back is None else (_utc(back) - _utc(end)).total_seconds() / 3600
-    return Drawdown(pct, drop, _utc(start), _utc(end), hours)
-
-
-def cagr_pct(e0: Decimal, e_end: Decimal, days: float) -> float | None:
-    """((E_end / E_0)^(365 / days) - 1) x 100; -100 once equity is gone; None if undefined
-    (no time, no positive start) or beyond a float."""
-    if days <= 0 or e0 <= 0:
-        return None
-    if e_end <= 0:
-        return -100.0
-    try:
-        growth: float = math.pow(float(_WIDE.divide(e_end, e0)), ANNUAL_DAYS / days)
-    except OverflowError:
-        return None
-    return (growth - 1) * 100
-
-
-def combine(curves: Mapping[int, Equity]) -> list[tuple[datetime, Decimal]]:
-    """Several traders' curves as one: at each time, the value moves by the return of the
-    traders already present at the previous time. Why chain returns rather than add equities:
-    a trader starting mid-period (or a gap in its points) would show as a jump in equity."""
-    if len(curves) == 1:
-        return list(next(iter(curves.values())))
-    points = sorted((_utc(t), a, e) for a, curve in curves.items() for t, e in curve)
-    out: list[tuple[datetime, Decimal]] = []
-    last: dict[int, Decimal] = {}
-    i = 0
-    while i < len(points):
-        t = points[i][0]
-        prev = dict(last)
-        while i < len(points) and points[i][0] == t:
-            last[points[i][1]] = points[i][2]
-            i += 1
-        if not out:
-            value = sum(last.values(), Decimal(0))
-        else:
-            base = sum(prev.values(), Decimal(0))
-            now = sum((last[a] for a in prev), Decimal(0))
-            value = out[-1][1]
-            value = _WIDE.multiply(value, _WIDE.divide(now, base)) if base > 0 else value
-        out.append((t, value.quantize(_MONEY, context=_WIDE)))
-    return out
+    return None if den == 0 else float(WIDE.divide(num, den))
 
 
 # --- round trips ---------------------------------------------------------------------------
@@ -197,11 +72,11 @@ def combine(curves: Mapping[int, Equity]) -> list[tuple[datetime, Decimal]]:
 def _return_on_margin(t: Trip) -> float | None:
     if t.leverage is None or t.leverage <= 0 or t.notional <= 0:
         return None  # margin unknown: left out of the mean rather than guessed
-    return float(_WIDE.divide(t.net_pnl * t.leverage, t.notional)) * 100
+    return float(WIDE.divide(t.net_pnl * t.leverage, t.notional)) * 100
 
 
 def _return_unlevered(t: Trip) -> float | None:
-    return None if t.notional <= 0 else float(_WIDE.divide(t.net_pnl, t.notional)) * 100
+    return None if t.notional <= 0 else float(WIDE.divide(t.net_pnl, t.notional)) * 100
 
 
 def _streaks(trips: Sequence[Trip]) -> tuple[int, int]:
@@ -219,7 +94,7 @@ def _exposure_pct(trips: Sequence[Trip], start: datetime, end: datetime) -> floa
     if span <= 0:
         return None
     covered, reach = 0.0, start
-    spans = sorted((max(_utc(t.opened_at), start), min(_utc(t.closed_at), end)) for t in trips)
+    spans = sorted((max(utc(t.opened_at), start), min(utc(t.closed_at), end)) for t in trips)
     for opened, closed in spans:
         begin = max(opened, reach)
         if closed > begin:
@@ -253,7 +128,7 @@ def trade_line(trips: Sequence[Trip]) -> dict[str, Any]:
 
 def trade_metrics(trips: Sequence[Trip]) -> dict[str, Any]:
     """Everything the round trips alone give (the summary's trade half)."""
-    trips = sorted(trips, key=lambda t: (_utc(t.closed_at), _utc(t.opened_at)))
+    trips = sorted(trips, key=lambda t: (utc(t.closed_at), utc(t.opened_at)))
     line = trade_line(trips)
     n = line["trades"]
     won = [t for t in trips if t.net_pnl > 0]
@@ -262,7 +137,7 @@ def trade_metrics(trips: Sequence[Trip]) -> dict[str, Any]:
     avg_loss = -sum((t.net_pnl for t in lost), Decimal(0)) / len(lost) if lost else None
     ratio = None
     if avg_loss is not None and n:
-        ratio = (1 + float(_WIDE.divide(avg_win or Decimal(0), avg_loss))) * len(won) / n - 1
+        ratio = (1 + float(WIDE.divide(avg_win or Decimal(0), avg_loss))) * len(won) / n - 1
     unlevered = [r for r in map(_return_unlevered, trips) if r is not None]
     wins_run, losses_run = _streaks(trips)
     longs = [t for t in trips if t.side == "long"]
@@ -283,7 +158,7 @@ def trade_metrics(trips: Sequence[Trip]) -> dict[str, Any]:
         "avg_return_pct_unlevered": _mean(unlevered),
         "profit_factor": line["profit_factor"],
         # = win_rate * avg_win - loss_rate * avg_loss, which is the mean net PnL
-        "expectancy": _WIDE.divide(line["total_pnl"], n).quantize(_MONEY, context=_WIDE)
+        "expectancy": WIDE.divide(line["total_pnl"], n).quantize(MONEY, context=WIDE)
         if n
         else None,
         "expectancy_ratio": ratio,
@@ -307,14 +182,12 @@ def summary(
     """The full metrics of a period: the round trips closed in it and the equity series over
     it (sorted by time). `start`/`end` default to the equity series' first and last times."""
     out = trade_metrics(trips)
-    first = _utc(start) if start else (_utc(equity[0][0]) if equity else None)
-    last = _utc(end) if end else (_utc(equity[-1][0]) if equity else None)
+    first = utc(start) if start else (utc(equity[0][0]) if equity else None)
+    last = utc(end) if end else (utc(equity[-1][0]) if equity else None)
     days = (last - first).total_seconds() / 86400 if first and last else 0.0
     e0 = equity[0][1] if equity else None
     e_end = equity[-1][1] if equity else None
-    curve_days = (
-        (_utc(equity[-1][0]) - _utc(equity[0][0])).total_seconds() / 86400 if equity else 0.0
-    )
+    curve_days = (utc(equity[-1][0]) - utc(equity[0][0])).total_seconds() / 86400 if equity else 0.0
     d = daily_returns(equity) or []
     dd = max_drawdown(equity)
     cagr = cagr_pct(e0, e_end, curve_days) if e0 is not None and e_end is not None else None
@@ -348,14 +221,14 @@ def summary(
 
 
 def _week(t: datetime) -> str:
-    monday = _utc(t).date() - timedelta(days=_utc(t).weekday())
+    monday = utc(t).date() - timedelta(days=utc(t).weekday())
     return monday.isoformat()
 
 
 PERIODS: dict[str, Callable[[datetime], str]] = {
-    "day": lambda t: _utc(t).date().isoformat(),
+    "day": lambda t: utc(t).date().isoformat(),
     "week": _week,  # the Monday (UTC) the ISO week starts on
-    "month": lambda t: _utc(t).strftime("%Y-%m"),
+    "month": lambda t: utc(t).strftime("%Y-%m"),
 }
 
 
@@ -405,7 +278,7 @@ def as_json(values: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(v, float):
             out[k] = ratio_text(v)
         elif isinstance(v, datetime):
-            out[k] = _utc(v).isoformat()
+            out[k] = utc(v).isoformat()
         else:
             raise TypeError(f"{k}: {type(v).__name__}")
     return out

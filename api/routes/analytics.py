@@ -24,6 +24,7 @@ from db import analytics
 from db.base import utcnow
 from db.models import Account, Program, PromptTemplate
 from domain import metrics
+from domain.equity_metrics import combine
 from domain.metrics import Trip
 from domain.vocabulary import Exchange
 
@@ -79,7 +80,7 @@ async def _summary(s: SessionDep, scope: Scope, trips: list[Trip] | None = None)
     curves = await s.run_sync(
         lambda sync: analytics.equity_series(sync, ids, scope.start, scope.end)
     )
-    curve = metrics.combine(curves) if curves else []
+    curve = combine(curves) if curves else []
     values = metrics.summary(scope.trips if trips is None else trips, curve, scope.start, scope.end)
     return metrics.as_json(values)
 

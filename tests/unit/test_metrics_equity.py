@@ -1,6 +1,7 @@
-"""domain/metrics.py over an equity series: daily returns from the last point of each UTC day,
-Sharpe, Sortino, volatility, drawdown, CAGR and Calmar against figures worked out by hand, the
-undefined cases (one day, flat equity, no equity) as None, and several traders' curves chained."""
+"""domain/equity_metrics.py (through domain/metrics.summary) over an equity series: daily
+returns from the last point of each UTC day, Sharpe, Sortino, volatility, drawdown, CAGR and
+Calmar against figures worked out by hand, the undefined cases (one day, flat equity, no equity)
+as None, and several traders' curves chained."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain import metrics
+from domain import equity_metrics, metrics
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 D = Decimal
@@ -34,8 +35,8 @@ DAILY = [1050 / 1000 - 1, 990 / 1050 - 1, 1100 / 990 - 1]
 
 
 def test_daily_returns_use_the_first_point_then_each_days_last() -> None:
-    assert metrics.daily_closes(EQUITY) == [D(1000), D(1050), D(990), D(1100)]
-    assert metrics.daily_returns(EQUITY) == pytest.approx(DAILY, rel=1e-15)
+    assert equity_metrics.daily_closes(EQUITY) == [D(1000), D(1050), D(990), D(1100)]
+    assert equity_metrics.daily_returns(EQUITY) == pytest.approx(DAILY, rel=1e-15)
 
 
 def test_sharpe_sortino_volatility() -> None:
@@ -127,10 +128,10 @@ def test_no_equity() -> None:
 
 
 def test_cagr_edges_are_never_infinite() -> None:
-    assert metrics.cagr_pct(D(1000), D(0), 10) == -100.0  # equity gone
-    assert metrics.cagr_pct(D(1000), D("1e13"), 1) is None  # beyond a float: undefined
-    assert metrics.cagr_pct(D(0), D(10), 10) is None
-    assert metrics.cagr_pct(D(1000), D(1100), 0) is None
+    assert equity_metrics.cagr_pct(D(1000), D(0), 10) == -100.0  # equity gone
+    assert equity_metrics.cagr_pct(D(1000), D("1e13"), 1) is None  # beyond a float: undefined
+    assert equity_metrics.cagr_pct(D(0), D(10), 10) is None
+    assert equity_metrics.cagr_pct(D(1000), D(1100), 0) is None
 
 
 def test_combine_chains_returns_so_a_trader_joining_is_no_gain() -> None:
@@ -138,6 +139,6 @@ def test_combine_chains_returns_so_a_trader_joining_is_no_gain() -> None:
     50 on 1600: the combined 1100 grows by 1650 / 1600."""
     a = [(at(0, 0), D(1000)), (at(0, 1), D(1100)), (at(0, 2), D(1100))]
     b = [(at(0, 1), D(500)), (at(0, 2), D(550))]
-    out = metrics.combine({1: a, 2: b})
+    out = equity_metrics.combine({1: a, 2: b})
     assert out == [(at(0, 0), D(1000)), (at(0, 1), D(1100)), (at(0, 2), D("1134.375"))]
-    assert metrics.combine({1: a}) == a
+    assert equity_metrics.combine({1: a}) == a
