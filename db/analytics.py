@@ -10,15 +10,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db import equity
-from db.tables import ROUND_TRIPS
+from db.tables import EQUITY_SNAPSHOTS, ROUND_TRIPS
 from domain.equity import Timeframe, utc
 from domain.metrics import Trip
 
 R = ROUND_TRIPS.c
+P = EQUITY_SNAPSHOTS.c
 # Why hourly: it is the coarsest tier equity thinning keeps (points older than 30 days are one
 # per hour), so the series has the same resolution across the whole period, and a year of one
 # trader is 8,760 points. The last point of each hour is what the asset curve shows too.
@@ -78,8 +79,26 @@ def equity_series(
     s: Session, account_ids: Iterable[int], start: datetime, end: datetime
 ) -> dict[int, list[tuple[datetime, Decimal]]]:
     """Each trader's equity from `start` to `end`, read as the asset curve reads it (the last
-    point of each hour), by trader; traders without a point in the period are left out."""
+    point of each hour), by trader, starting with its equity at `start` (its last point before,
+    if any: the period's first day then has its return too); traders without a point by `end`
+    are left out."""
+    ids = sorted(set(account_ids))
     out: dict[int, list[tuple[datetime, Decimal]]] = {}
-    for p in equity.asset_curve(s, account_ids, EQUITY_TIMEFRAME, start, end):
+    if not ids:
+        return out
+    last = (
+        select(P.account_id.label("a"), func.max(P.time).label("t"))
+        .where(P.account_id.in_(ids), P.time < utc(start))
+        .group_by(P.account_id)
+        .subquery()
+    )
+    before = (
+        select(P.account_id, P.equity)
+        .join_from(EQUITY_SNAPSHOTS, last, (P.account_id == last.c.a) & (P.time == last.c.t))
+        .order_by(P.account_id, P.id)
+    )
+    for r in s.connection().execute(before):
+        out[r.account_id] = [(utc(start), r.equity)]  # two at that time: the later written
+    for p in equity.asset_curve(s, ids, EQUITY_TIMEFRAME, start, end):
         out.setdefault(p.account_id, []).append((p.time, p.equity))
     return out

@@ -226,3 +226,30 @@ async def test_another_users_trader_is_a_missing_one(st: Stack) -> None:
     assert "A's" not in theirs.text
     assert (own.json()["total_trades"], own.json()["equity_points"]) == (0, 0)
     assert symbols.json() == []
+
+
+async def test_the_period_starts_at_the_equity_before_it(st: Stack) -> None:
+    """A point from before the period is its starting equity (at the period's start): the first
+    day's move counts, in the return and the drawdown; older points do not."""
+    tid = (await st.create_trader())["id"]
+    async with st.app.state.sessions() as s, s.begin():
+        for t, e in [
+            (utcnow() - timedelta(days=50), 500),
+            (utcnow() - timedelta(days=40), 1000),
+            (at(0, 12), 800),
+            (at(1, 12), 900),
+        ]:
+            s.add(
+                EquitySnapshot(
+                    account_id=tid,
+                    time=t,
+                    cash=D(e),
+                    unrealized_pnl=D(0),
+                    equity=D(e),
+                    margin_used=D(0),
+                )
+            )
+    m = (await st.api.get("/api/analytics/summary", params={"days": 30})).json()
+    assert (m["equity_start"], m["equity_end"], m["equity_points"]) == ("1000", "900", 3)
+    assert m["max_drawdown_pct"] == "20"
+    assert m["period_start"] is not None
