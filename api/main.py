@@ -17,6 +17,7 @@ from api.pools import PoolControl
 from api.routes import (
     account_summary,
     accounts,
+    analytics,
     bindings,
     crypto,
     equity,
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         orders,
         klines_import,
         klines_backfill,
+        analytics,
     )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)
