@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from api.auth import CurrentUser
@@ -75,6 +75,22 @@ async def _scope(
     return Scope(accounts, start, end, trips)
 
 
+async def _filtered(
+    s: SessionDep,
+    user: CurrentUser,
+    days: Days = 30,
+    account_id: int | None = None,
+    source: Source = Source.ALL,
+) -> Scope:
+    """The query parameters every route takes, as the scope they pick."""
+    return await _scope(s, user.id, days, account_id, source)
+
+
+# Why a dependency: every route filters the same way; FastAPI documents the three parameters
+# once for each route from it.
+ScopeDep = Annotated[Scope, Depends(_filtered)]
+
+
 async def _summary(s: SessionDep, scope: Scope, trips: list[Trip] | None = None) -> dict[str, Any]:
     ids = [a.id for a in scope.accounts]
     curves = await s.run_sync(
@@ -93,31 +109,18 @@ def _line(fields: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/summary")
-async def summary(
-    s: SessionDep,
-    user: CurrentUser,
-    days: Days = 30,
-    account_id: int | None = None,
-    source: Source = Source.ALL,
-) -> dict[str, Any]:
+async def summary(scope: ScopeDep, s: SessionDep) -> dict[str, Any]:
     """Every metric of the period over the chosen traders: PnL, trades, win rate, Sharpe,
     Sortino, drawdown, best and worst trade, durations, returns, profit factor, expectancy,
     fees, funding. Several traders' equity is chained by returns (a trader starting mid-period
     is no gain)."""
-    return await _summary(s, await _scope(s, user.id, days, account_id, source))
+    return await _summary(s, scope)
 
 
 @router.get("/by-strategy")
-async def by_strategy(
-    s: SessionDep,
-    user: CurrentUser,
-    days: Days = 30,
-    account_id: int | None = None,
-    source: Source = Source.ALL,
-) -> list[dict[str, Any]]:
+async def by_strategy(scope: ScopeDep, s: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     """One line per strategy (the entry decision's program or prompt; null: none, e.g. a
     manual order)."""
-    scope = await _scope(s, user.id, days, account_id, source)
     lines = metrics.breakdown(scope.trips, metrics.strategy_of)
     names = await _strategy_names(s, user.id, [k for k, _ in lines])
     return [
@@ -140,15 +143,8 @@ async def _strategy_names(
 
 
 @router.get("/by-account")
-async def by_account(
-    s: SessionDep,
-    user: CurrentUser,
-    days: Days = 30,
-    account_id: int | None = None,
-    source: Source = Source.ALL,
-) -> list[dict[str, Any]]:
+async def by_account(scope: ScopeDep, s: SessionDep) -> list[dict[str, Any]]:
     """One line per trader that closed a trade in the period, with its own Sharpe and drawdown."""
-    scope = await _scope(s, user.id, days, account_id, source)
     names = {a.id: a.name for a in scope.accounts}
     out = []
     for acct, line in metrics.breakdown(scope.trips, lambda t: t.account_id):
@@ -161,72 +157,36 @@ async def by_account(
 
 
 @router.get("/by-symbol")
-async def by_symbol(
-    s: SessionDep,
-    user: CurrentUser,
-    days: Days = 30,
-    account_id: int | None = None,
-    source: Source = Source.ALL,
-) -> list[dict[str, Any]]:
+async def by_symbol(scope: ScopeDep) -> list[dict[str, Any]]:
     """One line per symbol."""
-    scope = await _scope(s, user.id, days, account_id, source)
     return [_line({"symbol": k}, line) for k, line in metrics.breakdown(scope.trips, _symbol)]
 
 
 @router.get("/by-operation")
-async def by_operation(
-    s: SessionDep,
-    user: CurrentUser,
-    days: Days = 30,
-    account_id: int | None = None,
-    source: Source = Source.ALL,
-) -> list[dict[str, Any]]:
+async def by_operation(scope: ScopeDep) -> list[dict[str, Any]]:
     """One line per direction: `operation` buy (long positions) or sell (short ones)."""
-    scope = await _scope(s, user.id, days, account_id, source)
     lines = metrics.breakdown(scope.trips, _side)
     return [_line({"operation": _OPERATION.get(k), "side": k}, line) for k, line in lines]
 
 
 @router.get("/by-trigger-type")
-async def by_trigger_type(
-    s: SessionDep,
-    user: CurrentUser,
-    days: Days = 30,
-    account_id: int | None = None,
-    source: Source = Source.ALL,
-) -> list[dict[str, Any]]:
+async def by_trigger_type(scope: ScopeDep) -> list[dict[str, Any]]:
     """One line per trigger type of the entry decision (null: no decision, e.g. a fill learnt
     from the venue)."""
-    scope = await _scope(s, user.id, days, account_id, source)
     lines = metrics.breakdown(scope.trips, _trigger)
     return [_line({"trigger_type": k}, line) for k, line in lines]
 
 
 @router.get("/by-exit-reason")
-async def by_exit_reason(
-    s: SessionDep,
-    user: CurrentUser,
-    days: Days = 30,
-    account_id: int | None = None,
-    source: Source = Source.ALL,
-) -> list[dict[str, Any]]:
+async def by_exit_reason(scope: ScopeDep) -> list[dict[str, Any]]:
     """One line per exit reason (decision, take_profit, stop_loss, liquidation, ...)."""
-    scope = await _scope(s, user.id, days, account_id, source)
     lines = metrics.breakdown(scope.trips, _exit)
     return [_line({"exit_reason": k}, line) for k, line in lines]
 
 
 @router.get("/by-period")
-async def by_period(
-    s: SessionDep,
-    user: CurrentUser,
-    period: Period = Period.DAY,
-    days: Days = 30,
-    account_id: int | None = None,
-    source: Source = Source.ALL,
-) -> list[dict[str, Any]]:
+async def by_period(scope: ScopeDep, period: Period = Period.DAY) -> list[dict[str, Any]]:
     """One line per UTC day, week (named by its Monday) or month the trades closed in."""
-    scope = await _scope(s, user.id, days, account_id, source)
     lines = metrics.breakdown(scope.trips, metrics.by_period(period.value))
     return [_line({"period": k}, line) for k, line in lines]
 
