@@ -30,6 +30,7 @@ from domain.equity_metrics import (
     volatility_pct,
 )
 from domain.money import plain
+from domain.vocabulary import AccountType, PositionSide
 
 RELIABLE_DAYS = 90  # a CAGR over less is marked unreliable (short windows explode it)
 
@@ -140,8 +141,8 @@ def trade_metrics(trips: Sequence[Trip]) -> dict[str, Any]:
         ratio = (1 + float(WIDE.divide(avg_win or Decimal(0), avg_loss))) * len(won) / n - 1
     unlevered = [r for r in map(_return_unlevered, trips) if r is not None]
     wins_run, losses_run = _streaks(trips)
-    longs = [t for t in trips if t.side == "long"]
-    shorts = [t for t in trips if t.side == "short"]
+    longs = [t for t in trips if t.side == PositionSide.LONG]
+    shorts = [t for t in trips if t.side == PositionSide.SHORT]
     return {
         "total_pnl": line["total_pnl"],
         "total_trades": n,
@@ -240,9 +241,9 @@ def by_period(period: str) -> Callable[[Trip], str]:
 
 def strategy_of(t: Trip) -> tuple[str | None, int | None]:
     if t.program_id is not None:
-        return ("program", t.program_id)
+        return (AccountType.PROGRAM.value, t.program_id)
     if t.prompt_id is not None:
-        return ("prompt", t.prompt_id)
+        return (AccountType.PROMPT.value, t.prompt_id)
     return (None, None)  # no strategy behind it: manual orders, reconciliation
 
 

@@ -26,7 +26,7 @@ from db.models import Account, Program, PromptTemplate
 from domain import metrics
 from domain.equity_metrics import combine
 from domain.metrics import Trip
-from domain.vocabulary import Exchange
+from domain.vocabulary import AccountType, Exchange, PositionSide, Side
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
@@ -134,7 +134,7 @@ async def _strategy_names(
 ) -> dict[tuple[str | None, int | None], str]:
     """The caller's programs' and prompts' names (none for one deleted since)."""
     out: dict[tuple[str | None, int | None], str] = {}
-    for kind, model in (("program", Program), ("prompt", PromptTemplate)):
+    for kind, model in ((AccountType.PROGRAM, Program), (AccountType.PROMPT, PromptTemplate)):
         ids = [i for k, i in keys if k == kind and i is not None]
         if ids:
             stmt = select(model.id, model.name).where(model.id.in_(ids), model.owner_id == owner)
@@ -191,7 +191,7 @@ async def by_period(scope: ScopeDep, period: Period = Period.DAY) -> list[dict[s
     return [_line({"period": k}, line) for k, line in lines]
 
 
-_OPERATION = {"long": "buy", "short": "sell"}
+_OPERATION = {PositionSide.LONG.value: Side.BUY.value, PositionSide.SHORT.value: Side.SELL.value}
 
 
 def _symbol(t: Trip) -> str:
