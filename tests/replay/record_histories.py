@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import eth_account
@@ -26,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.migrate import upgrade
 from domain.contracts import Activity
 from domain.equity import EquitySampleInput
+from domain.notifications import NotifyInput, SummaryInput
 from runtime.temporal import DATA_CONVERTER
 from tests import programs
 from tests.emulators.exchange_common import serving
@@ -219,10 +221,54 @@ async def equity_thin(st: Stack) -> WorkflowHandle:
     )
 
 
-# Equity history's periodic jobs: one short workflow per tick, recorded whole.
+async def notify_pass(st: Stack) -> WorkflowHandle:
+    """One pass of the notifier's schedule over a trader's events (no channel wants them)."""
+    await st.create_trader(trading_enabled=True)
+    return await st.client.start_workflow(
+        "NotifyWorkflow", NotifyInput(), id="notify-replay",
+        task_queue=st.settings.notify_task_queue,
+    )  # fmt: skip
+
+
+async def daily_summary(st: Stack) -> WorkflowHandle:
+    """One tick of the daily summary schedule."""
+    await st.create_trader(trading_enabled=True)
+    return await st.client.start_workflow(
+        "DailySummaryWorkflow", SummaryInput(), id="daily-summary-replay",
+        task_queue=st.settings.notify_task_queue,
+    )  # fmt: skip
+
+
+async def market_refresh(st: Stack) -> WorkflowHandle:
+    """One tick of the market-history refresh (started without an argument, as the schedule
+    does): a paper trader on the simulated source has no venue history to fetch."""
+    await st.create_trader(trading_enabled=True)
+    return await st.client.start_workflow(
+        "MarketRefreshWorkflow", id="market-refresh-replay",
+        task_queue=st.settings.backfill_task_queue,
+    )  # fmt: skip
+
+
+async def backfill(st: Stack) -> WorkflowHandle:
+    """A candle backfill of two days of hourly BTC from the Hyperliquid emulator (the
+    recording's backfill URL), started by the API like a user's."""
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    body = {"exchange": "hyperliquid", "symbol": "BTC", "interval": "1h",
+            "start": (end - timedelta(days=2)).isoformat(), "end": end.isoformat()}  # fmt: skip
+    r = await st.post("/api/klines/backfill", body)
+    assert r.status_code == 201, r.text
+    return st.client.get_workflow_handle(f"backfill-{r.json()['id']}")
+
+
+# The periodic jobs (equity history, notifier, market refresh): one short workflow per tick,
+# recorded whole.
 JOB_SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHandle]]] = {
     "equity_sample": equity_sample,
     "equity_thin": equity_thin,
+    "notify_pass": notify_pass,
+    "daily_summary": daily_summary,
+    "market_refresh": market_refresh,
+    "backfill": backfill,
 }
 POOL_SCENARIOS: dict[str, Callable[[Stack, int], Awaitable[WorkflowHandle]]] = {
     "pool_fire": pool_fire,
@@ -263,19 +309,20 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
     url = f"sqlite:///{tempfile.mkdtemp()}/r.db"
     upgrade(url)
     cas = 50 if name == "continue_as_new" else 2000
-    settings = make_settings(
-        env.client.service_client.config.target_host,
-        url,
-        continue_as_new_events=cas,
-        # Long enough that no other scenario idles out mid-way (their first run is recorded).
-        idle_continue_as_new_seconds=3 if name == "idle_continue_as_new" else 600,
-        exchange_timeout_seconds=1.0,
-        order_resolve_seconds=RECORD_RESOLVE_SECONDS,
-        llm_allow_private_hosts=True,  # invalid_llm_output's emulator is on 127.0.0.1
-    )
     emu = HyperliquidEmulator()
     async with contextlib.AsyncExitStack() as stack:
         server = stack.enter_context(serving(emu.app))
+        settings = make_settings(
+            env.client.service_client.config.target_host,
+            url,
+            continue_as_new_events=cas,
+            # Long enough that no other scenario idles out mid-way (their first run is recorded).
+            idle_continue_as_new_seconds=3 if name == "idle_continue_as_new" else 600,
+            exchange_timeout_seconds=1.0,
+            order_resolve_seconds=RECORD_RESOLVE_SECONDS,
+            llm_allow_private_hosts=True,  # invalid_llm_output's emulator is on 127.0.0.1
+            backfill_hyperliquid_url=server.url,  # the backfill scenario fetches from it
+        )
         faults = [LoseTaskAfter(Activity.PLACE_ORDER)] if name == "decided_once" else []
         st = await stack.enter_async_context(full_stack(None, settings, interceptors=faults))
         st.app.state.replay_emulator = emu

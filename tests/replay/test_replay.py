@@ -13,7 +13,10 @@ from temporalio.workflow import NondeterminismError
 
 from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
 from runtime.temporal import DATA_CONVERTER
+from workflows.backfill import BackfillWorkflow
 from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
+from workflows.market_refresh import MarketRefreshWorkflow
+from workflows.notify import DailySummaryWorkflow, NotifyWorkflow
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -27,7 +30,16 @@ def _history(path: Path) -> WorkflowHistory:
 
 def _replayer() -> Replayer:
     return Replayer(
-        workflows=[TraderWorkflow, SignalPoolWorkflow, EquitySampleWorkflow, EquityThinWorkflow],
+        workflows=[
+            TraderWorkflow,
+            SignalPoolWorkflow,
+            EquitySampleWorkflow,
+            EquityThinWorkflow,
+            NotifyWorkflow,
+            DailySummaryWorkflow,
+            MarketRefreshWorkflow,
+            BackfillWorkflow,
+        ],
         data_converter=DATA_CONVERTER,
     )
 
@@ -55,6 +67,10 @@ def test_histories_cover_the_scenarios() -> None:
         "equity_thin",
         "circuit_breaker",
         "manual_orders",
+        "notify_pass",
+        "daily_summary",
+        "market_refresh",
+        "backfill",
     } <= names
     for name in ("continue_as_new", "idle_continue_as_new"):
         cas = json.loads((HISTORIES / f"{name}.json").read_text())
