@@ -36,6 +36,21 @@ async def _page(s: SessionDep, stmt, count_stmt, page: int, per_page: int):  # t
     return rows, total
 
 
+async def orders_page(
+    s: SessionDep, account_id: int, page: int, per_page: int
+) -> tuple[list[OrderRecord], int]:
+    """One page of a trader's orders, newest first, and how many there are (GET
+    /api/account/{id}/orders and /api/orders/account/{id} show them in their own shapes)."""
+    where = OrderRecord.account_id == account_id
+    return await _page(  # type: ignore[no-any-return]
+        s,
+        select(OrderRecord).where(where).order_by(OrderRecord.created_at.desc()),
+        select(func.count()).select_from(OrderRecord).where(where),
+        page,
+        per_page,
+    )
+
+
 @router.get("/decisions", response_model=Page)
 async def decisions(
     account_id: int,
@@ -78,14 +93,7 @@ async def orders(
 ) -> Page:
     """Orders, newest first, each with its client order id and outcome."""
     await get_account(s, account_id, user.id)
-    where = OrderRecord.account_id == account_id
-    rows, total = await _page(
-        s,
-        select(OrderRecord).where(where).order_by(OrderRecord.created_at.desc()),
-        select(func.count()).select_from(OrderRecord).where(where),
-        page,
-        per_page,
-    )
+    rows, total = await orders_page(s, account_id, page, per_page)
     return Page(items=[order_dict(o) for o in rows], page=page, per_page=per_page, total=total)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.auth import CurrentUser
 from api.deps import ControlDep, SessionDep
@@ -20,7 +20,7 @@ from api.idempotency import _same_json, earlier_decision
 from api.order_schemas import OrderCreate, order_context, order_out
 from api.queries import get_account
 from api.routes.accounts import ORDER_ID
-from api.routes.history import PageNo, PerPage, _page
+from api.routes.history import PageNo, PerPage, orders_page
 from api.schemas import Page
 from db.models import Account, DecisionRecord, OrderRecord
 from domain.contracts import DecisionOutcome
@@ -113,14 +113,7 @@ async def account_orders(
 ) -> Page:
     """One trader's orders, newest first (paged like GET /api/account/{id}/orders)."""
     await get_account(s, account_id, user.id)
-    where = OrderRecord.account_id == account_id
-    rows, total = await _page(
-        s,
-        select(OrderRecord).where(where).order_by(OrderRecord.created_at.desc()),
-        select(func.count()).select_from(OrderRecord).where(where),
-        page,
-        per_page,
-    )
+    rows, total = await orders_page(s, account_id, page, per_page)
     return Page(items=[order_out(o) for o in rows], page=page, per_page=per_page, total=total)
 
 
