@@ -160,8 +160,7 @@ def klines(ranges: list[float]) -> list[list[float]]:
     """1h rows [open time, open, high, low, close, volume] around a flat 100 with these
     high-low ranges."""
     return [
-        [k * HOUR_MS, 100.0, 100.0 + r / 2, 100.0 - r / 2, 100.0, 1.0]
-        for k, r in enumerate(ranges)
+        [k * HOUR_MS, 100.0, 100.0 + r / 2, 100.0 - r / 2, 100.0, 1.0] for k, r in enumerate(ranges)
     ]
 
 
