@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,18 @@ from domain.market import Candle
 from domain.metrics import Trip, as_json, breakdown, ratio_text, trade_line
 from domain.vocabulary import DecisionStatus
 
-UNKNOWN_REGIME = "unknown"
+
+class RegimeLabel(StrEnum):
+    """domain.indicators.regime's answers, and `unknown` where it cannot be computed."""
+
+    VOLATILE = "volatile"
+    TRENDING = "trending"
+    CALM = "calm"
+    RANGING = "ranging"
+    UNKNOWN = "unknown"
+
+
+UNKNOWN_REGIME = RegimeLabel.UNKNOWN.value
 REGIME_INTERVAL = "1h"  # data.get_regime's default and the prompt's {market_regime}
 
 
@@ -97,6 +109,9 @@ def correct(
     return None
 
 
+DIRECTIONAL = "directional"  # long and short together
+
+
 @dataclass
 class Tally:
     decisions: int = 0
@@ -124,7 +139,7 @@ def accuracy(
     decisions: Iterable[DecisionFacts], verdict: Callable[[DecisionFacts], bool | None]
 ) -> dict[str, Any]:
     """Counts and shares by operation: long, short, both (directional), hold; closes counted."""
-    tallies = {k: Tally() for k in ("directional", "long", "short", "hold")}
+    tallies = {k: Tally() for k in (DIRECTIONAL, Operation.LONG, Operation.SHORT, Operation.HOLD)}
     closes = 0
     for d in decisions:
         if d.operation == Operation.CLOSE:
@@ -133,8 +148,8 @@ def accuracy(
             v = verdict(d)
             tallies[d.operation].add(v)
             if d.operation != Operation.HOLD:
-                tallies["directional"].add(v)
-    return {**{k: t.as_json() for k, t in tallies.items()}, "close_decisions": closes}
+                tallies[DIRECTIONAL].add(v)
+    return {**{str(k): t.as_json() for k, t in tallies.items()}, "close_decisions": closes}
 
 
 # --- model comparison and regimes ----------------------------------------------------------
@@ -213,16 +228,17 @@ def regime_lines(trips: Sequence[tuple[Trip, str]]) -> list[dict[str, Any]]:
 
 # --- programs ------------------------------------------------------------------------------
 
-DISTRIBUTION = ("long", "short", "close", "hold", "failed", "denied")
+FAILED, DENIED = DecisionStatus.FAILED.value, DecisionStatus.DENIED.value
+DISTRIBUTION = (*(o.value for o in Operation), FAILED, DENIED)
 
 
 def outcome_of(d: DecisionFacts) -> str:
     """denied: the risk gate refused it; failed: the program gave no usable decision (error,
     timeout, invalid output); else its operation (also when an order of it did not fill)."""
     if d.status == DecisionStatus.DENIED:
-        return "denied"
-    if d.operation not in DISTRIBUTION:
-        return "failed"
+        return DENIED
+    if d.operation not in {o.value for o in Operation}:
+        return FAILED
     return str(d.operation)
 
 

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from domain.market import Candle
 from domain.money import plain
 from domain.round_trips import ExitReason
 from domain.trader import TriggerType
+from domain.vocabulary import AccountType
 
 BARS_BEFORE = 50  # bars shown before the entry's bar
 BARS_AFTER = 10  # and after the exit's bar
+OWNER = "owner"  # the owner's own close or manual order: no strategy was asked
 
 # Exits no decision made: the position's trigger, the venue, or a fill found by reconciliation.
 _TRIGGERED = {
@@ -32,12 +35,12 @@ def decision_origin(trigger_type: str, output: Any, llm_exchange: Any) -> str:
     trader closed on a breaker trip), or `owner` (the owner's close or manual order: no strategy
     was asked)."""
     if trigger_type == TriggerType.CIRCUIT_BREAKER:
-        return "circuit_breaker"
+        return TriggerType.CIRCUIT_BREAKER.value
     if isinstance(output, Mapping) and output.get("program_id") is not None:
-        return "program"
+        return AccountType.PROGRAM.value
     if isinstance(llm_exchange, Mapping) and llm_exchange:
-        return "prompt"
-    return "owner"
+        return AccountType.PROMPT.value
+    return OWNER
 
 
 def entry_origin(decision_origin_: str | None) -> str:
@@ -105,15 +108,10 @@ def pick_source(
 
 
 def candle_json(c: Candle) -> dict[str, Any]:
-    """A candle as /api/klines/data answers one."""
-    return {
-        "timestamp": c.open_time_ms,
-        "open": plain(c.open),
-        "high": plain(c.high),
-        "low": plain(c.low),
-        "close": plain(c.close),
-        "volume": plain(c.volume),
-    }
+    """A candle as /api/klines/data answers one (`timestamp`: its open time in ms; prices and
+    volume decimal strings), so a replay's candles import back as they are."""
+    prices = {k: plain(Decimal(str(v))) for k, v in c.to_dict().items() if k != "open_time_ms"}
+    return {"timestamp": c.open_time_ms, **prices}
 
 
 def source_preference(venue: str, feed: str, paper: str) -> list[str]:

@@ -220,8 +220,8 @@ async def trade_replay(
     return {
         "trade": round_trip_dict(trip),
         "fills": [trade_dict(f) for f in fills],
-        "entry": {"origin": replay.entry_origin(entry_from), "decision": entry},
-        "exit": {"origin": replay.exit_origin(trip.exit_reason, exit_from), "decision": exit_},
+        "opened_by": {"origin": replay.entry_origin(entry_from), "decision": entry},
+        "closed_by": {"origin": replay.exit_origin(trip.exit_reason, exit_from), "decision": exit_},
         "candles": {
             "interval": iv.value,
             "source": source,

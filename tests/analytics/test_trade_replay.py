@@ -78,7 +78,7 @@ async def test_replay_has_its_fills_decisions_and_candle_window(st: Stack) -> No
     body = await replay(st, await insert_trip(st, tid))
     assert (body["trade"]["net_pnl"], body["trade"]["entry_decision_id"]) == ("39", f"d-{tid}-1")
     assert [f["trade_id"] for f in body["fills"]] == ["t1", "t3"]
-    entry, exit_ = body["entry"], body["exit"]
+    entry, exit_ = body["opened_by"], body["closed_by"]
     assert (entry["origin"], exit_["origin"]) == ("program", "program")
     assert entry["decision"]["id"] == f"d-{tid}-1" and exit_["decision"]["id"] == f"d-{tid}-2"
     assert entry["decision"]["output"]["run_ms"] == 4
@@ -111,9 +111,9 @@ async def test_a_stop_loss_exit_and_an_owners_entry_say_so(st: Stack) -> None:
         await s.flush()
         trip_id = trip.id
     body = await replay(st, trip_id)
-    assert body["entry"]["origin"] == "owner"
-    assert body["entry"]["decision"]["trigger_type"] == "manual"
-    assert body["exit"] == {"origin": "stop_loss", "decision": None}
+    assert body["opened_by"]["origin"] == "owner"
+    assert body["opened_by"]["decision"]["trigger_type"] == "manual"
+    assert body["closed_by"] == {"origin": "stop_loss", "decision": None}
     assert (body["candles"]["candles"], body["candles"]["candles_missing"]) == ([], True)
     assert body["candles"]["source"] is None
 
@@ -128,7 +128,7 @@ async def test_a_prompt_entry_shows_its_model(st: Stack) -> None:
         s.add(trip)
         await s.flush()
         trip_id = trip.id
-    entry = (await replay(st, trip_id))["entry"]
+    entry = (await replay(st, trip_id))["opened_by"]
     assert entry["origin"] == "prompt"
     assert entry["decision"]["llm_exchange"]["model"] == "gpt-a"
     assert entry["decision"]["llm_exchange"]["prompt_tokens"] == 120
@@ -161,7 +161,7 @@ async def test_a_live_paper_round_trip_replays_with_its_own_decisions(st: Stack)
     body = await replay(st, trip["id"])
     assert body["trade"] == trip
     assert sorted(f["trade_id"] for f in body["fills"]) == sorted(f["trade_id"] for f in fills)
-    assert body["entry"]["decision"]["id"] == trip["entry_decision_id"]
-    assert body["exit"]["decision"]["id"] == trip["exit_decision_id"]
-    assert body["entry"]["decision"]["output"]["decision"]["operation"] == "long"
-    assert (body["entry"]["origin"], body["exit"]["origin"]) == ("program", "program")
+    assert body["opened_by"]["decision"]["id"] == trip["entry_decision_id"]
+    assert body["closed_by"]["decision"]["id"] == trip["exit_decision_id"]
+    assert body["opened_by"]["decision"]["output"]["decision"]["operation"] == "long"
+    assert (body["opened_by"]["origin"], body["closed_by"]["origin"]) == ("program", "program")
