@@ -17,11 +17,11 @@ from adapters.market.snapshot import now_ms
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import not_found
-from api.queries import MAX_ID, decisions_out, round_trip_dict, trade_dict
+from api.queries import MAX_ID, decisions_out, get_owned, round_trip_dict, trade_dict
 from api.routes.analytics import Scope, ScopeDep
 from api.routes.analytics import _strategy_names as strategy_names
 from db import analytics_decisions as rows
-from db.models import Account
+from db.models import Account, Program, PromptTemplate
 from domain import attribution as attr
 from domain import trade_replay as replay
 from domain.market import Candle, Interval, parse_interval
@@ -32,6 +32,7 @@ router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
 MAX_HORIZON = 500
 Horizon = Annotated[int, Query(ge=1, le=MAX_HORIZON)]
+StrategyId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def _interval(text: str | None) -> Interval | None:
@@ -75,15 +76,24 @@ async def _forward_returns(
 
 @router.get("/ai-attribution")
 async def ai_attribution(
-    scope: ScopeDep, s: SessionDep, request: Request, horizon: Horizon = 4
+    scope: ScopeDep,
+    s: SessionDep,
+    user: CurrentUser,
+    request: Request,
+    horizon: Horizon = 4,
+    prompt_id: StrategyId = None,
 ) -> dict[str, Any]:
     """For prompt traders: decision accuracy against forward returns, the metrics line per LLM
-    model and per market regime at entry (rules: domain/attribution.py)."""
+    model and per market regime at entry (rules: domain/attribution.py). `prompt_id`: only the
+    decisions of that prompt of yours."""
+    if prompt_id is not None:
+        await get_owned(s, PromptTemplate, prompt_id, user.id, AccountType.PROMPT.value)
     accounts = {a.id: a for a in scope.accounts}
     ids = list(accounts)
     decisions = await s.run_sync(
         lambda sync: rows.decisions(sync, ids, scope.start, scope.end, prompts=True)
     )
+    decisions = [d for d in decisions if prompt_id in (None, d.prompt_id)]
     bars = await _forward_returns(s, decisions, horizon)
     cost = _round_trip_cost(request)
 
@@ -102,7 +112,11 @@ async def ai_attribution(
         return attr.correct(d, returns, cost)
 
     per_trader = attr.group(decisions, lambda d: d.account_id)
-    trips = await _prompt_trips(s, ids, scope)
+    trips = [
+        (t, f)
+        for t, f in await _entry_facts(s, ids, scope)
+        if f.prompt_id is not None and prompt_id in (None, f.prompt_id)
+    ]
     return {
         "horizon": horizon,
         "round_trip_cost_pct": as_json({"c": cost * 100})["c"],
@@ -122,19 +136,15 @@ async def ai_attribution(
     }
 
 
-async def _prompt_trips(
+async def _entry_facts(
     s: SessionDep, ids: list[int], scope: Scope
 ) -> list[tuple[Trip, attr.DecisionFacts]]:
-    """The round trips closed in the period that a model's decision opened, with its facts."""
+    """The round trips closed in the period that a decision opened, with that decision's facts
+    (by the round trip's own link)."""
     linked = await s.run_sync(lambda sync: rows.linked_trips(sync, ids, scope.start, scope.end))
     entry_ids = [e for _, e in linked if e]
     facts = await s.run_sync(lambda sync: rows.decision_facts(sync, entry_ids))
-    out = []
-    for trip, entry in linked:
-        f = facts.get(entry or "")
-        if f is not None and f.prompt_id is not None:
-            out.append((trip, f))
-    return out
+    return [(t, facts[e]) for t, e in linked if e in facts]
 
 
 async def _regimes(
@@ -150,22 +160,26 @@ async def _regimes(
 
 
 @router.get("/programs")
-async def programs(scope: ScopeDep, s: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
+async def programs(
+    scope: ScopeDep, s: SessionDep, user: CurrentUser, program_id: StrategyId = None
+) -> list[dict[str, Any]]:
     """One line per program that ran in the period: executions, run times, the decisions'
-    distribution and error codes, and the metrics line of the round trips they opened."""
+    distribution and error codes, and the metrics line of the round trips they opened.
+    `program_id`: only that program of yours."""
+    if program_id is not None:
+        await get_owned(s, Program, program_id, user.id, AccountType.PROGRAM.value)
     ids = [a.id for a in scope.accounts]
     decisions = await s.run_sync(
         lambda sync: rows.decisions(sync, ids, scope.start, scope.end, prompts=False)
     )
-    linked = await s.run_sync(lambda sync: rows.linked_trips(sync, ids, scope.start, scope.end))
-    entry_ids = [e for _, e in linked if e]
-    facts = await s.run_sync(lambda sync: rows.decision_facts(sync, entry_ids))
     trips_of: dict[int, list[Trip]] = {}
-    for trip, entry in linked:
-        f = facts.get(entry or "")
-        if f is not None and f.program_id is not None:
+    for trip, f in await _entry_facts(s, ids, scope):
+        if f.program_id is not None:
             trips_of.setdefault(f.program_id, []).append(trip)
     runs = attr.group(decisions, lambda d: d.program_id)
+    if program_id is not None:
+        runs = {p: r for p, r in runs.items() if p == program_id}
+        trips_of = {p: t for p, t in trips_of.items() if p == program_id}
     names = await _program_names(s, user.id, sorted(set(runs) | set(trips_of)))
     return [
         {
