@@ -51,7 +51,7 @@ def _round_trip_cost(request: Request) -> Decimal:
     return 2 * Decimal(request.app.state.settings.paper_taker_fee_bps) / 10000
 
 
-async def _forward_returns(
+async def _forward_bars(
     s: SessionDep,
     decisions: Sequence[attr.DecisionFacts],
     horizon: int,
@@ -94,7 +94,7 @@ async def ai_attribution(
         lambda sync: rows.decisions(sync, ids, scope.start, scope.end, prompts=True)
     )
     decisions = [d for d in decisions if prompt_id in (None, d.prompt_id)]
-    bars = await _forward_returns(s, decisions, horizon)
+    bars = await _forward_bars(s, decisions, horizon)
     cost = _round_trip_cost(request)
 
     def verdict(d: attr.DecisionFacts) -> bool | None:
