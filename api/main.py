@@ -18,6 +18,7 @@ from api.routes import (
     account_summary,
     accounts,
     analytics,
+    analytics_extras,
     bindings,
     crypto,
     equity,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         klines_import,
         klines_backfill,
         analytics,
+        analytics_extras,
     )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,6 +27,44 @@ P = EQUITY_SNAPSHOTS.c
 EQUITY_TIMEFRAME = Timeframe.H1
 
 
+TRIP_COLUMNS = (
+    R.account_id,
+    R.symbol,
+    R.side,
+    R.opened_at,
+    R.closed_at,
+    R.notional,
+    R.leverage,
+    R.fees,
+    R.funding,
+    R.net_pnl,
+    R.exit_reason,
+    R.trigger_type,
+    R.program_id,
+    R.prompt_id,
+)
+
+
+def trip_of(r: Any) -> Trip:
+    """The `Trip` of a row selected with TRIP_COLUMNS."""
+    return Trip(
+        symbol=r.symbol,
+        side=r.side,
+        opened_at=utc(r.opened_at),
+        closed_at=utc(r.closed_at),
+        notional=r.notional,
+        leverage=r.leverage,
+        fees=r.fees,
+        funding=r.funding,
+        net_pnl=r.net_pnl,
+        exit_reason=r.exit_reason,
+        trigger_type=r.trigger_type,
+        program_id=r.program_id,
+        prompt_id=r.prompt_id,
+        account_id=r.account_id,
+    )
+
+
 def round_trips(
     s: Session, account_ids: Iterable[int], start: datetime, end: datetime
 ) -> list[Trip]:
@@ -35,44 +74,11 @@ def round_trips(
     if not ids:
         return []
     stmt = (
-        select(
-            R.account_id,
-            R.symbol,
-            R.side,
-            R.opened_at,
-            R.closed_at,
-            R.notional,
-            R.leverage,
-            R.fees,
-            R.funding,
-            R.net_pnl,
-            R.exit_reason,
-            R.trigger_type,
-            R.program_id,
-            R.prompt_id,
-        )
+        select(*TRIP_COLUMNS)
         .where(R.account_id.in_(ids), R.closed_at >= utc(start), R.closed_at <= utc(end))
         .order_by(R.closed_at, R.id)
     )
-    return [
-        Trip(
-            symbol=r.symbol,
-            side=r.side,
-            opened_at=utc(r.opened_at),
-            closed_at=utc(r.closed_at),
-            notional=r.notional,
-            leverage=r.leverage,
-            fees=r.fees,
-            funding=r.funding,
-            net_pnl=r.net_pnl,
-            exit_reason=r.exit_reason,
-            trigger_type=r.trigger_type,
-            program_id=r.program_id,
-            prompt_id=r.prompt_id,
-            account_id=r.account_id,
-        )
-        for r in s.connection().execute(stmt)
-    ]
+    return [trip_of(r) for r in s.connection().execute(stmt)]
 
 
 def equity_series(
