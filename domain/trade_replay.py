@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from domain.market import Candle
+from domain.market import Candle, Interval
 from domain.money import plain
 from domain.round_trips import ExitReason
 from domain.trader import TriggerType
@@ -19,6 +19,7 @@ from domain.vocabulary import AccountType
 
 BARS_BEFORE = 50  # bars shown before the entry's bar
 BARS_AFTER = 10  # and after the exit's bar
+MAX_BARS = 2000  # a longer window is shown at a coarser interval (see `replay_interval`)
 OWNER = "owner"  # the owner's own close or manual order: no strategy was asked
 
 # Exits no decision made: the position's trigger, the venue, or a fill found by reconciliation.
@@ -93,6 +94,18 @@ def window(opened_ms: int, closed_ms: int, interval_ms: int, now_ms: int) -> Win
         min(exit_bar + BARS_AFTER * interval_ms, last_closed),
         interval_ms,
     )
+
+
+def replay_interval(opened_ms: int, closed_ms: int, decided: Interval) -> Interval:
+    """The interval the candles around a round trip are shown at: the entry decision's, or the
+    first coarser one whose window holds at most MAX_BARS bars (a trade held for months at 1m
+    would be hundreds of thousands of candles in one answer); 1d at the coarsest."""
+    intervals = list(Interval)
+    for iv in intervals[intervals.index(decided) :]:
+        span = closed_ms // iv.ms - opened_ms // iv.ms
+        if span + BARS_BEFORE + BARS_AFTER + 1 <= MAX_BARS:
+            return iv
+    return Interval.D1
 
 
 def pick_source(

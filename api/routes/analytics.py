@@ -122,14 +122,14 @@ async def by_strategy(scope: ScopeDep, s: SessionDep, user: CurrentUser) -> list
     """One line per strategy (the entry decision's program or prompt; null: none, e.g. a
     manual order)."""
     lines = metrics.breakdown(scope.trips, metrics.strategy_of)
-    names = await _strategy_names(s, user.id, [k for k, _ in lines])
+    names = await strategy_names(s, user.id, [k for k, _ in lines])
     return [
         _line({"strategy": k[0], "strategy_id": k[1], "strategy_name": names.get(k)}, line)
         for k, line in lines
     ]
 
 
-async def _strategy_names(
+async def strategy_names(
     s: SessionDep, owner: int, keys: list[tuple[str | None, int | None]]
 ) -> dict[tuple[str | None, int | None], str]:
     """The caller's programs' and prompts' names (none for one deleted since)."""

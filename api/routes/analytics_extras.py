@@ -18,8 +18,7 @@ from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import not_found
 from api.queries import MAX_ID, decisions_out, get_owned, round_trip_dict, trade_dict
-from api.routes.analytics import Scope, ScopeDep
-from api.routes.analytics import _strategy_names as strategy_names
+from api.routes.analytics import Scope, ScopeDep, strategy_names
 from db import analytics_decisions as rows
 from db.models import Account, Program, PromptTemplate
 from domain import attribution as attr
@@ -225,8 +224,10 @@ async def trade_replay(
     entry_from, entry = side(trip.entry_decision_id)
     exit_from, exit_ = side(trip.exit_decision_id)
     snapshot = (entry or {}).get("input_snapshot") or {}
-    iv = _interval(snapshot.get("default_interval")) or Interval.H1
-    win = replay.window(attr.at_ms(trip.opened_at), attr.at_ms(trip.closed_at), iv.ms, now_ms())
+    opened_ms, closed_ms = attr.at_ms(trip.opened_at), attr.at_ms(trip.closed_at)
+    decided = _interval(snapshot.get("default_interval")) or Interval.H1
+    iv = replay.replay_interval(opened_ms, closed_ms, decided)
+    win = replay.window(opened_ms, closed_ms, iv.ms, now_ms())
     stored = await s.run_sync(
         lambda sync: rows.candles(sync, trip.symbol, iv.value, win.first_ms, win.last_ms)
     )
