@@ -194,6 +194,31 @@ class MarketHistory:
         return [r for _, r in self.funding.get(symbol, [])[max(0, hi - n) : hi]]
 
 
+class HistoricalFeed:
+    """The history as a live `MarketFeed` (adapters/market/feed.py): `market_snapshot` over it
+    builds exactly the klines and prices the engine's snapshots hold (checked in the parity
+    test); the engine slices the prebuilt rows instead, without converting candles per step."""
+
+    name = "backtest"
+
+    def __init__(self, history: MarketHistory) -> None:
+        self.history = history
+
+    def symbols(self) -> list[str]:
+        return self.history.symbols
+
+    async def get_price(self, symbol: str, at_ms: int) -> Decimal:
+        price = self.history.price(symbol, at_ms)
+        if price is None:
+            raise LookupError(f"no stored price for {symbol} at {at_ms}")
+        return price
+
+    async def get_klines(
+        self, symbol: str, interval: Interval, limit: int, end_ms: int
+    ) -> list[Candle]:
+        return self.history.candles_at(symbol, interval, end_ms, limit)
+
+
 def _candle(r: CandleRecord) -> Candle:
     return Candle(
         r.open_time_ms,
