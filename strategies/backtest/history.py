@@ -24,13 +24,11 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.market.rows import Row, to_rows
 from adapters.market.snapshot import SNAPSHOT_CANDLES, SNAPSHOT_INTERVALS
-from db.market_history import FundingRateRecord
-from db.models import CandleRecord
+from db.backtest_history import candle_series, candle_source, funding_series
 from domain.factors import HISTORY_SAMPLES
 from domain.market import Candle, Interval
 from strategies.backtest.contract import BacktestConfig, CoverageError
@@ -219,75 +217,6 @@ class HistoricalFeed:
         return self.history.candles_at(symbol, interval, end_ms, limit)
 
 
-def _candle(r: CandleRecord) -> Candle:
-    return Candle(
-        r.open_time_ms,
-        Decimal(r.open),
-        Decimal(r.high),
-        Decimal(r.low),
-        Decimal(r.close),
-        Decimal(r.volume),
-    )
-
-
-async def _pick_source(
-    s: AsyncSession, symbol: str, interval: Interval, lo: int, hi: int
-) -> str | None:
-    c = CandleRecord
-    counts = await s.execute(
-        select(c.source, func.count())
-        .where(
-            c.symbol == symbol,
-            c.interval == interval.value,
-            c.open_time_ms >= lo,
-            c.open_time_ms < hi,
-        )
-        .group_by(c.source)
-    )
-    ranked = sorted(((-int(n), str(src)) for src, n in counts), key=lambda x: x)
-    return ranked[0][1] if ranked else None
-
-
-async def _series(
-    s: AsyncSession, source: str, symbol: str, iv: Interval, lo: int, hi: int
-) -> list[Candle]:
-    c = CandleRecord
-    rows = await s.scalars(
-        select(c)
-        .where(
-            c.source == source,
-            c.symbol == symbol,
-            c.interval == iv.value,
-            c.open_time_ms >= lo,
-            c.open_time_ms < hi,
-        )
-        .order_by(c.open_time_ms)
-    )
-    return [_candle(r) for r in rows]
-
-
-async def _funding(
-    s: AsyncSession, symbol: str, preferred: str | None, lo: int, hi: int
-) -> list[tuple[int, Decimal]]:
-    f = FundingRateRecord
-    in_range = (f.symbol == symbol, f.funding_time_ms > lo, f.funding_time_ms <= hi)
-    counts = dict(
-        (str(src), int(n))
-        for src, n in await s.execute(
-            select(f.source, func.count()).where(*in_range).group_by(f.source)
-        )
-    )
-    if not counts:
-        return []
-    source = preferred if preferred in counts else min(counts, key=lambda k: (-counts[k], k))
-    rows = await s.execute(
-        select(f.funding_time_ms, f.rate)
-        .where(*in_range, f.source == source)
-        .order_by(f.funding_time_ms)
-    )
-    return [(int(t), Decimal(r)) for t, r in rows]
-
-
 def missing_ranges(
     symbol: str, interval: Interval, have: set[int], lo: int, hi: int
 ) -> list[tuple[str, str, int, int]]:
@@ -325,23 +254,24 @@ async def load_history(
     warnings: list[str] = []
     async with sessions() as s:
         for symbol in config.symbols:
-            source = await _pick_source(s, symbol, iv, warm_lo, ck)
+            source = await candle_source(s, symbol, iv, warm_lo, ck)
             if source is not None:
                 sources[symbol] = source
-            for one in snapshot_intervals(iv) if source is not None else ():
-                assert source is not None
-                lo = min(c0 - iv.ms - one.ms, c0 - (SNAPSHOT_CANDLES + 1) * one.ms)
-                candles = await _series(s, source, symbol, one, lo, ck)
-                if candles:
-                    series[(symbol, one)] = Series(one, candles)
-                elif one != iv:
-                    warnings.append(f"no stored {one.value} candles for {symbol}: none shown")
+                for one in snapshot_intervals(iv):
+                    # from the first decision's 100-interval window (and its bar's open) on
+                    lo = min(c0 - iv.ms - one.ms, c0 - (SNAPSHOT_CANDLES + 1) * one.ms)
+                    candles = await candle_series(s, source, symbol, one, lo, ck)
+                    if candles:
+                        series[(symbol, one)] = Series(one, candles)
+                    elif one != iv:
+                        warnings.append(f"no stored {one.value} candles for {symbol}: none shown")
             have = set(series[(symbol, iv)].by_open) if (symbol, iv) in series else set()
             holes = missing_ranges(symbol, iv, have, warm_lo, ck)
             missing += holes
             gaps |= {t for _, _, a, b in holes for t in range(max(a, c0 - iv.ms), b, iv.ms)}
             if config.funding:
-                funding[symbol] = await _funding(s, symbol, source, c0 - FUNDING_LOOKBACK_MS, ck)
+                lookback = c0 - FUNDING_LOOKBACK_MS
+                funding[symbol] = await funding_series(s, symbol, source, lookback, ck)
     if missing and not config.allow_gaps:
         raise CoverageError(missing)
     return MarketHistory(config, series, funding, sources, gaps, warnings)
