@@ -247,8 +247,8 @@ class BacktestEngine(RunState):
         extra: dict[str, Any] = {}
         if self.config.funding:
             seen = {s: self.history.funding_seen(s, c) for s in symbols}
-            extra["funding"] = {s: str(r[-1]) for s, r in seen.items() if r}
-            extra["funding_history"] = {s: [str(x) for x in r] for s, r in seen.items() if r}
+            extra["funding"] = {s: r[-1] for s, r in seen.items() if r}
+            extra["funding_history"] = {s: r for s, r in seen.items() if r}
         account = snapshot_dict(symbols, c, marks, {}, view, dict(TRIGGER))
         del account["klines"]
         account.update(extra)

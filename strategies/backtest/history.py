@@ -98,9 +98,11 @@ class MarketHistory:
     gaps: set[int] = field(default_factory=set)  # decision bar opens without data (allow_gaps)
     warnings: list[str] = field(default_factory=list)
     _funding_times: dict[str, list[int]] = field(default_factory=dict)
+    _funding_text: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._funding_times = {s: [t for t, _ in r] for s, r in self.funding.items()}
+        self._funding_text = {s: [str(x) for _, x in r] for s, r in self.funding.items()}
 
     @property
     def symbols(self) -> list[str]:
@@ -185,11 +187,12 @@ class MarketHistory:
         rates = self.funding.get(symbol, [])
         return rates[bisect_right(times, lo) : bisect_right(times, hi)]
 
-    def funding_seen(self, symbol: str, t: int, n: int = HISTORY_SAMPLES) -> list[Decimal]:
-        """The last `n` rates settled at or before t, oldest first."""
+    def funding_seen(self, symbol: str, t: int, n: int = HISTORY_SAMPLES) -> list[str]:
+        """The last `n` rates settled at or before t, oldest first, as the snapshot's decimal
+        strings (written once)."""
         times = self._funding_times.get(symbol, [])
         hi = bisect_right(times, t)
-        return [r for _, r in self.funding.get(symbol, [])[max(0, hi - n) : hi]]
+        return self._funding_text.get(symbol, [])[max(0, hi - n) : hi]
 
 
 class HistoricalFeed:

@@ -3,7 +3,7 @@ worker is killed), and saved and put back around a step so that a step is all or
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
 from decimal import Decimal
 from typing import Any
 
@@ -79,7 +79,7 @@ class RunState:
         return (
             self.account,
             list(self.pending),
-            {s: replace(t) for s, t in self.open_trades.items()},
+            {s: copy.copy(t) for s, t in self.open_trades.items()},
             len(self.trades),
             len(self.equity),
             len(self.decisions),
