@@ -5,12 +5,13 @@ interval, on a 15m run over 1m/5m/15m/1h data."""
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import replace
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
 
 from db.candles import store_candles
-from db.migrate import upgrade
 from domain.market import Interval
 from strategies.backtest.contract import StepInput
 from strategies.backtest.engine import BacktestEngine
@@ -70,7 +71,9 @@ async def test_a_run_cut_at_t_decides_and_fills_as_the_full_run_up_to_t() -> Non
         ] == closed
 
 
-async def test_changing_the_future_changes_no_decision_before_it(sqlite_url: str) -> None:
+async def test_changing_the_future_changes_no_decision_before_it(
+    sqlite_url: str, migrated_template: Path
+) -> None:
     """Future-perturbation canary: every candle not closed by T multiplied by 10 and every
     funding rate after T negated (stored in the database, read by load_history): the decisions
     up to T and everything they saw are the same."""
@@ -91,7 +94,7 @@ async def test_changing_the_future_changes_no_decision_before_it(sqlite_url: str
     ):
         url = sqlite_url if not runs else sqlite_url.replace("test.db", "future.db")
         if runs:
-            upgrade(url)
+            shutil.copyfile(migrated_template, url.removeprefix("sqlite:///"))
         async with database(url) as sessions:
             for iv, cs in candles.items():
                 await store_candles(sessions, SOURCE, "BTC", iv, cs)
