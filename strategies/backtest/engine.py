@@ -45,7 +45,7 @@ from strategies.backtest.contract import (
     StepInput,
     StepOutcome,
 )
-from strategies.backtest.history import M1, MarketHistory, first_close, last_close
+from strategies.backtest.history import M1, MarketHistory, first_close, step_count
 from strategies.backtest.report import OpenTrade, build_report, close_trade
 from strategies.backtest.state import RunState
 from strategies.backtest.steps import decision_record
@@ -53,6 +53,7 @@ from strategies.backtest.steps import decision_record
 PROGRESS_STEPS = 250
 PROGRESS_SECONDS = 1.0
 TRIGGER = {"type": "backtest"}
+NO_DECISION = "NO_DECISION"  # a decider that gave neither a decision nor an error code
 
 
 def _bar(c: Any) -> Bar:
@@ -65,7 +66,7 @@ class BacktestEngine(RunState):
         self.history = history
         self.step_ms = config.interval.ms
         self.c0 = first_close(config)
-        self.total_steps = (last_close(config) - self.c0) // self.step_ms + 1
+        self.total_steps = step_count(config)
         self.start_state(config.initial_balance, self.c0 - self.step_ms)
 
     @classmethod
@@ -269,7 +270,8 @@ class BacktestEngine(RunState):
         decision = outcome.decision
         if decision is None:
             self.counters.failed += 1
-            self.decisions.append(decision_record(k, c, outcome, "failed", outcome.error_code))
+            code = outcome.error_code or NO_DECISION
+            self.decisions.append(decision_record(k, c, outcome, "failed", code))
             return
         op = decision.operation
         self.counters.count(op.value)

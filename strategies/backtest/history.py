@@ -48,6 +48,12 @@ def last_close(config: BacktestConfig) -> int:
     return config.end_ms // step * step
 
 
+def step_count(config: BacktestConfig) -> int:
+    """The run's decisions (bar closes in [start, end]): check it against MAX_STEPS before
+    loading anything."""
+    return max(0, (last_close(config) - first_close(config)) // config.interval.ms + 1)
+
+
 def snapshot_intervals(interval: Interval) -> tuple[Interval, ...]:
     """Live's snapshot intervals, plus the run's own when it is longer (4h, 1d)."""
     if interval in SNAPSHOT_INTERVALS:

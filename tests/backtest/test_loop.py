@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
 from domain.decision import Decision
+from domain.market import Interval
 from strategies.backtest.contract import DEFAULT_LIMITS, StepInput, StepOutcome
 from strategies.backtest.engine import BacktestEngine
-from tests.backtest.support import Script, config, in_memory, long, short
+from strategies.backtest.history import MarketHistory, Series
+from tests.backtest.support import HOUR, T0, Script, candle, config, in_memory, long, short
 
 
 def wavy(n: int) -> list[tuple[str, str, str, str]]:
@@ -124,3 +127,26 @@ async def test_a_cancellation_in_progress_propagates_after_a_whole_step() -> Non
     with pytest.raises(asyncio.CancelledError):
         await engine.run(Script(), progress=progress)
     assert engine.steps_done >= 1 and len(engine.report().equity) == engine.steps_done
+
+
+async def test_two_symbols_share_one_account() -> None:
+    """BTC (10 at 100, fee 1) then ETH (0.5 at 2000, fee 1) on one account, both closed at the
+    end: BTC at 101 (fee 1.01), ETH at 2010 (fee 1.005), in symbol order."""
+    cfg = config(3, symbols=("BTC", "ETH"))
+    btc = in_memory(cfg, ["100", "100", "101"]).series[("BTC", Interval.H1)]
+    eth_bars: list[Any] = ["2000"] * 101 + [("2000", "2010", "2000", "2010")]
+    eth = Series(Interval.H1, [candle(T0 + i * HOUR, b) for i, b in enumerate(eth_bars)])
+    history = MarketHistory(
+        cfg, {("BTC", Interval.H1): btc, ("ETH", Interval.H1): eth}, {}, {"BTC": "t", "ETH": "t"}
+    )
+    eth_long = Decision(operation="long", symbol="ETH", size_usd=D(1000))
+    engine = BacktestEngine(cfg, history)
+    await engine.run(Script({0: long(), 1: eth_long}))
+    report = engine.report()
+    assert [(t["symbol"], t["size"], t["net_pnl"]) for t in report.trades] == [
+        ("BTC", "10", "7.99"),
+        ("ETH", "0.5", "2.995"),
+    ]
+    # c1: 9999; c2 before the closes 9998 + 10 x 1 + 0.5 x 10 = 10013, after: - 2.015
+    assert [p[1] for p in report.equity] == ["10000", "9999", "10010.985"]
+    assert report.metrics["market_change_pct"] == "0.75"  # (1 % + 0.5 %) / 2
