@@ -16,13 +16,14 @@ from strategies.backtest.contract import StepInput, StepOutcome
 MIN = 60_000
 
 
-def minutes(first_open: int, n: int, seed: int) -> list[Candle]:
+def minutes(first_open: int, n: int, seed: int, step: float = 8) -> list[Candle]:
+    """A random walk of 1m candles from 100, moving about `step` cents a minute."""
     rng = random.Random(seed)
     out, level = [], 10000.0
     for i in range(n):
         o = level
-        c = max(100.0, o + rng.gauss(0, 8))
-        h, low = max(o, c) + abs(rng.gauss(0, 4)), min(o, c) - abs(rng.gauss(0, 4))
+        c = max(100.0, o + rng.gauss(0, step))
+        h, low = max(o, c) + abs(rng.gauss(0, step / 2)), min(o, c) - abs(rng.gauss(0, step / 2))
         q = [D(round(x)) / 100 for x in (o, h, low, c)]
         out.append(Candle(first_open + i * MIN, q[0], q[1], q[2], q[3], D(1)))
         level = c

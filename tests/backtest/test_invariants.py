@@ -12,10 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.decision import Decision
+from domain.market import Interval
 from domain.paper import PaperConfig
 from strategies.backtest.contract import BacktestReport, StepInput, StepOutcome
 from strategies.backtest.engine import BacktestEngine
-from tests.backtest.support import HOUR, START, config, in_memory
+from strategies.backtest.history import MarketHistory, Series
+from tests.backtest.lookahead_support import aggregate, minutes
+from tests.backtest.support import HOUR, START, T0, candle, config, in_memory
 
 move = st.integers(-300, 300)  # cents; a bar's open gaps from the last close by the first
 
@@ -123,3 +126,41 @@ def test_fills_lie_inside_their_candle_except_gap_opens(
             assert (o > exit_price) if long else (o < exit_price)  # a favourable gap
             continue
         assert low <= exit_price <= h, t
+
+
+def minute_backtest(seed: int, n: int, decisions: list[Decision], intrabar: str) -> Any:
+    """Hourly bars built from a random 1m walk (stored too), so `auto` re-scans ambiguous bars
+    and `1m` walks every bar minute by minute, funding settling at its minute."""
+    ones = minutes(START - HOUR, n * 60, seed, step=40)
+    hours = aggregate(ones, Interval.H1)
+    cfg = config(n, funding=True, intrabar=intrabar)
+    warm = [candle(T0 + i * HOUR, "100") for i in range(99)]
+    rates = [(START - HOUR + i * HOUR, D(i % 5 - 2) / 1000) for i in range(n)]
+    history = MarketHistory(
+        cfg,
+        {
+            ("BTC", Interval.H1): Series(Interval.H1, warm + hours),
+            ("BTC", Interval.M1): Series(Interval.M1, ones),
+        },
+        {"BTC": rates},
+        {"BTC": "test"},
+    )
+    engine = BacktestEngine(cfg, history)
+    asyncio.run(engine.run(Random(decisions)))
+    return engine, engine.report()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(2, 12),
+    decisions=st.lists(decision, min_size=1, max_size=8),
+    intrabar=st.sampled_from(["auto", "1m"]),
+)
+def test_the_invariants_hold_on_minute_data(
+    seed: int, n: int, decisions: list[Decision], intrabar: str
+) -> None:
+    engine, report = minute_backtest(seed, n, decisions, intrabar)
+    assert D(report.equity[-1][1]) - D(10000) == _sum(report, "net_pnl")
+    assert _sum(report, "fees") == engine.account.fees_paid
+    assert _sum(report, "funding") == engine.account.funding_paid
