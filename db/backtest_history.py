@@ -14,17 +14,6 @@ from db.models import CandleRecord
 from domain.market import Candle, Interval
 
 
-def _candle(r: CandleRecord) -> Candle:
-    return Candle(
-        r.open_time_ms,
-        Decimal(r.open),
-        Decimal(r.high),
-        Decimal(r.low),
-        Decimal(r.close),
-        Decimal(r.volume),
-    )
-
-
 async def candle_source(
     s: AsyncSession, symbol: str, interval: Interval, lo: int, hi: int
 ) -> str | None:
@@ -48,10 +37,11 @@ async def candle_source(
 async def candle_series(
     s: AsyncSession, source: str, symbol: str, iv: Interval, lo: int, hi: int
 ) -> list[Candle]:
-    """The candles opening in [lo, hi), oldest first (one query)."""
+    """The candles opening in [lo, hi), oldest first (one query, columns only: a year of 1m
+    candles is 525,600 rows)."""
     c = CandleRecord
-    rows = await s.scalars(
-        select(c)
+    rows = await s.execute(
+        select(c.open_time_ms, c.open, c.high, c.low, c.close, c.volume)
         .where(
             c.source == source,
             c.symbol == symbol,
@@ -61,7 +51,16 @@ async def candle_series(
         )
         .order_by(c.open_time_ms)
     )
-    return [_candle(r) for r in rows]
+    # Prices repeat (a few thousand ticks over a year of minutes): one Decimal per distinct
+    # value instead of five per candle, about half the memory of a long 1m series.
+    same: dict[Decimal, Decimal] = {}
+
+    def one(x: Decimal) -> Decimal:
+        d = Decimal(x)
+        return same.setdefault(d, d)
+
+    return [Candle(int(t), one(o), one(h), one(low), one(cl), one(v))
+            for t, o, h, low, cl, v in rows]  # fmt: skip
 
 
 async def funding_series(

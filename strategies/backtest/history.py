@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.market.rows import Row, to_rows
+from adapters.market.rows import Row
 from adapters.market.snapshot import SNAPSHOT_CANDLES, SNAPSHOT_INTERVALS
 from db.backtest_history import candle_series, candle_source, funding_series
 from domain.factors import HISTORY_SAMPLES
@@ -61,6 +61,21 @@ def snapshot_intervals(interval: Interval) -> tuple[Interval, ...]:
     return (*SNAPSHOT_INTERVALS, interval)
 
 
+def _rows(candles: list[Candle]) -> list[Row]:
+    """adapters/market/rows.py's `to_rows`, one float per distinct price (see
+    db/backtest_history.py: prices repeat)."""
+    floats: dict[Decimal, float] = {}
+
+    def f(d: Decimal) -> float:
+        x = floats.get(d)
+        if x is None:
+            x = floats[d] = float(d)
+        return x
+
+    return [[c.open_time_ms, f(c.open), f(c.high), f(c.low), f(c.close), f(c.volume)]
+            for c in candles]  # fmt: skip
+
+
 @dataclass
 class Series:
     """One symbol's candles of one interval, oldest first, with their rows built once."""
@@ -70,13 +85,11 @@ class Series:
     open_times: list[int] = field(init=False)
     close_times: list[int] = field(init=False)
     rows: list[Row] = field(init=False)
-    by_open: dict[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.open_times = [c.open_time_ms for c in self.candles]
         self.close_times = [t + self.interval.ms for t in self.open_times]
-        self.rows = to_rows(self.candles)
-        self.by_open = {t: i for i, t in enumerate(self.open_times)}
+        self.rows = _rows(self.candles)
 
     def window(self, t: int, depth: int = SNAPSHOT_CANDLES) -> tuple[int, int]:
         """[lo, hi) indexes of the candles closed at t within `depth` intervals."""
@@ -85,8 +98,9 @@ class Series:
         return lo, hi
 
     def at_open(self, open_ms: int) -> Candle | None:
-        i = self.by_open.get(open_ms)
-        return None if i is None else self.candles[i]
+        i = bisect_left(self.open_times, open_ms)
+        found = i < len(self.open_times) and self.open_times[i] == open_ms
+        return self.candles[i] if found else None
 
     def between(self, lo_ms: int, hi_ms: int) -> list[Candle]:
         """The candles opening in [lo_ms, hi_ms)."""
@@ -274,7 +288,7 @@ async def load_history(
                         series[(symbol, one)] = Series(one, candles)
                     elif one != iv:
                         warnings.append(f"no stored {one.value} candles for {symbol}: none shown")
-            have = set(series[(symbol, iv)].by_open) if (symbol, iv) in series else set()
+            have = set(series[(symbol, iv)].open_times) if (symbol, iv) in series else set()
             holes = missing_ranges(symbol, iv, have, warm_lo, ck)
             missing += holes
             gaps |= {t for _, _, a, b in holes for t in range(max(a, c0 - iv.ms), b, iv.ms)}
