@@ -125,6 +125,8 @@ def peek(step: StepInput, snap: dict[str, Any]) -> None:
     assert one_minute[0] + 60_000 == t and D(snap["prices"]["BTC"]) == D(str(one_minute[4]))
     # settled rates only: those at or before t
     assert len(snap["funding_history"]["BTC"]) == sum(1 for f in RATES if f <= t)
+    last = max(f for f in RATES if f <= t)
+    assert snap["funding"]["BTC"] == snap["funding_history"]["BTC"][-1] == RATES[last]
 
 
 async def test_a_peeking_strategy_sees_closed_candles_only() -> None:
