@@ -144,8 +144,10 @@ class MarketHistory:
         return one.rows if one is not None else []
 
     def close_times(self, symbol: str, interval: Interval | str) -> list[int]:
-        """The close times of `kline_rows`' rows: rows[bisect_right(close_times, t) - 100 : that]
-        are the 100 last closed at t (see `window` for the exact rule)."""
+        """The close times of `kline_rows`' rows. What a strategy sees at t is
+        rows[bisect_right(close_times, t - 100 x iv.ms) : bisect_right(close_times, t)]: closed
+        at or before t and after t - 100 intervals (`Series.window`); with contiguous data that
+        is rows[i - 100 : i], i = bisect_right(close_times, t)."""
         one = self.get(symbol, Interval(interval))
         return one.close_times if one is not None else []
 
