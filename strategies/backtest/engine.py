@@ -21,7 +21,6 @@ back as it was before it, so `report()` and `checkpoint()` always see whole step
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -31,12 +30,9 @@ from domain.decision import Operation
 from domain.money import plain
 from domain.orders import OrderIntent, intents_for
 from domain.paper import (
-    PaperAccount,
     PaperFill,
     PaperOrder,
     PaperPosition,
-    account_from_dict,
-    account_to_dict,
     execute_market_order,
 )
 from domain.paper_bars import Bar, BarFill, charge_funding, check_triggers_bar, equity_low
@@ -49,103 +45,38 @@ from strategies.backtest.contract import (
     StepInput,
     StepOutcome,
 )
-from strategies.backtest.history import M1, MarketHistory, first_close, last_close
+from strategies.backtest.history import M1, MarketHistory, first_close, step_count
 from strategies.backtest.report import OpenTrade, build_report, close_trade
-from strategies.backtest.steps import Counters, decision_record
+from strategies.backtest.state import RunState
+from strategies.backtest.steps import decision_record
 
 PROGRESS_STEPS = 250
 PROGRESS_SECONDS = 1.0
 TRIGGER = {"type": "backtest"}
-CHECKPOINT_VERSION = 1
+NO_DECISION = "NO_DECISION"  # a decider that gave neither a decision nor an error code
 
 
 def _bar(c: Any) -> Bar:
     return Bar(c.open, c.high, c.low, c.close, c.open_time_ms)
 
 
-class BacktestEngine:
+class BacktestEngine(RunState):
     def __init__(self, config: BacktestConfig, history: MarketHistory) -> None:
         self.config = config
         self.history = history
         self.step_ms = config.interval.ms
         self.c0 = first_close(config)
-        self.total_steps = (last_close(config) - self.c0) // self.step_ms + 1
-        self.steps_done = 0
-        self.account = PaperAccount(cash=config.initial_balance)
-        self.pending: list[tuple[dict[str, Any], int]] = []  # (intent JSON, decision index)
-        self.open_trades: dict[str, OpenTrade] = {}
-        self.trades: list[dict[str, Any]] = []
-        self.equity: list[list[Any]] = []
-        self.decisions: list[dict[str, Any]] = []
-        self.counters = Counters()
-        self.funded_until = self.c0 - self.step_ms
-        self.last_marks: dict[str, Decimal] = {}
-        self.ended = False
-
-    # --- checkpoints -----------------------------------------------------------------------
-
-    def checkpoint(self) -> dict[str, Any]:
-        """The whole state as JSON values: `restore` continues exactly where this stopped."""
-        return {
-            "version": CHECKPOINT_VERSION,
-            "steps_done": self.steps_done,
-            "account": account_to_dict(self.account),
-            "pending": [[intent, i] for intent, i in self.pending],
-            "open_trades": {s: t.to_json() for s, t in sorted(self.open_trades.items())},
-            "trades": self.trades,
-            "equity": self.equity,
-            "decisions": self.decisions,
-            "counters": self.counters.to_json(),
-            "funded_until": self.funded_until,
-            "last_marks": {s: str(p) for s, p in sorted(self.last_marks.items())},
-            "ended": self.ended,
-        }
+        self.total_steps = step_count(config)
+        self.start_state(config.initial_balance, self.c0 - self.step_ms)
 
     @classmethod
     def restore(
         cls, config: BacktestConfig, history: MarketHistory, checkpoint: dict[str, Any]
     ) -> BacktestEngine:
-        if checkpoint.get("version") != CHECKPOINT_VERSION:
-            raise ValueError(f"unknown checkpoint version {checkpoint.get('version')!r}")
+        """The engine `checkpoint()` was taken from, to continue exactly where it stopped."""
         engine = cls(config, history)
-        engine.steps_done = int(checkpoint["steps_done"])
-        engine.account = account_from_dict(checkpoint["account"])
-        engine.pending = [(dict(intent), int(i)) for intent, i in checkpoint["pending"]]
-        engine.open_trades = {
-            s: OpenTrade.from_json(t) for s, t in checkpoint["open_trades"].items()
-        }
-        engine.trades = [dict(t) for t in checkpoint["trades"]]
-        engine.equity = [list(p) for p in checkpoint["equity"]]
-        engine.decisions = [dict(d) for d in checkpoint["decisions"]]
-        engine.counters = Counters.from_json(checkpoint["counters"])
-        engine.funded_until = int(checkpoint["funded_until"])
-        engine.last_marks = {s: Decimal(p) for s, p in checkpoint["last_marks"].items()}
-        engine.ended = bool(checkpoint["ended"])
+        engine.load_checkpoint(checkpoint)
         return engine
-
-    def _save(self) -> tuple[Any, ...]:
-        pending_records = {i: dict(self.decisions[i]) for _, i in self.pending}
-        return (
-            self.account,
-            list(self.pending),
-            {s: replace(t) for s, t in self.open_trades.items()},
-            len(self.trades),
-            len(self.equity),
-            len(self.decisions),
-            pending_records,
-            self.counters.copy(),
-            self.funded_until,
-            dict(self.last_marks),
-            self.ended,
-        )
-
-    def _rollback(self, saved: tuple[Any, ...]) -> None:
-        (self.account, self.pending, self.open_trades, n_trades, n_equity, n_decisions,
-         pending_records, self.counters, self.funded_until, self.last_marks,
-         self.ended) = saved  # fmt: skip
-        del self.trades[n_trades:], self.equity[n_equity:], self.decisions[n_decisions:]
-        for i, record in pending_records.items():
-            self.decisions[i] = record
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -157,11 +88,11 @@ class BacktestEngine:
         stop = self.total_steps if until_step is None else min(until_step, self.total_steps)
         last_report = time.monotonic()
         while self.steps_done < stop:
-            saved = self._save()
+            saved = self.save()
             try:
                 await self._step(self.steps_done, decide)
             except BaseException:
-                self._rollback(saved)
+                self.rollback(saved)
                 raise
             self.steps_done += 1
             now = time.monotonic()
@@ -195,7 +126,7 @@ class BacktestEngine:
         self.last_marks = marks
         eq = self.account.equity(marks)
         low = min(eq, equity_low(self.account, bars))
-        self.equity.append([c, str(eq), str(low)])
+        self.equity.append([c, plain(eq), plain(low)])
         await self._decide(k, c, marks, decide, last=k == self.total_steps - 1)
 
     def _settle_funding(self, until: int) -> None:
@@ -317,8 +248,8 @@ class BacktestEngine:
         extra: dict[str, Any] = {}
         if self.config.funding:
             seen = {s: self.history.funding_seen(s, c) for s in symbols}
-            extra["funding"] = {s: str(r[-1]) for s, r in seen.items() if r}
-            extra["funding_history"] = {s: [str(x) for x in r] for s, r in seen.items() if r}
+            extra["funding"] = {s: r[-1] for s, r in seen.items() if r}
+            extra["funding_history"] = {s: r for s, r in seen.items() if r}
         account = snapshot_dict(symbols, c, marks, {}, view, dict(TRIGGER))
         del account["klines"]
         account.update(extra)
@@ -339,7 +270,8 @@ class BacktestEngine:
         decision = outcome.decision
         if decision is None:
             self.counters.failed += 1
-            self.decisions.append(decision_record(k, c, outcome, "failed", outcome.error_code))
+            code = outcome.error_code or NO_DECISION
+            self.decisions.append(decision_record(k, c, outcome, "failed", code))
             return
         op = decision.operation
         self.counters.count(op.value)
@@ -384,6 +316,6 @@ class BacktestEngine:
             self._on_fill(symbol, pos, res.fill, mark, "end_of_backtest", ck, None)
         if self.equity:
             final = self.account.cash
-            self.equity[-1][1] = str(final)
-            self.equity[-1][2] = str(min(final, Decimal(self.equity[-1][2])))
+            self.equity[-1][1] = plain(final)
+            self.equity[-1][2] = plain(min(final, Decimal(self.equity[-1][2])))
         self.ended = True

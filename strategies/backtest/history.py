@@ -24,13 +24,11 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.market.rows import Row, to_rows
+from adapters.market.rows import Row
 from adapters.market.snapshot import SNAPSHOT_CANDLES, SNAPSHOT_INTERVALS
-from db.market_history import FundingRateRecord
-from db.models import CandleRecord
+from db.backtest_history import candle_series, candle_source, funding_series
 from domain.factors import HISTORY_SAMPLES
 from domain.market import Candle, Interval
 from strategies.backtest.contract import BacktestConfig, CoverageError
@@ -50,11 +48,32 @@ def last_close(config: BacktestConfig) -> int:
     return config.end_ms // step * step
 
 
+def step_count(config: BacktestConfig) -> int:
+    """The run's decisions (bar closes in [start, end]): check it against MAX_STEPS before
+    loading anything."""
+    return max(0, (last_close(config) - first_close(config)) // config.interval.ms + 1)
+
+
 def snapshot_intervals(interval: Interval) -> tuple[Interval, ...]:
     """Live's snapshot intervals, plus the run's own when it is longer (4h, 1d)."""
     if interval in SNAPSHOT_INTERVALS:
         return SNAPSHOT_INTERVALS
     return (*SNAPSHOT_INTERVALS, interval)
+
+
+def _rows(candles: list[Candle]) -> list[Row]:
+    """adapters/market/rows.py's `to_rows`, one float per distinct price (see
+    db/backtest_history.py: prices repeat)."""
+    floats: dict[Decimal, float] = {}
+
+    def f(d: Decimal) -> float:
+        x = floats.get(d)
+        if x is None:
+            x = floats[d] = float(d)
+        return x
+
+    return [[c.open_time_ms, f(c.open), f(c.high), f(c.low), f(c.close), f(c.volume)]
+            for c in candles]  # fmt: skip
 
 
 @dataclass
@@ -66,13 +85,11 @@ class Series:
     open_times: list[int] = field(init=False)
     close_times: list[int] = field(init=False)
     rows: list[Row] = field(init=False)
-    by_open: dict[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.open_times = [c.open_time_ms for c in self.candles]
         self.close_times = [t + self.interval.ms for t in self.open_times]
-        self.rows = to_rows(self.candles)
-        self.by_open = {t: i for i, t in enumerate(self.open_times)}
+        self.rows = _rows(self.candles)
 
     def window(self, t: int, depth: int = SNAPSHOT_CANDLES) -> tuple[int, int]:
         """[lo, hi) indexes of the candles closed at t within `depth` intervals."""
@@ -81,8 +98,9 @@ class Series:
         return lo, hi
 
     def at_open(self, open_ms: int) -> Candle | None:
-        i = self.by_open.get(open_ms)
-        return None if i is None else self.candles[i]
+        i = bisect_left(self.open_times, open_ms)
+        found = i < len(self.open_times) and self.open_times[i] == open_ms
+        return self.candles[i] if found else None
 
     def between(self, lo_ms: int, hi_ms: int) -> list[Candle]:
         """The candles opening in [lo_ms, hi_ms)."""
@@ -100,9 +118,11 @@ class MarketHistory:
     gaps: set[int] = field(default_factory=set)  # decision bar opens without data (allow_gaps)
     warnings: list[str] = field(default_factory=list)
     _funding_times: dict[str, list[int]] = field(default_factory=dict)
+    _funding_text: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._funding_times = {s: [t for t, _ in r] for s, r in self.funding.items()}
+        self._funding_text = {s: [str(x) for _, x in r] for s, r in self.funding.items()}
 
     @property
     def symbols(self) -> list[str]:
@@ -124,8 +144,10 @@ class MarketHistory:
         return one.rows if one is not None else []
 
     def close_times(self, symbol: str, interval: Interval | str) -> list[int]:
-        """The close times of `kline_rows`' rows: rows[bisect_right(close_times, t) - 100 : that]
-        are the 100 last closed at t (see `window` for the exact rule)."""
+        """The close times of `kline_rows`' rows. What a strategy sees at t is
+        rows[bisect_right(close_times, t - 100 x iv.ms) : bisect_right(close_times, t)]: closed
+        at or before t and after t - 100 intervals (`Series.window`); with contiguous data that
+        is rows[i - 100 : i], i = bisect_right(close_times, t)."""
         one = self.get(symbol, Interval(interval))
         return one.close_times if one is not None else []
 
@@ -187,80 +209,37 @@ class MarketHistory:
         rates = self.funding.get(symbol, [])
         return rates[bisect_right(times, lo) : bisect_right(times, hi)]
 
-    def funding_seen(self, symbol: str, t: int, n: int = HISTORY_SAMPLES) -> list[Decimal]:
-        """The last `n` rates settled at or before t, oldest first."""
+    def funding_seen(self, symbol: str, t: int, n: int = HISTORY_SAMPLES) -> list[str]:
+        """The last `n` rates settled at or before t, oldest first, as the snapshot's decimal
+        strings (written once)."""
         times = self._funding_times.get(symbol, [])
         hi = bisect_right(times, t)
-        return [r for _, r in self.funding.get(symbol, [])[max(0, hi - n) : hi]]
+        return self._funding_text.get(symbol, [])[max(0, hi - n) : hi]
 
 
-def _candle(r: CandleRecord) -> Candle:
-    return Candle(
-        r.open_time_ms,
-        Decimal(r.open),
-        Decimal(r.high),
-        Decimal(r.low),
-        Decimal(r.close),
-        Decimal(r.volume),
-    )
+class HistoricalFeed:
+    """The history as a live `MarketFeed` (adapters/market/feed.py): `market_snapshot` over it
+    builds exactly the klines and prices the engine's snapshots hold (checked in the parity
+    test); the engine slices the prebuilt rows instead, without converting candles per step."""
 
+    name = "backtest"
 
-async def _pick_source(
-    s: AsyncSession, symbol: str, interval: Interval, lo: int, hi: int
-) -> str | None:
-    c = CandleRecord
-    counts = await s.execute(
-        select(c.source, func.count())
-        .where(
-            c.symbol == symbol,
-            c.interval == interval.value,
-            c.open_time_ms >= lo,
-            c.open_time_ms < hi,
-        )
-        .group_by(c.source)
-    )
-    ranked = sorted(((-int(n), str(src)) for src, n in counts), key=lambda x: x)
-    return ranked[0][1] if ranked else None
+    def __init__(self, history: MarketHistory) -> None:
+        self.history = history
 
+    def symbols(self) -> list[str]:
+        return self.history.symbols
 
-async def _series(
-    s: AsyncSession, source: str, symbol: str, iv: Interval, lo: int, hi: int
-) -> list[Candle]:
-    c = CandleRecord
-    rows = await s.scalars(
-        select(c)
-        .where(
-            c.source == source,
-            c.symbol == symbol,
-            c.interval == iv.value,
-            c.open_time_ms >= lo,
-            c.open_time_ms < hi,
-        )
-        .order_by(c.open_time_ms)
-    )
-    return [_candle(r) for r in rows]
+    async def get_price(self, symbol: str, at_ms: int) -> Decimal:
+        price = self.history.price(symbol, at_ms)
+        if price is None:
+            raise LookupError(f"no stored price for {symbol} at {at_ms}")
+        return price
 
-
-async def _funding(
-    s: AsyncSession, symbol: str, preferred: str | None, lo: int, hi: int
-) -> list[tuple[int, Decimal]]:
-    f = FundingRateRecord
-    in_range = (f.symbol == symbol, f.funding_time_ms > lo, f.funding_time_ms <= hi)
-    counts = dict(
-        (str(src), int(n))
-        for src, n in await s.execute(
-            select(f.source, func.count()).where(*in_range).group_by(f.source)
-        )
-    )
-    if not counts:
-        return []
-    source = preferred if preferred in counts else min(counts, key=lambda k: (-counts[k], k))
-    rows = await s.execute(
-        select(f.funding_time_ms, f.rate)
-        .where(*in_range, f.source == source)
-        .order_by(f.funding_time_ms)
-    )
-    return [(int(t), Decimal(r)) for t, r in rows]
+    async def get_klines(
+        self, symbol: str, interval: Interval, limit: int, end_ms: int
+    ) -> list[Candle]:
+        return self.history.candles_at(symbol, interval, end_ms, limit)
 
 
 def missing_ranges(
@@ -300,23 +279,24 @@ async def load_history(
     warnings: list[str] = []
     async with sessions() as s:
         for symbol in config.symbols:
-            source = await _pick_source(s, symbol, iv, warm_lo, ck)
+            source = await candle_source(s, symbol, iv, warm_lo, ck)
             if source is not None:
                 sources[symbol] = source
-            for one in snapshot_intervals(iv) if source is not None else ():
-                assert source is not None
-                lo = min(c0 - iv.ms - one.ms, c0 - (SNAPSHOT_CANDLES + 1) * one.ms)
-                candles = await _series(s, source, symbol, one, lo, ck)
-                if candles:
-                    series[(symbol, one)] = Series(one, candles)
-                elif one != iv:
-                    warnings.append(f"no stored {one.value} candles for {symbol}: none shown")
-            have = set(series[(symbol, iv)].by_open) if (symbol, iv) in series else set()
+                for one in snapshot_intervals(iv):
+                    # from the first decision's 100-interval window (and its bar's open) on
+                    lo = min(c0 - iv.ms - one.ms, c0 - (SNAPSHOT_CANDLES + 1) * one.ms)
+                    candles = await candle_series(s, source, symbol, one, lo, ck)
+                    if candles:
+                        series[(symbol, one)] = Series(one, candles)
+                    elif one != iv:
+                        warnings.append(f"no stored {one.value} candles for {symbol}: none shown")
+            have = set(series[(symbol, iv)].open_times) if (symbol, iv) in series else set()
             holes = missing_ranges(symbol, iv, have, warm_lo, ck)
             missing += holes
             gaps |= {t for _, _, a, b in holes for t in range(max(a, c0 - iv.ms), b, iv.ms)}
             if config.funding:
-                funding[symbol] = await _funding(s, symbol, source, c0 - FUNDING_LOOKBACK_MS, ck)
+                lookback = c0 - FUNDING_LOOKBACK_MS
+                funding[symbol] = await funding_series(s, symbol, source, lookback, ck)
     if missing and not config.allow_gaps:
         raise CoverageError(missing)
     return MarketHistory(config, series, funding, sources, gaps, warnings)

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+import copy
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +38,9 @@ class Counters:
         self.denied_by_code[code] = self.denied_by_code.get(code, 0) + 1
 
     def copy(self) -> Counters:
-        return replace(self, denied_by_code=dict(self.denied_by_code))
+        twin = copy.copy(self)  # dataclasses.replace re-runs __init__: 10x slower, every step
+        twin.denied_by_code = dict(self.denied_by_code)
+        return twin
 
     def decisions(self) -> dict[str, int]:
         names = ("total", *OPERATIONS, "denied", "failed", "rejected")

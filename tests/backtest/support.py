@@ -19,7 +19,7 @@ from domain.paper import PaperConfig
 from domain.risk import RiskLimits
 from strategies.backtest.contract import BacktestConfig, BacktestReport, StepInput, StepOutcome
 from strategies.backtest.engine import BacktestEngine
-from strategies.backtest.history import load_history
+from strategies.backtest.history import MarketHistory, Series, load_history
 
 SOURCE = "test"
 MIN = 60_000
@@ -137,3 +137,21 @@ def equity(report: BacktestReport) -> list[Decimal]:
 def only_trade(report: BacktestReport) -> dict[str, Any]:
     assert len(report.trades) == 1, report.trades
     return report.trades[0]
+
+
+def in_memory(
+    cfg: BacktestConfig,
+    bars: list[OHLC | str],
+    funding: Mapping[int, str] | None = None,
+    minutes: list[OHLC | str] | None = None,
+) -> MarketHistory:
+    """The history `load_history` would build from `store_hourly(bars)` (and 1m candles from
+    the first decision bar's open), without a database: for property tests."""
+    hourly = [candle(T0 + i * HOUR, b) for i, b in enumerate(["100"] * 99 + list(bars))]
+    series = {("BTC", Interval.H1): Series(Interval.H1, hourly)}
+    if minutes:
+        first = START - HOUR
+        one = [candle(first + i * MIN, m) for i, m in enumerate(minutes)]
+        series[("BTC", Interval.M1)] = Series(Interval.M1, one)
+    rates = sorted((t, D(r)) for t, r in (funding or {}).items())
+    return MarketHistory(cfg, series, {"BTC": rates} if cfg.funding else {}, {"BTC": SOURCE})

@@ -72,3 +72,13 @@ async def test_without_funding_nothing_is_charged(sqlite_url: str) -> None:
         report = await run(sessions, config(6), Script({0: short(), 3: CLOSE}))
     assert only_trade(report)["funding"] == "0"
     assert report.metrics["funding_coverage_pct"] is None
+
+
+async def test_no_stored_rates_is_zero_coverage_and_a_warning(sqlite_url: str) -> None:
+    """Funding on but nothing stored: nothing charged, and the report says it covered 0 %."""
+    async with database(sqlite_url) as sessions:
+        await store_hourly(sessions, BARS)
+        report = await run(sessions, config(6, funding=True), Script({0: short(), 3: CLOSE}))
+    assert only_trade(report)["funding"] == "0"
+    assert report.metrics["funding_coverage_pct"] == "0"
+    assert "funding rates missing for BTC: 6 of 6 counted as 0" in report.metrics["warnings"]
