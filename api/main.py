@@ -35,6 +35,7 @@ from api.routes import (
     program_choices,
     program_guide,
     programs,
+    prompt_backtest,
     prompts,
     signals,
     users,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         klines_import,
         klines_backfill,
         analytics,
+        prompt_backtest,
     )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)

@@ -1,0 +1,127 @@
+"""Running a prompt backtest task's items, a chunk at a time (the activities of
+activities/prompt_backtest.py call this).
+
+Each item is stored as it completes (with the task's counters, in one transaction), so a chunk
+retried after a worker died asks only the items it had not finished. Replay items are
+independent and run `concurrency` at a time; cancelling the chunk (Temporal's cancellation,
+through its heartbeat) abandons the items in flight and keeps those stored."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from db.models import Account
+from db.prompt_backtests import (
+    PromptBacktestTask,
+    complete_item,
+    items_of,
+    pending_items,
+    progress,
+    set_status,
+    skip_pending,
+)
+from db.session import Sessions
+from db.transactions import read, write
+from domain.prompt_backtest import (
+    ChunkInput,
+    FinishInput,
+    ItemStatus,
+    Mode,
+    Progress,
+    TaskStatus,
+    replay_summary,
+)
+from strategies.prompt_backtest.replay import ReplayTask, Rule, run_item
+from strategies.prompt_run import call_config, config_problem
+from vault import KeyWrapper
+
+
+class TaskProblem(Exception):
+    """The task cannot run at all (its trader's model is not configured): it fails."""
+
+
+class PromptBacktestRunner:
+    def __init__(
+        self, sessions: Sessions, vault: KeyWrapper, timeout_s: float, allow_private_hosts: bool
+    ) -> None:
+        self.sessions = sessions
+        self.vault = vault
+        self.timeout_s = timeout_s
+        self.allow_private_hosts = allow_private_hosts
+
+    async def start(self, task_id: int) -> None:
+        await write(self.sessions, lambda s: set_status(s, task_id, TaskStatus.RUNNING))
+
+    async def run_chunk(self, req: ChunkInput, on_item: Callable[[int], None]) -> Progress:
+        """Raises LLMError (the call failed) or TaskProblem."""
+        loaded = await read(self.sessions, lambda s: self._load(s, req))
+        if loaded is None:  # ended meanwhile (cancelled, deleted): nothing more to ask
+            return await read(self.sessions, lambda s: progress(s, req.task_id))
+        task, items = loaded
+        limit = asyncio.Semaphore(max(1, task.concurrency))
+
+        async def one(item: Any) -> None:
+            async with limit:
+                values = await run_item(self.sessions, task, item)
+                await write(
+                    self.sessions, lambda s: complete_item(s, req.task_id, item.seq, **values)
+                )
+                on_item(item.seq)
+
+        # Why a TaskGroup: the first failure (or a cancellation) cancels the items in flight;
+        # those stored stay, and a retry asks only the rest.
+        async with asyncio.TaskGroup() as group:
+            for item in items:
+                group.create_task(one(item))
+        return await read(self.sessions, lambda s: progress(s, req.task_id))
+
+    def _load(self, s: Session, req: ChunkInput) -> tuple[ReplayTask, list[Any]] | None:
+        row = s.get(PromptBacktestTask, req.task_id)
+        if row is None or TaskStatus(row.status).final:
+            return None
+        acct = s.get(Account, row.account_id)
+        if acct is None:
+            raise TaskProblem(f"trader {row.account_id} not found")
+        problem = config_problem(acct)
+        if problem:
+            raise TaskProblem(f"LLM_NOT_CONFIGURED: {problem}")
+        if row.mode != Mode.REPLAY:
+            raise TaskProblem(f"mode {row.mode} is not available")
+        cfg = call_config(
+            acct, self.vault, self.timeout_s, self.allow_private_hosts, row.temperature
+        )
+        rules = [Rule(r["find"], r["replace"]) for r in row.config.get("replace_rules") or []]
+        task = ReplayTask(
+            task_id=row.id,
+            account_id=acct.id,
+            provider=acct.llm_provider,
+            symbols=list(acct.symbols),
+            max_size_usd=acct.max_position_notional_usd,
+            template=row.config.get("template"),
+            rules=rules,
+            cfg=cfg,
+            use_cache=row.use_cache,
+            concurrency=row.concurrency,
+        )
+        return task, pending_items(s, req.task_id, req.from_seq, req.to_seq)
+
+    async def finish(self, req: FinishInput) -> None:
+        await write(self.sessions, lambda s: _finish(s, req))
+
+
+def _finish(s: Session, req: FinishInput) -> None:
+    task = set_status(s, req.task_id, req.status, req.error)
+    if task is None:
+        return
+    skip_pending(s, req.task_id)
+    if task.mode == Mode.REPLAY:
+        done = [
+            {"change": i.decision["change"], "original_pnl": (i.original or {}).get("pnl")}
+            for i in items_of(s, req.task_id)
+            if i.status == ItemStatus.DONE and i.decision
+        ]
+        task.result = {"summary": replay_summary(done)}
