@@ -162,6 +162,11 @@ def build_backtest_worker(client: Client, settings: Settings, deps: Deps) -> Wor
         workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
         activities=build_backtest_activities(deps),
         max_concurrent_activities=BACKTEST_ACTIVITY_SLOTS,
+        # Why heartbeats sent at least every second: a cancellation reaches a running backtest
+        # only through a heartbeat's reply; the SDK's default throttle (up to 60 s) would keep
+        # a cancelled run asking its model for a minute.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
+        default_heartbeat_throttle_interval=timedelta(seconds=1),
         graceful_shutdown_timeout=timedelta(seconds=10),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )

@@ -1,7 +1,8 @@
 """The trader's model behind the LLM cache: the same request (endpoint, model, temperature,
 seed, max tokens, response format, system and user text; never the key) is answered from the
 `llm_cache` table, at no cost, without a call. A miss calls the model once through the live
-client (adapters.llm.client.complete) and stores its answer."""
+client (adapters.llm.client.complete); the caller stores the answer (`remember`) once it has
+parsed it, so an unusable answer is asked again by a retry rather than replayed from the cache."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Answer:
     response: LLMResponse
     cached: bool
     cost: Decimal | None  # 0 when cached; None when the model's price is unknown
+    key: str  # the request's cache key
 
 
 def request_key(cfg: LLMCallConfig, system: str, user: str) -> str:
@@ -52,17 +54,20 @@ async def ask(
     if use_cache:
         hit = await read(sessions, lambda s: _load(s, key))
         if hit is not None:
-            return Answer(LLMResponse.model_validate(hit), cached=True, cost=Decimal(0))
+            return Answer(LLMResponse.model_validate(hit), cached=True, cost=Decimal(0), key=key)
     answer = await complete(cfg, system, user)
     cost = estimate_cost_usd(cfg.model, answer.prompt_tokens, answer.completion_tokens, provider)
-    if use_cache and answer.oversize is None:
-        usage = {
-            "prompt_tokens": answer.prompt_tokens,
-            "completion_tokens": answer.completion_tokens,
-        }
-        response = answer.model_dump(mode="json")
-        await write(sessions, lambda s: store_answer(s, key, cfg.model, response, usage))
-    return Answer(answer, cached=False, cost=cost)
+    return Answer(answer, cached=False, cost=cost, key=key)
+
+
+async def remember(sessions: Sessions, answer: Answer) -> None:
+    """Keep a fresh answer for the next identical request."""
+    if answer.cached or answer.response.oversize is not None:
+        return
+    reply = answer.response
+    usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+    response = reply.model_dump(mode="json")
+    await write(sessions, lambda s: store_answer(s, answer.key, reply.model, response, usage))
 
 
 def _load(s: Session, key: str) -> dict[str, Any] | None:

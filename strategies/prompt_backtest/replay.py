@@ -19,7 +19,7 @@ from domain.llm_output import parse_decision
 from domain.prompt_backtest import ItemStatus, classify, prompt_hash
 from domain.prompts import PromptTooLarge
 from strategies.prompt import SYSTEM_PROMPT, build_messages, recent_trades
-from strategies.prompt_backtest.cached_llm import ask
+from strategies.prompt_backtest.cached_llm import ask, remember
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,8 @@ async def run_item(
             "decision": {"raw": reply.text[:2000]},
             "error": f"{parsed.error_code}: {parsed.error}",
         }
+    if task.use_cache:
+        await remember(sessions, answer)
     new = parsed.decision.model_dump(mode="json")
     original = item.original or {}
     change = classify(

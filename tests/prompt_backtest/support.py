@@ -20,6 +20,7 @@ KEY = "sk-test-PLANTED-9d3e7a1c5b2f4086e1a7"
 TEMPLATE = (
     "You trade {symbols}. Prices:\n{market_prices}\nIndicators:\n{technical_indicators}\n"
     "Positions: {open_positions}\nBalance: {account_balance}\nRecent fills: {recent_trades}\n"
+    "Why now: {trigger_context}\n"
     'Answer like {{"operation": "hold"}} when unsure.'
 )
 EDITED = TEMPLATE + "\nBe more careful: only trade a clear trend."
@@ -66,7 +67,8 @@ async def craft_decisions(
     st: Stack, account_id: int, base: dict[str, Any], answers: list[dict[str, Any]]
 ) -> list[str]:
     """Recorded prompt decisions (one per answer, a minute apart, an hour ago), each with the
-    real decision's snapshot and prompt text, and the given answer as its parsed decision."""
+    real decision's snapshot (its trigger numbered, so each prompt is its own text) and prompt
+    text, and the given answer as its parsed decision."""
     start = datetime.now(UTC) - timedelta(hours=1)
     exchange = base["llm_exchange"]
     ids = [f"crafted-{account_id}-{n}" for n in range(len(answers))]
@@ -80,7 +82,10 @@ async def craft_decisions(
                     seq=1000 + n,
                     trigger_type="schedule",
                     status="executed" if answer["operation"] != "hold" else "hold",
-                    input_snapshot=base["input_snapshot"],
+                    input_snapshot={
+                        **base["input_snapshot"],
+                        "trigger": {"type": "schedule", "n": n},
+                    },
                     output={"decision": answer},
                     llm_exchange={**exchange, "raw": "{}"},
                     created_at=start + timedelta(minutes=n),
