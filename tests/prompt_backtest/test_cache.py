@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from db.prompt_backtests import LLMCacheEntry
 from db.transactions import read
 from tests.emulators.openai_server import OpenAIEmulator, valid_json
@@ -70,11 +73,7 @@ async def test_no_key_in_cache_rows(st: Stack, emulator: OpenAIEmulator) -> None
     body = {"account_id": acct, "prompt_id": await prompt(st), "decision_ids": ids}
     await _task(st, body)
 
-    def rows(s: object) -> list[str]:
-        from sqlalchemy import select
-        from sqlalchemy.orm import Session
-
-        assert isinstance(s, Session)
+    def rows(s: Session) -> list[str]:
         entries = s.scalars(select(LLMCacheEntry)).all()
         return [repr((e.key, e.model, e.response, e.usage)) for e in entries]
 
