@@ -46,6 +46,9 @@ class PromptBacktestTask(Base):
     spent_cost_usd: Mapped[Decimal] = mapped_column(default=Decimal(0))
     estimate: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Simulate mode: the engine's state after the last completed sample (BacktestEngine
+    # .checkpoint), written with that sample's item, so a retried chunk resumes after it.
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -154,6 +157,22 @@ def complete_item(s: Session, task_id: int, seq: int, **values: Any) -> bool:
         task.cached_count += 1
     task.spent_cost_usd += values.get("cost") or Decimal(0)
     return True
+
+
+def complete_sample(
+    s: Session, task_id: int, seq: int, checkpoint: dict[str, Any], **values: Any
+) -> bool:
+    """A simulate-mode sample and the engine's state after it, in one transaction."""
+    if not complete_item(s, task_id, seq, **values):
+        return False
+    task = s.get(PromptBacktestTask, task_id)
+    assert task is not None
+    task.checkpoint = checkpoint
+    return True
+
+
+def load_checkpoint(s: Session, task_id: int) -> dict[str, Any] | None:
+    return s.scalar(select(PromptBacktestTask.checkpoint).where(PromptBacktestTask.id == task_id))
 
 
 def progress(s: Session, task_id: int) -> Progress:

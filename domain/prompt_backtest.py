@@ -93,6 +93,15 @@ class FinishInput(BaseModel):
     error: str | None = None
 
 
+def sample_steps(n: int, sample_count: int) -> list[int]:
+    """Simulate mode's decision steps among n bar closes: every one when n <= sample_count,
+    else every stride-th from the first, stride = ceil(n / sample_count)."""
+    if n <= sample_count:
+        return list(range(n))
+    stride = -(-n // sample_count)
+    return list(range(0, n, stride))
+
+
 # ---------------------------------------------------------------- the LLM cache key
 
 

@@ -24,6 +24,7 @@ from api.deps import SessionDep
 from api.errors import ApiError
 from api.money import fmt, fmt_str
 from api.prompt_backtest_plan import TaskRequest, check_budget, plan_replay
+from api.prompt_backtest_simulate import plan_simulate
 from api.queries import MAX_ID
 from db.prompt_backtests import (
     PromptBacktestItem,
@@ -128,8 +129,10 @@ async def create_task(
     when the estimate is over max_cost_usd, and nothing is started)."""
     sessions = request.app.state.sessions
     if body.mode == Mode.SIMULATE:
-        raise ApiError(422, "MODE_NOT_AVAILABLE", "mode: simulate is not available yet; use replay")
-    plan = await plan_replay(s, sessions, body, user.id)
+        settings = request.app.state.settings
+        plan = await plan_simulate(s, sessions, body, user.id, settings)
+    else:
+        plan = await plan_replay(s, sessions, body, user.id)
     check_budget(plan, body.max_cost_usd)
 
     def store(x: Session) -> PromptBacktestTask:
@@ -192,9 +195,13 @@ async def get_task(request: Request, task_id: int, user: CurrentUser) -> dict[st
 
 @router.get("/tasks/{task_id}/results")
 async def task_results(request: Request, task_id: int, user: CurrentUser) -> dict[str, Any]:
-    """Replay mode: every item and the summary of what changed (over the items done so far)."""
+    """Replay mode: every item and the summary of what changed (over the items done so far).
+    Simulate mode: the engine's report (`backtest`, `metrics`, `trades`, ...) once the task has
+    ended, and every item."""
     task = await _owned(request, task_id, user.id)
     items = await read(request.app.state.sessions, lambda s: items_of(s, task_id))
+    if task.mode == Mode.SIMULATE:
+        return simulate_results(task, [_item(i) for i in items])
     done = [
         {"change": i.decision["change"], "original_pnl": (i.original or {}).get("pnl")}
         for i in items
@@ -207,6 +214,42 @@ async def task_results(request: Request, task_id: int, user: CurrentUser) -> dic
         "cutoff_warning": estimate.get("cutoff_warning"),
         "summary": replay_summary(done),
         "items": [_item(i) for i in items],
+    }
+
+
+def simulate_results(task: PromptBacktestTask, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The program backtest's result shape (spec 8.2) over the samples that ran."""
+    result = task.result or {}
+    metrics = result.get("metrics") or {}
+    estimate = task.estimate or {}
+    described = describe(task)
+    backtest = {
+        "id": task.id,
+        "status": task.status,
+        "account_id": task.account_id,
+        "prompt_id": task.prompt_id,
+        "started_at": described["started_at"],
+        "finished_at": described["finished_at"],
+        "total_pnl": metrics.get("total_pnl"),
+        "total_trades": metrics.get("total_trades"),
+        "win_rate": metrics.get("win_rate"),
+        "progress": described["progress"],
+        "result_hash": result.get("result_hash"),
+        "error": task.error,
+        "config": (task.config or {}).get("backtest"),
+        "finished": result.get("finished", False),
+    }
+    return {
+        "task": described,
+        "backtest": backtest,
+        "metrics": metrics,
+        "trades": result.get("trades") or [],
+        "equity": result.get("equity") or [],
+        "decisions": result.get("decisions") or [],
+        "breakdowns": result.get("breakdowns") or {},
+        "lookahead_risk": estimate.get("lookahead_risk", "unknown"),
+        "cutoff_warning": estimate.get("cutoff_warning"),
+        "items": items,
     }
 
 
@@ -241,6 +284,10 @@ async def retry_task(request: Request, task_id: int, user: CurrentUser) -> dict[
     task = await _owned(request, task_id, user.id)
     if not TaskStatus(task.status).final:
         raise ApiError(409, "TASK_RUNNING", f"Prompt backtest task {task_id} is still running")
+    if task.mode == Mode.SIMULATE:
+        raise ApiError(
+            422, "RETRY_NOT_AVAILABLE", "A simulation's samples depend on each other: run it again"
+        )
     if task.failed_count == 0:
         raise ApiError(409, "NOTHING_TO_RETRY", f"Prompt backtest task {task_id} has no failures")
     sessions = request.app.state.sessions

@@ -35,6 +35,7 @@ from domain.prompt_backtest import (
     TaskStatus,
     replay_summary,
 )
+from strategies.prompt_backtest import sim_run
 from strategies.prompt_backtest.replay import ReplayTask, Rule, run_item
 from strategies.prompt_run import call_config, config_problem
 from vault import KeyWrapper
@@ -58,6 +59,16 @@ class PromptBacktestRunner:
 
     async def run_chunk(self, req: ChunkInput, on_item: Callable[[int], None]) -> Progress:
         """Raises LLMError (the call failed) or TaskProblem."""
+        mode = await read(self.sessions, lambda s: _mode(s, req.task_id))
+        if mode == Mode.SIMULATE:
+            return await sim_run.run_chunk(
+                self.sessions,
+                self.vault,
+                self.timeout_s,
+                self.allow_private_hosts,
+                req,
+                on_item,
+            )
         loaded = await read(self.sessions, lambda s: self._load(s, req))
         if loaded is None:  # ended meanwhile (cancelled, deleted): nothing more to ask
             return await read(self.sessions, lambda s: progress(s, req.task_id))
@@ -89,8 +100,6 @@ class PromptBacktestRunner:
         problem = config_problem(acct)
         if problem:
             raise TaskProblem(f"LLM_NOT_CONFIGURED: {problem}")
-        if row.mode != Mode.REPLAY:
-            raise TaskProblem(f"mode {row.mode} is not available")
         cfg = call_config(
             acct, self.vault, self.timeout_s, self.allow_private_hosts, row.temperature
         )
@@ -110,15 +119,26 @@ class PromptBacktestRunner:
         return task, pending_items(s, req.task_id, req.from_seq, req.to_seq)
 
     async def finish(self, req: FinishInput) -> None:
-        await write(self.sessions, lambda s: _finish(s, req))
+        mode = await read(self.sessions, lambda s: _mode(s, req.task_id))
+        simulated = None
+        if mode == Mode.SIMULATE:
+            simulated = await sim_run.results(self.sessions, req.task_id)
+        await write(self.sessions, lambda s: _finish(s, req, simulated))
 
 
-def _finish(s: Session, req: FinishInput) -> None:
+def _mode(s: Session, task_id: int) -> str | None:
+    row = s.get(PromptBacktestTask, task_id)
+    return row.mode if row is not None else None
+
+
+def _finish(s: Session, req: FinishInput, simulated: dict[str, Any] | None) -> None:
     task = set_status(s, req.task_id, req.status, req.error)
     if task is None:
         return
     skip_pending(s, req.task_id)
-    if task.mode == Mode.REPLAY:
+    if task.mode == Mode.SIMULATE:
+        task.result = simulated
+    else:
         done = [
             {"change": i.decision["change"], "original_pnl": (i.original or {}).get("pnl")}
             for i in items_of(s, req.task_id)

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column('spent_cost_usd', MONEY, nullable=False),
         sa.Column('estimate', sa.JSON(), nullable=False),
         sa.Column('result', sa.JSON(), nullable=True),
+        sa.Column('checkpoint', sa.JSON(), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
