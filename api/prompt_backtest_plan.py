@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from adapters.llm.cutoffs import knowledge_cutoff
 from api.errors import ApiError
-from api.queries import get_owned
+from api.queries import MAX_ID, get_owned
 from api.schemas import Money
 from db.models import Account, PromptTemplate
 from db.prompt_replay import (
@@ -112,6 +112,14 @@ async def prompt_trader(s: AsyncSession, account_id: int, owner: int) -> Account
     return acct
 
 
+async def owned_prompt(s: AsyncSession, prompt_id: int, owner: int) -> PromptTemplate:
+    """The caller's prompt template; another user's is answered like a missing one."""
+    row = await s.get(PromptTemplate, prompt_id) if 0 < prompt_id <= MAX_ID else None
+    if row is None or row.owner_id != owner:
+        raise ApiError(404, "PROMPT_NOT_FOUND", f"Prompt {prompt_id} not found")
+    return row
+
+
 def _evenly(rows: list[Recorded], n: int | None) -> list[Recorded]:
     if n is None or len(rows) <= n:
         return rows
@@ -135,7 +143,7 @@ async def plan_replay(s: AsyncSession, sessions: Sessions, body: TaskRequest, ow
         )
     prompt = None
     if body.prompt_id is not None:
-        prompt = await get_owned(s, PromptTemplate, body.prompt_id, owner, "prompt")
+        prompt = await owned_prompt(s, body.prompt_id, owner)
         errors = validate_template(prompt.content)
         if errors:
             raise ApiError(422, "INVALID_TEMPLATE", "; ".join(errors))

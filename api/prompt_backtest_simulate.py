@@ -13,11 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.llm.cutoffs import knowledge_cutoff
 from api.errors import ApiError
-from api.prompt_backtest_plan import Plan, TaskRequest, prompt_trader
-from api.queries import get_owned
+from api.prompt_backtest_plan import Plan, TaskRequest, owned_prompt, prompt_trader
 from api.schemas import Money
 from config.settings import Settings
-from db.models import PromptTemplate
 from db.prompt_replay import recent_chars_per_token, recent_completion_tokens
 from db.session import Sessions
 from db.transactions import read
@@ -74,7 +72,7 @@ async def plan_simulate(
             422, "VALIDATION_ERROR", "prompt_id: simulate mode takes a prompt_id, and no "
             "replace_rules or decision_ids",
         )  # fmt: skip
-    prompt = await get_owned(s, PromptTemplate, body.prompt_id, owner, "prompt")
+    prompt = await owned_prompt(s, body.prompt_id, owner)
     errors = validate_template(prompt.content)
     if errors:
         raise ApiError(422, "INVALID_TEMPLATE", "; ".join(errors))

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from domain.decision import Operation
 from domain.money import plain
 
 # The activities' names (activities/prompt_backtest.py registers them under these).
@@ -137,7 +138,7 @@ class Change(StrEnum):
     OTHER = "other"  # any other change (a close added or dropped, another symbol)
 
 
-ENTRIES = ("long", "short")
+ENTRIES = (Operation.LONG, Operation.SHORT)
 
 
 def classify(
@@ -145,13 +146,13 @@ def classify(
 ) -> Change:
     """How the replayed decision differs from the recorded one (operation, and the symbol of an
     entry or close)."""
-    if old_op == new_op and (new_op == "hold" or old_symbol == new_symbol):
+    if old_op == new_op and (new_op == Operation.HOLD or old_symbol == new_symbol):
         return Change.UNCHANGED
     if old_op in ENTRIES and new_op in ENTRIES and old_op != new_op:
         return Change.FLIPPED_DIRECTION
-    if old_op in ENTRIES and new_op == "hold":
+    if old_op in ENTRIES and new_op == Operation.HOLD:
         return Change.ENTRY_TO_HOLD
-    if old_op == "hold" and new_op in ENTRIES:
+    if old_op == Operation.HOLD and new_op in ENTRIES:
         return Change.HOLD_TO_ENTRY
     return Change.OTHER
 
@@ -193,19 +194,25 @@ def replay_summary(items: list[dict[str, Any]]) -> dict[str, Any]:
 # ---------------------------------------------------------------- parametric lookahead
 
 
-def lookahead(cutoff: date | None, window_start: date) -> tuple[str, str | None]:
+class LookaheadRisk(StrEnum):
+    HIGH = "high"
+    LOW = "low"
+    UNKNOWN = "unknown"
+
+
+def lookahead(cutoff: date | None, window_start: date) -> tuple[LookaheadRisk, str | None]:
     """(lookahead_risk, cutoff_warning) for a window starting at `window_start`: high when it
     starts before the model's knowledge cutoff (the model may have read what happened), low when
     it lies entirely after it, unknown when the cutoff is not known."""
     if cutoff is None:
-        return "unknown", (
+        return LookaheadRisk.UNKNOWN, (
             "unknown cutoff: the model's knowledge cutoff is not known, so it may have been "
             "trained on this window; prefer a window you know is after its cutoff"
         )
     if window_start < cutoff:
-        return "high", (
+        return LookaheadRisk.HIGH, (
             f"the window starts {window_start.isoformat()}, before the model's knowledge cutoff "
             f"{cutoff.isoformat()}: it may recall what happened (lookahead); prefer a window "
             "after the cutoff"
         )
-    return "low", None
+    return LookaheadRisk.LOW, None

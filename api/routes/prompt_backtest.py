@@ -36,6 +36,7 @@ from db.prompt_backtests import (
 from db.transactions import read, write
 from domain.prompt_backtest import (
     ItemStatus,
+    LookaheadRisk,
     Mode,
     TaskInput,
     TaskStatus,
@@ -210,7 +211,7 @@ async def task_results(request: Request, task_id: int, user: CurrentUser) -> dic
     estimate = task.estimate or {}
     return {
         "task": describe(task),
-        "lookahead_risk": estimate.get("lookahead_risk", "unknown"),
+        "lookahead_risk": estimate.get("lookahead_risk", LookaheadRisk.UNKNOWN),
         "cutoff_warning": estimate.get("cutoff_warning"),
         "summary": replay_summary(done),
         "items": [_item(i) for i in items],
@@ -247,7 +248,7 @@ def simulate_results(task: PromptBacktestTask, items: list[dict[str, Any]]) -> d
         "equity": result.get("equity") or [],
         "decisions": result.get("decisions") or [],
         "breakdowns": result.get("breakdowns") or {},
-        "lookahead_risk": estimate.get("lookahead_risk", "unknown"),
+        "lookahead_risk": estimate.get("lookahead_risk", LookaheadRisk.UNKNOWN),
         "cutoff_warning": estimate.get("cutoff_warning"),
         "items": items,
     }

@@ -23,6 +23,7 @@ from db.prompt_backtests import (
 )
 from db.session import Sessions
 from db.transactions import read, write
+from domain.decision import Operation
 from domain.prompt_backtest import ChunkInput, ItemStatus, Progress, TaskStatus
 from domain.risk import RiskLimits
 from strategies.backtest.contract import BacktestConfig
@@ -150,7 +151,7 @@ async def results(sessions: Sessions, task_id: int) -> dict[str, Any] | None:
     skipped = max(0, int(decisions.get("total", 0)) - asked)
     if decisions:
         decisions["total"] = int(decisions["total"]) - skipped
-        decisions["hold"] = max(0, int(decisions.get("hold", 0)) - skipped)
+        decisions[Operation.HOLD] = max(0, int(decisions.get(Operation.HOLD, 0)) - skipped)
         metrics["decisions"] = decisions
     return {
         "metrics": metrics,
