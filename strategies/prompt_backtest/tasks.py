@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from adapters.llm.client import LLMError
 from db.models import Account
 from db.prompt_backtests import (
     PromptBacktestTask,
@@ -85,9 +86,12 @@ class PromptBacktestRunner:
 
         # Why a TaskGroup: the first failure (or a cancellation) cancels the items in flight;
         # those stored stay, and a retry asks only the rest.
-        async with asyncio.TaskGroup() as group:
-            for item in items:
-                group.create_task(one(item))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for item in items:
+                    group.create_task(one(item))
+        except ExceptionGroup as failed:
+            raise _first(failed) from None
         return await read(self.sessions, lambda s: progress(s, req.task_id))
 
     def _load(self, s: Session, req: ChunkInput) -> tuple[ReplayTask, list[Any]] | None:
@@ -124,6 +128,14 @@ class PromptBacktestRunner:
         if mode == Mode.SIMULATE:
             simulated = await sim_run.results(self.sessions, req.task_id)
         await write(self.sessions, lambda s: _finish(s, req, simulated))
+
+
+def _first(failed: ExceptionGroup[Exception]) -> Exception:
+    """The error the chunk fails with: one that must not be retried (a refused key) when there
+    is one, so the activity is not retried in vain."""
+    errors = list(failed.exceptions)
+    final = [e for e in errors if isinstance(e, LLMError) and not e.retryable]
+    return (final or errors)[0]
 
 
 def _mode(s: Session, task_id: int) -> str | None:
