@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from tests.backtest.support import HOUR, START, store_hourly
-from tests.emulators.openai_server import OpenAIEmulator, valid_json
+from tests.emulators.openai_server import OpenAIEmulator, server_error, valid_json
 from tests.prompt_backtest.support import URL, prompt, prompt_trader, wait_final
 from tests.support.stack import Stack
 
@@ -102,3 +102,34 @@ async def test_missing_history_is_422_with_the_ranges(st: Stack, emulator: OpenA
     r = await st.api.post(URL, json={**body, "config": config})
     assert (r.status_code, r.json()["code"]) == (422, "DATA_COVERAGE"), r.text
     assert "BTC 1h" in r.json()["error"]
+
+
+async def test_a_retried_chunk_resumes_from_the_engine_checkpoint(
+    st: Stack, emulator: OpenAIEmulator
+) -> None:
+    """Why: a provider failing mid-simulation must neither ask a sample twice nor replay the
+    account differently: the result equals a run that never failed (here: the rerun, answered
+    from the cache)."""
+    body = await _body(st, emulator)
+    emulator.reset()
+    emulator.script(
+        valid_json(operation="long", symbol="BTC", size_usd=1000, leverage=2,
+                   take_profit_pct=None, stop_loss_pct=None),
+        valid_json(operation="hold", symbol=None),
+        server_error(502),
+    )  # fmt: skip
+    emulator.default = valid_json(operation="hold", symbol=None)
+    failed_once = await wait_final(
+        st, (await st.api.post(URL, json={**body, "sample_count": 5})).json()["id"]
+    )
+    assert failed_once["status"] == "completed" and failed_once["completed_count"] == 5
+    assert len(emulator.requests) == 6  # 5 samples, the third asked twice
+    clean = await wait_final(
+        st, (await st.api.post(URL, json={**body, "sample_count": 5})).json()["id"]
+    )
+    assert clean["cached_count"] == 5 and len(emulator.requests) == 6
+    a = (await st.api.get(f"{URL}/{failed_once['id']}/results")).json()
+    b = (await st.api.get(f"{URL}/{clean['id']}/results")).json()
+    assert len(a["trades"]) == 1
+    assert a["backtest"]["result_hash"] == b["backtest"]["result_hash"]
+    assert a["trades"] == b["trades"] and a["equity"] == b["equity"]
