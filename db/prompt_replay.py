@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, undefer
 
@@ -24,8 +24,8 @@ class Recorded:
     round_trip_pnl: Decimal | None  # net PnL of the round trip this decision opened
 
 
-def _answer(rec: DecisionRecord) -> dict[str, Any]:
-    output = rec.output or {}
+def _answer(output: Any) -> dict[str, Any]:
+    output = output or {}
     decision = output.get("decision") if isinstance(output, dict) else None
     return decision if isinstance(decision, dict) else {}
 
@@ -40,8 +40,12 @@ async def recorded_decisions(
 ) -> list[Recorded]:
     """The trader's prompt decisions (those that asked its model), oldest first: the ids given,
     else every one in [start, end). At most `limit` + 1 (the caller refuses more)."""
-    query = select(DecisionRecord).where(
-        DecisionRecord.account_id == account_id, DecisionRecord.llm_exchange.is_not(None)
+    query = select(DecisionRecord.id, DecisionRecord.created_at, DecisionRecord.output).where(
+        DecisionRecord.account_id == account_id,
+        # A decision that asked the model recorded the exchange; others hold SQL NULL or, when
+        # written as None through the ORM, JSON null.
+        DecisionRecord.llm_exchange.is_not(None),
+        cast(DecisionRecord.llm_exchange, String) != "null",
     )
     if decision_ids is not None:
         query = query.where(DecisionRecord.id.in_(decision_ids))
@@ -50,7 +54,7 @@ async def recorded_decisions(
     if end is not None:
         query = query.where(DecisionRecord.created_at < end)
     rows = list(
-        await s.scalars(
+        await s.execute(
             query.order_by(DecisionRecord.created_at, DecisionRecord.seq).limit(limit + 1)
         )
     )
@@ -68,7 +72,7 @@ async def recorded_decisions(
                 pnl[decision_id] = pnl.get(decision_id, Decimal(0)) + net
     out = []
     for r in rows:
-        answer = _answer(r)
+        answer = _answer(r.output)
         out.append(
             Recorded(
                 decision_id=r.id,
