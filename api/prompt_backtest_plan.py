@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,7 +64,9 @@ class TaskRequest(BaseModel):
     account_id: int
     mode: Literal["replay", "simulate"] = "replay"
     prompt_id: int | None = None
-    decision_ids: list[str] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
+    decision_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_ITEMS
+    )
     replace_rules: list[ReplaceRule] | None = Field(
         default=None, min_length=1, max_length=MAX_RULES
     )
@@ -75,6 +77,8 @@ class TaskRequest(BaseModel):
     cache: StrictBool = True
     concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=16)
     name: str | None = Field(default=None, max_length=200)
+    # The spec's anonymised runs (symbols and dates masked) are not built yet: only false.
+    anonymize: StrictBool = False
 
 
 @dataclass
@@ -99,6 +103,13 @@ class Plan:
 def _cutoff_text(acct: Account) -> str | None:
     cutoff = knowledge_cutoff(acct.llm_model or "")
     return cutoff.isoformat() if cutoff else None
+
+
+def refuse_anonymize(body: TaskRequest) -> None:
+    if body.anonymize:
+        raise ApiError(
+            422, "ANONYMIZE_NOT_AVAILABLE", "anonymize: anonymised runs are not available yet"
+        )
 
 
 async def prompt_trader(s: AsyncSession, account_id: int, owner: int) -> Account:
@@ -137,6 +148,13 @@ def _as_utc(value: datetime) -> datetime:
 
 async def plan_replay(s: AsyncSession, sessions: Sessions, body: TaskRequest, owner: int) -> Plan:
     acct = await prompt_trader(s, body.account_id, owner)
+    if body.config.model_extra:
+        names = ", ".join(sorted(body.config.model_extra))
+        raise ApiError(
+            422,
+            "VALIDATION_ERROR",
+            f"config: replay mode takes start_date and end_date, not {names}",
+        )
     if (body.prompt_id is None) == (body.replace_rules is None):
         raise ApiError(
             422, "VALIDATION_ERROR", "prompt_id or replace_rules: give exactly one of them"

@@ -23,7 +23,7 @@ from api.auth import CurrentUser
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.money import fmt, fmt_str
-from api.prompt_backtest_plan import TaskRequest, check_budget, plan_replay
+from api.prompt_backtest_plan import TaskRequest, check_budget, plan_replay, refuse_anonymize
 from api.prompt_backtest_simulate import plan_simulate
 from api.queries import MAX_ID
 from db.prompt_backtests import (
@@ -61,6 +61,7 @@ def describe(t: PromptBacktestTask) -> dict[str, Any]:
         "account_id": t.account_id,
         "prompt_id": t.prompt_id,
         "mode": t.mode,
+        "name": (t.config or {}).get("name"),
         "status": t.status,
         "progress": round(100.0 * done / t.sample_count, 2) if t.sample_count else 0.0,
         "sample_count": t.sample_count,
@@ -129,6 +130,7 @@ async def create_task(
     """Plan, estimate and start a prompt backtest (201 with the estimate; 422 BUDGET_TOO_LOW
     when the estimate is over max_cost_usd, and nothing is started)."""
     sessions = request.app.state.sessions
+    refuse_anonymize(body)
     if body.mode == Mode.SIMULATE:
         settings = request.app.state.settings
         plan = await plan_simulate(s, sessions, body, user.id, settings)

@@ -17,7 +17,7 @@ from db.session import Sessions
 from db.transactions import read
 from domain.llm_output import parse_decision
 from domain.prompt_backtest import ItemStatus, classify, prompt_hash
-from domain.prompts import PromptTooLarge
+from domain.prompts import MAX_PROMPT_CHARS, PromptTooLarge
 from strategies.prompt import SYSTEM_PROMPT, build_messages, recent_trades
 from strategies.prompt_backtest.cached_llm import ask, remember
 
@@ -75,6 +75,11 @@ async def rebuild(
         user = src.recorded_user
         for rule in rules:
             user = user.replace(rule.find, rule.replace)
+        if len(user) > MAX_PROMPT_CHARS:
+            raise ReplayProblem(
+                f"PROMPT_TOO_LARGE: the edited prompt is {len(user):,} characters, over "
+                f"{MAX_PROMPT_CHARS:,}"
+            )
         return src.recorded_system or SYSTEM_PROMPT, user
     async with sessions() as s:
         trades = await recent_trades(s, account_id, before=src.created_at)

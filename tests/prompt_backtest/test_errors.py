@@ -64,6 +64,11 @@ async def test_broken_rules_are_422_naming_the_field(st: Stack, emulator: OpenAI
         ({**body, "mode": "dream"}, "mode"),
         ({**body, "config": {"start_date": "2026-02-01", "end_date": "2026-01-01"}}, "start_date"),
         ({**body, "decision_ids": None, "config": {"end_date": "2020-01-01"}}, "no recorded"),
+        ({**body, "config": {"interval": "4h"}}, "replay mode takes start_date and end_date"),
+        ({**body, "anonymize": True}, "anonymize"),
+        ({**body, "decision_ids": ["x" * 65]}, "decision_ids"),
+        ({**body, "mode": "simulate"}, "prompt_id: simulate mode takes"),  # with decision_ids
+        ({**body, "decision_ids": None, "mode": "simulate"}, "config"),  # no symbols, dates
     ]
     for sent, field in cases:
         r = await st.api.post(URL, json=sent)
