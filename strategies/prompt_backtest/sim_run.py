@@ -5,6 +5,8 @@ completed sample. The results are the engine's report over what ran."""
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +30,7 @@ from domain.prompt_backtest import ChunkInput, ItemStatus, Progress, TaskStatus
 from domain.risk import RiskLimits
 from strategies.backtest.contract import BacktestConfig
 from strategies.backtest.engine import BacktestEngine
-from strategies.backtest.history import load_history
+from strategies.backtest.history import MarketHistory, load_history
 from strategies.prompt_backtest.simulate import PromptDecider, backtest_config
 from strategies.prompt_run import call_config
 from vault import KeyWrapper
@@ -87,6 +89,7 @@ async def run_chunk(
     allow_private_hosts: bool,
     req: ChunkInput,
     on_item: Callable[[int], None],
+    histories: Histories,
 ) -> Progress:
     def open_cfg(acct: Account, temperature: float) -> Any:
         return call_config(acct, vault, timeout_s, allow_private_hosts, temperature)
@@ -94,7 +97,7 @@ async def run_chunk(
     task = await read(sessions, lambda s: _load(s, req, sessions, open_cfg))
     if task is None:
         return await read(sessions, lambda s: progress(s, req.task_id))
-    engine = await _engine(sessions, task.config, task.checkpoint)
+    engine = await _engine(sessions, histories, req.task_id, task.config, task.checkpoint)
     for item in task.items:
         step = int((item.original or {})["step"])
         task.decider.last = None
@@ -116,16 +119,40 @@ def _store(
     return lambda s: complete_sample(s, task_id, seq, checkpoint, **values)
 
 
+class Histories:
+    """The histories of the last tasks this worker stepped (the engine only reads them): a
+    task's chunks follow one another on the same worker, and a year of 1m candles takes seconds
+    to load. Per task: a new task reads the candles as stored then."""
+
+    def __init__(self, kept: int = 2) -> None:
+        self.kept = kept
+        self._items: OrderedDict[str, MarketHistory] = OrderedDict()
+
+    async def get(self, sessions: Sessions, task_id: int, config: BacktestConfig) -> MarketHistory:
+        key = f"{task_id}:{json.dumps(config.as_json(), sort_keys=True)}"
+        found = self._items.get(key)
+        if found is None:
+            found = self._items[key] = await load_history(sessions, config)
+            while len(self._items) > self.kept:
+                self._items.popitem(last=False)
+        self._items.move_to_end(key)
+        return found
+
+
 async def _engine(
-    sessions: Sessions, config: BacktestConfig, checkpoint: dict[str, Any] | None
+    sessions: Sessions,
+    histories: Histories,
+    task_id: int,
+    config: BacktestConfig,
+    checkpoint: dict[str, Any] | None,
 ) -> BacktestEngine:
-    history = await load_history(sessions, config)
+    history = await histories.get(sessions, task_id, config)
     if checkpoint is None:
         return BacktestEngine(config, history)
     return BacktestEngine.restore(config, history, checkpoint)
 
 
-async def results(sessions: Sessions, task_id: int) -> dict[str, Any] | None:
+async def results(sessions: Sessions, histories: Histories, task_id: int) -> dict[str, Any] | None:
     """The engine's report over the samples that ran (None: none did)."""
 
     def load(s: Session) -> tuple[BacktestConfig, dict[str, Any] | None, list[int]] | None:
@@ -141,7 +168,7 @@ async def results(sessions: Sessions, task_id: int) -> dict[str, Any] | None:
     if loaded is None or loaded[1] is None:
         return None
     config, checkpoint, steps = loaded
-    engine = await _engine(sessions, config, checkpoint)
+    engine = await _engine(sessions, histories, task_id, config, checkpoint)
     report = engine.report()
     metrics = dict(report.metrics)
     # The engine counts a decision at every bar; between samples the decider held without

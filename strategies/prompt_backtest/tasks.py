@@ -54,6 +54,7 @@ class PromptBacktestRunner:
         self.vault = vault
         self.timeout_s = timeout_s
         self.allow_private_hosts = allow_private_hosts
+        self.histories = sim_run.Histories()
 
     async def start(self, task_id: int) -> None:
         await write(self.sessions, lambda s: set_status(s, task_id, TaskStatus.RUNNING))
@@ -69,6 +70,7 @@ class PromptBacktestRunner:
                 self.allow_private_hosts,
                 req,
                 on_item,
+                self.histories,
             )
         loaded = await read(self.sessions, lambda s: self._load(s, req))
         if loaded is None:  # ended meanwhile (cancelled, deleted): nothing more to ask
@@ -126,7 +128,7 @@ class PromptBacktestRunner:
         mode = await read(self.sessions, lambda s: _mode(s, req.task_id))
         simulated = None
         if mode == Mode.SIMULATE:
-            simulated = await sim_run.results(self.sessions, req.task_id)
+            simulated = await sim_run.results(self.sessions, self.histories, req.task_id)
         await write(self.sessions, lambda s: _finish(s, req, simulated))
 
 
