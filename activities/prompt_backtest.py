@@ -17,7 +17,8 @@ from domain.prompt_backtest import (
     FinishInput,
     Progress,
 )
-from strategies.prompt_backtest.tasks import PromptBacktestRunner, TaskProblem
+from strategies.prompt_backtest import TaskProblem
+from strategies.prompt_backtest.tasks import PromptBacktestRunner
 from vault import KeyWrapper
 
 

@@ -31,11 +31,23 @@ from domain.risk import RiskLimits
 from strategies.backtest.contract import BacktestConfig
 from strategies.backtest.engine import BacktestEngine
 from strategies.backtest.history import MarketHistory, load_history
+from strategies.prompt_backtest import TaskProblem
 from strategies.prompt_backtest.simulate import PromptDecider, backtest_config
-from strategies.prompt_run import call_config
+from strategies.prompt_run import call_config, config_problem
 from vault import KeyWrapper
 
 NO_DATA = "no stored candles at this bar (allow_gaps): nothing was asked"
+
+
+def usable_trader(s: Session, account_id: int) -> Account:
+    """The task's trader, its model configured; TaskProblem otherwise."""
+    acct = s.get(Account, account_id)
+    if acct is None:
+        raise TaskProblem(f"trader {account_id} not found")
+    problem = config_problem(acct)
+    if problem:
+        raise TaskProblem(f"LLM_NOT_CONFIGURED: {problem}")
+    return acct
 
 
 def trader_limits(acct: Account) -> RiskLimits:
@@ -61,8 +73,7 @@ def _load(
     row = s.get(PromptBacktestTask, req.task_id)
     if row is None or TaskStatus(row.status).final:
         return None
-    acct = s.get(Account, row.account_id)
-    assert acct is not None
+    acct = usable_trader(s, row.account_id)
     steps = {int((i.original or {})["step"]) for i in items_of(s, req.task_id)}
     decider = PromptDecider(
         sessions=sessions,

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adapters.llm.client import LLMError
-from db.models import Account
 from db.prompt_backtests import (
     PromptBacktestTask,
     complete_item,
@@ -38,12 +37,8 @@ from domain.prompt_backtest import (
 )
 from strategies.prompt_backtest import sim_run
 from strategies.prompt_backtest.replay import ReplayTask, Rule, run_item
-from strategies.prompt_run import call_config, config_problem
+from strategies.prompt_run import call_config
 from vault import KeyWrapper
-
-
-class TaskProblem(Exception):
-    """The task cannot run at all (its trader's model is not configured): it fails."""
 
 
 class PromptBacktestRunner:
@@ -100,12 +95,7 @@ class PromptBacktestRunner:
         row = s.get(PromptBacktestTask, req.task_id)
         if row is None or TaskStatus(row.status).final:
             return None
-        acct = s.get(Account, row.account_id)
-        if acct is None:
-            raise TaskProblem(f"trader {row.account_id} not found")
-        problem = config_problem(acct)
-        if problem:
-            raise TaskProblem(f"LLM_NOT_CONFIGURED: {problem}")
+        acct = sim_run.usable_trader(s, row.account_id)
         cfg = call_config(
             acct, self.vault, self.timeout_s, self.allow_private_hosts, row.temperature
         )
