@@ -31,3 +31,17 @@ async def st(
     )
     async with full_stack(None, settings) as stack:
         yield stack
+
+
+@pytest.fixture
+async def st_any_db(
+    temporal_client: Client, temporal_address: str, database_url: str, emulator: OpenAIEmulator
+) -> AsyncIterator[Stack]:
+    """The same stack on each database kind (SQLite, and PostgreSQL when installed)."""
+    emulator.reset()
+    emulator.count_tokens = False
+    settings = make_settings(
+        temporal_address, database_url, llm_timeout_seconds=10.0, llm_allow_private_hosts=True
+    )
+    async with full_stack(None, settings) as stack:
+        yield stack
