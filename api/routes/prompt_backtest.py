@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
@@ -176,7 +178,6 @@ async def create_task(
 @router.get("/tasks")
 async def list_tasks(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
     """The caller's prompt backtests, newest first (at most 200)."""
-    from sqlalchemy import select
 
     def load(s: Session) -> list[PromptBacktestTask]:
         return list(
@@ -316,8 +317,6 @@ async def delete_task(request: Request, task_id: int, user: CurrentUser) -> Resp
         raise ApiError(409, "TASK_RUNNING", f"Prompt backtest task {task_id} is still running")
 
     def delete(s: Session) -> None:
-        from sqlalchemy import delete as sql_delete
-
         s.execute(sql_delete(PromptBacktestItem).where(PromptBacktestItem.task_id == task_id))
         s.execute(sql_delete(PromptBacktestTask).where(PromptBacktestTask.id == task_id))
 
