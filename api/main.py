@@ -36,6 +36,7 @@ from api.routes import (
     program_choices,
     program_guide,
     programs,
+    prompt_backtest,
     prompts,
     signals,
     users,
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         klines_backfill,
         analytics,
         analytics_extras,
+        prompt_backtest,
     )
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)

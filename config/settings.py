@@ -225,6 +225,12 @@ class Settings(BaseSettings):
         return f"{self.task_queue}-backfill"
 
     @property
+    def backtest_task_queue(self) -> str:
+        """Backtests (program and prompt): their own queue and worker, so a long run never takes
+        a slot or a poller a live trader's decision needs (spec 8.1 P5)."""
+        return f"{self.task_queue}-backtest"
+
+    @property
     def resolved_temporal_address(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 

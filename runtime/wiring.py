@@ -12,6 +12,7 @@ from activities.equity import EquityActivities
 from activities.market_refresh import MarketRefreshActivities
 from activities.notifications import NotifyActivities
 from activities.orders import OrderActivities
+from activities.prompt_backtest import PromptBacktestActivities
 from activities.prompts import PromptActivities
 from activities.records import RecordActivities
 from activities.risk import check_risk
@@ -52,6 +53,14 @@ def build_backfill_activities(deps: Deps, settings: Settings) -> list[Callable[.
     backfill = BackfillActivities(deps.sessions, venues)
     refresh = MarketRefreshActivities(deps.sessions, venues, deps.exchange.paper_source)
     return [backfill.fetch_page, backfill.record_status, refresh.refresh]
+
+
+def build_backtest_activities(deps: Deps) -> list[Callable[..., Any]]:
+    assert deps.vault is not None
+    prompts = PromptBacktestActivities(
+        deps.sessions, deps.vault, deps.llm_timeout_s, deps.llm_allow_private_hosts
+    )
+    return [prompts.start, prompts.run_chunk, prompts.finish]
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:

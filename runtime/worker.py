@@ -33,6 +33,7 @@ from runtime.temporal import connect
 from runtime.wiring import (
     build_activities,
     build_backfill_activities,
+    build_backtest_activities,
     build_notify_activities,
     build_pool_activities,
 )
@@ -43,6 +44,7 @@ from workflows.backfill import BackfillWorkflow
 from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
 from workflows.market_refresh import MarketRefreshWorkflow
 from workflows.notify import DailySummaryWorkflow, DeliverNowWorkflow, NotifyWorkflow
+from workflows.prompt_backtest import PromptBacktestWorkflow
 from workflows.signal_pool import SignalPoolWorkflow
 from workflows.trader import TraderWorkflow
 
@@ -145,23 +147,50 @@ def build_backfill_worker(client: Client, settings: Settings, deps: Deps) -> Wor
     )
 
 
+# Backtest activities in flight at once per worker (a prompt backtest's chunk asks its model a
+# few items at a time).
+BACKTEST_ACTIVITY_SLOTS = 2
+
+
+def build_backtest_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
+    # Why a worker of its own: a backtest runs for minutes; on its own queue with a few slots
+    # it never holds a slot or a poller a live trader needs (spec 8.1 P5).
+    return Worker(
+        client,
+        task_queue=settings.backtest_task_queue,
+        workflows=[PromptBacktestWorkflow],
+        workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
+        activities=build_backtest_activities(deps),
+        max_concurrent_activities=BACKTEST_ACTIVITY_SLOTS,
+        # Why heartbeats sent at least every second: a cancellation reaches a running backtest
+        # only through a heartbeat's reply; the SDK's default throttle (up to 60 s) would keep
+        # a cancelled run asking its model for a minute.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
+        default_heartbeat_throttle_interval=timedelta(seconds=1),
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+    )
+
+
 @asynccontextmanager
 async def running_workers(
     client: Client, settings: Settings, deps: Deps, interceptors: Sequence[Interceptor] = ()
 ) -> AsyncIterator[TrackingRunner]:
     """The workers of this process: traders (and pools started before they had their own
     queue) on `task_queue`, signal pools on `pools_task_queue`, the notifier on
-    `notify_task_queue`, backfills on `backfill_task_queue`. Idle traders' short runs leave
+    `notify_task_queue`, backfills on `backfill_task_queue`, backtests on
+    `backtest_task_queue`. Idle traders' short runs leave
     the trader worker's cache after `worker_evict_idle_seconds` (see worker_cache); the live
     stream's events older than `events_retention_hours` are trimmed (see event_retention)."""
     runner = TrackingRunner(workflow_runner(settings.worker_workflow_sandbox))
     traders = build_worker(client, settings, deps, runner, interceptors)
-    pools, notify, backfills = (
+    pools, notify, backfills, backtests = (
         build_pool_worker(client, settings, deps),
         build_notify_worker(client, settings, deps),
         build_backfill_worker(client, settings, deps),
+        build_backtest_worker(client, settings, deps),
     )
-    async with traders, pools, notify, backfills:
+    async with traders, pools, notify, backfills, backtests:
         await _ensure_schedules(client, settings)
         retention = timedelta(hours=settings.events_retention_hours)
         housekeeping = [asyncio.create_task(trim_events(deps.sessions, retention))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,13 +20,15 @@ SYSTEM_PROMPT = (
 MAX_TOKENS = 1200
 
 
-async def recent_trades(s: AsyncSession, account_id: int, limit: int = 10) -> list[dict[str, Any]]:
-    rows = await s.scalars(
-        select(TradeRecord)
-        .where(TradeRecord.account_id == account_id)
-        .order_by(TradeRecord.id.desc())
-        .limit(limit)
-    )
+async def recent_trades(
+    s: AsyncSession, account_id: int, limit: int = 10, before: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The trader's last fills; `before`: the last ones before then (a replayed decision sees
+    the fills its live run saw)."""
+    query = select(TradeRecord).where(TradeRecord.account_id == account_id)
+    if before is not None:
+        query = query.where(TradeRecord.created_at < before)
+    rows = await s.scalars(query.order_by(TradeRecord.id.desc()).limit(limit))
     return [
         {
             "symbol": t.symbol,

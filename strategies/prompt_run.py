@@ -77,7 +77,7 @@ class PromptRunner:
                     error_code="NO_STRATEGY_BOUND",
                     error=f"binding {req.binding_id} has no prompt",
                 )
-            problem = _config_problem(acct)
+            problem = config_problem(acct)
             if problem:
                 return StrategyOutput(ok=False, error_code="LLM_NOT_CONFIGURED", error=problem)
             trades = await recent_trades(s, acct.id)
@@ -120,27 +120,40 @@ class PromptRunner:
         return StrategyOutput(ok=True, decision=parsed.decision, llm=llm)
 
     def _call_config(self, acct: Account) -> LLMCallConfig:
-        api_key = ""
-        if acct.llm_api_key_sealed:
-            try:
-                sealed = SealedSecret.from_json(acct.llm_api_key_sealed)
-                api_key = open_secret(self.vault, sealed, acct.id, "llm_api_key")
-            except SecretError as err:
-                raise LLMError(
-                    "LLM_CONFIG", False, f"the stored LLM key cannot be read: {err}"
-                ) from None
-        return LLMCallConfig(
-            base_url=acct.llm_base_url or "",
-            api_key=api_key or "not-needed",
-            model=acct.llm_model or "",
-            json_mode=supports_json_mode(acct.llm_provider or "custom"),
-            timeout_s=self.timeout_s,
-            max_tokens=MAX_TOKENS,
-            allow_private_hosts=self.allow_private_hosts,
-        )
+        return call_config(acct, self.vault, self.timeout_s, self.allow_private_hosts)
 
 
-def _config_problem(acct: Account) -> str | None:
+def call_config(
+    acct: Account,
+    vault: KeyWrapper,
+    timeout_s: float,
+    allow_private_hosts: bool,
+    temperature: float | None = None,
+) -> LLMCallConfig:
+    """How to call the trader's model, its key opened here (inside the activity that calls)."""
+    api_key = ""
+    if acct.llm_api_key_sealed:
+        try:
+            sealed = SealedSecret.from_json(acct.llm_api_key_sealed)
+            api_key = open_secret(vault, sealed, acct.id, "llm_api_key")
+        except SecretError as err:
+            raise LLMError(
+                "LLM_CONFIG", False, f"the stored LLM key cannot be read: {err}"
+            ) from None
+    return LLMCallConfig(
+        base_url=acct.llm_base_url or "",
+        api_key=api_key or "not-needed",
+        model=acct.llm_model or "",
+        json_mode=supports_json_mode(acct.llm_provider or "custom"),
+        timeout_s=timeout_s,
+        max_tokens=MAX_TOKENS,
+        temperature=temperature,
+        allow_private_hosts=allow_private_hosts,
+    )
+
+
+def config_problem(acct: Account) -> str | None:
+    """Why the trader's model cannot be called (None: it can)."""
     if not acct.llm_model:
         return "set llm_model (and llm_provider / llm_api_key) on the trader"
     if not acct.llm_base_url:

@@ -146,10 +146,20 @@ PRICES: dict[str, ModelPrice] = {
 _VERSION_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 
 
+def normalized_model(model: str) -> str:
+    """The model's name without a routing prefix ("models/", "openai/"), lower case."""
+    return (model or "").strip().lower().rsplit("/", 1)[-1]
+
+
+def undated_model(model: str) -> str:
+    """normalized_model without a date/"latest" suffix (gpt-4o-2024-08-06 -> gpt-4o)."""
+    return _VERSION_SUFFIX.sub("", normalized_model(model))
+
+
 def price_for(model: str) -> ModelPrice | None:
     """Exact name, else the name without a routing prefix ("models/", "openai/") and without a
     date/"latest" suffix. Other variants (o3-pro, gpt-4o-audio-preview) are unknown on purpose."""
-    name = (model or "").strip().lower().rsplit("/", 1)[-1]
+    name = normalized_model(model)
     if name in PRICES:
         return PRICES[name]
     return PRICES.get(_VERSION_SUFFIX.sub("", name))

@@ -8,14 +8,18 @@
 
 `POST /v1/chat/completions` pops the next behaviour; when the queue is empty it answers
 `emu.default` (a 500 "no scripted behaviour left" unless set). Every request is recorded with
-its headers (lower-case names, Authorization included) and JSON body. Replies carry `usage`.
+its headers (lower-case names, Authorization included) and JSON body. Replies carry `usage`:
+the reply's own counts, or with `emu.count_tokens = True` the prompt's tokens counted from the
+request's messages the way BPE tokenizers split text (see `count_tokens`).
 The socket is bound before the server starts (no free-port race).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import re
 import socket
 import threading
 import time
@@ -168,6 +172,25 @@ def bad_request() -> Fail:
     )
 
 
+# ---------------------------------------------------------------- usage
+
+# cl100k-style pre-tokenization: a word with its leading space, up to 3 digits, a run of
+# punctuation, or whitespace. Real BPE merges most English words into one token and splits
+# numbers into groups of 3 digits, so counting these pieces is close to a provider's count.
+_PIECES = re.compile(r"""'(?:s|t|re|ve|m|ll|d)| ?[^\W\d_]+| ?\d{1,3}| ?[^\s\w]+|\s+""")
+
+
+def count_tokens(body: Any) -> int:
+    """Prompt tokens of a chat request: its messages' text split as above, plus 4 per message
+    (the role and separators), as OpenAI documents for its chat format."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    total = 0
+    for m in messages or []:
+        text = m.get("content") if isinstance(m, dict) else None
+        total += 4 + (len(_PIECES.findall(text)) if isinstance(text, str) else 0)
+    return total
+
+
 # ---------------------------------------------------------------- server
 
 
@@ -188,6 +211,8 @@ class OpenAIEmulator:
         self._requests: list[RecordedRequest] = []
         self._stopping = threading.Event()
         self.default: Behaviour = Fail(500, "emulator: no scripted behaviour left")
+        # True: a Reply's prompt_tokens are counted from the request (count_tokens).
+        self.count_tokens = False
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
@@ -249,6 +274,8 @@ class OpenAIEmulator:
                     await asyncio.sleep(0.05)
                 behaviour = behaviour.then or Fail(504, "emulator: hang ended")
             model = body.get("model") if isinstance(body, dict) else None
+            if self.count_tokens and isinstance(behaviour, Reply):
+                behaviour = dataclasses.replace(behaviour, prompt_tokens=count_tokens(body))
             return self._answer(behaviour, model, headers)
 
         return app
