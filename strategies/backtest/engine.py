@@ -28,7 +28,7 @@ from adapters.exchanges.paper import PaperExchange, paper_order
 from adapters.market.snapshot import snapshot_dict
 from domain.decision import Operation
 from domain.money import plain
-from domain.orders import OrderIntent, intents_for
+from domain.orders import OrderIntent, OrderStatus, intents_for
 from domain.paper import (
     PaperFill,
     PaperOrder,
@@ -37,6 +37,7 @@ from domain.paper import (
 )
 from domain.paper_bars import Bar, BarFill, charge_funding, check_triggers_bar, equity_low
 from domain.risk import RiskCheckInput, evaluate
+from domain.vocabulary import DecisionStatus
 from strategies.backtest.contract import (
     BacktestConfig,
     BacktestReport,
@@ -163,10 +164,12 @@ class BacktestEngine(RunState):
             )
             if res.fill is None:
                 self.counters.rejected += 1
-                record.update(status="rejected", code=str(res.reject_reason))
+                record.update(status=OrderStatus.REJECTED.value, code=str(res.reject_reason))
                 continue
             self.account = res.account
-            record.update(status="filled", fill_price=plain(res.fill.price), filled_at_ms=o)
+            record.update(
+                status=OrderStatus.FILLED.value, fill_price=plain(res.fill.price), filled_at_ms=o
+            )
             self._on_fill(intent.symbol, before, res.fill, mark, "decision", o, record["at_ms"])
         self.pending = []
 
@@ -271,7 +274,7 @@ class BacktestEngine(RunState):
         if decision is None:
             self.counters.failed += 1
             code = outcome.error_code or NO_DECISION
-            self.decisions.append(decision_record(k, c, outcome, "failed", code))
+            self.decisions.append(decision_record(k, c, outcome, DecisionStatus.FAILED.value, code))
             return
         op = decision.operation
         self.counters.count(op.value)
@@ -290,7 +293,9 @@ class BacktestEngine(RunState):
         if not verdict.approved:
             code = str(verdict.code)
             self.counters.deny(code)
-            self.decisions.append(decision_record(k, c, outcome, "denied", code, verdict.message))
+            self.decisions.append(
+                decision_record(k, c, outcome, DecisionStatus.DENIED.value, code, verdict.message)
+            )
             return
         status = "not_filled" if last else "pending"  # the last decision never fills
         self.decisions.append(decision_record(k, c, outcome, status, None))

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
+from domain.decision import Operation
 from domain.money import plain
 from strategies.backtest.contract import StepOutcome
 
-OPERATIONS = ("long", "short", "close", "hold")
+OPERATIONS = tuple(op.value for op in Operation)
 
 
 @dataclass
