@@ -33,6 +33,7 @@ from runtime.temporal import connect
 from runtime.wiring import (
     build_activities,
     build_backfill_activities,
+    build_backtest_activities,
     build_notify_activities,
     build_pool_activities,
 )
@@ -40,6 +41,7 @@ from runtime.worker_cache import IdleEviction, TrackingRunner
 from sandbox import zygote_client
 from vault.redact import QueryStringRedactor
 from workflows.backfill import BackfillWorkflow
+from workflows.backtest import ProgramBacktestWorkflow
 from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
 from workflows.market_refresh import MarketRefreshWorkflow
 from workflows.notify import DailySummaryWorkflow, DeliverNowWorkflow, NotifyWorkflow
@@ -145,23 +147,41 @@ def build_backfill_worker(client: Client, settings: Settings, deps: Deps) -> Wor
     )
 
 
+def build_backtest_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
+    # Why a worker of its own with few slots (backtest_max_concurrent, default 1): a backtest
+    # replays thousands of decisions through the sandbox back to back; on its own queue and
+    # slots it never holds a slot, a poller or a sandbox run a live trader needs.
+    return Worker(
+        client,
+        task_queue=settings.backtest_task_queue,
+        workflows=[ProgramBacktestWorkflow],
+        workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
+        activities=build_backtest_activities(deps, settings),
+        max_concurrent_activities=settings.backtest_max_concurrent,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+    )
+
+
 @asynccontextmanager
 async def running_workers(
     client: Client, settings: Settings, deps: Deps, interceptors: Sequence[Interceptor] = ()
 ) -> AsyncIterator[TrackingRunner]:
     """The workers of this process: traders (and pools started before they had their own
     queue) on `task_queue`, signal pools on `pools_task_queue`, the notifier on
-    `notify_task_queue`, backfills on `backfill_task_queue`. Idle traders' short runs leave
+    `notify_task_queue`, backfills on `backfill_task_queue`, backtests on
+    `backtest_task_queue`. Idle traders' short runs leave
     the trader worker's cache after `worker_evict_idle_seconds` (see worker_cache); the live
     stream's events older than `events_retention_hours` are trimmed (see event_retention)."""
     runner = TrackingRunner(workflow_runner(settings.worker_workflow_sandbox))
     traders = build_worker(client, settings, deps, runner, interceptors)
-    pools, notify, backfills = (
+    pools, notify, backfills, backtests = (
         build_pool_worker(client, settings, deps),
         build_notify_worker(client, settings, deps),
         build_backfill_worker(client, settings, deps),
+        build_backtest_worker(client, settings, deps),
     )
-    async with traders, pools, notify, backfills:
+    async with traders, pools, notify, backfills, backtests:
         await _ensure_schedules(client, settings)
         retention = timedelta(hours=settings.events_retention_hours)
         housekeeping = [asyncio.create_task(trim_events(deps.sessions, retention))]
