@@ -19,6 +19,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -199,15 +200,30 @@ EMPTY_COLUMNS: dict[ExportKind, tuple[str, ...]] = {
 }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite()
+    except ArithmeticError:
+        return False
+
+
 def csv_cell(value: Any) -> Any:
     """A value as a CSV cell: null is empty, true/false as in JSON, an object or a list its
-    JSON text; text and money (decimal strings) as they are."""
+    JSON text; money (decimal strings) as it is. Text a spreadsheet would run as a formula (a
+    model's reasoning "=HYPERLINK(...)", a symbol "@X") gets a leading apostrophe, so it opens
+    as the text it is; a negative number ("-12.5") stays a number."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _is_number(value):
+        return "'" + value
     return value
 
 

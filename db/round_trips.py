@@ -21,10 +21,11 @@ from db.base import utcnow
 from db.funding import paid_between
 from db.tables import BINDINGS, DECISIONS, FUNDING_PAYMENTS, ORDERS, ROUND_TRIPS, TRADES
 from domain.round_trips import (
+    ExitReason,
     OrderFacts,
     RoundTrip,
     TripFill,
-    is_owner_close,
+    decided_exit,
     our_order_id,
     reopened_size,
     replay,
@@ -146,7 +147,12 @@ class Recorder:
         wanted = sorted({o for o in ours.values() if o is not None})
         found = conn.execute(self.orders, {**key, "b_ids": wanted}) if wanted else ()
         facts = {
-            r.client_order_id: OrderFacts(r.decision_id, r.leverage, is_owner_close(r.trigger_key))
+            r.client_order_id: OrderFacts(
+                r.decision_id,
+                r.leverage,
+                owner_close=decided_exit(r.trigger_key) is ExitReason.MANUAL_CLOSE,
+                breaker_close=decided_exit(r.trigger_key) is ExitReason.CIRCUIT_BREAKER,
+            )
             for r in found
         }
         out = []

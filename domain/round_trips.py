@@ -28,8 +28,10 @@ ZERO = Decimal(0)
 Q10 = Decimal("1E-10")  # the scale of the money columns
 
 # The trigger key of a decision the owner asked for (workflows/trader.py close_positions: a
-# close before deleting the trader); every other decision is the strategy's.
+# close one / close all / kill switch, a close before deleting the trader), and of a circuit
+# breaker's close (workflows/trader_breakers.py); every other decision is the strategy's.
 OWNER_CLOSE_KEY_PREFIX = "close-"
+BREAKER_CLOSE_KEY_PREFIX = "breaker-"
 
 
 # Why a round trip ended: the fill that left the position flat.
@@ -39,6 +41,7 @@ class ExitReason(StrEnum):
     STOP_LOSS = "stop_loss"  # the position's stop-loss trigger
     LIQUIDATION = "liquidation"  # the venue liquidated it
     MANUAL_CLOSE = "manual_close"  # the owner closed it (e.g. deleting the trader)
+    CIRCUIT_BREAKER = "circuit_breaker"  # a tripped breaker closed it (breaker_closes_positions)
     RECONCILIATION = "reconciliation"  # a fill learnt from the venue that no order of ours made
 
 
@@ -49,12 +52,22 @@ _TRIGGERS = {
     ExitReason.LIQUIDATION.value: ExitReason.LIQUIDATION,
 }
 _PROTECTIVE = {"tp": ExitReason.TAKE_PROFIT, "sl": ExitReason.STOP_LOSS}
-_DECIDED = (ExitReason.DECISION, ExitReason.MANUAL_CLOSE)
+_DECIDED = (ExitReason.DECISION, ExitReason.MANUAL_CLOSE, ExitReason.CIRCUIT_BREAKER)
 
 
 def is_owner_close(trigger_key: str | None) -> bool:
     """Whether a decision with this trigger key carried out the owner's close."""
     return trigger_key is not None and trigger_key.startswith(OWNER_CLOSE_KEY_PREFIX)
+
+
+def decided_exit(trigger_key: str | None) -> ExitReason:
+    """The exit a close order of the decision with this trigger key makes: the owner's, a
+    circuit breaker's, or else the strategy's."""
+    if is_owner_close(trigger_key):
+        return ExitReason.MANUAL_CLOSE
+    if trigger_key is not None and trigger_key.startswith(BREAKER_CLOSE_KEY_PREFIX):
+        return ExitReason.CIRCUIT_BREAKER
+    return ExitReason.DECISION
 
 
 def q(x: Decimal) -> Decimal:
@@ -68,6 +81,7 @@ class OrderFacts:
     decision_id: str
     leverage: Decimal | None = None
     owner_close: bool = False  # that decision carried out the owner's close
+    breaker_close: bool = False  # that decision carried out a circuit breaker's close
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,8 @@ class TripFill:
             return ExitReason.RECONCILIATION
         if self.order is not None and self.order.owner_close:
             return ExitReason.MANUAL_CLOSE
+        if self.order is not None and self.order.breaker_close:
+            return ExitReason.CIRCUIT_BREAKER
         return ExitReason.DECISION
 
     @property

@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.breakers import BreakerTrip
     from domain.contracts import DecisionOutcome
     from domain.decision import Decision, Operation
+    from domain.round_trips import BREAKER_CLOSE_KEY_PREFIX
     from domain.trader import Note, PendingTrigger, TraderState, TraderStatus, TriggerType
     from domain.vocabulary import DecisionStatus
 
@@ -78,7 +79,7 @@ class TraderBreakers:
         for symbol in trip.symbols if trip.closes_positions else []:
             self.state.pending.append(
                 PendingTrigger(
-                    key=f"breaker-{stamp}-{symbol}",
+                    key=f"{BREAKER_CLOSE_KEY_PREFIX}{stamp}-{symbol}",
                     type=TriggerType.CIRCUIT_BREAKER,
                     context={"close": symbol, "reason": trip.reason},
                     decision=Decision(

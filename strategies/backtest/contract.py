@@ -119,3 +119,6 @@ class BacktestReport:
     metrics: dict[str, Any]
     result_hash: str
     finished: bool
+    # trade_line per symbol, exit_reason, side and month: [{"key", "trades", ...}] (not hashed:
+    # derived from the trades)
+    breakdowns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

@@ -157,6 +157,25 @@ async def test_a_breaker_set_to_close_closes_every_position(
     assert all(d["orders"][0]["leg"] == "close" for d in closes if d["status"] == "executed")
 
 
+async def test_a_breakers_close_ends_its_round_trip_as_the_breakers(
+    stack: tuple[Stack, SteeredFeed],
+) -> None:
+    """Analytics by exit reason tell a breaker's close from the strategy's own."""
+    st, feed = stack
+    trader = await _holding_btc(st, daily_loss_limit_pct="3", breaker_closes_positions=True)
+    feed.prices["BTC"] = D(54000)
+    await trader.trigger(trader.eth)
+    await trader.paused_by("CIRCUIT_BREAKER_DAILY_LOSS: ")
+
+    async def trips() -> list[dict[str, Any]] | None:
+        r = await st.api.get(f"/api/account/{trader.id}/round-trips")
+        items = r.json()["items"]
+        return items if len(items) == 2 else None
+
+    reasons = sorted((t["symbol"], t["exit_reason"]) for t in await eventually(trips))
+    assert reasons == [("BTC", "circuit_breaker"), ("ETH", "circuit_breaker")]
+
+
 async def test_a_resume_re_arms_the_breakers_from_the_current_equity(
     stack: tuple[Stack, SteeredFeed],
 ) -> None:
