@@ -158,6 +158,9 @@ def build_backtest_worker(client: Client, settings: Settings, deps: Deps) -> Wor
         workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
         activities=build_backtest_activities(deps, settings),
         max_concurrent_activities=settings.backtest_max_concurrent,
+        # Why 1 s: a cancel reaches a running activity only in the answer to a heartbeat, and
+        # the SDK otherwise sends one only every 0.8 x the (generous) heartbeat timeout.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
         graceful_shutdown_timeout=timedelta(seconds=10),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )

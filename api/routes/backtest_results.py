@@ -17,6 +17,7 @@ from api.money import fmt_str
 from api.routes.backtests import owned
 from db.backtests import count_trades, decisions, equity, trades
 from domain.metrics import Trip, as_json, breakdown, by_period
+from strategies.backtest.report import trip
 
 router = APIRouter(prefix="/api/programs/backtest", tags=["backtests"])
 PAGE_LIMIT = 1000
@@ -126,32 +127,6 @@ async def backtest_decisions(
     }
 
 
-def _time(v: Any) -> datetime:
-    if isinstance(v, int | float):
-        return datetime.fromtimestamp(v / 1000, UTC)
-    return datetime.fromisoformat(str(v))
-
-
-def _money(v: Any) -> Decimal:
-    return Decimal(str(v)) if v is not None else Decimal(0)
-
-
-def trip_of(t: dict[str, Any]) -> Trip:
-    """A stored trade object as domain/metrics.py reads a round trip."""
-    return Trip(
-        symbol=str(t["symbol"]),
-        side=str(t["side"]),
-        opened_at=_time(t["opened_at"]),
-        closed_at=_time(t["closed_at"]),
-        notional=_money(t.get("notional")),
-        leverage=_money(t["leverage"]) if t.get("leverage") is not None else None,
-        fees=_money(t.get("fees")),
-        funding=_money(t.get("funding")),
-        net_pnl=_money(t.get("net_pnl")),
-        exit_reason=str(t.get("exit_reason")),
-    )
-
-
 BREAKDOWN_KEYS: dict[str, Callable[[Trip], Any]] = {
     "symbol": lambda t: t.symbol,
     "exit_reason": lambda t: t.exit_reason,
@@ -170,7 +145,7 @@ async def backtest_breakdown(
     """One metrics line per group of the run's trades (trades, wins/draws/losses, win_rate,
     total_pnl, avg_return_pct, profit_factor, avg_duration_hours)."""
     row = await owned(request, backtest_id, user.id)
-    trips = [trip_of(t) for t in await trades(request.app.state.sessions, row.id)]
+    trips = [trip(t) for t in await trades(request.app.state.sessions, row.id)]
     lines = breakdown(trips, BREAKDOWN_KEYS[by])
     return {
         "backtest_id": row.id,

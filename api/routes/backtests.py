@@ -43,6 +43,7 @@ from domain.market import parse_interval
 from domain.paper import PaperConfig
 from domain.risk import RiskLimits
 from strategies.backtest.contract import DEFAULT_LIMITS, MAX_STEPS, BacktestConfig, CoverageError
+from strategies.backtest.history import first_close, last_close, load_history
 from strategies.backtest.runner import coverage_message
 from strategies.backtest.stored_config import to_stored
 
@@ -82,11 +83,9 @@ def _paper(settings: Settings, body: BacktestRequest) -> PaperConfig:
 
 def total_steps(config: BacktestConfig) -> int:
     """Decisions in the run: one per bar close from the first close >= start to the last
-    close <= end (strategies/backtest/history.py first_close and last_close)."""
-    step = config.interval.ms
-    first = -(-config.start_ms // step) * step
-    last = config.end_ms // step * step
-    return max(0, (last - first) // step + 1)
+    close <= end (the engine's own count)."""
+    first, last = first_close(config), last_close(config)
+    return max(0, (last - first) // config.interval.ms + 1)
 
 
 def _ms(v: Any) -> int:
@@ -153,8 +152,6 @@ async def _check_data(request: Request, config: BacktestConfig) -> None:
             f"config.symbols: no stored candles for {', '.join(unknown)} "
             "(import or backfill them first)",
         )
-    from strategies.backtest.history import load_history  # type: ignore[import-not-found]
-
     try:
         await load_history(request.app.state.sessions, config)
     except CoverageError as err:

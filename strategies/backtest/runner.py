@@ -36,6 +36,9 @@ from domain.backtest import BacktestStatus
 from domain.paper import PaperConfig
 from sandbox.runner import SandboxLimits
 from strategies.backtest.contract import BacktestConfig, BacktestReport, CoverageError
+from strategies.backtest.engine import BacktestEngine
+from strategies.backtest.history import load_history
+from strategies.backtest.snapshot_decider import ProgramSnapshotDecider
 from strategies.backtest.stored_config import from_stored
 
 log = logging.getLogger("hyperoru.backtest")
@@ -121,12 +124,6 @@ class BacktestRunner:
         checkpoint: dict[str, Any] | None,
         hooks: Hooks,
     ) -> BacktestStatus:
-        from strategies.backtest.engine import BacktestEngine  # type: ignore[import-not-found]
-        from strategies.backtest.history import load_history  # type: ignore[import-not-found]
-        from strategies.backtest.snapshot_decider import (  # type: ignore[import-not-found]
-            ProgramSnapshotDecider,
-        )
-
         try:
             history = await load_history(self.sessions, config)
         except CoverageError as err:
@@ -182,7 +179,9 @@ class BacktestRunner:
             return await self._fail(backtest_id, f"{type(err).__name__}: {err}")
         return await self._store(backtest_id, engine, BacktestStatus.COMPLETED)
 
-    async def _store(self, backtest_id: int, engine: Any, status: BacktestStatus) -> BacktestStatus:
+    async def _store(
+        self, backtest_id: int, engine: BacktestEngine, status: BacktestStatus
+    ) -> BacktestStatus:
         report: BacktestReport = engine.report()
         row = await store_results(
             self.sessions,

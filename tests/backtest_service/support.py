@@ -75,6 +75,7 @@ def trade(seq: int, symbol: str = "BTC", net: str = "12.5", **kw: Any) -> dict[s
         "opened_at": f"2025-01-01T{seq * 2:02d}:00:00+00:00",
         "closed_at": f"2025-01-01T{seq * 2 + 1:02d}:00:00+00:00",
         "opened_at_ms": opened,
+        "closed_at_ms": opened + HOUR,
         "entry_price": "100",
         "exit_price": "101.25",
         "size": "10",
