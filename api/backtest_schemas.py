@@ -53,7 +53,10 @@ class BacktestConfigIn(BaseModel):
     @field_validator("start_date", "end_date")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        try:
+            return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        except OverflowError as err:  # e.g. year 1 at UTC+14
+            raise ValueError("outside the dates a backtest can cover") from err
 
     @field_validator("symbols")
     @classmethod

@@ -224,10 +224,11 @@ async def main(interceptors: Sequence[Interceptor] = ()) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info(
-        "worker polling task queues %s, %s and %s on %s",
+        "worker polling task queues %s, %s, %s and %s on %s",
         settings.task_queue,
         settings.pools_task_queue,
         settings.backfill_task_queue,
+        settings.backtest_task_queue,
         settings.resolved_temporal_address,
     )
     if settings.sandbox_mode == "fork":

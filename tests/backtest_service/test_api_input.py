@@ -147,3 +147,13 @@ async def test_a_symbol_without_stored_candles_is_422(
         r = await _post(st, await _program(st), symbols=["DOGE"])
         assert (r.status_code, r.json()["code"]) == (422, "SYMBOL_NOT_SUPPORTED"), r.text
         assert "config.symbols" in r.json()["error"] and "DOGE" in r.json()["error"]
+
+
+async def test_a_date_at_the_edge_of_the_calendar_is_422_not_500(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    """Year 1 at UTC+14 is before the first representable UTC instant."""
+    async with full_stack(None, make_settings(temporal_address, sqlite_url), worker=False) as st:
+        r = await _post(st, await _program(st), start_date="0001-01-01T00:00:00+14:00")
+        assert r.status_code == 422, r.text
+        assert "config.start_date" in r.json()["error"]
