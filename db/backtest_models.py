@@ -29,9 +29,16 @@ class BacktestRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(16))
-    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"), default=None)
-    prompt_id: Mapped[int | None] = mapped_column(ForeignKey("prompts.id"), default=None)
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), default=None)
+    # Why SET NULL: deleting a program (or prompt) keeps the backtests run with it.
+    program_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programs.id", ondelete="SET NULL"), default=None
+    )
+    prompt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prompts.id", ondelete="SET NULL"), default=None
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), default=None
+    )
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     progress: Mapped[Decimal] = mapped_column(default=Decimal(0))

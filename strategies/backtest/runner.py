@@ -105,8 +105,8 @@ class BacktestRunner:
         except ValueError as err:
             return await self._fail(backtest_id, str(err))
         code = await program_code(self.sessions, row.program_id)
-        if code is None:
-            return await self._fail(backtest_id, f"Program {row.program_id} not found")
+        if code is None:  # deleted since (the row's program_id is then null)
+            return await self._fail(backtest_id, "The program was deleted before the run started")
         row = await set_status(self.sessions, backtest_id, BacktestStatus.RUNNING)
         if row is None or BacktestStatus(row.status).final:
             return BacktestStatus(row.status) if row else BacktestStatus.CANCELLED

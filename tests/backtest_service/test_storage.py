@@ -149,3 +149,19 @@ async def test_the_instance_limit_counts_every_users_runs(sessions: Sessions) ->
         await new_backtest(sessions, b, pb, total=1)
     await set_status(sessions, first.id, BacktestStatus.COMPLETED)
     await new_backtest(sessions, b, pb, total=1)  # an ended run frees its slot
+
+
+async def test_deleting_the_program_keeps_its_backtests(sessions: Sessions) -> None:
+    """The program's backtests stay, no longer pointing at it (the foreign key is SET NULL)."""
+    from sqlalchemy import delete as sql_delete
+
+    from db.models import Program
+
+    owner, program = await owner_and_program(sessions)
+    row = await new_backtest(sessions, owner, program)
+    await store_results(sessions, row.id, BacktestStatus.COMPLETED, results(), 24, 24)
+    async with sessions() as s, s.begin():
+        await s.execute(sql_delete(Program).where(Program.id == program))
+    after = await load_backtest(sessions, row.id)
+    assert after is not None and (after.program_id, after.status) == (None, "completed")
+    assert await count_trades(sessions, row.id) == 2

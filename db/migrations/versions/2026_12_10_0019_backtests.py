@@ -50,13 +50,16 @@ def upgrade() -> None:
             ['owner_id'], ['users.id'], name=op.f('fk_backtests_owner_id_users')
         ),
         sa.ForeignKeyConstraint(
-            ['program_id'], ['programs.id'], name=op.f('fk_backtests_program_id_programs')
+            ['program_id'], ['programs.id'], name=op.f('fk_backtests_program_id_programs'),
+            ondelete='SET NULL',
         ),
         sa.ForeignKeyConstraint(
-            ['prompt_id'], ['prompts.id'], name=op.f('fk_backtests_prompt_id_prompts')
+            ['prompt_id'], ['prompts.id'], name=op.f('fk_backtests_prompt_id_prompts'),
+            ondelete='SET NULL',
         ),
         sa.ForeignKeyConstraint(
-            ['account_id'], ['accounts.id'], name=op.f('fk_backtests_account_id_accounts')
+            ['account_id'], ['accounts.id'], name=op.f('fk_backtests_account_id_accounts'),
+            ondelete='SET NULL',
         ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_backtests')),
         sqlite_autoincrement=True,
