@@ -165,3 +165,17 @@ async def test_deleting_the_program_keeps_its_backtests(sessions: Sessions) -> N
     after = await load_backtest(sessions, row.id)
     assert after is not None and (after.program_id, after.status) == (None, "completed")
     assert await count_trades(sessions, row.id) == 2
+
+
+async def test_two_starts_at_once_take_one_slot(sessions: Sessions) -> None:
+    """Two requests racing for a user's last slot: one run starts, the other is refused."""
+    import asyncio
+
+    owner, program = await owner_and_program(sessions)
+    outcomes = await asyncio.gather(
+        *(new_backtest(sessions, owner, program, per_user=1) for _ in range(4)),
+        return_exceptions=True,
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == [
+        "BacktestBusy", "BacktestBusy", "BacktestBusy", "BacktestRecord",
+    ]  # fmt: skip
