@@ -6,6 +6,9 @@ cancel, the same run twice); each joins pieces the other tests check apart."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from temporalio.client import Client
 
 from tests.backtest_service.e2e import FLIP, candles, ended, post
@@ -61,6 +64,7 @@ async def test_a_long_run_answers_202_then_completes(
         assert done["backtest"]["steps_done"] == done["backtest"]["total_steps"] == 30
 
 
+@pytest.mark.serial  # a time budget (5 s): runs alone (make test)
 async def test_cancel_stops_within_5_s_keeping_partial_results(
     temporal_client: Client, temporal_address: str, sqlite_url: str
 ) -> None:
@@ -75,7 +79,7 @@ async def test_cancel_stops_within_5_s_keeping_partial_results(
             return r.json()["backtest"]["steps_done"] >= 10
 
         await eventually(going, timeout=60, interval=0.1)
-        loop = __import__("asyncio").get_running_loop()
+        loop = asyncio.get_running_loop()
         began = loop.time()
         r = await st.api.post(f"/api/programs/backtest/{b['id']}/cancel")
         took = loop.time() - began
