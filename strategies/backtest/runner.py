@@ -164,10 +164,19 @@ class BacktestRunner:
             return await self._store(backtest_id, engine, BacktestStatus.CANCELLED)
         except asyncio.CancelledError:
             if not hooks.cancel_requested():
-                # A worker shutdown or a timeout: the checkpoint stays; another attempt resumes.
+                # A worker shutdown or a timeout: another attempt resumes from a checkpoint of
+                # where this one got (the engine undoes a step it was interrupted in).
                 work.cancel()
                 with contextlib.suppress(BaseException):
                     await work
+                with contextlib.suppress(Exception):
+                    await save_progress(
+                        self.sessions,
+                        backtest_id,
+                        engine.steps_done,
+                        engine.total_steps,
+                        engine.checkpoint(),
+                    )
                 raise
             stop.set()
             with contextlib.suppress(BaseException):

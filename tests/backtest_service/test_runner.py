@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import delete
 
+from db.backtest_models import BacktestRecord
 from db.backtests import Sessions, create_backtest, load_backtest, set_status
 from db.models import CandleRecord, Program
 from domain.backtest import BacktestKind, BacktestStatus
@@ -46,7 +47,7 @@ class Run:
     def hooks(self) -> Hooks:
         return Hooks(heartbeat=lambda *_: None, cancel_requested=lambda: self.cancel_asked)
 
-    async def row(self) -> object:
+    async def row(self) -> BacktestRecord:
         row = await load_backtest(self.sessions, self.backtest_id)
         assert row is not None
         return row
@@ -74,7 +75,7 @@ async def _started(run: Run) -> asyncio.Task[BacktestStatus]:
     task = asyncio.create_task(run.runner.run(run.backtest_id, run.hooks()))
 
     async def going() -> bool:
-        return bool(getattr(await run.row(), "steps_done", 0) >= 2)
+        return (await run.row()).steps_done >= 2
 
     await eventually(going, timeout=60, interval=0.05)
     return task
@@ -105,6 +106,8 @@ async def test_a_requested_cancel_stores_the_partial_report(sessions: Sessions) 
 
 
 async def test_a_shutdown_leaves_the_run_to_resume(sessions: Sessions) -> None:
+    """Cancelled without a cancel asked for: no results, still running, a checkpoint of where
+    it got (so the next attempt does not redo the steps since the last periodic one)."""
     await store_hourly(sessions, prices(2000))
     run = await _run(sessions, 2000)
     task = await _started(run)
@@ -113,6 +116,8 @@ async def test_a_shutdown_leaves_the_run_to_resume(sessions: Sessions) -> None:
         await task
     row = await run.row()
     assert (row.status, row.metrics) == ("running", None)
+    assert row.checkpoint is not None  # where it got, to resume from
+    assert row.checkpoint["steps_done"] == row.steps_done >= 2
 
 
 async def test_a_run_cancelled_in_the_database_stops(sessions: Sessions) -> None:
