@@ -19,6 +19,8 @@ from api.routes import (
     accounts,
     analytics,
     analytics_extras,
+    backtest_results,
+    backtests,
     bindings,
     crypto,
     equity,
@@ -134,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     signed_in = [Depends(current_user)]
     # Order matters where a fixed path shares a prefix with a `{id}` one: equity,
     # account_summary and positions (its /kill-switch) before accounts; program_choices and
-    # program_guide before programs.
+    # program_guide before programs; backtests (its /backtests) before programs too.
     routers = (
         users,
         exchange_config,
@@ -149,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         funding,
         program_choices,
         program_guide,
+        backtests,
+        backtest_results,
         programs,
         prompts,
         signals,

@@ -139,6 +139,17 @@ class Settings(BaseSettings):
     backfill_hyperliquid_url: str | None = None
     backfill_binance_url: str | None = None
     backfill_page_interval_seconds: float = Field(default=0.25, ge=0, le=60)
+    # Program backtests (README "Backtests"): their own queue and worker; at most this many run
+    # at once per worker, per user and per instance (more: 429 BACKTEST_BUSY). POST waits up to
+    # backtest_sync_wait_seconds for the result (201), then answers 202 with the progress.
+    backtest_max_concurrent: int = Field(default=1, ge=1, le=64)
+    backtest_max_running_per_user: int = Field(default=1, ge=1)
+    backtest_max_running: int = Field(default=2, ge=1)
+    backtest_sync_wait_seconds: float = Field(default=30.0, ge=0, le=600)
+    # A run's activity heartbeats at every progress report (at least once a second between
+    # decisions); a worker silent this long is taken for dead and the run resumes elsewhere
+    # from its last checkpoint. Generous: one decision may take the sandbox's wall limit.
+    backtest_heartbeat_timeout_seconds: float = Field(default=30.0, ge=1, le=3600)
     # The market-history refresh (README "Program strategies"): every this many seconds the
     # last day's funding settlements of the traders' venue symbols are stored and the
     # open-interest samples older than the retention deleted. 0 turns it off.
@@ -226,8 +237,8 @@ class Settings(BaseSettings):
 
     @property
     def backtest_task_queue(self) -> str:
-        """Backtests (program and prompt): their own queue and worker, so a long run never takes
-        a slot or a poller a live trader's decision needs (spec 8.1 P5)."""
+        """Backtests (program and prompt): their own queue and worker with a few slots, so a
+        long run never takes a slot, a poller or a sandbox run a live trader needs (spec 8.1 P5)."""
         return f"{self.task_queue}-backtest"
 
     @property

@@ -4,9 +4,11 @@ registration never drifts."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from activities.backfill import BackfillActivities
+from activities.backtest import BacktestActivities
 from activities.context import ContextActivities
 from activities.equity import EquityActivities
 from activities.market_refresh import MarketRefreshActivities
@@ -21,6 +23,7 @@ from activities.strategy import StrategyActivities
 from adapters.equity import EquitySampler
 from adapters.market.history import HistoryClient
 from config.settings import Settings
+from domain.paper import PaperConfig
 from domain.vocabulary import Exchange
 from runtime.deps import Deps
 from strategies.handoff import SnapshotHandOff
@@ -55,12 +58,24 @@ def build_backfill_activities(deps: Deps, settings: Settings) -> list[Callable[.
     return [backfill.fetch_page, backfill.record_status, refresh.refresh]
 
 
-def build_backtest_activities(deps: Deps) -> list[Callable[..., Any]]:
+def build_backtest_activities(deps: Deps, settings: Settings) -> list[Callable[..., Any]]:
     assert deps.vault is not None
+    paper = PaperConfig(
+        taker_fee_bps=Decimal(settings.paper_taker_fee_bps),
+        slippage_bps=Decimal(settings.paper_slippage_bps),
+        maker_fee_bps=Decimal(settings.paper_maker_fee_bps),
+    )
+    backtests = BacktestActivities(deps.sessions, deps.sandbox_limits, deps.sandbox_mode, paper)
     prompts = PromptBacktestActivities(
         deps.sessions, deps.vault, deps.llm_timeout_s, deps.llm_allow_private_hosts
     )
-    return [prompts.start, prompts.run_chunk, prompts.finish]
+    return [
+        backtests.run_program_backtest,
+        backtests.record_status,
+        prompts.start,
+        prompts.run_chunk,
+        prompts.finish,
+    ]
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:

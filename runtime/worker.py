@@ -41,6 +41,7 @@ from runtime.worker_cache import IdleEviction, TrackingRunner
 from sandbox import zygote_client
 from vault.redact import QueryStringRedactor
 from workflows.backfill import BackfillWorkflow
+from workflows.backtest import ProgramBacktestWorkflow
 from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
 from workflows.market_refresh import MarketRefreshWorkflow
 from workflows.notify import DailySummaryWorkflow, DeliverNowWorkflow, NotifyWorkflow
@@ -147,24 +148,23 @@ def build_backfill_worker(client: Client, settings: Settings, deps: Deps) -> Wor
     )
 
 
-# Backtest activities in flight at once per worker (a prompt backtest's chunk asks its model a
-# few items at a time).
-BACKTEST_ACTIVITY_SLOTS = 2
-
-
 def build_backtest_worker(client: Client, settings: Settings, deps: Deps) -> Worker:
-    # Why a worker of its own: a backtest runs for minutes; on its own queue with a few slots
-    # it never holds a slot or a poller a live trader needs (spec 8.1 P5).
+    # Why a worker of its own with few slots: a backtest replays thousands of decisions through
+    # the sandbox (a program) or its model (a prompt) back to back; on its own queue and slots
+    # it never holds a slot, a poller or a sandbox run a live trader needs (spec 8.1 P5).
+    # `backtest_max_concurrent` runs at once, plus one slot for the short bookkeeping
+    # activities (a run's final status, a prompt task's start and finish), so they never wait
+    # behind a year-long run.
     return Worker(
         client,
         task_queue=settings.backtest_task_queue,
-        workflows=[PromptBacktestWorkflow],
+        workflows=[ProgramBacktestWorkflow, PromptBacktestWorkflow],
         workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
-        activities=build_backtest_activities(deps),
-        max_concurrent_activities=BACKTEST_ACTIVITY_SLOTS,
+        activities=build_backtest_activities(deps, settings),
+        max_concurrent_activities=settings.backtest_max_concurrent + 1,
         # Why heartbeats sent at least every second: a cancellation reaches a running backtest
-        # only through a heartbeat's reply; the SDK's default throttle (up to 60 s) would keep
-        # a cancelled run asking its model for a minute.
+        # only in the answer to a heartbeat; the SDK otherwise throttles them up to 0.8 x the
+        # (generous) heartbeat timeout, and a cancelled run would go on for that long.
         max_heartbeat_throttle_interval=timedelta(seconds=1),
         default_heartbeat_throttle_interval=timedelta(seconds=1),
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -230,10 +230,11 @@ async def main(interceptors: Sequence[Interceptor] = ()) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info(
-        "worker polling task queues %s, %s and %s on %s",
+        "worker polling task queues %s, %s, %s and %s on %s",
         settings.task_queue,
         settings.pools_task_queue,
         settings.backfill_task_queue,
+        settings.backtest_task_queue,
         settings.resolved_temporal_address,
     )
     if settings.sandbox_mode == "fork":

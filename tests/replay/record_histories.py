@@ -30,6 +30,9 @@ from domain.equity import EquitySampleInput
 from domain.notifications import NotifyInput, SummaryInput
 from runtime.temporal import DATA_CONVERTER
 from tests import programs
+from tests.backtest_service.e2e import FLIP
+from tests.backtest_service.e2e import candles as backtest_candles
+from tests.backtest_service.e2e import post as post_backtest
 from tests.emulators.exchange_common import serving
 from tests.emulators.hyperliquid_emulator import HyperliquidEmulator
 from tests.reliability.venues import ALWAYS_LONG_SMALL, TOGGLE
@@ -260,7 +263,35 @@ async def backfill(st: Stack) -> WorkflowHandle:
     return st.client.get_workflow_handle(f"backfill-{r.json()['id']}")
 
 
-# The periodic jobs (equity history, notifier, market refresh): one short workflow per tick,
+async def backtest(st: Stack) -> WorkflowHandle:
+    """A program backtest over 6 stored hourly bars, started by the API like a user's (the
+    API waits for it: it has ended when this returns)."""
+    await backtest_candles(st, 6)
+    program = await st.create_program(FLIP)
+    r = await post_backtest(st.api, program["id"], 6)
+    assert r.status_code == 201, r.text
+    return st.client.get_workflow_handle(f"backtest-{r.json()['backtest']['id']}")
+
+
+async def backtest_cancelled(st: Stack) -> WorkflowHandle:
+    """A long program backtest cancelled through the API once it has made some progress."""
+    await backtest_candles(st, 2000)
+    program = await st.create_program(FLIP)
+    st.settings.backtest_sync_wait_seconds = 0
+    bt = (await post_backtest(st.api, program["id"], 2000)).json()["backtest"]
+
+    async def going() -> bool:
+        r = await st.api.get(f"/api/programs/backtest/{bt['id']}")
+        return bool(r.json()["backtest"]["steps_done"] >= 5)
+
+    await eventually(going, timeout=60)
+    r = await st.post(f"/api/programs/backtest/{bt['id']}/cancel")
+    assert r.json()["backtest"]["status"] == "cancelled", r.text
+    return st.client.get_workflow_handle(f"backtest-{bt['id']}")
+
+
+# The periodic jobs (equity history, notifier, market refresh) and one-off runs (backfills,
+# backtests): one short workflow each,
 # recorded whole.
 JOB_SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHandle]]] = {
     "equity_sample": equity_sample,
@@ -269,6 +300,8 @@ JOB_SCENARIOS: dict[str, Callable[[Stack], Awaitable[WorkflowHandle]]] = {
     "daily_summary": daily_summary,
     "market_refresh": market_refresh,
     "backfill": backfill,
+    "backtest": backtest,
+    "backtest_cancelled": backtest_cancelled,
 }
 POOL_SCENARIOS: dict[str, Callable[[Stack, int], Awaitable[WorkflowHandle]]] = {
     "pool_fire": pool_fire,
@@ -328,7 +361,7 @@ async def record(env: WorkflowEnvironment, name: str, suffix: str = "") -> None:
         st.app.state.replay_emulator = emu
         if name in JOB_SCENARIOS:
             job = await JOB_SCENARIOS[name](st)
-            await job.result()
+            await eventually(lambda: _closed(job), timeout=60)  # a cancelled one raises
             history = await job.fetch_history()
             (OUT / f"{name}{suffix}.json").write_text(json.dumps(history.to_json_dict(), indent=1))
             print("recorded", name, len(history.events), "events")

@@ -14,6 +14,7 @@ from temporalio.workflow import NondeterminismError
 from domain.trader import POSITION_SYNC_SECONDS, RECONCILE_SECONDS
 from runtime.temporal import DATA_CONVERTER
 from workflows.backfill import BackfillWorkflow
+from workflows.backtest import ProgramBacktestWorkflow
 from workflows.equity import EquitySampleWorkflow, EquityThinWorkflow
 from workflows.market_refresh import MarketRefreshWorkflow
 from workflows.notify import DailySummaryWorkflow, NotifyWorkflow
@@ -39,6 +40,7 @@ def _replayer() -> Replayer:
             DailySummaryWorkflow,
             MarketRefreshWorkflow,
             BackfillWorkflow,
+            ProgramBacktestWorkflow,
         ],
         data_converter=DATA_CONVERTER,
     )
@@ -71,6 +73,8 @@ def test_histories_cover_the_scenarios() -> None:
         "daily_summary",
         "market_refresh",
         "backfill",
+        "backtest",
+        "backtest_cancelled",
     } <= names
     for name in ("continue_as_new", "idle_continue_as_new"):
         cas = json.loads((HISTORIES / f"{name}.json").read_text())
