@@ -37,7 +37,10 @@ async def test_a_killed_worker_resumes_from_the_checkpoint_to_the_same_hash(
     temporal_client: Client, temporal_address: str, sqlite_url: str
 ) -> None:
     settings = make_settings(
-        temporal_address, sqlite_url, backtest_sync_wait_seconds=0, backtest_heartbeat_timeout_seconds=3
+        temporal_address,
+        sqlite_url,
+        backtest_sync_wait_seconds=0,
+        backtest_heartbeat_timeout_seconds=3,
     )
     async with full_stack(None, settings, worker=False) as st:
         await candles(st, STEPS)

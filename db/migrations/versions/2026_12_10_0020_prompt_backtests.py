@@ -1,7 +1,7 @@
 """prompt backtests: tasks, their items, and the LLM answer cache
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-10 09:00:00.000000
 
 Nothing to backfill: the tables start empty.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
