@@ -1,7 +1,8 @@
 """Child side, shared by both modes: one request in, one JSON result line out.
 
 Request (JSON): {"code": str, "snapshot": dict, "limits": {"cpu_seconds", "memory_mb",
-"max_output_bytes", ...}}. On the result fd, one JSON line each: {"program_started": true,
+"max_output_bytes", ...}, "backtest": {"seed", "step", "now_ms"} (optional: backtest mode, see
+sandbox/determinism.py)}. On the result fd, one JSON line each: {"program_started": true,
 "isolation": {...}} once jailed, just before user code runs (sandbox.protocol.PROGRAM_STARTED),
 then the result: {"ok": true, "decision": {...}, "logs": str} or {"ok": false, "error_code",
 "error", "logs"}; a failure before user code runs is a result without the first line.
@@ -17,7 +18,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from sandbox import protocol
+from sandbox import determinism, protocol
 
 # Jails the process for one run (given the request's limits); returns the isolation report.
 Isolate = Callable[[dict[str, Any]], dict[str, Any]]
@@ -31,6 +32,8 @@ def serve(raw: bytes, isolate: Isolate) -> None:
         code: str = request["code"]
         snapshot: dict = request["snapshot"]
         limits: dict = request["limits"]
+        backtest = request.get("backtest")
+        context = None if backtest is None else determinism.BacktestContext.from_json(backtest)
         from sandbox.market_data import MarketData
 
         data = MarketData(snapshot)
@@ -61,6 +64,8 @@ def serve(raw: bytes, isolate: Isolate) -> None:
                          "error": f"isolation failed: {exc!r}"})  # fmt: skip
         return
     emit(result_fd, {protocol.PROGRAM_STARTED: True, "isolation": isolation})
+    if context is not None:  # last, so that nothing of the sandbox's own runs on the shims
+        determinism.apply(context)
     outcome = run_isolated(
         code, compiled, data, int(limits["max_output_bytes"]), int(limits["memory_mb"])
     )

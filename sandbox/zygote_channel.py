@@ -16,13 +16,11 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from sandbox.pipes import read_capped, write_all
-from sandbox.process import STDERR_KEEP_BYTES, ChildRun
-from sandbox.protocol import child_env
+from sandbox.process import STDERR_KEEP_BYTES, ChildRun, interpreter_command, interpreter_env
 from sandbox.zygote_health import ProcessState, kill_quietly, read_state, tampered
 
 logger = logging.getLogger(__name__)
@@ -51,15 +49,16 @@ class Zygote:
         self.loop.add_reader(control.fileno(), self._on_message)
 
     @classmethod
-    async def start(cls) -> Zygote:
+    async def start(cls, kind: str = "live") -> Zygote:
+        """`kind` "backtest": a zygote whose runs hash with seed 0 (sandbox/determinism.py)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             # exec, not fork: the zygote must start from a clean memory image (no secrets).
             proc = subprocess.Popen(
-                [sys.executable, "-I", str(ZYGOTE_SCRIPT), str(theirs.fileno())],
+                [*interpreter_command(kind), str(ZYGOTE_SCRIPT), str(theirs.fileno())],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                env=child_env(),
+                env=interpreter_env(kind),
                 cwd="/",
                 close_fds=True,
                 pass_fds=(theirs.fileno(),),
