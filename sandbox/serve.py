@@ -16,9 +16,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import Any
+from types import CodeType
+from typing import TYPE_CHECKING, Any
 
 from sandbox import determinism, protocol
+
+if TYPE_CHECKING:
+    from sandbox.market_data import MarketData
 
 # Jails the process for one run (given the request's limits); returns the isolation report.
 Isolate = Callable[[dict[str, Any]], dict[str, Any]]
@@ -47,13 +51,28 @@ def serve(raw: bytes, isolate: Isolate) -> None:
         error = f"program cannot be compiled: {type(exc).__name__}: {exc}"
         emit(1, {"ok": False, "error_code": protocol.INVALID_PROGRAM, "error": error})
         return
+    run_jailed(code, compiled, data, limits, context, isolate)
 
+
+def run_jailed(
+    code: str,
+    compiled: CodeType,
+    data: MarketData,
+    limits: dict[str, Any],
+    context: determinism.BacktestContext | None,
+    isolate: Isolate,
+    devnull: int | None = None,
+) -> None:
+    """Jail this process, then run the program on `data` and emit its result on fd 1 (also a
+    backtest session's steps, sandbox/session_host.py, which bring their own /dev/null: they
+    start inside an empty root)."""
     from sandbox.runtime import run_isolated
 
     # The result channel is a private copy of stdout; fds 0/1 then point at /dev/null so that
     # C-level writes (or a program writing to fd 1) cannot corrupt it by accident.
     result_fd = os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDWR)
+    if devnull is None:
+        devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.close(devnull)

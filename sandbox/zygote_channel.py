@@ -34,52 +34,32 @@ class ZygoteDiedError(RuntimeError):
     """The zygote exited (or stopped answering) while a run was in flight."""
 
 
-class Zygote:
-    def __init__(self, proc: subprocess.Popen[bytes], control: socket.socket) -> None:
-        self.proc = proc
+class RunChannel:
+    """The worker's end of a process that forks runs on request (a zygote, or a backtest
+    session: sandbox/session_host.py): run messages with the run's pipes, kills, exits."""
+
+    name = "the sandbox zygote"
+
+    def __init__(self, control: socket.socket) -> None:
         self.control = control
         self.loop = asyncio.get_running_loop()
         self.ids = itertools.count(1)
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.ready: asyncio.Future[dict[str, Any]] = self.loop.create_future()
         self.dead = False
-        self.pid = proc.pid  # the zygote proper, as this process sees it (from `ready`)
-        self.baseline: ProcessState | None = None  # its state once ready (zygote_health)
         control.setblocking(False)
         self.loop.add_reader(control.fileno(), self._on_message)
 
-    @classmethod
-    async def start(cls, kind: str = "live") -> Zygote:
-        """`kind` "backtest": a zygote whose runs hash with seed 0 (sandbox/determinism.py)."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            # exec, not fork: the zygote must start from a clean memory image (no secrets).
-            proc = subprocess.Popen(
-                [*interpreter_command(kind), str(ZYGOTE_SCRIPT), str(theirs.fileno())],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                env=interpreter_env(kind),
-                cwd="/",
-                close_fds=True,
-                pass_fds=(theirs.fileno(),),
-                start_new_session=True,  # terminal signals go to the worker, not the zygote
-            )
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        zygote = cls(proc, ours)
-        try:
-            await asyncio.wait_for(asyncio.shield(zygote.ready), _START_TIMEOUT)
-        except BaseException:
-            zygote.close()
-            raise
-        return zygote
-
     @property
     def alive(self) -> bool:
-        return not self.dead and self.proc.poll() is None
+        return not self.dead
+
+    def _on_ready(self, msg: dict[str, Any]) -> None:
+        self.ready.set_result(msg)
+
+    def close(self) -> None:
+        self._mark_dead(f"{self.name} was stopped")
+        self.control.close()
 
     def _on_message(self) -> None:
         try:
@@ -89,20 +69,17 @@ class Zygote:
         except OSError:
             data = b""
         if not data:
-            self._mark_dead("the sandbox zygote exited")
+            self._mark_dead(f"{self.name} exited")
             return
         try:
             msg = json.loads(data)
             run_id = int(msg.get("id", -1))
         except (ValueError, TypeError, AttributeError):
-            self._mark_dead(f"the sandbox zygote sent a malformed message: {data[:200]!r}")
+            self._mark_dead(f"{self.name} sent a malformed message: {data[:200]!r}")
             self.close()
             return
         if msg.get("op") == "ready" and not self.ready.done():
-            if isinstance(msg.get("pid"), int):
-                self.pid = msg["pid"]
-            self.baseline = read_state(self.pid)
-            self.ready.set_result(msg)
+            self._on_ready(msg)
             return
         future = self.pending.pop(run_id, None)
         if future is not None and not future.done():
@@ -125,34 +102,14 @@ class Zygote:
         data = json.dumps(message).encode()
         try:
             socket.send_fds(self.control, [data], fds or [])
-        except OSError as exc:  # full or broken channel: this zygote is no longer usable
-            self._mark_dead(f"sandbox zygote channel failed: {exc!r}")
+        except OSError as exc:  # full or broken channel: this process is no longer usable
+            self._mark_dead(f"the channel to {self.name} failed: {exc!r}")
             raise ZygoteDiedError(str(exc)) from exc
 
     def kill(self, run_id: int) -> None:
         if not self.dead:
             with contextlib.suppress(ZygoteDiedError):
                 self._send({"op": "kill", "id": run_id})
-
-    def health(self) -> str | None:
-        """Why this zygote must not take another run (None: it may)."""
-        if not self.alive:
-            return "it exited"
-        if self.baseline is None:
-            return None  # its state could not be read at start (not root, say): not checked
-        return tampered(self.baseline, self.pid)
-
-    def close(self) -> None:
-        """Stop the zygote: it kills its children and exits on end of file; SIGKILL to be sure
-        (the zygote proper too: the kernel then ends every run in its PID namespace)."""
-        self._mark_dead("the sandbox zygote was stopped")
-        self.control.close()
-        if self.pid != self.proc.pid and self.proc.poll() is None:
-            kill_quietly(self.pid)
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=_REAP_TIMEOUT)
 
     async def run(self, request: bytes, wall_seconds: float, max_output_bytes: int) -> ChildRun:
         run_id = next(self.ids)
@@ -210,6 +167,85 @@ class Zygote:
                 except TimeoutError:
                     logger.error("sandbox run %s did not exit after SIGKILL", run_id)
         return run
+
+
+class Zygote(RunChannel):
+    def __init__(self, proc: subprocess.Popen[bytes], control: socket.socket) -> None:
+        super().__init__(control)
+        self.proc = proc
+        self.pid = proc.pid  # the zygote proper, as this process sees it (from `ready`)
+        self.baseline: ProcessState | None = None  # its state once ready (zygote_health)
+
+    @classmethod
+    async def start(cls, kind: str = "live") -> Zygote:
+        """`kind` "backtest": a zygote whose runs hash with seed 0 (sandbox/determinism.py)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            # exec, not fork: the zygote must start from a clean memory image (no secrets).
+            proc = subprocess.Popen(
+                [*interpreter_command(kind), str(ZYGOTE_SCRIPT), str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=interpreter_env(kind),
+                cwd="/",
+                close_fds=True,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,  # terminal signals go to the worker, not the zygote
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        zygote = cls(proc, ours)
+        try:
+            await asyncio.wait_for(asyncio.shield(zygote.ready), _START_TIMEOUT)
+        except BaseException:
+            zygote.close()
+            raise
+        return zygote
+
+    @property
+    def alive(self) -> bool:
+        return not self.dead and self.proc.poll() is None
+
+    def _on_ready(self, msg: dict[str, Any]) -> None:
+        if isinstance(msg.get("pid"), int):
+            self.pid = msg["pid"]
+        self.baseline = read_state(self.pid)
+        self.ready.set_result(msg)
+
+    def health(self) -> str | None:
+        """Why this zygote must not take another run (None: it may)."""
+        if not self.alive:
+            return "it exited"
+        if self.baseline is None:
+            return None  # its state could not be read at start (not root, say): not checked
+        return tampered(self.baseline, self.pid)
+
+    def close(self) -> None:
+        """Stop the zygote: it kills its children and exits on end of file; SIGKILL to be sure
+        (the zygote proper too: the kernel then ends every run in its PID namespace)."""
+        super().close()
+        if self.pid != self.proc.pid and self.proc.poll() is None:
+            kill_quietly(self.pid)
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=_REAP_TIMEOUT)
+
+    def start_session(self, fds: list[int]) -> tuple[int, asyncio.Future[dict[str, Any]]]:
+        """Ask for a backtest session (sandbox/session_host.py) on `fds` (its setup pipe, its
+        control socket, its stderr): the session's id here, and its exit message to come."""
+        session_id = next(self.ids)
+        exited: asyncio.Future[dict[str, Any]] = self.loop.create_future()
+        self.pending[session_id] = exited
+        try:
+            self._send({"op": "session", "id": session_id}, fds)
+        except BaseException:
+            self.pending.pop(session_id, None)
+            raise
+        return session_id, exited
 
 
 def _status(msg: dict[str, Any]) -> int:
