@@ -115,6 +115,7 @@ def klines_of(series: list[Series], at_ms: int) -> dict[str, dict[str, np.ndarra
     """`klines_at` over decoded series: views of the history (MarketData copies them)."""
     klines: dict[str, dict[str, np.ndarray]] = {}
     for s in series:
-        lo, hi = window(s.close_times, at_ms, s.step_ms)  # type: ignore[arg-type]
+        # `window` with numpy's bisection: the same bounds, without a Python loop.
+        lo, hi = np.searchsorted(s.close_times, [at_ms - WINDOW * s.step_ms, at_ms], "right")
         klines.setdefault(s.symbol, {})[s.interval] = s.rows[lo:hi]
     return klines

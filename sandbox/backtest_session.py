@@ -147,7 +147,7 @@ class BacktestSession:
             assert self.link is not None
             try:
                 run = await self.link.run(
-                    request, self.limits.wall_seconds, self.limits.max_output_bytes
+                    request, self.limits.wall_seconds, self.limits.max_output_bytes, True
                 )
             except ZygoteDiedError:
                 logger.warning("backtest session died during a step; rerunning it on a fresh one")

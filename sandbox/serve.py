@@ -62,10 +62,12 @@ def run_jailed(
     context: determinism.BacktestContext | None,
     isolate: Isolate,
     devnull: int | None = None,
+    hang_up: bool = False,
 ) -> None:
     """Jail this process, then run the program on `data` and emit its result on fd 1 (also a
     backtest session's steps, sandbox/session_host.py, which bring their own /dev/null: they
-    start inside an empty root)."""
+    start inside an empty root). `hang_up`: close the result channel and stderr once the
+    result is out, so that the worker has it before this process has finished exiting."""
     from sandbox.runtime import run_isolated
 
     # The result channel is a private copy of stdout; fds 0/1 then point at /dev/null so that
@@ -89,6 +91,9 @@ def run_jailed(
         code, compiled, data, int(limits["max_output_bytes"]), int(limits["memory_mb"])
     )
     emit(result_fd, outcome)
+    if hang_up:
+        os.close(result_fd)
+        os.close(2)
 
 
 def read_all(fd: int) -> bytes:

@@ -43,6 +43,7 @@ import os
 import select
 import signal
 import socket
+import sys
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any
@@ -115,9 +116,12 @@ class SessionHost:
         return True
 
     def fork(self, run_id: int, fds: list[int]) -> None:
-        if self.step is not None:  # one identity per session: its steps run one at a time
-            self.send({"op": "error", "id": run_id, "error": "a step is still running"})
-            return
+        if self.step is not None:
+            # The worker has what it needs of the step before (its answer, or it gave up on
+            # it): what is left of it (its exit) ends now, so that it cannot hold this step up
+            # and the steps never share their identity.
+            _kill(self.step.pid)
+            self.reap()
         try:
             pid = jail.clone_into_new_pid_namespace()
             if pid < 0:  # not root, or an architecture without the clone number
@@ -170,9 +174,16 @@ class SessionHost:
         # The descriptors as in a live run: the result channel becomes fd 3 (run_jailed).
         devnull = os.dup(DEVNULL_FD)
         os.close(DEVNULL_FD)
-        serve.run_jailed(
-            self.code, self.compiled, data, self.limits, context, self.isolate, devnull
-        )
+        try:
+            serve.run_jailed(
+                self.code, self.compiled, data, self.limits, context, self.isolate, devnull, True
+            )
+        except BaseException:
+            import traceback
+
+            traceback.print_exc(file=sys.__stderr__)  # the worker maps e.g. MemoryError
+            os._exit(70)
+        os._exit(0)  # no interpreter teardown: nothing the program planted runs
 
     def isolate(self, limits: dict[str, Any]) -> dict[str, Any]:
         report = jail.isolate_forked_child(

@@ -21,6 +21,7 @@ from typing import Any
 
 from sandbox.pipes import read_capped, write_all
 from sandbox.process import STDERR_KEEP_BYTES, ChildRun, interpreter_command, interpreter_env
+from sandbox.result_channel import read_channel
 from sandbox.zygote_health import ProcessState, kill_quietly, read_state, tampered
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,17 @@ class RunChannel:
             with contextlib.suppress(ZygoteDiedError):
                 self._send({"op": "kill", "id": run_id})
 
-    async def run(self, request: bytes, wall_seconds: float, max_output_bytes: int) -> ChildRun:
+    async def run(
+        self,
+        request: bytes,
+        wall_seconds: float,
+        max_output_bytes: int,
+        until_answered: bool = False,
+    ) -> ChildRun:
+        """Run one child and read it to its end. `until_answered` (a backtest session's steps):
+        done once the child has closed its output with a result line in it, without waiting
+        for its exit (its status means nothing then: sandbox/runner.interpret reads the result);
+        the session ends what is left of it before it starts the next step."""
         run_id = next(self.ids)
         stdin_r, stdin_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -141,6 +152,7 @@ class RunChannel:
                 close(stdin_w)  # end of file for the child
 
         run = ChildRun()
+        answered = False
         try:
             async with asyncio.timeout(wall_seconds):
                 # A task group, not gather: if one part fails the others are cancelled and
@@ -153,13 +165,16 @@ class RunChannel:
                     err = tasks.create_task(read_capped(err_r, STDERR_KEEP_BYTES, None))
                 run.stdout, run.output_overflow = out.result()
                 run.stderr = err.result()[0]
-                run.returncode = _status(await exited)
+                answered = until_answered and not run.output_overflow and _answered(run.stdout)
+                if not answered:
+                    run.returncode = _status(await exited)
         except TimeoutError:
             run.timed_out = True
         finally:
             for fd in list(owned):
                 close(fd)
-            if not exited.done():  # timeout, overflow or cancellation: never leave a child
+            if not exited.done() and not answered:  # timeout, overflow, cancellation:
+                # never leave a child
                 self.kill(run_id)
                 try:
                     msg = await asyncio.wait_for(asyncio.shield(exited), _REAP_TIMEOUT)
@@ -246,6 +261,10 @@ class Zygote(RunChannel):
             self.pending.pop(session_id, None)
             raise
         return session_id, exited
+
+
+def _answered(stdout: bytes) -> bool:
+    return read_channel(stdout).result is not None
 
 
 def _status(msg: dict[str, Any]) -> int:
