@@ -47,7 +47,7 @@ from sandbox.runner import (
     interpret,
     run_program,
 )
-from sandbox.zygote_channel import RunChannel, ZygoteDiedError
+from sandbox.zygote_channel import RunChannel, StartedRun, ZygoteDiedError
 from sandbox.zygote_client import get_zygote
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class BacktestSession:
         self.setup: bytes | None = None
         self.problem: SandboxResult | None = None  # every step's answer (an invalid program)
         self.link: _SessionLink | None = None
+        self.next: StartedRun | None = None  # the next step's process, forked ahead
         self.stderr_task: asyncio.Task[tuple[bytes, bool]] | None = None
 
     async def __aenter__(self) -> BacktestSession:
@@ -144,10 +145,12 @@ class BacktestSession:
         for attempt in (1, 2):
             if self.link is None or not self.link.alive:
                 await self._start()
-            assert self.link is not None
+            link = self.link
+            assert link is not None
+            started, self.next = self.next, None
             try:
-                run = await self.link.run(
-                    request, self.limits.wall_seconds, self.limits.max_output_bytes, True
+                run = await link.run(
+                    request, self.limits.wall_seconds, self.limits.max_output_bytes, True, started
                 )
             except ZygoteDiedError:
                 logger.warning("backtest session died during a step; rerunning it on a fresh one")
@@ -160,8 +163,17 @@ class BacktestSession:
                 # answering (it may be stopped). Not the program's doing as far as we know: a
                 # fresh session for the next step, and this one's TIMEOUT stands.
                 self._drop()
+            else:
+                self._fork_ahead()
             return run
         raise AssertionError("unreachable")
+
+    def _fork_ahead(self) -> None:
+        """Have the next step's process forked (and jailed) now, while the caller works out
+        the next step's input: only its input and its run are left for the next step."""
+        if self.link is not None and self.link.alive and self.next is None:
+            with contextlib.suppress(ZygoteDiedError):
+                self.next = self.link.start_run()
 
     async def _start(self) -> None:
         """A session parent from the backtest zygote, loaded with the setup."""
@@ -201,8 +213,12 @@ class BacktestSession:
         except (TimeoutError, ZygoteDiedError) as exc:
             self._drop()
             raise ZygoteDiedError(f"the backtest session did not start: {exc!r}") from exc
+        self._fork_ahead()
 
     def _drop(self) -> None:
+        started, self.next = self.next, None
+        if started is not None:
+            started.discard()
         link, self.link = self.link, None
         if link is not None:
             link.close()

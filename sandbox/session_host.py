@@ -137,7 +137,7 @@ class SessionHost:
         self.step = _Step(run_id, pid, os.pidfd_open(pid))
 
     def become_step(self, fds: list[int]) -> None:
-        """In the forked child: take the step's input, forget the history, jail, run."""
+        """In the forked child: jail, take the step's input, forget the history, run."""
         parent = os.getppid()
         os.setsid()
         jail.die_with_parent()  # getppid() is 0 in a PID namespace of its own, and stays 0
@@ -147,6 +147,19 @@ class SessionHost:
             os.dup2(fd, target)
         self.control.detach()  # fd 1 is the step's stdout now
         os.closerange(DEVNULL_FD + 1, 1 << 20)
+        # Jailed before its input comes (the worker asks for a step's process as soon as it
+        # has the answer of the one before, so this overlaps the worker's own work), but for
+        # the memory limit, which follows once the history is let go of (it is not counted
+        # against the program then, as live).
+        try:
+            report = jail.isolate_forked_child(
+                self.limits["cpu_seconds"], self.limits["memory_mb"], self.zygote_report,
+                self.seccomp, self.uid, "/" if self.chrooted else None, memory_now=False,
+            )  # fmt: skip
+        except Exception as exc:  # fail closed: never run the program half-isolated
+            serve.emit(1, {"ok": False, "error_code": protocol.SANDBOX_FAILURE,
+                           "error": f"isolation failed: {exc!r}"})  # fmt: skip
+            return
         raw = serve.read_all(0)
         try:
             request = json.loads(raw)
@@ -171,12 +184,17 @@ class SessionHost:
             }
             serve.emit(1, error)
             return
+
+        def isolate(limits: dict[str, Any]) -> dict[str, Any]:
+            jail.limit_memory(limits["memory_mb"])
+            return report.as_dict()
+
         # The descriptors as in a live run: the result channel becomes fd 3 (run_jailed).
         devnull = os.dup(DEVNULL_FD)
         os.close(DEVNULL_FD)
         try:
             serve.run_jailed(
-                self.code, self.compiled, data, self.limits, context, self.isolate, devnull, True
+                self.code, self.compiled, data, self.limits, context, isolate, devnull, True
             )
         except BaseException:
             import traceback
@@ -184,13 +202,6 @@ class SessionHost:
             traceback.print_exc(file=sys.__stderr__)  # the worker maps e.g. MemoryError
             os._exit(70)
         os._exit(0)  # no interpreter teardown: nothing the program planted runs
-
-    def isolate(self, limits: dict[str, Any]) -> dict[str, Any]:
-        report = jail.isolate_forked_child(
-            limits["cpu_seconds"], limits["memory_mb"], self.zygote_report, self.seccomp,
-            self.uid, "/" if self.chrooted else None,  # already inside the empty root
-        )  # fmt: skip
-        return report.as_dict()
 
     def reap(self) -> None:
         step, self.step = self.step, None

@@ -112,17 +112,8 @@ class RunChannel:
             with contextlib.suppress(ZygoteDiedError):
                 self._send({"op": "kill", "id": run_id})
 
-    async def run(
-        self,
-        request: bytes,
-        wall_seconds: float,
-        max_output_bytes: int,
-        until_answered: bool = False,
-    ) -> ChildRun:
-        """Run one child and read it to its end. `until_answered` (a backtest session's steps):
-        done once the child has closed its output with a result line in it, without waiting
-        for its exit (its status means nothing then: sandbox/runner.interpret reads the result);
-        the session ends what is left of it before it starts the next step."""
+    def start_run(self) -> StartedRun:
+        """Have a child forked on three fresh pipes; `run` then feeds and reads it."""
         run_id = next(self.ids)
         stdin_r, stdin_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -138,18 +129,29 @@ class RunChannel:
         finally:
             for fd in (stdin_r, out_w, err_w):  # the zygote has its own copies now
                 os.close(fd)
-        owned = {stdin_w, out_r, err_r}
+        return StartedRun(run_id, exited, stdin_w, out_r, err_r)
 
-        def close(fd: int) -> None:  # each fd exactly once: a number may be reused at once
-            if fd in owned:
-                owned.discard(fd)
-                os.close(fd)
+    async def run(
+        self,
+        request: bytes,
+        wall_seconds: float,
+        max_output_bytes: int,
+        until_answered: bool = False,
+        started: StartedRun | None = None,
+    ) -> ChildRun:
+        """Run one child (`started` ahead of time, or now) and read it to its end; the wall
+        clock starts here. `until_answered` (a backtest session's steps): done once the child
+        has closed its output with a result line in it, without waiting for its exit (its status
+        means nothing then: sandbox/runner.interpret reads the result); the session ends what
+        is left of it before it starts the next step."""
+        child = started or self.start_run()
+        run_id, exited, close = child.run_id, child.exited, child.close
 
         async def feed() -> None:
             try:
-                await write_all(stdin_w, request)
+                await write_all(child.stdin_w, request)
             finally:
-                close(stdin_w)  # end of file for the child
+                close(child.stdin_w)  # end of file for the child
 
         run = ChildRun()
         answered = False
@@ -160,9 +162,9 @@ class RunChannel:
                 async with asyncio.TaskGroup() as tasks:
                     tasks.create_task(feed())
                     out = tasks.create_task(
-                        read_capped(out_r, max_output_bytes, lambda: self.kill(run_id))
+                        read_capped(child.out_r, max_output_bytes, lambda: self.kill(run_id))
                     )
-                    err = tasks.create_task(read_capped(err_r, STDERR_KEEP_BYTES, None))
+                    err = tasks.create_task(read_capped(child.err_r, STDERR_KEEP_BYTES, None))
                 run.stdout, run.output_overflow = out.result()
                 run.stderr = err.result()[0]
                 answered = until_answered and not run.output_overflow and _answered(run.stdout)
@@ -171,8 +173,7 @@ class RunChannel:
         except TimeoutError:
             run.timed_out = True
         finally:
-            for fd in list(owned):
-                close(fd)
+            child.discard()
             if not exited.done() and not answered:  # timeout, overflow, cancellation:
                 # never leave a child
                 self.kill(run_id)
@@ -182,6 +183,33 @@ class RunChannel:
                 except TimeoutError:
                     logger.error("sandbox run %s did not exit after SIGKILL", run_id)
         return run
+
+
+class StartedRun:
+    """A child asked for, and the worker's ends of its pipes (each closed exactly once: a
+    number may be reused at once)."""
+
+    def __init__(
+        self,
+        run_id: int,
+        exited: asyncio.Future[dict[str, Any]],
+        stdin_w: int,
+        out_r: int,
+        err_r: int,
+    ) -> None:
+        self.run_id, self.exited = run_id, exited
+        self.stdin_w, self.out_r, self.err_r = stdin_w, out_r, err_r
+        self.owned = {stdin_w, out_r, err_r}
+
+    def close(self, fd: int) -> None:
+        if fd in self.owned:
+            self.owned.discard(fd)
+            os.close(fd)
+
+    def discard(self) -> None:
+        """Close what is left (a child never fed reads end of file: its run fails)."""
+        for fd in list(self.owned):
+            self.close(fd)
 
 
 class Zygote(RunChannel):
