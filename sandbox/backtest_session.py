@@ -86,6 +86,9 @@ class BacktestSession:
         self.problem: SandboxResult | None = None  # every step's answer (an invalid program)
         self.link: _SessionLink | None = None
         self.next: StartedRun | None = None  # the next step's process, forked ahead
+        # Steps run one at a time (a backtest's steps follow each other anyway): a session
+        # parent ends what is left of a step when the next one starts.
+        self.one_at_a_time = asyncio.Lock()
         self.stderr_task: asyncio.Task[tuple[bytes, bool]] | None = None
 
     async def __aenter__(self) -> BacktestSession:
@@ -135,7 +138,8 @@ class BacktestSession:
         except TypeError as exc:
             return failure(p.SANDBOX_FAILURE, f"account is not JSON-serialisable: {exc}", started)
         try:
-            run = await self._run(request)
+            async with self.one_at_a_time:
+                run = await self._run(request)
         except Exception as exc:  # e.g. fork failure (EAGAIN/ENOMEM): a platform fault
             logger.exception("could not run a backtest step")
             return failure(p.SANDBOX_FAILURE, f"could not start the sandbox: {exc!r}", started)

@@ -3,6 +3,7 @@ goes on with the next step."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -76,3 +77,22 @@ async def test_a_history_that_is_not_one_is_refused(sandbox_mode: str) -> None:
     with pytest.raises(ValueError, match="close times must increase"):
         async with BacktestSession(code, candles, LIMITS):
             pass
+
+
+async def test_steps_asked_for_at_once_run_one_after_the_other() -> None:
+    """A caller that does not wait for one step before the next still gets every answer: the
+    session never ends a step that is still running to start the next."""
+    code = """
+class Strategy:
+    def should_trade(self, data):
+        for k in ().__class__.__base__.__subclasses__():
+            if k.__name__ == "_wrap_close":
+                k.__init__.__globals__["sys"].modules["time"].sleep(0.2)
+        return Decision(operation="hold", reasoning=str(data.trigger["step"]))
+"""
+    candles = history(hours=104, symbols=("BTC", "ETH"))
+    async with BacktestSession(code, candles, LIMITS) as session:
+        results = await asyncio.gather(
+            *(session.step(s, step_time(s), account(candles, s)) for s in range(3))
+        )
+    assert [(r.decision or {}).get("reasoning") for r in results] == ["0", "1", "2"], results
