@@ -105,9 +105,9 @@ async def run_program(
     try:  # compiled once per program version, off this process (sandbox/compile_check.py)
         problems = await check_program(code, budget_seconds=limits.compile_seconds)
     except CheckerUnavailableError as exc:
-        return failure(p.SANDBOX_FAILURE, str(exc), started)
+        return _failure(p.SANDBOX_FAILURE, str(exc), started)
     if problems:
-        return failure(p.INVALID_PROGRAM, "\n".join(problems), started)
+        return _failure(p.INVALID_PROGRAM, "\n".join(problems), started)
     try:
         data = snapshot if snapshot_json is None else orjson.Fragment(snapshot_json)
         message: dict[str, Any] = {"code": code, "snapshot": data, "limits": asdict(limits)}
@@ -115,15 +115,15 @@ async def run_program(
             message["backtest"] = backtest.as_json()
         request = _encode(message)
     except (TypeError, ValueError) as exc:
-        return failure(p.SANDBOX_FAILURE, f"snapshot is not JSON-serialisable: {exc}", started)
+        return _failure(p.SANDBOX_FAILURE, f"snapshot is not JSON-serialisable: {exc}", started)
     try:
         kind = "live" if backtest is None else "backtest"  # backtests: hash seed 0
         start_run = run_forked if mode == "fork" else run_child
         run = await start_run(request, limits.wall_seconds, limits.max_output_bytes, kind)
     except Exception as exc:  # e.g. fork failure (EAGAIN/ENOMEM): a platform fault
         logger.exception("could not run the program sandbox")
-        return failure(p.SANDBOX_FAILURE, f"could not start the sandbox: {exc!r}", started)
-    return interpret(run, limits, started)
+        return _failure(p.SANDBOX_FAILURE, f"could not start the sandbox: {exc!r}", started)
+    return _interpret(run, limits, started)
 
 
 def _encode(request: dict[str, Any]) -> bytes:
@@ -135,20 +135,20 @@ def _encode(request: dict[str, Any]) -> bytes:
         return json.dumps(request).encode()
 
 
-def interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxResult:
+def _interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxResult:
     """What a finished child run means (also a backtest session's steps: the same codes)."""
     if run.harmed_sandbox:
         msg = (
             "the sandbox stopped twice while this program ran (it died, or was stopped, slowed "
             "or limited): the program is taken to be the cause"
         )
-        return failure(p.PROGRAM_ERROR, msg, started)
+        return _failure(p.PROGRAM_ERROR, msg, started)
     if run.timed_out:
         msg = f"program exceeded the wall-clock limit of {limits.wall_seconds:g} s"
-        return failure(p.TIMEOUT, msg, started)
+        return _failure(p.TIMEOUT, msg, started)
     if run.output_overflow:
         msg = f"program output exceeded {limits.max_output_bytes} bytes"
-        return failure(p.OUTPUT_TOO_LARGE, msg, started)
+        return _failure(p.OUTPUT_TOO_LARGE, msg, started)
     channel = read_channel(run.stdout)
     if channel.program_started:
         _warn_if_degraded(channel.isolation)
@@ -159,22 +159,22 @@ def interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxRe
     # overflow, both handled above; the OOM killer is unlikely with RLIMIT_AS in place.)
     if rc in (-signal.SIGXCPU, -signal.SIGKILL):
         msg = f"program exceeded the CPU limit of {limits.cpu_seconds} s"
-        return failure(p.CPU_LIMIT, msg, started)
+        return _failure(p.CPU_LIMIT, msg, started)
     stderr = p.clean_text(run.stderr.decode("utf-8", "replace"), len(run.stderr))
     if "MemoryError" in stderr:
         msg = f"program exceeded the memory limit ({limits.memory_mb} MB)"
-        return failure(p.MEMORY_LIMIT, msg, started)
+        return _failure(p.MEMORY_LIMIT, msg, started)
     if rc is not None and -rc in _CRASH_SIGNALS:
         msg = f"the program crashed the interpreter ({_describe_exit(rc)})"
-        return failure(p.PROGRAM_ERROR, msg, started)
+        return _failure(p.PROGRAM_ERROR, msg, started)
     if channel.program_started:
         # Its own doing (e.g. os._exit, or garbage written on the result channel): a failure of
         # this program, never SANDBOX_FAILURE, which means a fault of the platform.
         what = "wrote an unreadable result" if channel.wrote else "ended without a result"
         logger.info("program %s (%s): %r", what, _describe_exit(rc), stderr[-500:])
-        return failure(p.PROGRAM_ERROR, f"the program {what} ({_describe_exit(rc)})", started)
+        return _failure(p.PROGRAM_ERROR, f"the program {what} ({_describe_exit(rc)})", started)
     logger.warning("sandbox child exited %s without a result: %s", rc, stderr[-2000:])
-    return failure(
+    return _failure(
         p.SANDBOX_FAILURE,
         f"sandbox exited with {_describe_exit(rc)} and no result\n{stderr[-2000:]}".rstrip(),
         started,
@@ -187,7 +187,7 @@ def _from_payload(payload: dict[str, Any], started: float, program_started: bool
     if payload["ok"]:
         decision, problem = validate_decision(payload.get("decision"))
         if decision is None:
-            return failure(p.INVALID_DECISION, problem, started, logs)
+            return _failure(p.INVALID_DECISION, problem, started, logs)
         return SandboxResult(True, decision, None, None, _clean_logs(logs), _elapsed_ms(started))
     code = payload.get("error_code")
     allowed = p.RUN_ERROR_CODES if program_started else p.CHILD_ERROR_CODES
@@ -195,10 +195,10 @@ def _from_payload(payload: dict[str, Any], started: float, program_started: bool
         if program_started:  # only the program writes such a line once it has started
             claim = p.clean_text(repr(code), 100)
             msg = f"the program wrote a result of its own on the result channel (claiming {claim})"
-            return failure(p.PROGRAM_ERROR, msg, started, logs)
-        return failure(p.SANDBOX_FAILURE, f"unexpected error code {code!r:.100}", started, logs)
+            return _failure(p.PROGRAM_ERROR, msg, started, logs)
+        return _failure(p.SANDBOX_FAILURE, f"unexpected error code {code!r:.100}", started, logs)
     error = payload.get("error")
-    return failure(code, error if isinstance(error, str) else code, started, logs)
+    return _failure(code, error if isinstance(error, str) else code, started, logs)
 
 
 def validate_decision(raw: object) -> tuple[dict | None, str]:
@@ -260,7 +260,7 @@ def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def failure(code: str, error: str, started: float, logs: str = "") -> SandboxResult:
+def _failure(code: str, error: str, started: float, logs: str = "") -> SandboxResult:
     error = p.clean_text(error, p.ERROR_KEEP_CHARS + 100)
     return SandboxResult(False, None, code, error, _clean_logs(logs), _elapsed_ms(started))
 
@@ -269,3 +269,7 @@ def _clean_logs(logs: str) -> str:
     # Bad text is the program's problem: replaced here, where it enters, so that storing or
     # sending a result can never fail on it (a 500, or a retried decision).
     return p.clean_text(logs, p.LOG_KEEP_CHARS + 100)
+
+
+# What a backtest session's steps share with runs (sandbox/backtest_session.py).
+interpret, failure = _interpret, _failure
