@@ -5,10 +5,13 @@ It holds what a backtest's steps share: the compiled program and the run's candl
 (sandbox/backtest_candles.py). It never runs user code. For each step the worker sends the
 step's three pipe ends, exactly as it does to the zygote for a live run ({"op": "run", "id"}
 with stdin, stdout, stderr; {"op": "kill", "id"}; it answers {"op": "exit", "id", "status"}),
-and it forks a fresh child that reads the step's small part on its stdin (step, at_ms, seed,
-and the account part of the snapshot), takes its candles from array slices of the history,
-forgets the rest of it, jails itself like a live run and runs a fresh `Strategy().should_trade`
-(sandbox/serve.run_jailed, the live code).
+and it forks a fresh child that jails itself like a live run, reads the step's small part on
+its stdin (step, at_ms, seed, and the account part of the snapshot), takes its candles from
+array slices of the history, forgets the rest of it and runs a fresh `Strategy().should_trade`
+(sandbox/serve.run_jailed, the live code). The worker asks for a step's process as soon as it
+has the answer of the step before, so the fork and the jail overlap the worker's own work; when
+it comes, the session first ends what is left of the step before (its exit), so two steps
+never live at once.
 
 Isolation, the same as live's:
 - Steps are fresh processes, as live runs: nothing a step does to its interpreter (module
@@ -18,8 +21,10 @@ Isolation, the same as live's:
   nothing it starts outlives it), the run identity the zygote gave this session (a uid of the
   zygote's range, never shared with another run or session while this one lives: steps run one
   at a time), the empty root, the same rlimits and the same seccomp filter (precompiled by the
-  zygote). It cannot name or signal the session parent: another PID namespace and another uid
-  (the parent keeps root, which the run uid cannot reach).
+  zygote), all in place before it reads its input; the address-space limit comes last, once
+  the history is let go of, before any user code. It cannot name or signal the session
+  parent: another PID namespace and another uid (the parent keeps root, which the run uid
+  cannot reach).
 - The session parent itself is run-like: cloned by the zygote into a PID namespace of its own
   (its steps die with it), in the zygote's network, IPC and UTS namespaces, chrooted into the
   empty root once its setup is read, not dumpable, under the zygote's seccomp filter (no exec,
@@ -30,9 +35,11 @@ Isolation, the same as live's:
 - It dies with its backtest: the worker closes its control socket (end of file: it kills its
   step and exits) and has the zygote kill it; and with the worker, as the zygote does.
 
-A step cannot see later candles through the parent's memory either: before it is jailed it
+A step cannot see later candles through the parent's memory either: before user code runs it
 drops every reference to the history (the arrays are freed, their pages unmapped), keeping
-only its own 100-candle windows. That also keeps the history out of its memory limit.
+only its own 100-candle windows. That also keeps the history out of its memory limit. (A
+program that dug through freed memory with the interpreter's own objects would find at most
+its own backtest's candles: it can only cheat itself.)
 """
 
 from __future__ import annotations
