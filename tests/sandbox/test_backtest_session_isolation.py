@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +151,52 @@ class Strategy:
         result = await session.step(0, at, acct)
     assert result.ok, result
     assert result.decision is not None and result.decision["reasoning"] == "100"
+
+
+WORKER = """
+import asyncio, sys
+sys.path.insert(0, ".")
+from sandbox import zygote_client
+from sandbox.backtest_session import BacktestSession
+from sandbox.runner import SandboxLimits
+from tests.sandbox.backtest_history import account, history, step_time
+from tests.sandbox.test_backtest_session_isolation import WHO
+
+async def main():
+    candles = history(hours=104, symbols=("BTC", "ETH"))
+    async with BacktestSession(WHO, candles, SandboxLimits(wall_seconds=60)) as session:
+        sleeper = {**account(candles, 3), "trigger": {"type": "schedule", "step": 300}}
+        step = asyncio.create_task(session.step(3, step_time(3), sleeper))
+        await asyncio.sleep(0.5)
+        print(zygote_client.zygote_pid("backtest"), flush=True)
+        await step
+
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.usefixtures("fork_as_root")
+async def test_the_session_ends_with_the_worker() -> None:
+    """The worker killed mid-step: its backtest zygote, the session parent and the step go."""
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WORKER, cwd=Path(__file__).parents[2], stdout=asyncio.subprocess.PIPE
+    )
+    assert worker.stdout is not None
+    zygote = int(await asyncio.wait_for(worker.stdout.readline(), 30))
+    (parent,) = _children(zygote)
+    (step,) = _children(parent)
+    worker.kill()
+    await worker.wait()
+    for _ in range(100):
+        if not any(_alive(pid) for pid in (zygote, parent, step)):
+            break
+        await asyncio.sleep(0.05)
+    assert not any(_alive(pid) for pid in (zygote, parent, step))
