@@ -1,6 +1,7 @@
 """`python -m bench` (`make bench`): the real stack under load; `--quick` for a <60 s smoke run.
 
-Order of a run: machine facts; the in-process baseline; the stack (Temporal dev server, worker
+Order of a run: machine facts; the in-process baseline; the sandbox's part of a program
+backtest (bench/backtest_session.py); the stack (Temporal dev server, worker
 process, API in-process, SQLite in a temp dir); program and signal pools (disabled); traders
 created in batches up to each T (idle RSS after each batch); then for each T: the paced load at
 --paced-rate (at the first T with --ws-clients live-stream sockets connected, measuring
@@ -105,6 +106,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results["baseline"] = base
     results["baseline_decisions_per_s"] = base["decisions_per_s"]
     _say(f"baseline: {base['decisions_per_s']} decisions/s")
+
+    from bench.backtest_session import run_backtest_bench, summary
+
+    _say("backtest sandbox: the README's RSI program per hourly step, full snapshot vs session")
+    backtest = await run_backtest_bench(steps=100 if args.quick else 2000)
+    results["backtest_sandbox"] = backtest
+    results["backtest_year_sandbox_s"] = backtest["session"]["year_of_hourly_steps_s"]
+    _say(summary(backtest))
 
     async with bench_stack(args.temporal_db, args.database_url, keep=args.keep) as stack:
         results["config"]["worker_env"] = stack.worker_env

@@ -25,6 +25,7 @@ TARGETS = [
     ("startup_1000_settled_s", "<=", 10, "... and their start activities done (s)"),
     ("ws_event_to_client_p99_ms", "<=", 1000, "event-to-client p99, 200 sockets, paced (ms)"),
     ("ws_sockets_served", ">=", 200, "live-stream sockets served by one API process"),
+    ("backtest_year_sandbox_s", "<=", 30, "sandbox time of 8,760 hourly backtest steps (s)"),
 ]
 
 
@@ -149,6 +150,10 @@ def table(results: dict[str, Any]) -> str:
         f"ratio engine/baseline: {_f(results.get('engine_baseline_ratio'), 2)}   "
         f"baseline single decision p50: {_f((b.get('single_decision') or {}).get('p50_ms'), 0)} ms"
     )
+    if results.get("backtest_sandbox"):
+        from bench.backtest_session import summary
+
+        lines.append(summary(results["backtest_sandbox"]))
     after = results.get("after_load_idle_rss") or {}
     lines.append(
         f"worker RSS: peak {_f(results.get('worker_peak_rss_mb'))} MB, right after the load "

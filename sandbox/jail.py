@@ -148,18 +148,26 @@ def enter_empty_root(report: IsolationReport, root: str | None) -> None:
     report.chroot = True
 
 
-def set_rlimits(cpu_seconds: int, memory_mb: int) -> None:
+def set_rlimits(cpu_seconds: int, memory_mb: int | None) -> None:
+    """`memory_mb` None: every limit but the address space's (see limit_memory)."""
     # CPU counts the whole process, interpreter start included (~0.2 s). Soft limit -> SIGXCPU,
     # hard limit one second later -> SIGKILL, in case the program ignores SIGXCPU.
     cpu = max(1, int(cpu_seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    mem = max(64, int(memory_mb)) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    if memory_mb is not None:
+        limit_memory(memory_mb)
     resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))
     resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
+
+
+def limit_memory(memory_mb: int) -> None:
+    """The address-space limit. A backtest step sets it last, once it has let go of its
+    session's candle history (sandbox/session_host.py): the limit is the program's, as live."""
+    mem = max(64, int(memory_mb)) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
 
 
 def take_identity(report: IsolationReport, uid: int | None) -> None:
@@ -287,14 +295,16 @@ def isolate_forked_child(
     compiled: CompiledFilter | None = None,
     uid: int | None = None,
     root: str | None = None,
+    memory_now: bool = True,
 ) -> IsolationReport:
     """Fork mode, per run in the freshly cloned child (already in the zygote's namespaces, in a
     PID namespace of its own): empty root, limits, its own identity, no new processes, seccomp
-    (precompiled by the zygote when possible)."""
+    (precompiled by the zygote when possible). `memory_now` False: the caller sets the
+    address-space limit itself (limit_memory) before any user code runs."""
     report = IsolationReport(zygote.namespaces, False, False, zygote.notes)
     report.pid_namespace = os.getpid() == 1
     enter_empty_root(report, root)
-    set_rlimits(cpu_seconds, memory_mb)
+    set_rlimits(cpu_seconds, memory_mb if memory_now else None)
     take_identity(report, uid)
     forbid_new_processes()
     install_seccomp(report, compiled)

@@ -201,7 +201,12 @@ class MarketData:
 
 
 def _as_array(rows: Any) -> np.ndarray:
-    array = np.asarray(rows or [], dtype=np.float64)
+    # An array: a backtest session's slice of its history (sandbox/session_host.py), copied
+    # below like any rows.
+    if isinstance(rows, np.ndarray):
+        array = rows.astype(np.float64, copy=False)
+    else:
+        array = np.asarray(rows or [], dtype=np.float64)
     if array.size == 0:
         return np.empty((0, len(KLINE_FIELDS)), dtype=np.float64)
     if array.ndim != 2 or array.shape[1] < len(KLINE_FIELDS):

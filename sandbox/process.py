@@ -36,11 +36,28 @@ class ChildRun:
     harmed_sandbox: bool = False
 
 
-def child_command(uid: int | None = None, root: str | None = None) -> list[str]:
-    # -I: ignore PYTHON* variables and user site-packages, keep the script dir off sys.path. The
-    # venv's site-packages (numpy, talib) still load, as they come from pyvenv.cfg.
+def interpreter_command(kind: str = "live") -> list[str]:
+    """The interpreter of a sandbox process. -I: ignore PYTHON* variables and user
+    site-packages, keep the script dir off sys.path. The venv's site-packages (numpy, talib)
+    still load, as they come from pyvenv.cfg. Backtest children ("backtest") need one PYTHON*
+    variable, PYTHONHASHSEED (see interpreter_env), so they get -s -P (what -I means besides
+    ignoring the environment, which is ours entirely anyway)."""
+    if kind == "backtest":
+        return [sys.executable, "-s", "-P"]
+    return [sys.executable, "-I"]
+
+
+def interpreter_env(kind: str = "live") -> dict[str, str]:
+    """The whole environment of a sandbox process: backtests hash strings with seed 0, so
+    that a program iterating a set of strings does so in the same order in every process."""
+    if kind == "backtest":
+        return {**child_env(), "PYTHONHASHSEED": "0"}
+    return child_env()
+
+
+def child_command(uid: int | None = None, root: str | None = None, kind: str = "live") -> list[str]:
     jail_args = [] if uid is None or root is None else [str(uid), root]
-    return [sys.executable, "-I", str(BOOT_SCRIPT), *jail_args]
+    return [*interpreter_command(kind), str(BOOT_SCRIPT), *jail_args]
 
 
 class _Identities:
@@ -70,24 +87,31 @@ class _Identities:
 _identities = _Identities()
 
 
-async def run_child(request: bytes, wall_seconds: float, max_output_bytes: int) -> ChildRun:
+async def run_child(
+    request: bytes, wall_seconds: float, max_output_bytes: int, kind: str = "live"
+) -> ChildRun:
     uid, root = _identities.take()
     try:
-        return await _run_child(request, wall_seconds, max_output_bytes, uid, root)
+        return await _run_child(request, wall_seconds, max_output_bytes, uid, root, kind)
     finally:
         _identities.give_back(uid)  # the run's process is gone (reaped, or killed and reaped)
 
 
 async def _run_child(
-    request: bytes, wall_seconds: float, max_output_bytes: int, uid: int | None, root: str | None
+    request: bytes,
+    wall_seconds: float,
+    max_output_bytes: int,
+    uid: int | None,
+    root: str | None,
+    kind: str,
 ) -> ChildRun:
     run = ChildRun()
     proc = await asyncio.create_subprocess_exec(
-        *child_command(uid, root),
+        *child_command(uid, root, kind),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=child_env(),
+        env=interpreter_env(kind),
         cwd="/",
         close_fds=True,
         start_new_session=True,  # own process group: killpg reaches anything it could start

@@ -22,12 +22,19 @@ from pydantic import ValidationError
 from domain.decision import Decision
 from sandbox import protocol as p
 from sandbox.compile_check import CheckerUnavailableError, check_program
+from sandbox.determinism import BacktestContext
 from sandbox.process import ChildRun, run_child
 from sandbox.result_channel import read_channel
 from sandbox.validate import validate_program
 from sandbox.zygote_client import run_forked
 
-__all__ = ["SandboxLimits", "SandboxResult", "run_program", "validate_program"]
+__all__ = [
+    "BacktestContext",
+    "SandboxLimits",
+    "SandboxResult",
+    "run_program",
+    "validate_program",
+]
 
 # fork: one pre-warmed parent per worker forks a child per run (a few ms). spawn: a fresh
 # interpreter per run (~0.1 s of CPU), the cold-start fallback.
@@ -83,11 +90,14 @@ async def run_program(
     *,
     mode: str | None = None,
     snapshot_json: bytes | None = None,
+    backtest: BacktestContext | None = None,
 ) -> SandboxResult:
     """Run `Strategy().should_trade(data)` of `code` in a sandbox. Never raises for anything the
     program does: every outcome is a SandboxResult. `mode` is "fork" or "spawn" (default: the
     HYPERORU_SANDBOX_MODE environment variable, else fork); another value is a ValueError.
-    `snapshot_json`, if given, is `snapshot` already encoded (sent as is)."""
+    `snapshot_json`, if given, is `snapshot` already encoded (sent as is). `backtest`, if given,
+    makes the run deterministic: seeded randomness, the clock at the simulated time, hash seed 0
+    (sandbox/determinism.py); live runs pass none."""
     mode = mode or default_mode()
     if mode not in SANDBOX_MODES:
         raise ValueError(f"sandbox mode must be one of {', '.join(SANDBOX_MODES)}, not {mode!r}")
@@ -100,12 +110,16 @@ async def run_program(
         return _failure(p.INVALID_PROGRAM, "\n".join(problems), started)
     try:
         data = snapshot if snapshot_json is None else orjson.Fragment(snapshot_json)
-        request = _encode({"code": code, "snapshot": data, "limits": asdict(limits)})
+        message: dict[str, Any] = {"code": code, "snapshot": data, "limits": asdict(limits)}
+        if backtest is not None:
+            message["backtest"] = backtest.as_json()
+        request = _encode(message)
     except (TypeError, ValueError) as exc:
         return _failure(p.SANDBOX_FAILURE, f"snapshot is not JSON-serialisable: {exc}", started)
     try:
+        kind = "live" if backtest is None else "backtest"  # backtests: hash seed 0
         start_run = run_forked if mode == "fork" else run_child
-        run = await start_run(request, limits.wall_seconds, limits.max_output_bytes)
+        run = await start_run(request, limits.wall_seconds, limits.max_output_bytes, kind)
     except Exception as exc:  # e.g. fork failure (EAGAIN/ENOMEM): a platform fault
         logger.exception("could not run the program sandbox")
         return _failure(p.SANDBOX_FAILURE, f"could not start the sandbox: {exc!r}", started)
@@ -122,6 +136,7 @@ def _encode(request: dict[str, Any]) -> bytes:
 
 
 def _interpret(run: ChildRun, limits: SandboxLimits, started: float) -> SandboxResult:
+    """What a finished child run means (also a backtest session's steps: the same codes)."""
     if run.harmed_sandbox:
         msg = (
             "the sandbox stopped twice while this program ran (it died, or was stopped, slowed "
@@ -254,3 +269,7 @@ def _clean_logs(logs: str) -> str:
     # Bad text is the program's problem: replaced here, where it enters, so that storing or
     # sending a result can never fail on it (a 500, or a retried decision).
     return p.clean_text(logs, p.LOG_KEEP_CHARS + 100)
+
+
+# What a backtest session's steps share with runs (sandbox/backtest_session.py).
+interpret, failure = _interpret, _failure

@@ -65,9 +65,11 @@ PRCTL_MAX_ALLOWED = 64
 
 # What the zygote itself may still do (its children do these before their own filter): fork
 # (a clone in a PID namespace of its own), open /dev/null, and take a run's identity.
+# A backtest session parent (forked by the zygote, under its filter) also waits for its steps
+# through a pidfd of each (sandbox/session_host.py): pidfd_open names a process, nothing more.
 ZYGOTE_ALLOWED = frozenset(
     {"fork", "vfork", "clone", "clone3", "open", "openat", "openat2", "chroot"}
-    | {"setresuid", "setresgid", "setgroups", "setuid", "setgid", "capset"}
+    | {"setresuid", "setresgid", "setgroups", "setuid", "setgid", "capset", "pidfd_open"}
 )
 
 

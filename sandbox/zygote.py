@@ -9,10 +9,14 @@ it started, whatever a run did to itself. Each run is then cloned into a PID nam
 own, with a uid of its own from the launcher's range and an empty root (sandbox/jail.py). The
 zygote never runs user code and never even sees code or snapshots: the worker passes the three
 pipe ends of each run (request in, result out, stderr) with the run message, and the child
-reads its request from its own stdin.
+reads its request from its own stdin. A backtest session (sandbox/session_host.py) is forked
+the same way, as a run-like process of its own that then forks the backtest's steps: the code
+and candles go to it, never through the zygote.
 
 Control protocol on the SOCK_SEQPACKET socket <fd>, one JSON object per message:
   worker -> zygote: {"op": "run", "id": n} with 3 fds (stdin, stdout, stderr of the child)
+                    {"op": "session", "id": n} with 3 fds (the session's setup pipe, its control
+                    socket, its stderr): a backtest session parent, in place of a run
                     {"op": "kill", "id": n}
   zygote -> worker: {"op": "ready", "isolation": {...}, "pid": p} once, when it is jailed and
                     warm (p: the zygote's pid as the worker sees it)
@@ -35,7 +39,7 @@ import sys
 if __name__ == "__main__":  # -I leaves the script's directory off sys.path; add the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sandbox import jail, program, serve  # noqa: E402 - needs the sys.path entry above
+from sandbox import jail, program, serve, session_host  # noqa: E402 - needs the sys.path above
 
 _MAX_MESSAGE = 4096
 
@@ -86,8 +90,8 @@ class Zygote:
                 return False
             request = json.loads(msg)
             run_id = int(request["id"])
-            if request["op"] == "run" and len(fds) == 3:
-                self.fork(run_id, fds)
+            if request["op"] in ("run", "session") and len(fds) == 3:
+                self.fork(run_id, fds, session=request["op"] == "session")
             elif request["op"] == "kill" and run_id in self.by_id:
                 _kill(self.by_id[run_id])
         finally:
@@ -95,7 +99,7 @@ class Zygote:
                 os.close(fd)
         return True
 
-    def fork(self, run_id: int, fds: list[int]) -> None:
+    def fork(self, run_id: int, fds: list[int], session: bool = False) -> None:
         slot = None
         if self.owner_pid is not None:
             free = set(range(1, jail.UIDS_PER_OWNER)) - set(self.slots.values())
@@ -115,7 +119,10 @@ class Zygote:
         if pid == 0:
             try:
                 uid = None if slot is None else jail.run_uid(self.owner_pid or 0, slot)
-                self.become_child(fds, uid)
+                if session:
+                    self.become_session(fds, uid)
+                else:
+                    self.become_child(fds, uid)
             finally:
                 os._exit(70)
         self.children[pid] = run_id
@@ -123,8 +130,9 @@ class Zygote:
         if slot is not None:
             self.slots[pid] = slot
 
-    def become_child(self, fds: list[int], uid: int | None) -> None:
-        """In the cloned child: detach from the zygote's state, then serve the one run."""
+    def detach(self, fds: list[int]) -> bool:
+        """In the cloned child: leave the zygote's state, `fds` as 0, 1, 2. False: the zygote
+        is gone already."""
         parent = os.getppid()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -133,10 +141,36 @@ class Zygote:
         # namespace of its own the parent is not visible: getppid() is 0 and stays 0).
         jail.die_with_parent()
         if os.getppid() != parent:
-            return
+            return False
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         self.control.detach()  # the object forgets the fd: it can never act on a reused number
+        return True
+
+    def become_session(self, fds: list[int], uid: int | None) -> None:
+        """In the cloned child: become a backtest's session parent (sandbox/session_host.py),
+        its steps to run as `uid`."""
+        if not self.detach(fds):
+            return
+        # Its steps start inside the empty root, where /dev/null cannot be opened: one for all.
+        devnull = os.open(os.devnull, os.O_RDWR)
+        if devnull != session_host.DEVNULL_FD:
+            os.dup2(devnull, session_host.DEVNULL_FD)
+            os.close(devnull)
+        os.closerange(session_host.DEVNULL_FD + 1, 1 << 20)
+        try:
+            session_host.serve_session(uid, self.root, self.report, self.seccomp)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc(file=sys.__stderr__)
+            os._exit(70)
+        os._exit(0)
+
+    def become_child(self, fds: list[int], uid: int | None) -> None:
+        """In the cloned child: detach from the zygote's state, then serve the one run."""
+        if not self.detach(fds):
+            return
         os.closerange(3, 1 << 20)  # the control socket, the wakeup pipe, everything else
         program.reseed()  # or every child would repeat the zygote's random sequence
         raw = serve.read_all(0)

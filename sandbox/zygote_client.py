@@ -7,6 +7,10 @@ limited, it is replaced. The runs it owes are rerun once on the fresh one: those
 with it, and those that timed out while it was not healthy. A run during which that happens
 twice is taken to be the cause: it is recorded as that program's failure (`harmed_sandbox`),
 not as a platform failure, which would be retried and would take other runs down again.
+
+There is one zygote per kind: "live" for the traders' runs, "backtest" (started only when a
+backtest first needs it) for backtest runs and sessions, which hash strings with seed 0
+(sandbox/determinism.py): the live zygote is left exactly as it was.
 """
 
 from __future__ import annotations
@@ -21,45 +25,52 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["ZygoteDiedError", "get_zygote", "run_forked", "shutdown", "zygote_pid"]
 
+KINDS = ("live", "backtest")
+
 
 class _Holder:
-    zygote: Zygote | None = None
-    starting: asyncio.Task[Zygote] | None = None
+    def __init__(self) -> None:
+        self.zygote: Zygote | None = None
+        self.starting: asyncio.Task[Zygote] | None = None
 
 
-_holder = _Holder()
+_holders = {kind: _Holder() for kind in KINDS}
 
 
-async def get_zygote() -> Zygote:
-    """The worker's zygote, started on first use (or after it died, or on a new event loop)."""
+async def get_zygote(kind: str = "live") -> Zygote:
+    """The worker's zygote of `kind`, started on first use (or after it died, or on a new event
+    loop)."""
+    holder = _holders[kind]
     loop = asyncio.get_running_loop()
-    current = _holder.zygote
+    current = holder.zygote
     if current is not None and current.loop is loop and current.alive:
         problem = current.health()
         if problem is not None:
             logger.warning("sandbox zygote %s replaced: %s", current.pid, problem)
-            _holder.zygote = None
+            holder.zygote = None
             current.close()
     elif current is not None:
-        _holder.zygote = None
+        holder.zygote = None
         current.close()
-    if _holder.zygote is not None:
-        return _holder.zygote
-    task = _holder.starting
+    if holder.zygote is not None:
+        return holder.zygote
+    task = holder.starting
     if task is None or task.get_loop() is not loop or task.done():
-        task = _holder.starting = loop.create_task(Zygote.start())
+        task = holder.starting = loop.create_task(Zygote.start(kind))
     try:
         zygote = await asyncio.shield(task)
     finally:
-        if task.done() and _holder.starting is task:
-            _holder.starting = None
-    _holder.zygote = zygote
+        if task.done() and holder.starting is task:
+            holder.starting = None
+    holder.zygote = zygote
     return zygote
 
 
-async def run_forked(request: bytes, wall_seconds: float, max_output_bytes: int) -> ChildRun:
+async def run_forked(
+    request: bytes, wall_seconds: float, max_output_bytes: int, kind: str = "live"
+) -> ChildRun:
     for attempt in (1, 2):
-        zygote = await get_zygote()
+        zygote = await get_zygote(kind)
         try:
             run = await zygote.run(request, wall_seconds, max_output_bytes)
         except ZygoteDiedError:
@@ -78,14 +89,15 @@ async def run_forked(request: bytes, wall_seconds: float, max_output_bytes: int)
 
 
 def shutdown() -> None:
-    """Stop this process's zygote (the worker calls it on exit; the zygote would also exit on
+    """Stop this process's zygotes (the worker calls it on exit; a zygote would also exit on
     its own when the worker dies, as its control socket then reaches end of file)."""
-    zygote, _holder.zygote = _holder.zygote, None
-    if zygote is not None:
-        zygote.close()
+    for holder in _holders.values():
+        zygote, holder.zygote = holder.zygote, None
+        if zygote is not None:
+            zygote.close()
 
 
-def zygote_pid() -> int | None:
+def zygote_pid(kind: str = "live") -> int | None:
     """The zygote proper (the runs' parent), not the launcher the worker started."""
-    zygote = _holder.zygote
+    zygote = _holders[kind].zygote
     return zygote.pid if zygote is not None and zygote.alive else None
