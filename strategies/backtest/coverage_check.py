@@ -9,10 +9,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from adapters.market.snapshot import SNAPSHOT_CANDLES
+from db.backtest_history import candle_source
 from db.models import CandleRecord
 from db.session import Sessions
 from strategies.backtest.contract import BacktestConfig
-from strategies.backtest.history import _pick_source, first_close, last_close, missing_ranges
+from strategies.backtest.history import first_close, last_close, missing_ranges
 
 
 async def missing_candles(
@@ -27,7 +28,7 @@ async def missing_candles(
     c = CandleRecord
     async with sessions() as s:
         for symbol in config.symbols:
-            source = await _pick_source(s, symbol, iv, warm_lo, ck)
+            source = await candle_source(s, symbol, iv, warm_lo, ck)
             have: set[int] = set()
             if source is not None:
                 have = set(

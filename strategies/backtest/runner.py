@@ -35,10 +35,10 @@ from db.backtests import (
 from domain.backtest import BacktestStatus
 from domain.paper import PaperConfig
 from sandbox.runner import SandboxLimits
-from strategies.backtest.contract import BacktestConfig, BacktestReport, CoverageError
+from strategies.backtest.contract import BacktestConfig, BacktestReport, CoverageError, Decide
 from strategies.backtest.engine import BacktestEngine
 from strategies.backtest.history import load_history
-from strategies.backtest.snapshot_decider import ProgramSnapshotDecider
+from strategies.backtest.session_decider import ProgramSessionDecider
 from strategies.backtest.stored_config import from_stored
 
 log = logging.getLogger("hyperoru.backtest")
@@ -139,7 +139,17 @@ class BacktestRunner:
         except (ValueError, KeyError, TypeError) as err:  # a checkpoint of another version
             log.warning("backtest %s: checkpoint unusable (%r), starting over", backtest_id, err)
             engine = BacktestEngine(config, history)
-        decide = ProgramSnapshotDecider(code, self.limits, self.mode)
+        # One sandbox session for the run: the candles go to it once, each step sends only the
+        # account (sandbox/backtest_session.py); seeded and on the simulated clock.
+        decider = ProgramSessionDecider.for_history(
+            code, history, self.limits, config.seed, mode=self.mode
+        )
+        async with decider:
+            return await self._drive(backtest_id, engine, decider, hooks)
+
+    async def _drive(
+        self, backtest_id: int, engine: BacktestEngine, decide: Decide, hooks: Hooks
+    ) -> BacktestStatus:
         stop = asyncio.Event()
         last = {"at": time.monotonic(), "step": engine.steps_done}
 

@@ -9,6 +9,7 @@ A program's failure is a `StepOutcome` with the live error code, and the run goe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 
 from domain.decision import Decision
@@ -16,6 +17,7 @@ from sandbox.backtest_candles import Candles
 from sandbox.backtest_session import BacktestSession
 from sandbox.runner import SandboxLimits, SandboxResult
 from strategies.backtest.contract import StepInput, StepOutcome
+from strategies.backtest.history import MarketHistory
 
 
 class ProgramSessionDecider:
@@ -29,6 +31,26 @@ class ProgramSessionDecider:
         mode: str | None = None,
     ) -> None:
         self.session = BacktestSession(code, candles, limits, seed, mode=mode)
+
+    @classmethod
+    def for_history(
+        cls,
+        code: str,
+        history: MarketHistory,
+        limits: SandboxLimits = SandboxLimits(),
+        seed: int = 0,
+        *,
+        mode: str | None = None,
+    ) -> ProgramSessionDecider:
+        """A decider over a run's history: its candles in the live snapshot's order (symbols
+        sorted, then 1m, 5m, 15m, 1h and the run's own 4h or 1d), so a step's snapshot is the
+        engine's `StepInput.snapshot()` byte for byte."""
+        candles: dict[tuple[str, str], tuple[Sequence[int], Sequence[Sequence[float]]]] = {}
+        for symbol in history.symbols:
+            for iv in history.intervals:
+                rows = history.kline_rows(symbol, iv)
+                candles[(symbol, iv.value)] = (history.close_times(symbol, iv), rows)
+        return cls(code, candles, limits, seed, mode=mode)
 
     async def __aenter__(self) -> ProgramSessionDecider:
         await self.session.open()
