@@ -117,6 +117,8 @@ class WebStack:
         body = {"name": name, "account_type": "program", "initial_capital": "10000",
                 "max_leverage": "5", "max_position_notional_usd": "1000"}  # fmt: skip
         tid = int(self.rest("POST", "/api/account/", json=body)["account_id"])
-        program = self.rest("POST", "/api/programs/", json={"name": f"{name} program", "code": code})
+        program = self.rest(
+            "POST", "/api/programs/", json={"name": f"{name} program", "code": code}
+        )
         self.rest("POST", f"/api/account/{tid}/bindings", json={"program_id": program["id"]})
         return tid
