@@ -70,7 +70,7 @@ async def _checked(name: str, probe: object) -> Check:
 
 
 def _licences() -> list[dict[str, object]]:
-    found = []
+    found: list[dict[str, object]] = []
     for folder in sorted((web.STATIC / "vendor").iterdir()):
         if folder.is_dir():
             name, _, ver = folder.name.rpartition("-")
