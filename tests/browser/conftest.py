@@ -1,5 +1,6 @@
-"""Browser tests: pytest-playwright driving Debian's Chromium (/usr/bin/chromium: Playwright's
-own browser download cannot work offline) against the real API and worker processes.
+"""Browser tests: pytest-playwright (its asyncio flavour, as the rest of the suite is async)
+driving Debian's Chromium (/usr/bin/chromium: Playwright's own browser download cannot work
+offline) against the real API and worker processes.
 
 Without the browser they skip, with the reason, except under CI (the `CI` variable set), where
 a missing browser fails the run: `.ci/run` installs Debian's `chromium` package. A failing test
@@ -10,17 +11,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+import pytest_asyncio
+from playwright.async_api import Page
 
 from tests.browser.server import WebStack
 from tests.support.stack import DEFAULT_EMAIL, DEFAULT_PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's package; HYPERORU_CHROMIUM names another Chromium build.
+CHROMIUM = Path(os.environ.get("HYPERORU_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("HYPERORU_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
 
@@ -35,7 +38,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium package"
+        reason = (
+            f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"{reason} (.ci/run does)", pytrace=False)
         pytest.skip(reason)
@@ -60,15 +65,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setattr(item, f"report_{report.when}", report)
 
 
-@pytest.fixture
-def shot(request: pytest.FixtureRequest, page: Page) -> Iterator[Page]:
+@pytest_asyncio.fixture(loop_scope="session")
+async def shot(request: pytest.FixtureRequest, page: Page) -> AsyncIterator[Page]:
     """The page, screenshot under ARTIFACTS when the test fails."""
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +86,9 @@ def stack(temporal_address: str, chromium_path: Path) -> Iterator[WebStack]:
         st.stop()
 
 
-def log_in(page: Page, stack: WebStack) -> None:
-    page.goto(f"{stack.base_url}/")
-    page.get_by_test_id("login-email").fill(DEFAULT_EMAIL)
-    page.get_by_test_id("login-password").fill(DEFAULT_PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    page.wait_for_url(f"{stack.base_url}/")
+async def log_in(page: Page, stack: WebStack) -> None:
+    await page.goto(f"{stack.base_url}/")
+    await page.get_by_test_id("login-email").fill(DEFAULT_EMAIL)
+    await page.get_by_test_id("login-password").fill(DEFAULT_PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await page.wait_for_url(f"{stack.base_url}/")

@@ -112,6 +112,13 @@ class WebStack:
         assert r.status_code < 300, (url, r.status_code, r.text)
         return r.json()
 
+    async def call(self, method: str, url: str, **kw: Any) -> Any:
+        """`rest` off the event loop (the browser's connection runs on it)."""
+        return await asyncio.to_thread(self.rest, method, url, **kw)
+
+    async def new_trader(self, name: str, code: str) -> int:
+        return await asyncio.to_thread(self.trader, name, code)
+
     def trader(self, name: str, code: str) -> int:
         """A paper trader (paused, as new traders are) running `code`, bound."""
         body = {"name": name, "account_type": "program", "initial_capital": "10000",

@@ -4,7 +4,9 @@ changed while it was away even though no event told it."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import asyncio
+
+from playwright.async_api import Page, expect
 from sqlalchemy import create_engine, update
 from sqlalchemy.orm import Session
 
@@ -24,36 +26,36 @@ def _rename_behind_the_pages_back(stack: WebStack, tid: int, name: str) -> None:
     engine.dispose()
 
 
-def test_an_api_restart_shows_reconnecting_then_live_with_fresh_data(
+async def test_an_api_restart_shows_reconnecting_then_live_with_fresh_data(
     stack: WebStack, shot: Page
 ) -> None:
-    tid = stack.trader("Before the drop", programs.HOLD)
-    log_in(shot, stack)
+    tid = await stack.new_trader("Before the drop", programs.HOLD)
+    await log_in(shot, stack)
     status, banner = shot.get_by_test_id("ws-status"), shot.get_by_test_id("ws-banner")
-    expect(status).to_have_text("live", timeout=LIVE)
-    expect(banner).to_be_hidden()
-    stack.stop_api()
+    await expect(status).to_have_text("live", timeout=LIVE)
+    await expect(banner).to_be_hidden()
+    await asyncio.to_thread(stack.stop_api)
     try:
-        expect(status).to_have_text("reconnecting", timeout=LIVE)
-        expect(banner).to_be_visible()
+        await expect(status).to_have_text("reconnecting", timeout=LIVE)
+        await expect(banner).to_be_visible()
         _rename_behind_the_pages_back(stack, tid, "Renamed while away")
     finally:
-        stack.start_api()
-    expect(status).to_have_text("live", timeout=BACK)
+        await asyncio.to_thread(stack.start_api)
+    await expect(status).to_have_text("live", timeout=BACK)
     row = shot.locator(f'[data-testid="trader-row"][data-account-id="{tid}"]')
-    expect(row.get_by_test_id("trader-name")).to_have_text("Renamed while away")
-    expect(banner).to_be_hidden()
+    await expect(row.get_by_test_id("trader-name")).to_have_text("Renamed while away")
+    await expect(banner).to_be_hidden()
 
 
-def test_going_offline_shows_reconnecting_then_live(stack: WebStack, shot: Page) -> None:
+async def test_going_offline_shows_reconnecting_then_live(stack: WebStack, shot: Page) -> None:
     """A connection that goes silent without a close (the network gone) is noticed by the
     page's heartbeat, not only a closed socket."""
-    log_in(shot, stack)
+    await log_in(shot, stack)
     status = shot.get_by_test_id("ws-status")
-    expect(status).to_have_text("live", timeout=LIVE)
-    shot.context.set_offline(True)
+    await expect(status).to_have_text("live", timeout=LIVE)
+    await shot.context.set_offline(True)
     try:
-        expect(status).to_have_text("reconnecting", timeout=LIVE)
+        await expect(status).to_have_text("reconnecting", timeout=LIVE)
     finally:
-        shot.context.set_offline(False)
-    expect(status).to_have_text("live", timeout=BACK)
+        await shot.context.set_offline(False)
+    await expect(status).to_have_text("live", timeout=BACK)
