@@ -74,3 +74,41 @@ async def test_a_decision_triggered_through_the_api_updates_the_row_live(
     equity = r.get_by_test_id("trader-equity")
     await expect(equity).to_have_text(re.compile(r"^[0-9,]+\.[0-9]{2}$"))
     assert await shot.evaluate("window.__noReload") is True
+
+
+async def test_a_dismissed_confirm_changes_nothing(stack: WebStack, shot: Page) -> None:
+    tid = await stack.new_trader("Dismissed", programs.HOLD)
+    await log_in(shot, stack)
+    seen: list[str] = []
+
+    async def dismiss(d: Dialog) -> None:
+        seen.append(d.message)
+        await d.dismiss()
+
+    shot.once("dialog", dismiss)
+    r = row(shot, tid)
+    await r.get_by_test_id("trader-start").click()
+    for _ in range(50):
+        if seen:
+            break
+        await shot.wait_for_timeout(100)
+    assert seen and seen[0].startswith("Start Dismissed?"), seen
+    await shot.wait_for_timeout(500)  # time for a request, had one been sent
+    await expect(r.get_by_test_id("trader-status")).to_have_text("Paused")
+    assert (await stack.call("GET", f"/api/account/{tid}"))["status"] == "Paused"
+
+
+async def test_utc_local_toggle_is_the_only_thing_stored(stack: WebStack, shot: Page) -> None:
+    tid = await stack.new_trader("Clock", programs.HOLD)
+    await stack.call("POST", f"/api/account/{tid}/start")
+    await stack.call("POST", f"/api/account/{tid}/trigger")
+    await log_in(shot, stack)
+    when = row(shot, tid).get_by_test_id("trader-last-decision")
+    await expect(when).to_have_text(re.compile(r"UTC$"))
+    await shot.get_by_test_id("tz-toggle").click()
+    await expect(when).to_have_text(re.compile(r"local$"))
+    await shot.reload()
+    await expect(when).to_have_text(re.compile(r"local$"))  # kept across pages
+    stored = await shot.evaluate("Object.keys(localStorage)")
+    assert stored == ["hyperoru.timezone"], stored
+    assert await shot.evaluate("document.cookie") == ""  # the session cookie is HttpOnly

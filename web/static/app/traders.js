@@ -7,12 +7,16 @@ import { LiveStream } from "./live.js";
 const list = document.getElementById("trader-list");
 const DEBOUNCE_MS = 250;
 const waiting = new Map();
+// Traders the list did not show after a reload for them (hidden from the dashboard): their
+// events reload nothing more until the next reconnect.
+const absent = new Set();
 
 function rowOf(id) {
   return list.querySelector(`[data-testid="trader-row"][data-account-id="${Number(id)}"]`);
 }
 
 function refreshAll() {
+  absent.clear();
   return window.htmx.ajax("GET", "/traders/rows", { target: list, swap: "innerHTML" });
 }
 
@@ -24,7 +28,8 @@ function refreshRow(id) {
       waiting.delete(id);
       const row = rowOf(id);
       if (!row) {
-        refreshAll(); // a trader this page does not show yet
+        if (absent.has(id)) return;
+        refreshAll().then(() => rowOf(id) || absent.add(id)); // a trader new to this page
       } else if (row.querySelector(".htmx-request")) {
         refreshRow(id); // a button's request is in flight: its answer re-renders the row
       } else {
