@@ -24,7 +24,7 @@ from domain.equity import Timeframe
 from domain.vocabulary import AccountType, Exchange
 
 log = logging.getLogger("hyperoru.api.web")
-STATUS_TIMEOUT_S = 2.0
+STATUS_TIMEOUT_S = 1.0  # a worker answers in milliseconds; none: the row shows no ETA
 SPARK_W, SPARK_H = 120, 28
 
 

@@ -31,12 +31,17 @@ def accept_confirm(page: Page) -> list[str]:
 
 
 async def test_log_in_and_see_a_paper_trader_with_its_status(stack: WebStack, shot: Page) -> None:
+    """...and the strict CSP refuses nothing the app itself does (no inline style or script)."""
+    refused: list[str] = []
+    shot.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
     tid = await stack.new_trader("Screen paper", programs.HOLD)
     await log_in(shot, stack)
     r = row(shot, tid)
     await expect(r.get_by_test_id("trader-status")).to_have_text("Paused")
     await expect(r.get_by_test_id("trader-environment")).to_have_text("paper")
     await expect(shot.get_by_test_id("ws-status")).to_have_text("live", timeout=LIVE)
+    await shot.goto(f"{stack.base_url}/system")
+    assert refused == []
 
 
 async def test_start_then_pause_through_confirm_dialogs_without_reload(
