@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test lint bench clean
+.PHONY: help run test lint bench clean vendor
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
+
+vendor: $(STAMP) ## developers: re-fetch the web app's vendored JS from npm, hashes checked
+	$(PY) -m web.vendor_js
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) .data

@@ -140,8 +140,9 @@ class TokenBuckets:
         return wait
 
 
-# Password guessing is limited per client IP, whatever token the request carries.
-PER_IP = ("/api/users/login", "/api/users/register")
+# Password guessing is limited per client IP, whatever token the request carries (the web
+# app's login form, /login, included: its pages are otherwise not limited).
+PER_IP = ("/api/users/login", "/api/users/register", "/login")
 VERIFIED_TTL_S = 300.0
 
 
@@ -193,7 +194,8 @@ class RateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if self.buckets is None or not path.startswith("/api/") or path in EXEMPT:
+        limited = path.startswith("/api/") or path in PER_IP
+        if self.buckets is None or not limited or path in EXEMPT:
             await self.app(scope, receive, send)
             return
         now = time.monotonic()

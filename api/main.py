@@ -45,6 +45,7 @@ from api.routes import (
     venues,
 )
 from api.traders import TraderControl
+from api.web import install as install_web_app
 from api.ws import docs as live_docs
 from api.ws import endpoint as live_stream
 from api.ws.broadcaster import stop
@@ -170,4 +171,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router, dependencies=signed_in)
     app.include_router(live_stream.router)  # authenticates its upgrade itself (?session_token=)
+    install_web_app(app)  # the web app's pages (README "Web app"), signed in by cookie
     return app

@@ -208,6 +208,7 @@ async def supervise(
     await wait_port(s.api_host, s.api_port, api, "API", stopping)
     api_url = f"http://{s.api_host}:{s.api_port}"
     say(f"API:         {api_url}  (docs: {api_url}/docs)")
+    say(f"Web app:     {api_url}/  (log in with your email and password)")
     if s.temporal_address is None:
         say(f"Temporal UI: http://127.0.0.1:{s.temporal_ui_port}")
     say(f"Temporal:    {s.resolved_temporal_address}  (task queue {s.task_queue})")

@@ -20,10 +20,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("activities", "adapters", "api", "config", "db", "domain", "runtime", "sandbox",
-            "strategies", "vault", "workflows")  # fmt: skip
+            "strategies", "vault", "workflows", "web")  # fmt: skip
 
 SKIP = (".venv", ".git", ".data", "build", "*.egg-info", "__pycache__", ".mypy_cache",
-        ".ruff_cache", ".pytest_cache", "bench")  # fmt: skip
+        ".ruff_cache", ".pytest_cache", "bench", "test-artifacts")  # fmt: skip
 
 IMPORT_ALL = """
 import importlib, json, pkgutil, sys
@@ -39,6 +39,16 @@ for top in sys.argv[1].split(","):
         except Exception as exc:
             bad[info.name] = repr(exc)
 print(json.dumps({"files": found, "bad": bad}))
+"""
+
+
+# The web app's templates and static files ship in the wheel: listed from the installed copy.
+WEB_FILES = """
+import json, web
+from api.web.render import Pages
+files = sorted(p.relative_to(web.ROOT).as_posix() for p in web.ROOT.rglob("*")
+               if p.is_file() and p.suffix in (".html", ".js", ".css", "") )
+print(json.dumps({"version": Pages().version, "files": files}))
 """
 
 
@@ -97,6 +107,13 @@ def test_the_wheel_is_a_complete_install(tmp_path: Path) -> None:
           "HYPERORU_DATA_DIR": str(tmp_path / "data")})  # fmt: skip
     tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master")}
     assert {"accounts", "decisions", "orders"} <= tables
+    installed = json.loads(_run([str(python), "-c", WEB_FILES], tmp_path, env))
+    source_web = ROOT / "web"
+    expected = sorted(
+        p.relative_to(source_web).as_posix() for p in source_web.rglob("*")
+        if p.is_file() and p.suffix in (".html", ".js", ".css", "")
+    )  # fmt: skip
+    assert installed["files"] == expected
     # The sandbox's processes (zygote, child) start from the installed copy too.
     decided = _run([str(python), "-c", RUN_PROGRAM], tmp_path, env)
     assert json.loads(decided) == {"ok": True, "operation": "hold"}, decided

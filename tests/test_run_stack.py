@@ -216,7 +216,10 @@ def start(run: Run) -> None:
     api, ui = run.ports["api"], run.ports["ui"]
     assert f"API:         http://127.0.0.1:{api}  (docs: http://127.0.0.1:{api}/docs)" in out, out
     assert f"Temporal UI: http://127.0.0.1:{ui}" in out, out
+    assert f"Web app:     http://127.0.0.1:{api}/" in out, out
     assert run.api.get("/docs").status_code == 200
+    login = run.api.get("/login")  # the web app's login page, served by the same process
+    assert login.status_code == 200 and 'data-testid="login-submit"' in login.text
     r = wait_for(
         "Temporal UI answers",
         lambda: httpx.get(f"http://127.0.0.1:{ui}/", timeout=5, trust_env=False),
