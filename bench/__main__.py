@@ -61,6 +61,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=10.0,
         help="events/s the harness records itself while the sockets are connected (10)",
     )
+    p.add_argument(
+        "--no-backtest",
+        action="store_true",
+        help="skip the program backtest run beside the live traders (a year of hourly steps)",
+    )
     p.add_argument("--out", type=Path, default=None, help="JSON path (bench/results/latest.json)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, databases)")
     return p.parse_args(argv)
@@ -173,6 +178,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if not stack.worker_alive():
                 _say("the worker died:\n" + stack.worker_output())
                 break
+        if not args.no_backtest and stack.worker_alive():
+            from bench.backtest_run import backtest_beside_live
+            from bench.backtest_run import summary as backtest_summary
+            from bench.workloads import wait_quiet as wait_quiet_stack
+
+            _say("backtest beside live traders: a year of hourly BTC, the README's RSI program")
+            await wait_quiet_stack(stack, max_s=10)
+            run = await backtest_beside_live(
+                stack, ids[: tiers[0]], args.paced_rate, deadline, quick=args.quick
+            )
+            results["backtest_run"] = run
+            results["backtest_year_s"] = run["wall_s"] if not args.quick else None
+            results["backtest_progress_gap_s"] = run["max_progress_gap_s"]
+            _say(backtest_summary(run))
         stop_peak.set()
         results["worker_peak_rss_mb"] = await peak_task
         results["final_rss"] = stack.rss()

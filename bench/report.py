@@ -26,6 +26,8 @@ TARGETS = [
     ("ws_event_to_client_p99_ms", "<=", 1000, "event-to-client p99, 200 sockets, paced (ms)"),
     ("ws_sockets_served", ">=", 200, "live-stream sockets served by one API process"),
     ("backtest_year_sandbox_s", "<=", 30, "sandbox time of 8,760 hourly backtest steps (s)"),
+    ("backtest_year_s", "<=", 30, "a year of hourly BTC backtested through the API (s)"),
+    ("backtest_progress_gap_s", "<=", 2, "longest wait between a backtest's progress moves (s)"),
 ]
 
 
@@ -154,6 +156,10 @@ def table(results: dict[str, Any]) -> str:
         from bench.backtest_session import summary
 
         lines.append(summary(results["backtest_sandbox"]))
+    if results.get("backtest_run"):
+        from bench.backtest_run import summary as run_summary
+
+        lines.append(run_summary(results["backtest_run"]))
     after = results.get("after_load_idle_rss") or {}
     lines.append(
         f"worker RSS: peak {_f(results.get('worker_peak_rss_mb'))} MB, right after the load "
