@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from db.backtest_models import (
     BacktestDecisionRecord,
@@ -20,11 +21,14 @@ from db.backtest_models import (
 )
 from db.base import utcnow
 from db.models import Program
+from db.prompt_backtests import PromptBacktestTask
 from domain.backtest import ACTIVE, BacktestStatus, workflow_id
+from domain.prompt_backtest import TaskStatus
 
 Sessions = async_sessionmaker[AsyncSession]
 # Any constant: the key of the PostgreSQL advisory lock that serialises starting backtests.
 START_LOCK = 24_0019
+PROMPT_ACTIVE = (TaskStatus.PENDING.value, TaskStatus.RUNNING.value)
 
 
 class BacktestBusy(Exception):
@@ -53,27 +57,40 @@ async def create_backtest(
     """Insert a pending run, unless the owner already has `max_per_user` runs pending or
     running, or the instance `max_total` (BacktestBusy; nothing is stored)."""
     async with sessions() as s, s.begin():
-        if s.get_bind().dialect.name == "postgresql":
-            # Why a lock: two requests at once must not both see room for one more.
-            await s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": START_LOCK})
         # Why insert before counting: on SQLite the insert takes the database's write lock, so
-        # the count below sees every other run already started.
+        # the count below sees every other run already started (PostgreSQL: active_runs locks).
         row = BacktestRecord(status=BacktestStatus.PENDING.value, **fields)
         s.add(row)
         await s.flush()
         row.workflow_id = workflow_id(row.id)
-        active = BacktestRecord.status.in_(ACTIVE)
-        mine = await s.scalar(
-            select(func.count()).where(active, BacktestRecord.owner_id == row.owner_id)
-        )
-        total = await s.scalar(select(func.count()).where(active))
-        if (mine or 0) > max_per_user:
+        owner = row.owner_id
+        mine, total = await s.run_sync(lambda x: active_runs(x, owner))
+        if mine > max_per_user:
             await s.rollback()
             raise BacktestBusy("per user", max_per_user)
-        if (total or 0) > max_total:
+        if total > max_total:
             await s.rollback()
             raise BacktestBusy("on this instance", max_total)
     return row
+
+
+def active_runs(s: Session, owner_id: int) -> tuple[int, int]:
+    """Backtests of either kind pending or running: the owner's and the instance's (the
+    limits are over both: a prompt task and a program run take the same worker's slots). On
+    PostgreSQL it first takes the lock `create_backtest` takes, so two starts of either kind
+    cannot both see room for one more."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": START_LOCK})
+    counts = []
+    kinds = (
+        (BacktestRecord, BacktestRecord.owner_id, BacktestRecord.status, ACTIVE),
+        (PromptBacktestTask, PromptBacktestTask.owner_id, PromptBacktestTask.status, PROMPT_ACTIVE),
+    )
+    for table, owner, status, active in kinds:
+        running = select(func.count()).select_from(table).where(status.in_(active))
+        mine = s.scalar(running.where(owner == owner_id))
+        counts.append((mine or 0, s.scalar(running) or 0))
+    return sum(m for m, _ in counts), sum(t for _, t in counts)
 
 
 async def load_backtest(

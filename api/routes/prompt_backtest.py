@@ -28,6 +28,7 @@ from api.money import fmt, fmt_str
 from api.prompt_backtest_plan import TaskRequest, check_budget, plan_replay, refuse_anonymize
 from api.prompt_backtest_simulate import plan_simulate
 from api.queries import MAX_ID
+from db.backtests import BacktestBusy, active_runs
 from db.prompt_backtests import (
     PromptBacktestItem,
     PromptBacktestTask,
@@ -132,9 +133,9 @@ async def create_task(
     """Plan, estimate and start a prompt backtest (201 with the estimate; 422 BUDGET_TOO_LOW
     when the estimate is over max_cost_usd, and nothing is started)."""
     sessions = request.app.state.sessions
+    settings = request.app.state.settings
     refuse_anonymize(body)
     if body.mode == Mode.SIMULATE:
-        settings = request.app.state.settings
         plan = await plan_simulate(s, sessions, body, user.id, settings)
     else:
         plan = await plan_replay(s, sessions, body, user.id)
@@ -158,12 +159,21 @@ async def create_task(
         )
         x.add(task)
         x.flush()
+        # The same limits as program backtests, over both kinds (they share the worker's slots).
+        mine, total = active_runs(x, user.id)
+        if mine > settings.backtest_max_running_per_user:
+            raise BacktestBusy("per user", settings.backtest_max_running_per_user)
+        if total > settings.backtest_max_running:
+            raise BacktestBusy("on this instance", settings.backtest_max_running)
         task.workflow_id = workflow_id(task.id)
         for row in plan.items:
             x.add(PromptBacktestItem(task_id=task.id, status=ItemStatus.PENDING, **row))
         return task
 
-    task = await write(sessions, store)
+    try:
+        task = await write(sessions, store)
+    except BacktestBusy as err:
+        raise ApiError(429, "BACKTEST_BUSY", f"{err}; try again when one has ended") from err
     try:
         await _start(request, task)
     except RPCError as err:
