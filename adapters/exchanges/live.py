@@ -33,7 +33,7 @@ from db.base import utcnow
 from db.fills import foreign_new, record_fills
 from db.funding import record_payments
 from db.models import Account, OrderRecord
-from db.order_status import set_order_status
+from db.order_status import FOUND_BY, set_order_status
 from db.round_trips import record_after_fills
 from db.transactions import read, write
 from domain import profiles
@@ -292,10 +292,13 @@ class LiveExchanges:
         stands = await self.record_outcome(outcome, where)
         return stands if stands is not None and stands.status is not outcome.status else outcome
 
-    async def record_outcome(self, outcome: OrderOutcome, where: str) -> OrderOutcome | None:
+    async def record_outcome(
+        self, outcome: OrderOutcome, where: str, *, found_by: str = FOUND_BY
+    ) -> OrderOutcome | None:
         """Record what the venue said of one of our orders; what the row says afterwards (the
         stored one if the venue's word is an impossible move: see db/order_status.py), or None
-        if it is not ours. `where`: which step heard it."""
+        if it is not ours. `where`: which step heard it; `found_by`: the reason of the finding
+        if this settles an order its finished decision left unsettled."""
         async with self.sessions() as s, s.begin():
             return await s.run_sync(
                 lambda sync: set_order_status(
@@ -303,6 +306,7 @@ class LiveExchanges:
                     outcome.client_order_id,
                     outcome.status,
                     where,
+                    found_by=found_by,
                     exchange_order_id=outcome.exchange_order_id,
                     filled_size=outcome.filled_size,
                     avg_price=outcome.avg_price,

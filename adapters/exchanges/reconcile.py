@@ -1,6 +1,10 @@
 """Reconciliation: compare the exchange's truth with the platform's records, settle what can be
 settled and record every finding as a `reconciliation_events` row (once per finding).
 
+A settled order's `order_resolved` finding is written with its status (db/order_status.py), not
+with the other findings at the end: those come after more venue calls, and a reader in between,
+or a failure of one of them, would otherwise see the order settled without its finding.
+
 Runs inside the sync activity, after the venue's fills were recorded (deduplicated by trade id).
 """
 
@@ -17,13 +21,10 @@ from sqlalchemy.orm import Session
 from adapters.exchanges.base import AccountView, Unsettled
 from adapters.exchanges.router import ExchangeRouter
 from db.models import ReconciliationEvent
+from db.order_status import UNSETTLED
 from db.tables import DECISIONS, ORDERS, TRADES
 from db.transactions import read
-from domain.orders import OrderStatus
 from domain.vocabulary import PositionSide, Side
-
-# Orders the platform does not consider settled; reconciliation asks the venue about them.
-UNSETTLED = (OrderStatus.UNKNOWN, OrderStatus.INTENT)
 
 
 @dataclass
@@ -122,31 +123,22 @@ class Reconciler:
         foreign = not await self.exchange.is_paper(account_id)  # paper holds only ours
         rec = await read(self.sessions, lambda s: recorded(s, account_id, trades_before, foreign))
         report = ReconcileReport(fills_recorded=len(rec.new_fills))
-        resolved = await self._settle_orders(account_id, rec.unsettled)
-        report.orders_resolved = len(resolved)
+        report.orders_resolved = await self._settle_orders(account_id, reason, rec.unsettled)
         drift = self._position_drift(rec.net_sizes, view)
         if rec.client_order_ids is not None:
             drift += await self._unexpected_orders(account_id, rec.client_order_ids)
         report.drift = len(drift)
-        await self._record(account_id, reason, rec.new_fills + resolved + drift)
+        await self._record(account_id, reason, rec.new_fills + drift)
         return report
 
-    async def _settle_orders(self, account_id: int, rows: list[Unsettled]) -> list[Finding]:
-        """Unknown orders, and intents of finished decisions: record what the venue says."""
-        found: list[Finding] = []
+    async def _settle_orders(self, account_id: int, reason: str, rows: list[Unsettled]) -> int:
+        """Unknown orders, and intents of finished decisions: record what the venue says, each
+        with its `order_resolved` finding (router.settle). How many moved."""
+        moved = 0
         for order in rows:
-            was = order.status
-            now = await self.exchange.settle(account_id, order)
-            if now is not None and now != was:
-                found.append(
-                    Finding(
-                        "order_resolved",
-                        order.client_order_id,
-                        f"order:{order.client_order_id}:{now}",
-                        {"from": was, "to": now, "symbol": order.symbol},
-                    )
-                )
-        return found
+            now = await self.exchange.settle(account_id, order, reason)
+            moved += now is not None and now != order.status
+        return moved
 
     @staticmethod
     def _position_drift(recorded: dict[str, Decimal], view: AccountView) -> list[Finding]:

@@ -99,9 +99,10 @@ class ExchangeRouter:
         target = self.paper if await self.is_paper(intent.account_id) else self.live
         return await target.resolve_order(intent, deadline)
 
-    async def settle(self, account_id: int, order: Unsettled) -> str | None:
-        """Record the venue's state of an unsettled order; its new status, or None if the
-        venue cannot say yet."""
+    async def settle(self, account_id: int, order: Unsettled, reason: str) -> str | None:
+        """Record the venue's state of an unsettled order, with its `order_resolved` finding
+        (`reason`: the sync's) in the same transaction; its new status, or None if the venue
+        cannot say yet."""
         if await self.is_paper(account_id):
             async with self.sessions() as s, s.begin():
                 row = await s.run_sync(
@@ -111,6 +112,7 @@ class ExchangeRouter:
                         OrderStatus.REJECTED,
                         "reconcile",
                         only_from=NEVER_EXECUTED,  # the paper order never committed
+                        found_by=reason,
                         reject_reason="NOT_PLACED: never executed; found by reconciliation",
                     )
                 )
@@ -119,7 +121,7 @@ class ExchangeRouter:
             found = await client.lookup(order.client_order_id, order.symbol)
         if found is None:
             return None
-        stands = await self.live.record_outcome(found, "reconcile")
+        stands = await self.live.record_outcome(found, "reconcile", found_by=reason)
         return (found if stands is None else stands).status.value
 
     async def foreign_open_orders(self, account_id: int, ours: set[str]) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """db/order_status.set_order_status, the one writer of an order's status, on SQLite and
 PostgreSQL: a legal move writes, an illegal one keeps what was stored and is recorded once as a
-reconciliation finding, the same status is no move at all."""
+reconciliation finding, the same status is no move at all; settling an order its finished
+decision left unsettled records its `order_resolved` finding with the move."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
+from db.base import utcnow
 from db.models import Account, DecisionRecord, OrderRecord, ReconciliationEvent
-from db.order_status import ILLEGAL_TRANSITION, set_order_status
+from db.order_status import ILLEGAL_TRANSITION, ORDER_RESOLVED, set_order_status
 from domain.orders import OrderStatus
 
 COID = "ho-1-1-entry"
@@ -108,3 +110,38 @@ def test_a_precondition_not_met_leaves_the_row_alone_and_is_no_finding(engine: E
 def test_an_order_that_is_not_ours_is_none(engine: Engine) -> None:
     with Session(engine) as s, s.begin():
         assert set_order_status(s, "ho-9-9-entry", OrderStatus.CANCELLED, "test") is None
+
+
+def _unknown(engine: Engine, decision_finished: bool) -> None:
+    with Session(engine) as s, s.begin():
+        s.get(OrderRecord, COID).status = OrderStatus.UNKNOWN  # type: ignore[union-attr]
+        if decision_finished:
+            s.get(DecisionRecord, "dec-1-1").completed_at = utcnow()  # type: ignore[union-attr]
+
+
+def test_settling_an_order_its_finished_decision_left_unknown_records_the_finding(
+    engine: Engine,
+) -> None:
+    """Whoever settles it (here a late lookup, not a sync), the finding comes with the move, in
+    its transaction: no reader sees the order settled without it (test_settled_with_finding)."""
+    _unknown(engine, decision_finished=True)
+    for _ in range(2):
+        with Session(engine) as s, s.begin():
+            set_order_status(s, COID, OrderStatus.FILLED, "resolve", found_by="late")
+            # Read in the writer's own transaction: the finding is part of the write.
+            found = [(e.kind, e.subject, e.reason) for e in s.scalars(select(ReconciliationEvent))]
+        assert found == [(ORDER_RESOLVED, COID, "late")]
+    row, events = _state(engine)
+    assert row.status == "filled" and len(events) == 1  # once per order and new status
+    assert events[0].fingerprint == f"order:{COID}:filled"
+    assert events[0].detail == {"from": "unknown", "to": "filled", "symbol": "BTC",
+                                "where": "resolve"}  # fmt: skip
+
+
+def test_a_lookup_within_the_decision_is_no_finding(engine: Engine) -> None:
+    """The decision's own lookup (resolve_order) settles it before the decision is finished: the
+    decision's outcome says what happened, reconciliation found nothing."""
+    _unknown(engine, decision_finished=False)
+    _set(engine, OrderStatus.FILLED)
+    row, events = _state(engine)
+    assert (row.status, events) == ("filled", [])
