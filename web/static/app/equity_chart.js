@@ -17,14 +17,15 @@ export class EquityChart {
     if (!LC) return false;
     this.chart = LC.createChart(this.el, chartOptions());
     this.equity = this.chart.addSeries(LC.LineSeries, { color: cssVar("--accent"), lineWidth: 2 });
-    this.drawdown = this.chart.addSeries(LC.AreaSeries, {
-      priceScaleId: "drawdown", lineColor: cssVar("--down"), topColor: "rgba(179, 38, 30, 0.05)",
-      bottomColor: "rgba(179, 38, 30, 0.35)", lineWidth: 1, invertFilledArea: true,
+    // Drawdown on a scale of its own below the curve, growing downwards.
+    this.drawdown = this.chart.addSeries(LC.LineSeries, {
+      priceScaleId: "drawdown", color: cssVar("--down"), lineWidth: 1,
       priceFormat: { type: "custom", formatter: (v) => `-${v.toFixed(2)}%` },
     });
     this.chart.priceScale("drawdown").applyOptions({
-      scaleMargins: { top: 0.7, bottom: 0 }, invertScale: true,
+      scaleMargins: { top: 0.72, bottom: 0.02 }, invertScale: true,
     });
+    this.chart.priceScale("right").applyOptions({ scaleMargins: { top: 0.08, bottom: 0.34 } });
     return true;
   }
 

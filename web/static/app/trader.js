@@ -38,13 +38,15 @@ function refreshPanel(name) {
   if (!box || box.querySelector(".htmx-request")) return Promise.resolve(); // an action answers it
   const src = box.querySelector(".panel-body")?.dataset.src;
   if (!src) return Promise.resolve();
-  return window.htmx.ajax("GET", src, { target: box, swap: "innerHTML" });
+  // Its own source: htmx drops a request while another from the same source is in flight.
+  return window.htmx.ajax("GET", src, { source: box, target: box, swap: "innerHTML" });
 }
 
 function refreshHead() {
   const row = document.querySelector("#trader-head article");
   if (!row || row.querySelector(".htmx-request")) return Promise.resolve();
-  return window.htmx.ajax("GET", `/traders/${accountId}/row`, { target: row, swap: "outerHTML" });
+  const url = `/traders/${accountId}/row`;
+  return window.htmx.ajax("GET", url, { source: row, target: row, swap: "outerHTML" });
 }
 
 function refresh(names) {

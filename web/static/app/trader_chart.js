@@ -72,7 +72,7 @@ export class CandleChart {
       return {
         time, position: buy ? "belowBar" : "aboveBar", shape: buy ? "arrowUp" : "arrowDown",
         color: buy ? cssVar("--up") : cssVar("--down"),
-        text: `${buy ? "B" : "S"} ${m.size}@${m.price}`,
+        text: buy ? "B" : "S",
       };
     });
     markers.sort((a, b) => a.time - b.time);
