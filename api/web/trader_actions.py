@@ -86,7 +86,9 @@ async def close_one(
     return await _panel(request, who, account_id, "positions", message)
 
 
-@router.post("/traders/{account_id:int}/orders/{client_order_id}/cancel", response_class=HTMLResponse)
+@router.post(
+    "/traders/{account_id:int}/orders/{client_order_id}/cancel", response_class=HTMLResponse
+)
 async def cancel_order(
     request: Request,
     s: SessionDep,

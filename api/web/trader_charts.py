@@ -60,7 +60,7 @@ async def _markers(
             .limit(MAX_MARKERS)
         )
     )
-    decided = await decision_ids(s, [t.client_order_id for t in rows])
+    decided = await decision_ids(s, [t.client_order_id for t in rows if t.client_order_id])
     out = []
     for t in rows:
         at = _ms(t.created_at)
@@ -72,7 +72,7 @@ async def _markers(
                 "price": fmt(t.price),
                 "size": fmt(t.size),
                 "trigger": t.trigger,
-                "decision_id": decided.get(t.client_order_id),
+                "decision_id": decided.get(t.client_order_id or ""),
             }
         )
     return out
@@ -147,4 +147,3 @@ async def equity_chart(
                    for p, dd in zip(curve.points, drawdowns(values), strict=True)],
         "max_drawdown_pct": None if worst.pct is None else f"{worst.pct:.2f}",
     })  # fmt: skip
-

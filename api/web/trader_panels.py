@@ -124,5 +124,3 @@ async def panel_context(
 
 def _pages(total: int) -> int:
     return max(1, -(-total // PER_PAGE))
-
-

@@ -69,9 +69,7 @@ async def test_the_page_on_a_phone_and_axe_light_and_dark(stack: WebStack, shot:
         await shot.goto(f"{stack.base_url}/traders/{tid}")
         await expect(shot.get_by_test_id("ws-status")).to_have_text("live", timeout=LIVE)
         btc = shot.locator('[data-testid="candle-chart"][data-symbol="BTC"]')
-        await expect(btc).to_have_attribute(
-            "data-marker-count", "1", timeout=LIVE
-        )
+        await expect(btc).to_have_attribute("data-marker-count", "1", timeout=LIVE)
         assert await _bad_violations(shot) == [], scheme
     await shot.set_viewport_size({"width": 375, "height": 812})
     await shot.reload()

@@ -60,7 +60,7 @@ async def test_the_page_answers_its_owner_only(
                 if not url.endswith(".json"):
                     assert "Not found" in r.text and "Paged" not in r.text, url
             head = {"X-CSRF-Token": csrf}
-            for url in (f"/traders/{tid}/positions/BTC/close", f"/traders/{tid}/positions/close-all",
-                        f"/traders/{tid}/orders/{tid}-abc/cancel"):  # fmt: skip
+            actions = ("positions/BTC/close", "positions/close-all", f"orders/{tid}-abc/cancel")
+            for url in (f"/traders/{tid}/{a}" for a in actions):
                 r = await http.post(url, headers=head)
                 assert r.status_code == 404 and "Not found" in r.text, (url, r.text)

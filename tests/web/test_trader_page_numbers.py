@@ -54,9 +54,7 @@ async def test_kpis_tables_feed_and_markers_equal_the_rest_answers(
                     assert values(html, f"kpi-{key.replace('_', '-')}") == [ov[key]], key
                 shown = re.search(r'data-testid="kpi-equity"[^>]*>([^<]*)<', html)
                 assert shown and shown.group(1) == f"{Decimal(ov['equity']):,.2f}"
-            assert values(page, "position-upnl") == [
-                p["unrealized_pnl"] for p in pos["positions"]
-            ]
+            assert values(page, "position-upnl") == [p["unrealized_pnl"] for p in pos["positions"]]
             assert values(page, "trade-price") == [t["price"] for t in trades["items"]]
             feed = re.findall(r'data-testid="decision-item" data-decision-id="([^"]+)"', page)
             assert feed == [d["id"] for d in decisions["items"]]
