@@ -58,6 +58,9 @@ async def test_kpis_tables_feed_and_markers_equal_the_rest_answers(
             assert values(page, "trade-price") == [t["price"] for t in trades["items"]]
             feed = re.findall(r'data-testid="decision-item" data-decision-id="([^"]+)"', page)
             assert feed == [d["id"] for d in decisions["items"]]
+            for status, expected in (("executed", 2), ("hold", 0), ("bogus", 2)):
+                html = (await http.get(f"/traders/{tid}/panel/decisions?status={status}")).text
+                assert html.count('data-testid="decision-item"') == expected, status
             chart = (await http.get(f"/traders/{tid}/chart.json?symbol=BTC")).json()
             assert len(chart["markers"]) == trades["total"] == 2
             ordered = {o["decision_id"] for d in decisions["items"] for o in d["orders"]}
