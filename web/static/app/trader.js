@@ -20,8 +20,9 @@ const equity = equityEl ? new EquityChart(equityEl) : null;
 
 // What each pushed event changes on this page.
 const TOUCHES = {
-  trade_update: ["kpis", "orders", "trades", "candles", "positions"],
-  position_update: ["kpis", "positions", "candles"],
+  // A fill moves the equity now: the curve's last point is the current equity (api/equity.py).
+  trade_update: ["kpis", "orders", "trades", "candles", "positions", "equity"],
+  position_update: ["kpis", "positions", "candles", "equity"],
   model_chat_update: ["decisions", "kpis"],
   asset_curve_update: ["equity", "kpis"],
   status_update: ["head"],
