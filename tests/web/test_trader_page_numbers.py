@@ -107,3 +107,39 @@ async def test_closing_a_position_needs_the_csrf_token_and_goes_through_the_work
             assert log[0]["trigger_type"] == "manual" and log[0]["status"] == "executed"
             r = await http.post(f"/traders/{tid}/orders/{tid}-x:tp/cancel?symbol=BTC", **act)
             assert r.status_code == 200 and 'data-testid="open-orders-table"' in r.text, r.text
+
+
+async def test_cancel_a_resting_order_and_close_all_from_the_page(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    settings = make_settings(temporal_address, sqlite_url)
+    async with full_stack(temporal_client, settings) as st:
+        tid = (await st.create_trader(name="Orders", trading_enabled=True,
+                                      max_leverage="5"))["account_id"]  # fmt: skip
+        await st.bind(tid, (await st.create_program(programs.HOLD))["id"])
+        order = {"account_id": tid, "side": "buy", "size_usd": "100"}
+        for sym in ("BTC", "ETH"):
+            r = await st.post(
+                "/api/orders/create", {**order, "symbol": sym, "order_type": "market"}
+            )
+            assert r.status_code < 300, r.text
+        r = await st.post("/api/orders/create",
+                          {**order, "symbol": "SOL", "order_type": "limit", "price": "1"})  # fmt: skip
+        assert r.status_code < 300 and r.json()["status"] == "pending", r.text
+        resting = r.json()["id"]
+        async with browser(st) as http:
+            csrf = await sign_in(http)
+            page = (await http.get(f"/traders/{tid}")).text
+            assert page.count('data-testid="open-order-row"') == 1 and resting in page
+            assert 'data-testid="positions-close-all"' in page  # two positions
+            cancel = f"/traders/{tid}/orders/{resting}/cancel?symbol=SOL"
+            assert (await http.post(cancel)).status_code == 403
+            act = {"headers": {"X-CSRF-Token": csrf, "HX-Request": "true"}}
+            r = await http.post(cancel, **act)
+            assert f"Cancel of {resting} sent." in r.text, r.text
+            assert 'data-testid="open-order-row"' not in r.text
+            rest = (await st.api.get(f"/api/account/{tid}/open-orders")).json()
+            assert rest["orders"] == []
+            r = await http.post(f"/traders/{tid}/positions/close-all", **act)
+            assert "Close recorded: executed, executed." in r.text, r.text
+            assert (await st.api.get(f"/api/account/{tid}/positions")).json()["total_count"] == 0
