@@ -123,8 +123,8 @@ async def test_cancel_a_resting_order_and_close_all_from_the_page(
                 "/api/orders/create", {**order, "symbol": sym, "order_type": "market"}
             )
             assert r.status_code < 300, r.text
-        r = await st.post("/api/orders/create",
-                          {**order, "symbol": "SOL", "order_type": "limit", "price": "1"})  # fmt: skip
+        limit = {**order, "symbol": "SOL", "order_type": "limit", "price": "1"}  # far below
+        r = await st.post("/api/orders/create", limit)
         assert r.status_code < 300 and r.json()["status"] == "pending", r.text
         resting = r.json()["id"]
         async with browser(st) as http:
