@@ -86,3 +86,6 @@ new LiveStream({
   onEvent,
   onOpen: () => refresh(EVERYTHING),
 }).start();
+
+// The UTC/local toggle (app.js stores the choice first): the charts' axes follow it.
+document.getElementById("tz-toggle")?.addEventListener("click", () => refresh(["candles", "equity"]));
