@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from api.money import fmt
 from api.schemas import AccountOut, DecisionOut
 
 NOT_RECORDED = "not recorded"
@@ -81,11 +82,12 @@ _OPEN: list[tuple[str, str, Text, Limit]] = [
     ("SYMBOL_NOT_ALLOWED", "Symbol allowed", _symbol, _allowed),
     ("MARKET_DATA_UNAVAILABLE", "Price known", _fixed(NOT_RECORDED), _fixed("a price above 0")),
     ("LEVERAGE_BELOW_ONE", "Leverage at least 1", _leverage, _fixed("≥ 1")),
-    ("LEVERAGE_EXCEEDS_MAX", "Leverage within max", _leverage, lambda a: f"≤ {a.max_leverage}"),
+    ("LEVERAGE_EXCEEDS_MAX", "Leverage within max", _leverage,
+     lambda a: f"≤ {fmt(a.max_leverage)}"),
     ("POSITION_SIDE_CONFLICT", "No opposite position", lambda d: str(d.get("operation") or "—"),
      _fixed("none held the other way")),
     ("NOTIONAL_EXCEEDS_MAX", "Position notional within max", _notional,
-     lambda a: f"≤ {a.max_position_notional_usd} USD"),
+     lambda a: f"≤ {fmt(a.max_position_notional_usd)} USD"),
     ("MAX_CONCURRENT_POSITIONS", "Open positions within max", _fixed(NOT_RECORDED),
      lambda a: f"≤ {a.max_concurrent_positions}"),
     ("INSUFFICIENT_MARGIN", "Margin available", _margin, _fixed(f"free margin: {NOT_RECORDED}")),

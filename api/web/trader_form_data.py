@@ -7,6 +7,7 @@ Keys are write-only: a posted key goes into a body and nowhere else, never back 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -108,6 +109,14 @@ def create_body(p: Posted) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def _same(wanted: Any, now: Any) -> bool:
+    """Equal as the API would store them: 5 and 5.0000000000 are one leverage."""
+    try:
+        return Decimal(str(wanted)) == Decimal(str(now))
+    except (InvalidOperation, ValueError):
+        return str(wanted) == str(now)
+
+
 def update_body(p: Posted, now: AccountOut) -> dict[str, Any]:
     """What PUT /api/account/{id} would receive: only what the form changed (an unchanged
     leverage or symbol list is not re-checked with the venue). A blank key field keeps the key;
@@ -117,11 +126,13 @@ def update_body(p: Posted, now: AccountOut) -> dict[str, Any]:
     for name in ("name", "symbols", "initial_capital", "max_leverage",
                  "max_position_notional_usd", "max_concurrent_positions",
                  "breaker_closes_positions", "trading_enabled"):  # fmt: skip
-        if name in wanted and str(wanted[name]) != str(getattr(now, name)):
+        if name in wanted and not _same(wanted[name], getattr(now, name)):
             body[name] = wanted[name]
     for name in ("daily_loss_limit_pct", "max_drawdown_pct"):  # blank turns a breaker off
-        value = wanted.get(name)
-        if str(value) != str(getattr(now, name)):
+        value, current = wanted.get(name), getattr(now, name)
+        if (value is None) != (current is None) or (
+            value is not None and not _same(value, current)
+        ):
             body[name] = value
     if now.account_type.value == "prompt":
         for name in ("llm_provider", "llm_model", "llm_base_url"):
