@@ -5,11 +5,14 @@ the login page, and another user's decision is the 404 page."""
 
 from __future__ import annotations
 
+from html import unescape
+
 from temporalio.client import Client
 
 from tests.support.stack import full_stack, make_settings
 from tests.web.support import browser, parse, sign_in
 
+LLM_KEY = "sk-planted-llm-key-0123456789abcdef"
 SCRIPT = "<script>alert(1)</script>"
 BREAKOUT = '"><img src=x onerror=alert(1)>'
 LONG = f"""
@@ -96,3 +99,32 @@ async def test_another_users_decision_is_a_404_page(
                 r = await http.get(url)
                 assert r.status_code == 404 and "Not found" in r.text, (url, r.text)
                 assert "Not yours" not in r.text
+
+
+async def test_a_prompt_decision_shows_the_exact_prompt_and_raw_answer_and_no_key(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    """On the offline stand-in model: the system and user text and the raw answer are the ones
+    recorded (character for character once unescaped); the trader's key is on no page."""
+    settings = make_settings(temporal_address, sqlite_url)
+    async with full_stack(temporal_client, settings) as st:
+        t = await st.create_trader(name="Asker", account_type="prompt", llm_provider="offline",
+                                   llm_model="offline", llm_api_key=LLM_KEY,
+                                   trading_enabled=True)  # fmt: skip
+        tid = t["account_id"]
+        prompt = (
+            await st.post("/api/prompts/", {"name": "p", "content": "Prices: {market_prices}"})
+        ).json()
+        r = await st.post(f"/api/account/{tid}/bindings", {"prompt_id": prompt["id"]})
+        assert r.status_code == 201, r.text
+        out = (await st.post(f"/api/account/{tid}/trigger")).json()
+        llm = out["record"]["llm_exchange"]
+        async with browser(st) as http:
+            await sign_in(http)
+            html = (await http.get(f"/decisions/{out['decision_id']}")).text
+        text = unescape(html)
+        assert llm["system"] in text and llm["user"] in text and llm["raw"] in text
+        assert (
+            'data-testid="decision-raw-answer"' in html and 'data-testid="decision-model"' in html
+        )
+        assert LLM_KEY not in html and LLM_KEY[:-4] not in html

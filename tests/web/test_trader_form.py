@@ -6,14 +6,21 @@ is the 404 page."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from temporalio.client import Client
 
+from api.routes.exchange import CREDENTIALS_FIELD
+from db.models import Account
 from tests.support.stack import full_stack, make_settings
 from tests.web.support import browser, sign_in
+from vault import hint, seal
 
 LLM_KEY = "sk-typed-into-the-form-0123456789wxyz"
+EXCHANGE_KEY = "planted-exchange-api-key-0123456789"
+EXCHANGE_SECRET = "planted-exchange-secret-9876543210"
+BREAKOUT = '"><img src=x onerror=alert(1)>'
 HOLD = """
 class Strategy:
     def should_trade(self, data):
@@ -143,3 +150,34 @@ async def test_another_users_trader_form_is_a_404_page(
             r = await http.post(f"/traders/{theirs}/edit", data=_form(csrf, name="Taken"))
             assert r.status_code == 404
         assert (await st.api.get(f"/api/account/{theirs}")).json()["name"] == "Not yours"
+
+
+async def test_planted_exchange_keys_and_a_script_name_stay_out_of_the_edit_form(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    """A Binance trader's stored keys show as "set, ending ..." only; its name, a script and an
+    attribute breakout, renders as text inside the name field."""
+    settings = make_settings(temporal_address, sqlite_url)
+    async with full_stack(temporal_client, settings, worker=False) as st:
+        r = await st.post("/api/account/", {"name": BREAKOUT, "account_type": "program",
+                                            "exchange": "binance"})  # fmt: skip
+        assert r.status_code == 201, r.text
+        tid = r.json()["account_id"]
+        async with st.app.state.sessions() as s:  # as PUT .../exchange stores them
+            acct = await s.get(Account, tid)
+            assert acct is not None
+            creds = {"api_key": EXCHANGE_KEY, "api_secret": EXCHANGE_SECRET}
+            acct.exchange_credentials_sealed = seal(
+                st.app.state.vault, json.dumps(creds), tid, CREDENTIALS_FIELD
+            ).to_json()
+            acct.exchange_key_hint = hint(EXCHANGE_KEY)
+            acct.exchange_environment = "testnet"
+            await s.commit()
+        async with browser(st) as http:
+            await sign_in(http)
+            html = (await http.get(f"/traders/{tid}/edit")).text
+        for secret in (EXCHANGE_KEY, EXCHANGE_SECRET):
+            assert secret not in html and secret[:-4] not in html
+        assert 'data-testid="exchange-key-hint">set, ending 6789<' in html
+        assert BREAKOUT not in html and "<img" not in html
+        assert 'value="&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"' in html
