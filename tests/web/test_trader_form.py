@@ -14,7 +14,7 @@ from temporalio.client import Client
 from api.routes.exchange import CREDENTIALS_FIELD
 from db.models import Account
 from tests.support.stack import full_stack, make_settings
-from tests.web.support import browser, sign_in
+from tests.web.support import browser, parse, sign_in
 from vault import hint, seal
 
 LLM_KEY = "sk-typed-into-the-form-0123456789wxyz"
@@ -53,6 +53,8 @@ async def test_a_prompt_trader_created_by_the_form_keeps_its_key_write_only(
                        "trader-save"):  # fmt: skip
             assert f'data-testid="{testid}"' in page.text, testid
         assert 'data-testid="new-trader"' in (await http.get("/")).text
+        found = parse(page.text)  # CSP-clean: scripts from files only, no inline handler or style
+        assert all(s["src"] for s in found.scripts) and not found.handlers and not found.styles
         form = _form(csrf, account_type="prompt", llm_provider="openai", llm_model="gpt-form",
                      llm_api_key=LLM_KEY, daily_loss_limit_pct="5")  # fmt: skip
         r = await http.post("/traders/new", data=form)
@@ -116,6 +118,12 @@ async def test_a_program_is_bound_through_the_form_and_the_trader_is_listed(
         assert 'data-testid="trader-binding"' in edit and "holder" in edit
         home = (await http.get("/")).text
         assert f'data-account-id="{tid}"' in home and "holder" in home
+        bid = bound[0]["id"]
+        r = await http.post(f"/traders/{tid}/bindings/{bid}/delete", data={"csrf_token": "x"})
+        assert r.status_code == 403  # a forged token removes nothing
+        r = await http.post(f"/traders/{tid}/bindings/{bid}/delete", data={"csrf_token": csrf})
+        assert r.status_code == 303 and r.headers["location"].endswith("saved=unbound")
+        assert (await st.api.get(f"/api/account/{tid}/bindings")).json() == []
 
 
 async def test_without_the_csrf_token_nothing_is_saved(
