@@ -6,6 +6,7 @@ screenshot kept under test-artifacts/browser/."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from playwright.async_api import Page, expect
@@ -75,6 +76,8 @@ async def test_create_a_trader_through_the_form_and_bind_a_program(
 async def test_open_a_decision_and_see_output_verdict_and_orders(
     stack: WebStack, shot: Page
 ) -> None:
+    refused: list[str] = []
+    shot.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
     tid = await stack.new_trader("Decision buyer", programs.ALWAYS_LONG)
     await stack.call("POST", f"/api/account/{tid}/start")
     did = (await stack.call("POST", f"/api/account/{tid}/trigger"))["decision_id"]
@@ -87,4 +90,9 @@ async def test_open_a_decision_and_see_output_verdict_and_orders(
     await expect(orders.first).to_be_visible()
     rest = await stack.call("GET", f"/api/account/{tid}/decisions/{did}")
     assert await orders.count() == len(rest["orders"])
+    async with shot.expect_download() as fetched:  # Download: the output, as recorded
+        await shot.get_by_test_id("decision-prompt").get_by_role("button", name="Download").click()
+    saved = await (await fetched.value).path()
+    assert json.loads(saved.read_text())["decision"] == rest["output"]["decision"]
+    assert refused == []  # the strict CSP refused nothing the page does
     await _checked(shot, "decision-page")
