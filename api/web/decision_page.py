@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -81,13 +82,19 @@ async def _fills(s: SessionDep, account_id: int, order_ids: list[str]) -> list[d
 
 
 def _temporal_link(request: Request, workflow_id: str | None, run_id: str | None) -> str:
-    """The run in the embedded dev server's Temporal Web UI; none for an external cluster,
-    whose UI is wherever its operator serves it."""
+    """The run in the embedded dev server's Temporal Web UI, or in an external cluster's where
+    HYPERORU_TEMPORAL_UI_URL says it is (none: the page shows the ids instead)."""
     settings = request.app.state.settings
-    if not workflow_id or settings.temporal_address is not None:
+    if settings.temporal_address is None:
+        ui = f"http://127.0.0.1:{settings.temporal_ui_port}"
+    else:
+        ui = (settings.temporal_ui_url or "").rstrip("/")
+    if not workflow_id or not ui.startswith(("http://", "https://")):
         return ""
-    base = f"http://127.0.0.1:{settings.temporal_ui_port}/namespaces/{settings.temporal_namespace}"
-    return f"{base}/workflows/{workflow_id}" + (f"/{run_id}" if run_id else "")
+    path = f"/namespaces/{quote(settings.temporal_namespace, safe='')}/workflows/"
+    return (
+        ui + path + quote(workflow_id, safe="") + (f"/{quote(run_id, safe='')}" if run_id else "")
+    )
 
 
 @router.get("/decisions/{decision_id}", response_class=HTMLResponse)
