@@ -112,7 +112,7 @@ async def _connect_and_bind(
         errors.update(validation_errors(err))
     except ApiError as err:
         await s.rollback()
-        errors.update(api_error(err))
+        errors.update(api_error(err, "exchange_keys"))
     try:
         bind = binding_body(p)
         if bind is not None:
@@ -122,7 +122,7 @@ async def _connect_and_bind(
         errors.update(validation_errors(err))
     except ApiError as err:
         await s.rollback()
-        errors.update(api_error(err))
+        errors.update(api_error(err, "binding"))
     return errors
 
 
@@ -147,7 +147,8 @@ async def create_trader(
     errors = await _connect_and_bind(request, s, control, who, created.id, p)
     if errors:  # the trader exists: the rest is fixed on its edit form
         account = await _owned(s, who, created.id)
-        errors.setdefault("form", "The trader was created; the rest was not saved:")
+        done = "The trader was created; what is marked below was not saved."
+        errors["form"] = f"{done} {errors['form']}" if "form" in errors else done
         return await _form(request, s, who, account, p, errors)
     return redirect(f"/traders/{created.id}/edit?saved=created")
 

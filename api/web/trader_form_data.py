@@ -185,8 +185,9 @@ def validation_errors(err: ValidationError) -> dict[str, str]:
     return out
 
 
-def api_error(err: ApiError) -> dict[str, str]:
-    """An API error at the field its code or its message names ("llm_model: ...")."""
+def api_error(err: ApiError, default: str = "form") -> dict[str, str]:
+    """An API error at the field its code or its message names ("llm_model: ..."), else at
+    `default` (the exchange keys, for whatever the venue answered about them)."""
     text = f"{err.message} ({err.code})"
     if err.code in CODE_FIELDS:
         return {CODE_FIELDS[err.code]: text}
@@ -195,7 +196,7 @@ def api_error(err: ApiError) -> dict[str, str]:
     head = err.message.split(":", 1)[0].split(" ", 1)[0]
     if head in (*ACCOUNT_FIELDS, *EXCHANGE_FIELDS, *BINDING_FIELDS):
         return {head: text}
-    return {"form": text}
+    return {default: text}
 
 
 def key_hint(hint: str | None) -> str:
