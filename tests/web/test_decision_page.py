@@ -21,6 +21,12 @@ class Strategy:
         return Decision(operation="long", symbol="BTC", size_usd=100, leverage=2,
                         reasoning={SCRIPT + " " + BREAKOUT!r})
 """
+RAISES = f"""
+class Strategy:
+    def should_trade(self, data):
+        print("printed before")
+        raise ValueError({SCRIPT!r})
+"""
 TOO_BIG = """
 class Strategy:
     def should_trade(self, data):
@@ -128,3 +134,21 @@ async def test_a_prompt_decision_shows_the_exact_prompt_and_raw_answer_and_no_ke
             'data-testid="decision-raw-answer"' in html and 'data-testid="decision-model"' in html
         )
         assert LLM_KEY not in html and LLM_KEY[:-4] not in html
+
+
+async def test_a_failed_decision_shows_its_error_code_and_logs_as_text(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    settings = make_settings(temporal_address, sqlite_url)
+    async with full_stack(temporal_client, settings) as st:
+        tid = (await st.create_trader(name="Crasher", trading_enabled=True))["account_id"]
+        await st.bind(tid, (await st.create_program(RAISES))["id"])
+        out = (await st.post(f"/api/account/{tid}/trigger")).json()
+        assert out["status"] == "failed" and out["error_code"], out
+        async with browser(st) as http:
+            await sign_in(http)
+            html = (await http.get(f"/decisions/{out['decision_id']}")).text
+        assert 'data-testid="decision-error"' in html and out["error_code"] in html
+        assert 'data-testid="decision-logs"' in html and "printed before" in html
+        assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "No verdict: the decision never reached the risk gate" in html
