@@ -44,8 +44,20 @@ async def _import(stack: Any, candles: list[dict[str, Any]]) -> None:
             raise RuntimeError(f"candle import -> {r.status_code}: {r.text[:300]}")
 
 
-async def _follow(stack: Any, backtest_id: int) -> dict[str, Any]:
+async def _newest(stack: Any, after: int) -> int:
+    """The id of the run the POST in flight started (POST answers only when the run is done or
+    after the sync wait, so its progress is followed from the list meanwhile)."""
+    while True:
+        runs = (await stack.api.get("/api/programs/backtests", params={"limit": 1})).json()
+        items = runs["items"] if isinstance(runs, dict) else runs
+        if items and items[0]["id"] > after:
+            return int(items[0]["id"])
+        await asyncio.sleep(0.05)
+
+
+async def _follow(stack: Any, after: int) -> dict[str, Any]:
     """Poll the run until it ends: its wall time and the longest wait between progress moves."""
+    backtest_id = await _newest(stack, after)
     moves: list[float] = []
     seen = -1
     body: dict[str, Any] = {}
@@ -86,12 +98,19 @@ async def backtest_beside_live(
     out: dict[str, Any] = {"steps": steps, "program": "README RSI", "paced_rate_per_s": rate}
     out["paced_alone"] = await paced(stack, traders, rate, seconds, deadline)
     await wait_quiet(stack, max_s=5)
+    runs = (await stack.api.get("/api/programs/backtests", params={"limit": 1})).json()
+    items = runs["items"] if isinstance(runs, dict) else runs
+    last_id = int(items[0]["id"]) if items else 0
     t0 = time.monotonic()
-    r = await stack.api.post("/api/programs/backtest", json=request, timeout=120)
-    if r.status_code not in (201, 202):
-        raise RuntimeError(f"backtest -> {r.status_code}: {r.text[:300]}")
-    followed = asyncio.create_task(_follow(stack, r.json()["backtest"]["id"]))
+    followed = asyncio.create_task(_follow(stack, last_id))
+    posted = asyncio.create_task(
+        stack.api.post("/api/programs/backtest", json=request, timeout=120)
+    )
     out["paced_during"] = await paced(stack, traders, rate, seconds, deadline)
+    r = await posted
+    if r.status_code not in (201, 202):
+        followed.cancel()
+        raise RuntimeError(f"backtest -> {r.status_code}: {r.text[:300]}")
     run = await followed
     out["status"] = run["status"]
     # From the request to the last progress move (the run's end), minus nothing: what a user waits

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
     # When set, use this Temporal cluster and start no dev server.
     temporal_address: str | None = None
+    # That cluster's Web UI (e.g. "https://temporal.example.com"): the web app links runs there.
+    temporal_ui_url: str | None = Field(default=None, max_length=500)
     temporal_namespace: str = "default"
     task_queue: str = TASK_QUEUE
     # The embedded dev server's SQLite store runs in WAL mode. "normal" syncs to disk at

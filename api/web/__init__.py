@@ -9,7 +9,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 import web
-from api.web import login, system, trader_page, traders
+from api.web import decision_page, login, system, trader_form, trader_page, traders
 from api.web.render import PAGE_HEADERS, Pages, pages, redirect
 
 # The URL holds the files' hash (api/web/render.py): a year's caching is safe.
@@ -32,7 +32,9 @@ def _not_found(request: Request) -> HTMLResponse:
 def install(app: FastAPI) -> None:
     app.state.pages = Pages()
     app.mount(app.state.pages.static, CachedStatic(directory=str(web.STATIC)), name="static")
-    for module in (login, traders, system, trader_page):
+    # trader_form first: its /traders/new and /traders/{id}/edit are not /traders/{id}/{action}
+    # nor /traders/{id} (trader_page).
+    for module in (login, trader_form, traders, system, trader_page, decision_page):
         app.include_router(module.router)
 
     @app.exception_handler(login.SignInRequired)
