@@ -10,6 +10,7 @@ from starlette.types import Scope
 
 import web
 from api.web import login, system, traders
+from api.web import prompts_page, programs_page, settings_page, signals_page  # part D
 from api.web.render import PAGE_HEADERS, Pages, pages, redirect
 
 # The URL holds the files' hash (api/web/render.py): a year's caching is safe.
@@ -32,7 +33,8 @@ def _not_found(request: Request) -> HTMLResponse:
 def install(app: FastAPI) -> None:
     app.state.pages = Pages()
     app.mount(app.state.pages.static, CachedStatic(directory=str(web.STATIC)), name="static")
-    for module in (login, traders, system):
+    for module in (login, traders, system,
+                   prompts_page, programs_page, signals_page, settings_page):  # fmt: skip
         app.include_router(module.router)
 
     @app.exception_handler(login.SignInRequired)
