@@ -9,8 +9,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 import web
-from api.web import login, system, traders
-from api.web import prompts_page, programs_page, settings_page, signals_page  # part D
+from api.web import (  # part D
+    login,
+    programs_page,
+    prompts_page,
+    settings_page,
+    signals_page,
+    system,
+    traders,
+)
 from api.web.render import PAGE_HEADERS, Pages, pages, redirect
 
 # The URL holds the files' hash (api/web/render.py): a year's caching is safe.

@@ -57,8 +57,10 @@ async def editor_form(request: Request, who: Viewer) -> dict[str, Any]:
 
 
 def text(form: dict[str, Any], key: str) -> str:
+    """A field as typed: browsers send a textarea's line ends as CRLF (HTML's form encoding);
+    code and templates are kept with the LF the API stores from everyone else."""
     value = form.get(key, "")
-    return value[-1] if isinstance(value, list) else str(value)
+    return (value[-1] if isinstance(value, list) else str(value)).replace("\r\n", "\n")
 
 
 def many(form: dict[str, Any], key: str) -> list[str]:

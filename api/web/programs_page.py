@@ -30,10 +30,10 @@ from api.web.login import SignedIn
 from api.web.render import pages
 
 router = APIRouter(include_in_schema=False)
-STARTER = '''class Strategy:
+STARTER = """class Strategy:
     def should_trade(self, data):
         return Decision(operation="hold", reasoning="waiting")
-'''
+"""
 # The compile check says "line 3" or "at line 3, column 24": the editor marks that line.
 LINE = re.compile(r"\bline (\d+)")
 
@@ -122,9 +122,7 @@ async def programs_page(request: Request, s: SessionDep, who: SignedIn) -> Respo
 
 
 @router.get("/programs/{program_id}", response_class=HTMLResponse)
-async def program_page(
-    request: Request, s: SessionDep, who: SignedIn, program_id: int
-) -> Response:
+async def program_page(request: Request, s: SessionDep, who: SignedIn, program_id: int) -> Response:
     p = await _owned(s, who, program_id)
     return await _page(request, s, who, p.model_dump())
 
@@ -142,9 +140,7 @@ async def program_create(request: Request, s: SessionDep, who: SignedIn) -> Resp
 
 
 @router.post("/programs/{program_id}", response_class=HTMLResponse)
-async def program_save(
-    request: Request, s: SessionDep, who: SignedIn, program_id: int
-) -> Response:
+async def program_save(request: Request, s: SessionDep, who: SignedIn, program_id: int) -> Response:
     form = await editor_form(request, who)
     await _owned(s, who, program_id)
     fields = _fields(form, program_id)

@@ -70,9 +70,7 @@ async def prompt_preview(request: Request, s: SessionDep, who: SignedIn) -> Resp
             result = await prompt_routes.preview(body, s, request, who.caller)
         except (ApiError, ValidationError) as err:
             error = refusal(err)
-    return pages(request).html(
-        request, "prompt_preview.html", who=who, result=result, error=error
-    )
+    return pages(request).html(request, "prompt_preview.html", who=who, result=result, error=error)
 
 
 @router.get("/prompts", response_class=HTMLResponse)
@@ -116,9 +114,7 @@ async def prompt_save(request: Request, s: SessionDep, who: SignedIn, prompt_id:
 
 
 @router.post("/prompts/{prompt_id}/rename", response_class=HTMLResponse)
-async def prompt_rename(
-    request: Request, s: SessionDep, who: SignedIn, prompt_id: int
-) -> Response:
+async def prompt_rename(request: Request, s: SessionDep, who: SignedIn, prompt_id: int) -> Response:
     form = await editor_form(request, who)
     p = await _owned(s, who, prompt_id)
     try:
@@ -139,9 +135,7 @@ async def prompt_copy(request: Request, s: SessionDep, who: SignedIn, prompt_id:
 
 
 @router.post("/prompts/{prompt_id}/delete", response_class=HTMLResponse)
-async def prompt_delete(
-    request: Request, s: SessionDep, who: SignedIn, prompt_id: int
-) -> Response:
+async def prompt_delete(request: Request, s: SessionDep, who: SignedIn, prompt_id: int) -> Response:
     await editor_form(request, who)
     p = await _owned(s, who, prompt_id)
     try:

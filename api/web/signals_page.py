@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 EXAMPLE = {"indicator": "rsi", "period": 14, "operator": "<", "threshold": 30, "timeframe": "5m"}
 # What a definition's JSON shows: the fields that make it, not its id, name or times.
 NOT_SPEC = {"id", "name", "enabled", "type", "config", "created_at", "updated_at"}
-NEW_POOL = {"id": None, "name": "", "symbols": [], "signal_ids": [], "logic": "and",
+NEW_POOL: dict[str, Any] = {"id": None, "name": "", "symbols": [], "signal_ids": [], "logic": "and",
             "cooldown_seconds": 0, "enabled": True}  # fmt: skip
 
 
@@ -75,7 +75,8 @@ def _definition_body(form: dict[str, Any]) -> dict[str, Any]:
     try:
         spec = json.loads(text(form, "spec") or "{}")
     except json.JSONDecodeError as err:
-        raise ApiError(422, "INVALID_SIGNAL", f"spec: not JSON ({err.msg}, line {err.lineno})")
+        problem = f"spec: not JSON ({err.msg}, line {err.lineno})"
+        raise ApiError(422, "INVALID_SIGNAL", problem) from err
     if not isinstance(spec, dict):
         raise ApiError(422, "INVALID_SIGNAL", "spec: must be a JSON object")
     return {**spec, "name": text(form, "name"), "enabled": text(form, "enabled") == "on"}
@@ -198,9 +199,7 @@ async def pool_save(request: Request, s: SessionDep, who: SignedIn, pool_id: int
 
 
 @router.post("/signals/pools/{pool_id}/evaluate", response_class=HTMLResponse)
-async def pool_evaluate(
-    request: Request, s: SessionDep, who: SignedIn, pool_id: int
-) -> Response:
+async def pool_evaluate(request: Request, s: SessionDep, who: SignedIn, pool_id: int) -> Response:
     """Evaluate now: the fires it sent, or why it could not (a disabled pool)."""
     await editor_form(request, who)
     await _pool(s, who, pool_id)
@@ -209,9 +208,7 @@ async def pool_evaluate(
         result = await signal_routes.evaluate_pool_now(pool_id, s, request, who.caller)
     except ApiError as err:
         error = refusal(err)
-    return pages(request).html(
-        request, "signal_evaluate.html", who=who, result=result, error=error
-    )
+    return pages(request).html(request, "signal_evaluate.html", who=who, result=result, error=error)
 
 
 @router.post("/signals/pools/{pool_id}/{switch}", response_class=HTMLResponse)

@@ -45,7 +45,9 @@ async def test_prompt_forms_create_save_rename_copy_delete_and_preview(
         tid = (await st.create_trader(**body))["account_id"]
         csrf = await sign_in(http)
         content = f"Trade {{symbols}}. {SCRIPT} {BREAKOUT}\n{{market_prices}}"
-        r = await http.post("/prompts", data={"name": SCRIPT, "content": content, "csrf_token": csrf})
+        r = await http.post(
+            "/prompts", data={"name": SCRIPT, "content": content, "csrf_token": csrf}
+        )
         assert r.status_code == 303, r.text
         pid = int(r.headers["location"].rsplit("/", 1)[1])
         page = (await http.get(f"/prompts/{pid}")).text
@@ -110,7 +112,9 @@ async def test_program_validate_names_the_line_and_test_run_shows_the_decision(
         shown = re.search(r'program-test-decision">(.*?)</pre>', r.text, re.S)
         assert shown and json.loads(html.unescape(shown.group(1))) == want["decision"]
         assert want["decision"]["reasoning"].startswith(SCRIPT)
-        r = await http.post("/programs", data={"name": BREAKOUT, "code": BROKEN, "csrf_token": csrf})
+        r = await http.post(
+            "/programs", data={"name": BREAKOUT, "code": BROKEN, "csrf_token": csrf}
+        )
         assert r.status_code == 422 and "INVALID_PROGRAM" in r.text and not _unsafe(r.text)
         assert (await st.api.get("/api/programs/")).json() == []  # nothing half-saved
         r = await http.post("/programs", data={"name": BREAKOUT, "code": SAYS_BOTH,
