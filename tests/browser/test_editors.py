@@ -72,6 +72,7 @@ async def test_settings_theme_holds_on_every_page_and_no_token_is_stored(
     await shot.get_by_test_id("settings-money-places").select_option("4")
     await expect(shot.locator("html")).to_have_attribute("data-theme", "dark")
     await expect(shot.get_by_test_id("settings-money-example")).to_have_text("12,345.6789")
+    await expect(shot.get_by_test_id("settings-price-example")).to_have_text("65,108.9")
     await _keep(shot, "settings-dark")
     await shot.goto(f"{stack.base_url}/")
     await expect(shot.locator("html")).to_have_attribute("data-theme", "dark")

@@ -45,11 +45,19 @@ export function moneyText(value, places = moneyPlaces()) {
 }
 
 // Elements marked class="money" with the exact decimal in data-value show it at the chosen
-// places; the server renders them at 2, so without a choice nothing changes.
+// places; the server renders them at 2, so without a choice nothing changes. Prices marked
+// class="price" with data-value and data-decimals (the symbol's price decimals, where the
+// venue's rules give them: domain/exchange_rules.py) show at that symbol's precision.
 export function applyMoney(root = document) {
   for (const el of root.querySelectorAll(".money[data-value]")) {
     const v = el.dataset.value;
     if (v !== "") el.textContent = moneyText(v);
+  }
+  for (const el of root.querySelectorAll(".price[data-value][data-decimals]")) {
+    const places = Number(el.dataset.decimals);
+    if (el.dataset.value !== "" && Number.isInteger(places) && places >= 0 && places <= 12) {
+      el.textContent = moneyText(el.dataset.value, places);
+    }
   }
 }
 
