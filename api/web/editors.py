@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.exchanges.client import ExchangeError
 from api.errors import ApiError
 from api.queries import MAX_ID, listed_accounts
 from api.web.login import Forbidden
@@ -83,6 +84,8 @@ def refusal(err: Exception) -> str:
     """What was wrong with a request, as the API would say it (its message and code)."""
     if isinstance(err, ApiError):
         return f"{err.message} ({err.code})"
+    if isinstance(err, ExchangeError):  # a venue's answer carries no secret (api/errors.py)
+        return f"{err} (EXCHANGE_{err.code})"
     if isinstance(err, ValidationError):
         first = err.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from adapters.exchanges.client import ExchangeError
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.routes import programs as program_routes
@@ -105,7 +106,7 @@ async def program_test_run(request: Request, s: SessionDep, who: SignedIn) -> Re
         try:
             body = TestRunBody(account_id=account_id, code=text(form, "code"))
             result = await program_routes.test_run(body, s, request, who.caller)
-        except (ApiError, ValidationError) as err:
+        except (ApiError, ValidationError, ExchangeError) as err:
             error = refusal(err)
     return pages(request).html(
         request, "program_test_run.html", who=who, result=result, error=error,

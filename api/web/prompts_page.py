@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from adapters.exchanges.client import ExchangeError
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.routes import prompts as prompt_routes
@@ -68,7 +69,7 @@ async def prompt_preview(request: Request, s: SessionDep, who: SignedIn) -> Resp
         try:
             body = PromptPreviewBody(account_id=account_id, content=text(form, "content"))
             result = await prompt_routes.preview(body, s, request, who.caller)
-        except (ApiError, ValidationError) as err:
+        except (ApiError, ValidationError, ExchangeError) as err:
             error = refusal(err)
     return pages(request).html(request, "prompt_preview.html", who=who, result=result, error=error)
 
