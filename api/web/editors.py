@@ -106,3 +106,14 @@ def go(request: Request, url: str) -> Response:
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={**PAGE_HEADERS, "HX-Redirect": url})
     return redirect(url)
+
+
+def refused_in_place(request: Request, response: Response) -> Response:
+    """A refused htmx request (a delete of something in use) answers its page with the error
+    and has htmx swap it in: htmx swaps no 4xx answer, so it goes out as 200 to htmx only."""
+    if request.headers.get("hx-request") and response.status_code >= 400:
+        response.status_code = 200
+        response.headers.update(
+            {"HX-Retarget": "main", "HX-Reselect": "main", "HX-Reswap": "outerHTML"}
+        )
+    return response

@@ -24,6 +24,7 @@ from api.web.editors import (
     form_id,
     go,
     refusal,
+    refused_in_place,
     text,
     trader_choices,
 )
@@ -56,10 +57,11 @@ async def _page(
     status: int = 200,
 ) -> Response:
     listed = await program_routes.list_programs(s, who.caller)
-    return pages(request).html(
+    page = pages(request).html(
         request, "programs.html", status=status, who=who, programs=listed, current=current,
         traders=await trader_choices(s, who.caller.id), error=error,
     )  # fmt: skip
+    return refused_in_place(request, page)
 
 
 async def _owned(s: SessionDep, who: SignedIn, program_id: int) -> Any:

@@ -22,6 +22,7 @@ from api.web.editors import (
     form_id,
     go,
     refusal,
+    refused_in_place,
     text,
     trader_choices,
 )
@@ -43,10 +44,11 @@ async def _page(
     status: int = 200,
 ) -> Response:
     listed = await prompt_routes.list_prompts(s, who.caller)
-    return pages(request).html(
+    page = pages(request).html(
         request, "prompts.html", status=status, who=who, prompts=listed, current=current,
         variables=VARIABLES, traders=await trader_choices(s, who.caller.id), error=error,
     )  # fmt: skip
+    return refused_in_place(request, page)
 
 
 async def _owned(s: SessionDep, who: SignedIn, prompt_id: int) -> Any:

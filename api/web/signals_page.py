@@ -21,6 +21,7 @@ from api.web.editors import (
     go,
     many,
     refusal,
+    refused_in_place,
     text,
 )
 from api.web.login import SignedIn
@@ -50,11 +51,12 @@ async def _page(
     found = await signal_routes.list_all(s, who.caller)
     definition = definition or {"id": None, "name": "", "enabled": True,
                                 "spec": json.dumps(EXAMPLE, indent=2)}  # fmt: skip
-    return pages(request).html(
+    page = pages(request).html(
         request, "signals.html", status=status, who=who, definitions=found["definitions"],
         pools=found["pools"], definition=definition, pool=pool or NEW_POOL, error=error,
         symbols=sorted(request.app.state.feed.symbols()),
     )  # fmt: skip
+    return refused_in_place(request, page)
 
 
 async def _definition(s: SessionDep, who: SignedIn, signal_id: int) -> dict[str, Any]:

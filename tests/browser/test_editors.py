@@ -66,6 +66,8 @@ async def test_preview_a_prompt_against_a_trader(stack: WebStack, shot: Page) ->
 async def test_settings_theme_holds_on_every_page_and_no_token_is_stored(
     stack: WebStack, shot: Page
 ) -> None:
+    """...and money on the AI Traders screen shows at the places chosen."""
+    tid = await stack.new_trader("Four places", programs.HOLD)
     await log_in(shot, stack)
     await shot.goto(f"{stack.base_url}/settings")
     await shot.get_by_test_id("settings-theme").select_option("dark")
@@ -76,6 +78,9 @@ async def test_settings_theme_holds_on_every_page_and_no_token_is_stored(
     await _keep(shot, "settings-dark")
     await shot.goto(f"{stack.base_url}/")
     await expect(shot.locator("html")).to_have_attribute("data-theme", "dark")
+    row = shot.locator(f'[data-testid="trader-row"][data-account-id="{tid}"]')
+    equity = row.get_by_test_id("trader-equity")
+    await expect(equity).to_have_text(re.compile(r"^[0-9,]+\.[0-9]{4}$"))
     stored = await shot.evaluate("JSON.stringify(Object.entries(localStorage))")
     assert "hyperoru.theme" in stored and "session" not in stored.lower(), stored
     cookie = next(c for c in await shot.context.cookies() if c["httpOnly"])

@@ -123,3 +123,23 @@ async def test_program_validate_names_the_line_and_test_run_shows_the_decision(
         page = (await http.get(r.headers["location"])).text
         assert not _unsafe(page) and 'data-testid="program-editor"' in page
         assert (await st.api.get("/api/programs/")).json()[0]["code"] == SAYS_BOTH
+
+
+async def test_deleting_a_program_in_use_is_refused_and_says_so_in_the_page(
+    temporal_client: Client, temporal_address: str, sqlite_url: str
+) -> None:
+    """htmx swaps no 4xx answer: the Delete button's refusal comes to htmx as the page with its
+    error, swapped in place; a plain post gets the 409."""
+    settings = make_settings(temporal_address, sqlite_url)
+    async with full_stack(temporal_client, settings, worker=False) as st, browser(st) as http:
+        tid = (await st.create_trader(name="Bound"))["account_id"]
+        prog = await st.create_program(SAYS_BOTH)
+        await st.bind(tid, prog["id"])
+        csrf = await sign_in(http)
+        url = f"/programs/{prog['id']}/delete"
+        r = await http.post(url, headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+        assert r.status_code == 200 and r.headers["HX-Retarget"] == "main"
+        assert "PROGRAM_IN_USE" in r.text and 'data-testid="editor-error"' in r.text
+        r = await http.post(url, data={"csrf_token": csrf})
+        assert r.status_code == 409 and "PROGRAM_IN_USE" in r.text
+        assert (await st.api.get(f"/api/programs/{prog['id']}")).status_code == 200

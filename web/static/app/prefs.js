@@ -51,7 +51,10 @@ export function moneyText(value, places = moneyPlaces()) {
 export function applyMoney(root = document) {
   for (const el of root.querySelectorAll(".money[data-value]")) {
     const v = el.dataset.value;
-    if (v !== "") el.textContent = moneyText(v);
+    if (v === "") continue;
+    const text = moneyText(v);
+    // data-signed: a PnL, shown with its sign ("+12.00") as the server renders it.
+    el.textContent = "signed" in el.dataset && /[1-9]/.test(text) && !text.startsWith("-") ? `+${text}` : text;
   }
   for (const el of root.querySelectorAll(".price[data-value][data-decimals]")) {
     const places = Number(el.dataset.decimals);
