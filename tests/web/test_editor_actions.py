@@ -120,9 +120,20 @@ async def test_program_validate_names_the_line_and_test_run_shows_the_decision(
         r = await http.post("/programs", data={"name": BREAKOUT, "code": SAYS_BOTH,
                                                "enabled": "on", "csrf_token": csrf})  # fmt: skip
         assert r.status_code == 303
-        page = (await http.get(r.headers["location"])).text
+        where = r.headers["location"]
+        page = (await http.get(where)).text
         assert not _unsafe(page) and 'data-testid="program-editor"' in page
         assert (await st.api.get("/api/programs/")).json()[0]["code"] == SAYS_BOTH
+        edit = {"name": "Edited", "code": BROKEN, "csrf_token": csrf}
+        r = await http.post(where, data=edit)
+        assert r.status_code == 422 and "INVALID_PROGRAM" in r.text
+        assert (await st.api.get("/api/programs/")).json()[0]["code"] == SAYS_BOTH  # unchanged
+        r = await http.post(where, data={**edit, "code": "# edited\r\n" + SAYS_BOTH})
+        assert r.status_code == 303 and r.headers["location"] == where
+        (saved,) = (await st.api.get("/api/programs/")).json()
+        assert (saved["name"], saved["code"], saved["enabled"]) == (
+            "Edited", "# edited\n" + SAYS_BOTH, False,  # the form's line ends, as LF
+        )  # fmt: skip
 
 
 async def test_deleting_a_program_in_use_is_refused_and_says_so_in_the_page(

@@ -46,6 +46,21 @@ async def test_definitions_and_pools_from_the_page_and_evaluate_now(
         head = {"X-CSRF-Token": csrf}
         r = await http.post(f"/signals/pools/{p['id']}/evaluate", headers=head)
         assert r.status_code == 200 and "POOL_DISABLED" in r.text
+        page = (await http.get(f"/signals/definitions/{d['id']}")).text
+        assert "&#34;indicator&#34;: &#34;price&#34;" in page, page
+        assert f"Edit definition #{d['id']}" in page
+        edit = {**form, "spec": json.dumps({**ALWAYS_TRUE, "threshold": 5})}
+        r = await http.post(f"/signals/definitions/{d['id']}", data=edit)
+        assert r.status_code == 303, r.text
+        got = (await st.api.get(f"/api/signals/definitions/{d['id']}")).json()
+        assert str(got["threshold"]) == "5" and got["name"] == SCRIPT
+        assert f"Edit pool #{p['id']}" in (await http.get(f"/signals/pools/{p['id']}")).text
+        r = await http.post(
+            f"/signals/pools/{p['id']}", data={**pool_form, "cooldown_seconds": "60"}
+        )
+        assert r.status_code == 303, r.text
+        got = (await st.api.get(f"/api/signals/pools/{p['id']}")).json()
+        assert (got["cooldown_seconds"], got["enabled"]) == (60, False)
         r = await http.post(f"/signals/pools/{p['id']}/enable", data={"csrf_token": csrf})
         assert r.status_code == 303
         assert (await st.api.get(f"/api/signals/pools/{p['id']}")).json()["enabled"] is True
