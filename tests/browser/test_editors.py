@@ -87,12 +87,14 @@ async def test_settings_theme_holds_on_every_page_and_no_token_is_stored(
     assert cookie["value"] not in stored
 
 
-async def test_editor_screens_on_a_phone_pass_axe(stack: WebStack, shot: Page) -> None:
+async def test_editor_screens_on_a_phone_pass_axe_light_and_dark(stack: WebStack, shot: Page) -> None:
     await shot.set_viewport_size({"width": 375, "height": 812})
     await stack.new_trader("Phone editors", programs.HOLD)
     await log_in(shot, stack)
-    for url in ("/prompts", "/programs", "/signals", "/settings"):
-        await shot.goto(f"{stack.base_url}{url}")
-        await _no_horizontal_scroll(shot)
-        assert await _bad_violations(shot) == [], url
-        await _keep(shot, f"phone{url.replace('/', '-')}")
+    for scheme in ("light", "dark"):
+        await shot.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        for url in ("/prompts", "/programs", "/signals", "/settings"):
+            await shot.goto(f"{stack.base_url}{url}")
+            await _no_horizontal_scroll(shot)
+            assert await _bad_violations(shot) == [], (scheme, url)
+            await _keep(shot, f"phone-{scheme}{url.replace('/', '-')}")
