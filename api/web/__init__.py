@@ -9,15 +9,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 import web
-from api.web import (  # part D
-    login,
-    programs_page,
-    prompts_page,
-    settings_page,
-    signals_page,
-    system,
-    traders,
-)
+from api.web import login, system, traders
+from api.web.editor_pages import EDITOR_PAGES
 from api.web.render import PAGE_HEADERS, Pages, pages, redirect
 
 # The URL holds the files' hash (api/web/render.py): a year's caching is safe.
@@ -40,8 +33,7 @@ def _not_found(request: Request) -> HTMLResponse:
 def install(app: FastAPI) -> None:
     app.state.pages = Pages()
     app.mount(app.state.pages.static, CachedStatic(directory=str(web.STATIC)), name="static")
-    for module in (login, traders, system,
-                   prompts_page, programs_page, signals_page, settings_page):  # fmt: skip
+    for module in (login, traders, system, *EDITOR_PAGES):
         app.include_router(module.router)
 
     @app.exception_handler(login.SignInRequired)

@@ -87,7 +87,9 @@ async def test_settings_theme_holds_on_every_page_and_no_token_is_stored(
     assert cookie["value"] not in stored
 
 
-async def test_editor_screens_on_a_phone_pass_axe_light_and_dark(stack: WebStack, shot: Page) -> None:
+async def test_editor_screens_on_a_phone_pass_axe_light_and_dark(
+    stack: WebStack, shot: Page
+) -> None:
     await shot.set_viewport_size({"width": 375, "height": 812})
     await stack.new_trader("Phone editors", programs.HOLD)
     await log_in(shot, stack)
