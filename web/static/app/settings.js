@@ -24,4 +24,6 @@ form.addEventListener("change", (e) => {
   applyMoney();
   saved.textContent = "Saved in this browser.";
 });
+// The header's UTC/local button changes the same setting: keep the choice shown in step.
+document.getElementById("tz-toggle")?.addEventListener("click", () => setTimeout(show));
 show();
