@@ -44,9 +44,14 @@ async def editor_form(request: Request, who: Viewer) -> dict[str, Any]:
     if len(body) > MAX_EDITOR_FORM_BYTES:
         raise Forbidden()
     form: dict[str, Any] = {}
-    pairs = parse_qsl(
-        body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_EDITOR_FIELDS
-    )
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8", "replace"),
+            keep_blank_values=True,
+            max_num_fields=MAX_EDITOR_FIELDS,
+        )
+    except ValueError as err:  # more fields than any editor's form has
+        raise Forbidden() from err
     for key, value in pairs:
         if key in form:
             form[key] = [*form[key], value] if isinstance(form[key], list) else [form[key], value]

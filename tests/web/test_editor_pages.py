@@ -110,6 +110,9 @@ async def test_editor_changes_without_the_csrf_token_are_refused(
         assert [p["name"] for p in (await st.api.get("/api/prompts/")).json()] == ["Kept"]
         assert (await st.api.get("/api/programs/")).json() == []
         assert (await st.api.get("/api/signals/")).json() == {"definitions": [], "pools": []}
+        flood = [("csrf_token", csrf), *((f"f{i}", "x") for i in range(300))]
+        r = await http.post("/prompts", data=dict(flood))  # more fields than a form has
+        assert r.status_code == 403
         r = await http.post("/prompts", data={"name": "New", "content": "y", "csrf_token": csrf})
         assert r.status_code == 303
 
