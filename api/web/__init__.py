@@ -10,6 +10,7 @@ from starlette.types import Scope
 
 import web
 from api.web import decision_page, login, system, trader_form, trader_page, traders
+from api.web.editor_pages import EDITOR_PAGES
 from api.web.render import PAGE_HEADERS, Pages, pages, redirect
 
 # The URL holds the files' hash (api/web/render.py): a year's caching is safe.
@@ -34,7 +35,7 @@ def install(app: FastAPI) -> None:
     app.mount(app.state.pages.static, CachedStatic(directory=str(web.STATIC)), name="static")
     # trader_form first: its /traders/new and /traders/{id}/edit are not /traders/{id}/{action}
     # nor /traders/{id} (trader_page).
-    for module in (login, trader_form, traders, system, trader_page, decision_page):
+    for module in (login, trader_form, traders, system, trader_page, decision_page, *EDITOR_PAGES):
         app.include_router(module.router)
 
     @app.exception_handler(login.SignInRequired)

@@ -2,6 +2,8 @@
 // error notices for requests that fail. The only thing kept in the browser is the time-zone
 // preference (localStorage "hyperoru.timezone"): never a token (the session cookie is HttpOnly).
 
+import "./prefs.js"; // theme and money decimals from /settings, on every page
+
 const TZ_KEY = "hyperoru.timezone";
 const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") ?? "";
 
