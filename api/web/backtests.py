@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -20,7 +20,7 @@ from api.queries import MAX_ID, listed_accounts
 from api.routes import backtest_results as results_routes
 from api.routes import backtests as backtest_routes
 from api.web.backtest_form import FIELDS, blank_form, field_of, request_body
-from api.web.figures import html
+from api.web.figures import chart_json, html
 from api.web.login import SignedIn, checked_form
 from api.web.traders import PageNotFound
 from db.backtest_history import candle_series, candle_source
@@ -177,7 +177,7 @@ async def backtest_chart(request: Request, who: SignedIn, backtest_id: int) -> R
     }
     if symbols and run.get("interval"):
         out.update(await _candles_and_markers(request, row.id, run, symbols[0]))
-    return JSONResponse(out, headers={"Cache-Control": "no-store"})
+    return chart_json(out)
 
 
 async def _candles_and_markers(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from api.deps import SessionDep
@@ -21,7 +21,7 @@ from api.routes import analytics as analytics_routes
 from api.routes import equity as equity_routes
 from api.schemas import OverviewOut, PositionOut
 from api.trader_state import overview_of, positions_of
-from api.web.figures import html
+from api.web.figures import chart_json, html
 from api.web.login import SignedIn
 from api.web.traders import PageNotFound
 from db.models import Account, DecisionRecord, TradeRecord
@@ -83,7 +83,7 @@ async def curves(
 ) -> Response:
     """GET /api/account/asset-curve's answer (the same function), for the overlay chart."""
     out = await equity_routes.all_asset_curves(s, request, who.caller, timeframe)
-    return JSONResponse(out.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+    return chart_json(out.model_dump(mode="json"))
 
 
 async def _accounts(s: SessionDep, who: SignedIn, account_id: int | None) -> list[Account]:

@@ -8,10 +8,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment
 
-from api.web.render import pages
+from api.web.render import PAGE_HEADERS, pages
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -63,3 +63,9 @@ def html(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResp
     found = pages(request)
     register(found.env)
     return found.html(request, name, status=status, **ctx)
+
+
+def chart_json(data: Any) -> JSONResponse:
+    """A chart's data for the page's module: JSON (names in it are data, drawn as text), with
+    the pages' headers (no-store, nosniff)."""
+    return JSONResponse(data, headers=PAGE_HEADERS)

@@ -15,7 +15,7 @@ import pytest_asyncio
 from sqlalchemy import select
 from temporalio.client import Client
 
-from db.backtests import store_results
+from db.backtests import set_status, store_results
 from db.users import User
 from domain.backtest import BacktestStatus
 from tests.backtest.support import store_hourly
@@ -45,8 +45,6 @@ async def _stored(st: Stack, status: str = "completed", name: str = "p") -> int:
     res = results()
     res.decisions.append({**decision(3, "denied", "MAX_POSITIONS"), "reasoning": SCRIPT + BREAKOUT})
     if status == "running":
-        from db.backtests import set_status
-
         await set_status(st.deps.sessions, row.id, BacktestStatus.RUNNING)
     else:
         await store_results(st.deps.sessions, row.id, BacktestStatus(status), res, 24, 24)
@@ -158,8 +156,8 @@ async def test_form_errors_appear_next_to_their_fields(st: Stack) -> None:
         assert r.status_code == 422
         err = re.search(r'data-testid="backtest-error-end-date">([^<]*)<', r.text)
         assert err and "end_date must be after start_date" in err.group(1), r.text
-        r = await http.post("/backtests", data={**base, "symbols": "ETH",
-                            "start_date": "2025-01-01T00:00", "end_date": "2025-01-01T10:00"})  # fmt: skip
+        day = {"start_date": "2025-01-01T00:00", "end_date": "2025-01-01T10:00"}
+        r = await http.post("/backtests", data={**base, **day, "symbols": "ETH"})
         assert r.status_code == 422
         assert 'data-testid="backtest-error-symbols"' in r.text and "no stored candles" in r.text
         r = await http.post("/backtests", data={**base, "start_date": "2025-03-01T00:00",
