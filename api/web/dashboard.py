@@ -109,7 +109,7 @@ async def _feed(
             .order_by(TradeRecord.created_at.desc(), TradeRecord.id.desc())
             .limit(FEED_LIMIT)
         )
-        items = [{"account_id": t.account_id, **trade_dict(t)} for t in found]
+        items = [{"account_id": t.account_id, "at": t.created_at, **trade_dict(t)} for t in found]
     elif tab == "chat" and ids:
         found_d = await s.scalars(
             select(DecisionRecord)

@@ -35,7 +35,7 @@ function drawTrades(data) {
       position: m.side === "short" ? "aboveBar" : "belowBar",
       shape: m.side === "short" ? "arrowDown" : "arrowUp",
       color: m.side === "short" ? palette[1] : palette[2],
-      text: `${m.side} ${m.pnl ?? ""}`,
+      text: `${m.side} ${m.pnl == null ? "" : Number(m.pnl).toFixed(2)}`,
     }))
     .sort((a, b) => a.time - b.time);
   setMarkers(series, markers);
