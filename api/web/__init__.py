@@ -9,7 +9,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 import web
-from api.web import analytics, backtests, dashboard, login, system, traders
+from api.web import analytics, backtests, dashboard, login, prompt_backtests, system, traders
 from api.web.render import PAGE_HEADERS, Pages, pages, redirect
 
 # The URL holds the files' hash (api/web/render.py): a year's caching is safe.
@@ -32,7 +32,7 @@ def _not_found(request: Request) -> HTMLResponse:
 def install(app: FastAPI) -> None:
     app.state.pages = Pages()
     app.mount(app.state.pages.static, CachedStatic(directory=str(web.STATIC)), name="static")
-    for module in (login, traders, system, dashboard, backtests, analytics):
+    for module in (login, traders, system, dashboard, backtests, prompt_backtests, analytics):
         app.include_router(module.router)
 
     @app.exception_handler(login.SignInRequired)

@@ -19,6 +19,7 @@ from api.errors import ApiError
 from api.queries import MAX_ID, listed_accounts
 from api.routes import backtest_results as results_routes
 from api.routes import backtests as backtest_routes
+from api.routes import prompt_backtest as prompt_routes
 from api.web.backtest_form import FIELDS, blank_form, field_of, request_body
 from api.web.figures import chart_json, html
 from api.web.login import SignedIn, checked_form
@@ -55,8 +56,10 @@ async def _list_page(
     request: Request, who: SignedIn, form: dict[str, str], errors: dict[str, str], status: int
 ) -> Response:
     rows = await list_backtests(request.app.state.sessions, who.caller.id, None, LIST_LIMIT, 0)
+    tasks = await prompt_routes.list_tasks(request, who.caller)
     return html(
         request, "backtests.html", status=status, who=who, runs=[backtest_out(r) for r in rows],
+        tasks=tasks,
         form=form, errors=errors, fields=FIELDS, **await _choices(request, who),
     )  # fmt: skip
 
