@@ -76,9 +76,22 @@ async def test_run_a_backtest_from_the_form_and_see_its_results(
     pnl = shot.get_by_test_id("backtest-metric-total_pnl")
     await expect(pnl).to_have_attribute("data-value", rest["metrics"]["total_pnl"])
     await _screenshot(shot, "backtest-results")
+    second = await stack.call("POST", "/api/programs/backtest", json={
+        "program_id": rest["backtest"]["program_id"],
+        "config": {**rest["backtest"]["config"], "initial_balance": "5000"},
+    })  # fmt: skip
+    other = second["backtest"]["id"]
     await shot.goto(f"{stack.base_url}/backtests")
     await expect(shot.locator(f'[data-backtest-id="{bt}"]')).to_be_visible()
     await _screenshot(shot, "backtests")
+    await shot.get_by_label(f"Compare backtest {bt}").check()
+    await shot.get_by_label(f"Compare backtest {other}").check()
+    await shot.get_by_test_id("backtest-compare").click()
+    await shot.wait_for_url(re.compile(r"/backtests/compare"))
+    await expect(shot.get_by_test_id("compare-metrics")).to_be_visible()
+    both = shot.get_by_test_id("compare-equity-chart")
+    await expect(both).to_have_attribute("data-point-count", str(2 * len(curve["points"])))
+    await _screenshot(shot, "backtest-compare")
 
 
 async def test_the_dashboard_shows_a_new_decision_live(stack: WebStack, shot: Page) -> None:

@@ -5,7 +5,7 @@ import { asLine, getJson, lineSeries, makeChart, palette } from "./charts.js";
 const box = document.getElementById("compare-equity-chart");
 
 async function main() {
-  const urls = [box.dataset.src0, box.dataset.src1].filter(Boolean);
+  const urls = [box.getAttribute("data-src-0"), box.getAttribute("data-src-1")].filter(Boolean);
   try {
     const runs = await Promise.all(urls.map(getJson));
     const chart = makeChart(box, 320);
