@@ -12,9 +12,11 @@ const legend = document.getElementById("dashboard-legend");
 const picker = document.getElementById("feed-trader");
 const state = { tab: "trades", account: "", timeframe: "1h" };
 const DEBOUNCE_MS = 300;
+const BOARD_EVENTS = new Set(["trade_update", "position_update", "status_update", "snapshot"]);
 let chart = null;
 let series = [];
 let waiting = null;
+let boardStale = false;
 
 function feedUrl() {
   const q = new URLSearchParams({ tab: state.tab });
@@ -60,10 +62,13 @@ function refreshAll() {
 function onEvent(msg) {
   const id = msg.data?.account_id;
   if (state.account && Number.isInteger(id) && String(id) !== state.account) return;
+  // The leaderboard values every trader at current marks: only when holdings changed.
+  boardStale ||= BOARD_EVENTS.has(msg.type);
   clearTimeout(waiting);
   waiting = setTimeout(() => {
     loadFeed();
-    if (msg.type !== "model_chat_update") loadBoard();
+    if (boardStale) loadBoard();
+    boardStale = false;
   }, DEBOUNCE_MS);
 }
 
