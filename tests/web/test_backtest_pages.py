@@ -167,3 +167,22 @@ async def test_form_errors_appear_next_to_their_fields(st: Stack) -> None:
         assert err and "No stored candles for: BTC 1h 2025-" in err.group(1), r.text
         assert 'value="2025-03-01T00:00"' in r.text  # what was typed is kept
     assert (await st.api.get("/api/programs/backtests")).json() == []
+
+
+async def test_progress_polls_while_running_and_cancel_stops_the_run(st: Stack) -> None:
+    """The progress box asks again every second while the run is active and reloads the page
+    once it ended; Cancel (with the token) stops it as POST .../cancel does."""
+    running, done = await _stored(st, status="running"), await _stored(st)
+    async with browser(st) as http:
+        csrf = await sign_in(http)
+        r = await http.get(f"/backtests/{running}/progress")
+        assert 'hx-trigger="every 1s"' in r.text and "HX-Refresh" not in r.headers
+        assert 'data-testid="backtest-cancel"' in r.text
+        r = await http.get(f"/backtests/{done}/progress")
+        assert "hx-trigger" not in r.text and r.headers["HX-Refresh"] == "true"
+        r = await http.post(f"/backtests/{running}/cancel", headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 204 and r.headers["HX-Refresh"] == "true"
+        page = (await http.get(f"/backtests/{running}")).text
+        assert 'data-testid="backtest-status">cancelled<' in page
+    rest = (await st.api.get(f"/api/programs/backtest/{running}")).json()
+    assert rest["backtest"]["status"] == "cancelled"
