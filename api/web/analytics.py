@@ -49,6 +49,7 @@ async def analytics_page(
 ) -> Response:
     user = who.caller
     try:
+        # The analytics routes' own filter dependency: the same traders, period and trips.
         scope = await routes._filtered(s, user, days, account_id, source)
     except ApiError as err:  # another user's trader: as a missing one
         raise PageNotFound() from err

@@ -44,6 +44,7 @@ class Leader:
 
 async def _leaders(request: Request, s: SessionDep, who: SignedIn, days: int) -> list[Leader]:
     accounts = await listed_accounts(s, who.caller.id)
+    # The analytics routes' own filter dependency: the same traders, period and trips.
     scope = await analytics_routes._filtered(s, who.caller, days, None, analytics_routes.Source.ALL)
     lines = {line["account_id"]: line for line in await analytics_routes.by_account(scope, s)}
     out = []
