@@ -110,6 +110,12 @@ async def test_the_dashboard_shows_a_new_decision_live(stack: WebStack, shot: Pa
     await expect(shot.get_by_test_id("feed-item").first).to_be_visible(timeout=LIVE)
     chart = shot.get_by_test_id("dashboard-equity-chart")
     await expect(chart).not_to_have_attribute("data-point-count", "0", timeout=LIVE)
+    await shot.get_by_test_id("dashboard-timeframe-5m").click()
+    await expect(shot.get_by_test_id("dashboard-timeframe-5m")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await expect(chart).not_to_have_attribute("data-point-count", "0")
+    await expect(shot.get_by_test_id("dashboard-legend")).to_have_text("Dash buyer")
     assert await shot.evaluate("window.__noReload") is True
     await _screenshot(shot, "dashboard")
 
