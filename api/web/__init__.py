@@ -9,7 +9,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 import web
-from api.web import decision_page, login, system, trader_form, trader_page, traders
+from api.web import (
+    analytics,
+    backtests,
+    dashboard,
+    decision_page,
+    login,
+    prompt_backtests,
+    system,
+    trader_form,
+    trader_page,
+    traders,
+)
 from api.web.editor_pages import EDITOR_PAGES
 from api.web.render import PAGE_HEADERS, Pages, pages, redirect
 
@@ -35,7 +46,19 @@ def install(app: FastAPI) -> None:
     app.mount(app.state.pages.static, CachedStatic(directory=str(web.STATIC)), name="static")
     # trader_form first: its /traders/new and /traders/{id}/edit are not /traders/{id}/{action}
     # nor /traders/{id} (trader_page).
-    for module in (login, trader_form, traders, system, trader_page, decision_page, *EDITOR_PAGES):
+    for module in (
+        login,
+        trader_form,
+        traders,
+        system,
+        trader_page,
+        decision_page,
+        *EDITOR_PAGES,
+        dashboard,
+        backtests,
+        prompt_backtests,
+        analytics,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(login.SignInRequired)
