@@ -23,12 +23,18 @@ RUN_AXE = """async () => (await axe.run(document, {resultTypes: ['violations']})
 LLM_KEY = "sk-browser-typed-key-0123456789abcd"
 
 
+async def _static_prefix(page: Page) -> str:
+    """The static files' URL prefix, from the first script the page loads (a vendored library
+    or one of the app's modules)."""
+    src = await page.locator("script[src]").first.get_attribute("src") or ""
+    return src.split("/vendor/")[0].split("/app/")[0]
+
+
 async def _checked(page: Page, name: str) -> None:
     """375 px wide without horizontal scroll, axe-clean, and a screenshot of it."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    src = await page.locator("script[src]").first.get_attribute("src") or ""
-    await page.add_script_tag(url=f"{src.split('/vendor/')[0]}/{AXE}")
+    await page.add_script_tag(url=f"{await _static_prefix(page)}/{AXE}")
     bad: list[dict[str, Any]] = await page.evaluate(RUN_AXE)
     assert bad == [], (name, bad)
     await page.set_viewport_size({"width": 375, "height": 812})
