@@ -23,7 +23,9 @@ from db.base import utcnow
 from db.models import Program
 from db.prompt_backtests import PromptBacktestTask
 from domain.backtest import ACTIVE, BacktestStatus, workflow_id
+from domain.decision import Operation
 from domain.prompt_backtest import TaskStatus
+from domain.vocabulary import DecisionStatus
 
 Sessions = async_sessionmaker[AsyncSession]
 # Any constant: the key of the PostgreSQL advisory lock that serialises starting backtests.
@@ -246,7 +248,7 @@ def _decision_rows(
     rows = []
     for seq, d in enumerate(decisions):
         status = str(d.get("status") or "")
-        failed = status == "failed"
+        failed = status == DecisionStatus.FAILED
         rows.append(
             BacktestDecisionRecord(
                 backtest_id=backtest_id,
@@ -317,10 +319,10 @@ async def decisions(
     (the risk gate said no) or failed (the program gave no decision)."""
     D = BacktestDecisionRecord
     q = select(D).where(D.backtest_id == backtest_id)
-    if kind in ("denied", "failed"):
+    if kind in (DecisionStatus.DENIED, DecisionStatus.FAILED):
         q = q.where(D.status == kind)
     elif kind == "non_hold":
-        q = q.where(D.operation.is_not(None), D.operation != "hold")
+        q = q.where(D.operation.is_not(None), D.operation != Operation.HOLD.value)
     async with sessions() as s:
         return list(await s.scalars(q.order_by(D.seq).offset(offset).limit(limit)))
 

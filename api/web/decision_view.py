@@ -18,6 +18,8 @@ from typing import Any
 
 from api.money import fmt
 from api.schemas import AccountOut, DecisionOut
+from domain.decision import Operation
+from domain.vocabulary import DecisionStatus
 
 NOT_RECORDED = "not recorded"
 
@@ -105,14 +107,24 @@ def risk_rules(rec: DecisionOut, acct: AccountOut) -> list[Rule]:
     if not verdict or not isinstance(decision, dict):
         return []
     op = decision.get("operation")
-    rules = _CLOSE if op == "close" else _OPEN if op in ("long", "short") else []
+    rules = (
+        _CLOSE
+        if op == Operation.CLOSE
+        else _OPEN
+        if op in (Operation.LONG, Operation.SHORT)
+        else []
+    )
     denied_code = None if verdict.get("approved") else verdict.get("code")
     out, seen_denial = [], False
     for code, name, value, limit in rules:
         if seen_denial:
             result, message = "not checked", ""
         elif code == denied_code:
-            result, message, seen_denial = "denied", str(verdict.get("message") or ""), True
+            result, message, seen_denial = (
+                DecisionStatus.DENIED.value,
+                str(verdict.get("message") or ""),
+                True,
+            )
         else:
             result, message = "passed", ""
         out.append(Rule(code, name, value(decision), limit(acct), result, message))

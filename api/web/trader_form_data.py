@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from api.errors import ApiError
 from api.schemas import AccountOut
+from domain.vocabulary import AccountType, Exchange, ExchangeEnvironment
 from vault.redact import HINT_PREFIX
 
 MAX_FORM_BYTES = 32_768  # the form has no free text longer than a base URL or a key
@@ -92,8 +93,8 @@ def create_body(p: Posted) -> dict[str, Any]:
     """What POST /api/account/ would receive from this form."""
     body: dict[str, Any] = {
         "name": p.get("name"),
-        "account_type": p.get("account_type") or "program",
-        "exchange": p.get("exchange") or "paper",
+        "account_type": p.get("account_type") or AccountType.PROGRAM.value,
+        "exchange": p.get("exchange") or Exchange.PAPER.value,
         "symbols": symbols_of(p.get("symbols")),
         "initial_capital": _or_none(p.get("initial_capital")),
         "max_leverage": _or_none(p.get("max_leverage")),
@@ -104,7 +105,7 @@ def create_body(p: Posted) -> dict[str, Any]:
         "breaker_closes_positions": p.ticked("breaker_closes_positions"),
         "trading_enabled": p.ticked("trading_enabled"),
     }
-    if body["account_type"] == "prompt":
+    if body["account_type"] == AccountType.PROMPT:
         body.update({f: _or_none(p.get(f)) for f in LLM_FIELDS})
     return {k: v for k, v in body.items() if v is not None}
 
@@ -134,7 +135,7 @@ def update_body(p: Posted, now: AccountOut) -> dict[str, Any]:
             value is not None and not _same(value, current)
         ):
             body[name] = value
-    if now.account_type.value == "prompt":
+    if now.account_type == AccountType.PROMPT:
         for name in ("llm_provider", "llm_model", "llm_base_url"):
             if wanted.get(name) is not None and wanted[name] != getattr(now, name):
                 body[name] = wanted[name]
@@ -153,7 +154,7 @@ def exchange_body(p: Posted) -> dict[str, Any] | None:
     if not any(keys.values()):
         return None
     body = {
-        "environment": p.get("environment") or "testnet",
+        "environment": p.get("environment") or ExchangeEnvironment.TESTNET.value,
         "wallet_address": _or_none(p.get("wallet_address")),
         "base_url": _or_none(p.get("base_url")),
         **keys,

@@ -21,7 +21,7 @@ from api.schemas import AccountOut, OverviewOut
 from api.trader_state import overview_of
 from db.models import Account, Binding, DecisionRecord, Program
 from domain.equity import Timeframe
-from domain.vocabulary import AccountType, Exchange
+from domain.vocabulary import AccountType, Exchange, ExchangeEnvironment
 
 log = logging.getLogger("hyperoru.api.web")
 STATUS_TIMEOUT_S = 1.0  # a worker answers in milliseconds; none: the row shows no ETA
@@ -52,8 +52,8 @@ class TraderRow:
 
 def environment_of(a: Account) -> str:
     if a.exchange == Exchange.PAPER:
-        return "paper"
-    return a.exchange_environment or "mainnet"
+        return Exchange.PAPER.value
+    return a.exchange_environment or ExchangeEnvironment.MAINNET.value
 
 
 def spark_points(values: Sequence[Decimal]) -> str:

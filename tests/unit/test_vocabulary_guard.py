@@ -97,6 +97,19 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
     # A backtest's own records: an order waiting for the next bar's open (no venue status), the
     # checkpoint's key for those orders, and the metrics' decision counters (section 8.8 names).
     ("strategies/backtest/engine.py", "pending"): (1, "a backtest order waiting for the next open"),
+    # The backtest decisions' filter values (the API's query vocabulary), a candle's close price
+    # as a chart's JSON key, a health state, a chart line's kind, a default validation message.
+    ("api/routes/backtest_results.py", "denied"): (1, "the decisions filter's values"),
+    ("api/routes/backtest_results.py", "failed"): (1, "the decisions filter's values"),
+    ("api/routes/backtests.py", "program"): (1, "what get_owned names in its not-found error"),
+    ("api/web/backtests.py", "denied"): (2, "the decisions filter's values"),
+    ("api/web/backtests.py", "failed"): (2, "the decisions filter's values"),
+    ("api/web/backtests.py", "close"): (1, "a candle's close price (the chart's JSON)"),
+    ("api/web/backtests.py", "invalid"): (1, "a validation error's default message"),
+    ("api/web/trader_form_data.py", "invalid"): (1, "a validation error's default message"),
+    ("api/web/system.py", "unknown"): (1, "a health check's state"),
+    ("api/web/trader_charts.py", "entry"): (1, "the entry price line's kind (the chart's JSON)"),
+    ("api/web/trader_charts.py", "close"): (2, "a candle's close price (the chart's JSON)"),
     ("strategies/backtest/state.py", "pending"): (2, "the checkpoint's key for those orders"),
     ("strategies/backtest/steps.py", "denied"): (1, "the metrics' decision counter names"),
     ("strategies/backtest/steps.py", "failed"): (1, "the metrics' decision counter names"),

@@ -23,6 +23,7 @@ WORKFLOW_IMPORTS = (
     "contextlib",
     "dataclasses",
     "datetime",
+    "decimal",  # money is Decimal (a budget compared in the workflow); its arithmetic is pure
     "enum",
     "typing",
     "pydantic",
