@@ -7,39 +7,24 @@ screenshot kept under test-artifacts/browser/."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from playwright.async_api import Page, expect
 
 from tests import programs
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.browser.server import WebStack
+from tests.browser.test_layout_a11y import _bad_violations, _no_horizontal_scroll
 
-AXE = "vendor/axe-core-4.14.1/axe.min.js"
-RUN_AXE = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-  .filter(v => v.impact === 'critical' || v.impact === 'serious')
-  .map(v => ({id: v.id, impact: v.impact,
-              nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
 LLM_KEY = "sk-browser-typed-key-0123456789abcd"
-
-
-async def _static_prefix(page: Page) -> str:
-    """The static files' URL prefix, from the first script the page loads (a vendored library
-    or one of the app's modules)."""
-    src = await page.locator("script[src]").first.get_attribute("src") or ""
-    return src.split("/vendor/")[0].split("/app/")[0]
 
 
 async def _checked(page: Page, name: str) -> None:
     """375 px wide without horizontal scroll, axe-clean, and a screenshot of it."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    await page.add_script_tag(url=f"{await _static_prefix(page)}/{AXE}")
-    bad: list[dict[str, Any]] = await page.evaluate(RUN_AXE)
-    assert bad == [], (name, bad)
+    assert await _bad_violations(page) == [], name
     await page.set_viewport_size({"width": 375, "height": 812})
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"{name}: {width} px wide on a 375-px screen"
+    await _no_horizontal_scroll(page)
     await page.screenshot(path=str(ARTIFACTS / f"{name}-375.png"), full_page=True)
     await page.set_viewport_size({"width": 1280, "height": 900})
 
